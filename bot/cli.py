@@ -1,0 +1,214 @@
+"""The ``playcaller`` command line: check, demo, ingest, serve.
+
+Logging is set up here, at the entry point, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import Loaded, load, make_store, open_runtime, store_url
+from bot.core.clock import ManualClock, SystemClock
+from bot.core.errors import ConfigError
+from bot.intake.feed import LineProblem, parse_lines
+from bot.platforms.console.session import ConsoleSession, ScriptError
+from bot.resources import bundled
+
+log = logging.getLogger("playcaller")
+
+# The demo's injected clock starts here, just after the sample feed's posts.
+DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get(
+            "PLAYCALLER_LOG_LEVEL", "WARNING" if args.command == "demo" else "INFO"
+        ),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        loaded = load(args.config)
+    except ConfigError as error:
+        print(f"playcaller: configuration has {len(error.problems)} problem(s):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    command = args.command
+    if command == "check":
+        return _check(loaded)
+    try:
+        if command == "demo":
+            script = None
+            if args.script:
+                path = Path(args.script).resolve()
+                try:
+                    script = (path, path.read_text(encoding="utf-8").splitlines())
+                except OSError as error:
+                    print(
+                        f"playcaller: cannot read script {path}: {error.strerror}", file=sys.stderr
+                    )
+                    return 2
+            return asyncio.run(_demo(loaded, script, args.store, args.width))
+        if command == "ingest":
+            return asyncio.run(_ingest(loaded, Path(args.file), args.store))
+        if command == "serve":
+            port = args.port or int(os.environ.get("PLAYCALLER_PORT", "3978"))
+            return _serve(loaded, args.host, port, args.store)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"playcaller: {problem}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {command}")
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="playcaller", description=__doc__)
+    parser.add_argument("--config", help="path to playcaller.yaml (default: $PLAYCALLER_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="validate config, playbooks and templates")
+    demo = commands.add_parser("demo", help="a terminal chat with the bot on sample data")
+    demo.add_argument("--script", help="run commands from FILE and print the transcript")
+    demo.add_argument("--store", help="store URL (default: a fresh SQLite file)")
+    demo.add_argument("--width", type=int, default=None, help="terminal width for cards")
+    ingest = commands.add_parser("ingest", help="ingest mentions from a JSONL file")
+    ingest.add_argument("file", help="one JSON mention per line (see README)")
+    ingest.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
+    serve = commands.add_parser("serve", help="run the bot's web app")
+    serve.add_argument("--port", type=int, help="port (default: $PLAYCALLER_PORT or 3978)")
+    serve.add_argument("--host", default=os.environ.get("PLAYCALLER_HOST", "0.0.0.0"))
+    serve.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
+    return parser
+
+
+def _check(loaded: Loaded) -> int:
+    settings = loaded.settings
+    print(
+        f"ok: {loaded.config_file} ({len(settings.spokes)} spokes, {len(settings.people)} people, "
+        f"{len(settings.rules)} routing rules); {len(loaded.playbooks.crisis)} crisis playbooks, "
+        f"{len(loaded.playbooks.guidelines)} guidelines; templates in {loaded.templates.root}"
+    )
+    return 0
+
+
+async def _demo(
+    loaded: Loaded, script: tuple[Path, list[str]] | None, store: str | None, width: int | None
+) -> int:
+    from rich.console import Console
+
+    with tempfile.TemporaryDirectory(prefix="playcaller-demo-") as scratch:
+        url = store or f"sqlite:///{Path(scratch) / 'demo.db'}"
+        clock = ManualClock(DEMO_START)
+        runtime = await open_runtime(
+            loaded, store=make_store(url), clock=clock, platforms=["console"]
+        )
+        try:
+            if script:
+                console = Console(width=width or 110, force_terminal=False, color_system=None)
+                path, lines = script
+                session = ConsoleSession(runtime, clock, console, base_dir=path.parent)
+                return await _run_script(session, path.name, lines)
+            console = Console(width=width)
+            session = ConsoleSession(runtime, clock, console, base_dir=Path.cwd())
+            return await _interactive(session)
+        finally:
+            await runtime.store.close()
+
+
+async def _run_script(session: ConsoleSession, name: str, lines: list[str]) -> int:
+    for number, line in enumerate(lines, start=1):
+        try:
+            await session.run_line(line)
+        except ScriptError as error:
+            session.note(f"{name}:{number}: {error}", style="bold red")
+            return 2
+    if session.failed_expectations:
+        session.note(f"{len(session.failed_expectations)} expectation(s) failed", style="bold red")
+        return 1
+    return 0
+
+
+INTRO = """Playcaller demo: a terminal chat on sample data, with an injected clock.
+Commands: as PERSON · channel NAME · /triage [spoke] · say TEXT · click LABEL [#N]
+          fill FIELD=VALUE ... · submit · advance 16m · ingest FILE · mention {json} · quit
+People: maria (coach), sam and alex (responders), priya (crisis lead), lee (legal),
+        jo (employee), ada (admin). Channels: #hub #care #comms #talent, @PERSON for DMs."""
+
+
+async def _interactive(session: ConsoleSession) -> int:
+    session.console.print(INTRO, markup=False, highlight=False)
+    await session.ingest_file(bundled("samples") / "feed.jsonl")
+    await session.settle()
+    while True:
+        prompt = f"{session.actor.person_id}@{session.channel}> "
+        try:
+            line = await asyncio.to_thread(input, prompt)
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line.strip() in ("quit", "exit"):
+            return 0
+        try:
+            await session.run_line(line)
+        except ScriptError as error:
+            session.note(str(error), style="bold red")
+
+
+async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
+    runtime = await open_runtime(loaded, store=make_store(store_url(store)), clock=SystemClock())
+    stored = duplicates = refused = 0
+    try:
+        try:
+            handle = path.open(encoding="utf-8")
+        except OSError as error:
+            print(f"playcaller: cannot read {path}: {error.strerror}", file=sys.stderr)
+            return 2
+        with handle:
+            for item in parse_lines(handle):
+                if isinstance(item, LineProblem):
+                    refused += 1
+                    print(f"{path}:{item}", file=sys.stderr)
+                elif await runtime.ingest(item):
+                    stored += 1
+                else:
+                    duplicates += 1
+    finally:
+        await runtime.store.close()
+    summary = f"{duplicates} duplicates dropped; {refused} lines refused"
+    print(f"ingested {stored} mentions from {path}; {summary}")
+    return 1 if refused else 0
+
+
+def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
+    from aiohttp import web
+
+    from bot.platforms.console.transcript import TranscriptDelivery
+    from bot.web import create_app
+
+    async def build() -> web.Application:
+        runtime = await open_runtime(
+            loaded, store=make_store(store_url(store)), clock=SystemClock()
+        )
+        deliveries = []
+        if "console" in runtime.platforms:
+            deliveries.append(TranscriptDelivery(loaded.settings, sys.stdout))
+        return create_app(runtime, deliveries)
+
+    web.run_app(build(), host=host, port=port, print=lambda text: log.info("%s", text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Ports: what core and handlers need from the outside, as Protocols."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.core.cards import Card, Form
+from bot.core.events import Event
+
+
+class Responder(Protocol):
+    """Immediate answers to the person who caused an event.
+
+    These are not durable: they are feedback for one person (an ephemeral
+    note, a form opening within the platform's trigger window). Anything that
+    must survive a restart goes through the outbox instead.
+    """
+
+    async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
+        """Answer in the event's conversation (only to the actor if ephemeral)."""
+
+    async def open_form(self, event: Event, form: Form) -> None:
+        """Show a form to the actor."""
+
+
+class Templates(Protocol):
+    """Words come from templates; structure stays in code."""
+
+    def render(self, name: str, /, **context: Any) -> str:
+        """Render template ``name`` (e.g. ``triage/claimed.txt``) to plain text."""

@@ -1,0 +1,228 @@
+"""Routers declare what they handle; the Dispatcher composes them.
+
+Matching is declared at registration (``@router.action("triage.claim")``),
+role checks are declared there too, and the dispatcher is the single boundary
+that turns a :class:`PlaycallerError` into a short message for the person.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from bot.core.errors import NotPermitted, PlaycallerError
+from bot.core.events import Action, Command, Event, FormSubmitted, Message, TimerFired
+from bot.core.model import Role
+from bot.core.turn import Turn
+
+log = logging.getLogger(__name__)
+
+# Slack retries an event for up to ~6 minutes; keys outlive that comfortably.
+DELIVERY_KEY_TTL = timedelta(minutes=15)
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Turn, Any], Awaitable[None]]
+Next = Callable[[Turn, Event], Awaitable[None]]
+Middleware = Callable[[Turn, Event, Next], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One registration: which event, which key, who may, what runs."""
+
+    event_type: type[Event]
+    key: str | None
+    handler: Handler
+    roles: tuple[Role, ...]
+    doing: str
+    pattern: re.Pattern[str] | None = None
+    usage: str = ""
+
+
+class Router:
+    """A feature's routes. Compose several in a :class:`Dispatcher`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def _register(
+        self,
+        event_type: type[Event],
+        key: str | None,
+        roles: Sequence[Role],
+        doing: str,
+        pattern: re.Pattern[str] | None = None,
+        usage: str = "",
+    ) -> Callable[[Callable[[Turn, E], Awaitable[None]]], Callable[[Turn, E], Awaitable[None]]]:
+        def decorate(
+            handler: Callable[[Turn, E], Awaitable[None]],
+        ) -> Callable[[Turn, E], Awaitable[None]]:
+            self.routes.append(
+                Route(event_type, key, handler, tuple(roles), doing or key or "", pattern, usage)
+            )
+            return handler
+
+        return decorate
+
+    def command(
+        self, name: str, *, roles: Sequence[Role] = (), doing: str = "", usage: str = ""
+    ) -> Callable[
+        [Callable[[Turn, Command], Awaitable[None]]], Callable[[Turn, Command], Awaitable[None]]
+    ]:
+        """Handle ``/name``."""
+        return self._register(Command, name, roles, doing or f"use /{name}", usage=usage)
+
+    def action(
+        self, action_id: str, *, roles: Sequence[Role] = (), doing: str = ""
+    ) -> Callable[
+        [Callable[[Turn, Action], Awaitable[None]]], Callable[[Turn, Action], Awaitable[None]]
+    ]:
+        """Handle a button press with this action id."""
+        return self._register(Action, action_id, roles, doing)
+
+    def form(
+        self, form_id: str, *, roles: Sequence[Role] = (), doing: str = ""
+    ) -> Callable[
+        [Callable[[Turn, FormSubmitted], Awaitable[None]]],
+        Callable[[Turn, FormSubmitted], Awaitable[None]],
+    ]:
+        """Handle a submitted form with this id."""
+        return self._register(FormSubmitted, form_id, roles, doing)
+
+    def timer(
+        self, kind: str
+    ) -> Callable[
+        [Callable[[Turn, TimerFired], Awaitable[None]]],
+        Callable[[Turn, TimerFired], Awaitable[None]],
+    ]:
+        """Handle a durable timer of this kind coming due."""
+        return self._register(TimerFired, kind, (), kind)
+
+    def message(
+        self, pattern: str | None = None, *, roles: Sequence[Role] = (), doing: str = ""
+    ) -> Callable[
+        [Callable[[Turn, Message], Awaitable[None]]], Callable[[Turn, Message], Awaitable[None]]
+    ]:
+        """Handle a message to the bot matching ``pattern`` (None: any message,
+        tried after every pattern)."""
+        compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
+        return self._register(Message, None, roles, doing, compiled)
+
+
+class UnknownRoute(PlaycallerError):
+    """Nothing handles this event."""
+
+
+class Dispatcher:
+    """Finds the route for an event and runs it through the middleware."""
+
+    def __init__(self, routers: Sequence[Router], middleware: Sequence[Middleware] = ()) -> None:
+        self.routers = tuple(routers)
+        self.middleware = tuple(middleware)
+        self._keyed: dict[tuple[type[Event], str], Route] = {}
+        self._messages: list[Route] = []
+        self._fallbacks: list[Route] = []
+        for router in self.routers:
+            for route in router.routes:
+                if route.event_type is Message:
+                    (self._messages if route.pattern else self._fallbacks).append(route)
+                    continue
+                assert route.key is not None
+                slot = (route.event_type, route.key)
+                if slot in self._keyed:
+                    raise ValueError(f"{route.event_type.__name__} {route.key!r} registered twice")
+                self._keyed[slot] = route
+
+    def commands(self) -> list[Route]:
+        """Every command route, in registration order."""
+        return [r for r in self._keyed.values() if r.event_type is Command]
+
+    def route_for(self, event: Event) -> Route | None:
+        """The route that handles ``event``, or None."""
+        if isinstance(event, Message):
+            for route in self._messages:
+                if route.pattern and route.pattern.search(event.text.strip()):
+                    return route
+            return self._fallbacks[0] if self._fallbacks else None
+        key = _event_key(event)
+        return self._keyed.get((type(event), key))
+
+    async def dispatch(self, turn: Turn, event: Event) -> None:
+        """Run ``event``; any failure becomes a short message to the actor."""
+        try:
+            await self._chain(0)(turn, event)
+            await turn.flush()
+        except PlaycallerError as error:
+            turn.discard()
+            await turn.say(error.user_message())
+        except Exception:
+            turn.discard()
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("handler failed (error id %s) for %s", error_id, type(event).__name__)
+            await turn.say(f"Something went wrong on our side (error id {error_id}).")
+            raise
+
+    def _chain(self, index: int) -> Next:
+        if index == len(self.middleware):
+            return self._run
+        middleware = self.middleware[index]
+        rest = self._chain(index + 1)
+
+        async def step(turn: Turn, event: Event) -> None:
+            await middleware(turn, event, rest)
+
+        return step
+
+    async def _run(self, turn: Turn, event: Event) -> None:
+        route = self.route_for(event)
+        if route is None:
+            raise UnknownRoute(f"I don't know how to handle {_describe(event)}.")
+        if route.roles and not turn.actor.has(*route.roles):
+            raise NotPermitted(route.doing, tuple(r.value.replace("_", " ") for r in route.roles))
+        await route.handler(turn, event)
+
+
+def _event_key(event: Event) -> str:
+    if isinstance(event, Command):
+        return event.name
+    if isinstance(event, Action):
+        return event.action_id
+    if isinstance(event, FormSubmitted):
+        return event.form_id
+    if isinstance(event, TimerFired):
+        return event.kind
+    return ""
+
+
+def _describe(event: Event) -> str:
+    if isinstance(event, Command):
+        return f"/{event.name}"
+    return f"{type(event).__name__} {_event_key(event)!r}"
+
+
+async def dedupe_deliveries(turn: Turn, event: Event, call_next: Next) -> None:
+    """Middleware: one effect per delivery key (platform retries, double clicks).
+
+    The key is set before the work; if the work fails unexpectedly the key is
+    forgotten so the platform's retry is processed.
+    """
+    if event.dedupe_key is None:
+        await call_next(turn, event)
+        return
+    key = f"delivery:{event.platform}:{event.dedupe_key}"
+    if not await turn.store.put_once(key, DELIVERY_KEY_TTL, turn.now()):
+        log.info("dropped duplicate delivery %s", key)
+        return
+    try:
+        await call_next(turn, event)
+    except PlaycallerError:
+        raise
+    except BaseException:
+        await turn.store.forget(key)
+        raise

@@ -1,0 +1,121 @@
+"""The validated configuration as plain, immutable domain data.
+
+``bot.config`` reads ``playcaller.yaml`` into these; core and handlers only
+ever see this shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.core.model import Actor, Person, Priority, Role, Spoke
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Response-time thresholds for one priority."""
+
+    warn: timedelta
+    breach: timedelta
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    """Send matching mentions to a spoke with a priority.
+
+    Every condition given must hold (an empty condition matches anything);
+    within one condition, any listed value matches.
+    """
+
+    name: str
+    spoke: str
+    priority: Priority | None = None
+    keywords: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TriageTimings:
+    """Owner nudges and automatic release of idle claims."""
+
+    nudge_owner_after: timedelta = timedelta(minutes=20)
+    release_idle_after: timedelta = timedelta(minutes=45)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot knows about the organisation."""
+
+    hub: Spoke
+    spokes: dict[str, Spoke]
+    people: dict[str, Person]
+    rules: tuple[RoutingRule, ...]
+    sla: dict[Priority, SlaPolicy]
+    brands: tuple[str, ...] = ()
+    competitors: tuple[str, ...] = ()
+    risk_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_spoke: str = "hub"
+    default_priority: Priority = Priority.NORMAL
+    triage: TriageTimings = TriageTimings()
+    channels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def spoke(self, spoke_id: str) -> Spoke:
+        """The spoke (or the hub) with this id."""
+        if spoke_id == self.hub.id:
+            return self.hub
+        return self.spokes[spoke_id]
+
+    def all_spokes(self) -> list[Spoke]:
+        """The hub first, then spokes in config order."""
+        return [self.hub, *self.spokes.values()]
+
+    def coaches_for(self, spoke_id: str) -> tuple[str, ...]:
+        """The spoke's coaches, else the hub's, else every coach in the organisation."""
+        spoke = self.spoke(spoke_id) if self.has_spoke(spoke_id) else self.hub
+        everyone = tuple(p.id for p in self.people.values() if Role.COACH in p.roles)
+        return spoke.coaches or self.hub.coaches or everyone
+
+    def has_spoke(self, spoke_id: str) -> bool:
+        return spoke_id == self.hub.id or spoke_id in self.spokes
+
+    def person_by_email(self, email: str) -> Person | None:
+        wanted = email.strip().lower()
+        return next((p for p in self.people.values() if p.email.lower() == wanted), None)
+
+    def person_by_platform_id(self, platform: str, user_id: str) -> Person | None:
+        return next(
+            (p for p in self.people.values() if p.platform_ids.get(platform) == user_id), None
+        )
+
+    def actor_for(self, person: Person, platform: str, platform_user_id: str = "") -> Actor:
+        """The actor for a known person."""
+        return Actor(
+            person_id=person.id,
+            name=person.name,
+            roles=person.roles,
+            spokes=person.spokes,
+            platform=platform,
+            platform_user_id=platform_user_id or person.id,
+        )
+
+    def unknown_actor(self, platform: str, platform_user_id: str, name: str) -> Actor:
+        """An actor the config does not know: an employee with no role."""
+        return Actor(
+            person_id=f"{platform}:{platform_user_id}",
+            name=name or platform_user_id,
+            roles=frozenset({Role.EMPLOYEE}),
+            platform=platform,
+            platform_user_id=platform_user_id,
+            known=False,
+        )
+
+    def channel_spoke(self, platform: str, platform_channel: str) -> str | None:
+        """Which spoke a platform channel is configured for."""
+        for spoke_id, by_platform in self.channels.items():
+            if by_platform.get(platform) == platform_channel:
+                return spoke_id
+        return None

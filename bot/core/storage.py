@@ -1,0 +1,232 @@
+"""The Store port: a small, domain-shaped, atomic persistence contract.
+
+Every backend (SQLite, Redis) implements :class:`Store` and passes the same
+contract suite (``tests/store/test_contract.py``). Nothing that matters lives
+in process memory: records, idempotency keys, timers, the outbox and the audit
+log are all here, so several bot processes can share one store and a restart
+loses nothing.
+
+Atomicity model: each write takes an :class:`Effects` bundle (audit entries,
+timers to schedule or cancel, outbox messages, the fenced completion of the
+timer that caused the write). A backend applies the record change and its
+effects in one transaction, or none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+JSON = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A versioned document. ``version`` is 0 before the first insert.
+
+    ``tags`` are exact-match index entries (``"state:open"``, ``"spoke:care"``)
+    that :meth:`Store.find` can query; they are replaced on every write.
+    """
+
+    kind: str
+    key: str
+    data: JSON
+    version: int = 0
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the append-only audit log: who did what to which subject."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A durable timer. ``key`` is unique: scheduling an existing key replaces it."""
+
+    key: str
+    kind: str
+    due_at: datetime
+    payload: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LeasedTimer:
+    """A due timer leased to one process. ``token`` fences its completion."""
+
+    timer: Timer
+    token: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message waiting to be delivered by one platform.
+
+    ``op`` is ``post`` (a card to a channel), ``update`` (replace the card
+    posted earlier under ``card_key``) or ``dm`` (a card to one person).
+    ``destination`` is neutral: a spoke id, ``hub``, or ``person:<id>``.
+    Lower ``priority`` goes first: human actions (0) before bulk posts (2).
+    """
+
+    id: str
+    platform: str
+    op: str
+    destination: str
+    body: JSON
+    created_at: datetime
+    card_key: str | None = None
+    priority: int = 1
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LeasedOutboxItem:
+    """An outbox item leased to one sender; ``token`` fences finishing it."""
+
+    item: OutboxItem
+    token: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Side effects committed atomically with a write (or on their own)."""
+
+    audit: tuple[AuditEntry, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    cancel_timers: tuple[str, ...] = ()
+    outbox: tuple[OutboxItem, ...] = ()
+    complete_timer: tuple[str, int] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.audit
+            or self.timers
+            or self.cancel_timers
+            or self.outbox
+            or self.complete_timer is not None
+        )
+
+    def merge(self, other: Effects) -> Effects:
+        """Both bundles, this one's entries first."""
+        if self.complete_timer and other.complete_timer:
+            raise ValueError("only one timer completion per write")
+        return Effects(
+            audit=self.audit + other.audit,
+            timers=self.timers + other.timers,
+            cancel_timers=self.cancel_timers + other.cancel_timers,
+            outbox=self.outbox + other.outbox,
+            complete_timer=self.complete_timer or other.complete_timer,
+        )
+
+
+NO_EFFECTS = Effects()
+
+
+@dataclass(frozen=True)
+class Written:
+    """Result of a compare-and-set write.
+
+    ``ok`` is True when the write (and its effects) were committed; ``record``
+    is then the stored record with its new version. When ``ok`` is False
+    nothing was written and ``record`` is the current record (None if absent),
+    so a loser learns, for example, who holds a claim.
+    """
+
+    ok: bool
+    record: Record | None
+
+
+class Store(Protocol):
+    """Atomic persistence for every feature. See the module docstring."""
+
+    async def open(self) -> None:
+        """Connect and create the schema if needed. Idempotent."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def ping(self) -> bool:
+        """True when the backend answers."""
+
+    async def insert(self, record: Record, effects: Effects = NO_EFFECTS) -> Written:
+        """Create ``record`` at version 1 with its effects.
+
+        If ``(kind, key)`` exists, nothing is written and the result carries
+        the existing record. A stale ``effects.complete_timer`` token also
+        rejects the whole write (``ok=False``, ``record`` = current or None).
+        """
+
+    async def replace(
+        self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS
+    ) -> Written:
+        """Compare-and-set: store ``record`` at ``expected_version + 1`` if the
+        stored version equals ``expected_version``; otherwise write nothing."""
+
+    async def get(self, kind: str, key: str) -> Record | None:
+        """The current record or None."""
+
+    async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
+        """Records of ``kind`` carrying ``tag``, oldest insert first."""
+
+    async def apply(self, effects: Effects) -> bool:
+        """Commit effects without a record change. False (nothing written)
+        when ``effects.complete_timer`` names a lease that is no longer held."""
+
+    async def put_once(self, key: str, ttl: timedelta, now: datetime) -> bool:
+        """Set an idempotency key. True the first time within ``ttl``."""
+
+    async def forget(self, key: str) -> None:
+        """Delete an idempotency key (so a failed first delivery can be redone)."""
+
+    async def lease_timers(
+        self, now: datetime, owner: str, lease_for: timedelta, limit: int = 100
+    ) -> list[LeasedTimer]:
+        """Lease timers due at ``now`` that are unleased or whose lease expired.
+
+        Two processes calling this concurrently never receive the same timer
+        under a live lease. Tokens are unique and increasing.
+        """
+
+    async def complete_timer(self, key: str, token: int) -> bool:
+        """Delete a leased timer if ``token`` still holds its lease."""
+
+    async def pending_timers(self, prefix: str = "") -> list[Timer]:
+        """Scheduled timers whose key starts with ``prefix``, soonest first."""
+
+    async def next_timer_due(self) -> datetime | None:
+        """When the soonest timer is due, or None."""
+
+    async def lease_outbox(
+        self, platform: str, now: datetime, owner: str, lease_for: timedelta, limit: int = 50
+    ) -> list[LeasedOutboxItem]:
+        """Lease deliverable items for ``platform`` (``not_before`` passed,
+        unleased or lease expired), by priority, then creation order."""
+
+    async def finish_outbox(
+        self, item_id: str, token: int, card_ref: tuple[str, JSON] | None = None
+    ) -> bool:
+        """Remove a delivered item; if ``card_ref`` is ``(card_key, ref)``,
+        remember where the card was posted for later updates. False when the
+        lease was lost."""
+
+    async def retry_outbox(self, item_id: str, token: int, not_before: datetime) -> bool:
+        """Release a leased item to be tried again at ``not_before``."""
+
+    async def outbox_size(self, platform: str | None = None) -> int:
+        """Items waiting (leased or not)."""
+
+    async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
+        """Where a card was posted on ``platform`` (one entry per post)."""
+
+    async def audit_log(self, subject: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+        """Audit entries, oldest first, optionally for one subject."""

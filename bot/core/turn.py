@@ -1,0 +1,170 @@
+"""The Turn: everything a handler may do while handling one event.
+
+Durable effects (posting or updating a card, a DM, timers, audit entries) are
+buffered and committed atomically with the turn's next store write, or on
+their own when the handler finishes. Immediate feedback (an ephemeral note,
+opening a form) goes straight to the platform's :class:`Responder`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.core.cards import Card, Form, TextBlock
+from bot.core.clock import Clock
+from bot.core.events import Event, TimerFired
+from bot.core.model import Actor
+from bot.core.ports import Responder, Templates
+from bot.core.settings import Settings
+from bot.core.storage import AuditEntry, Effects, OutboxItem, Record, Store, Timer, Written
+
+# Outbox priorities: what a human just did goes before routine and bulk posts.
+INTERACTIVE = 0
+ROUTINE = 1
+BULK = 2
+
+
+class Turn:
+    """The handler's view of the world for one event."""
+
+    def __init__(
+        self,
+        *,
+        event: Event,
+        store: Store,
+        clock: Clock,
+        templates: Templates,
+        responder: Responder,
+        settings: Settings,
+        platforms: Sequence[str],
+    ) -> None:
+        self.event = event
+        self.store = store
+        self.clock = clock
+        self.templates = templates
+        self.responder = responder
+        self.settings = settings
+        self.platforms = tuple(platforms)
+        self._buffer = Effects()
+        self._complete_timer: tuple[str, int] | None = (
+            (event.key, event.token) if isinstance(event, TimerFired) else None
+        )
+
+    @property
+    def actor(self) -> Actor:
+        """Who caused this event (verified by the platform)."""
+        return self.event.actor
+
+    def now(self) -> datetime:
+        """The injected clock's time."""
+        return self.clock.now()
+
+    def render(self, name: str, /, **context: Any) -> str:
+        """Render a template to plain text."""
+        return self.templates.render(name, **context)
+
+    # -- immediate feedback -------------------------------------------------
+
+    async def say(self, text: str, *, ephemeral: bool = True) -> None:
+        """A short text answer to the actor."""
+        await self.responder.reply(
+            self.event, Card(title="", blocks=(TextBlock(text),)), ephemeral=ephemeral
+        )
+
+    async def reply(self, card: Card, *, ephemeral: bool = False) -> None:
+        """Answer with a card in the event's conversation."""
+        await self.responder.reply(self.event, card, ephemeral=ephemeral)
+
+    async def open_form(self, form: Form) -> None:
+        """Show a form to the actor."""
+        await self.responder.open_form(self.event, form)
+
+    # -- durable effects ----------------------------------------------------
+
+    def post(self, destination: str, card: Card, *, priority: int = ROUTINE) -> None:
+        """Post ``card`` to a neutral channel (a spoke id or ``hub``)."""
+        self._outbox("post", destination, card, priority)
+
+    def update(self, card: Card, *, priority: int | None = None) -> None:
+        """Replace, for everyone, the card posted earlier under ``card.card_key``."""
+        if card.card_key is None:
+            raise ValueError("only a card with a card_key can be updated")
+        self._outbox("update", "", card, INTERACTIVE if priority is None else priority)
+
+    def dm(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
+        """Send ``card`` to one person directly."""
+        self._outbox("dm", f"person:{person_id}", card, priority)
+
+    def schedule(self, timer: Timer) -> None:
+        """Schedule (or reschedule) a durable timer."""
+        self._add(Effects(timers=(timer,)))
+
+    def cancel(self, *timer_keys: str) -> None:
+        """Cancel durable timers (unknown keys are ignored)."""
+        self._add(Effects(cancel_timers=tuple(timer_keys)))
+
+    def audit(self, action: str, subject: str, **detail: Any) -> None:
+        """Record who did what, in the same transaction as the change."""
+        entry = AuditEntry(
+            at=self.now(), actor=self.actor.person_id, action=action, subject=subject, detail=detail
+        )
+        self._add(Effects(audit=(entry,)))
+
+    async def insert(self, record: Record) -> Written:
+        """Create ``record`` with the buffered effects (see :meth:`Store.insert`)."""
+        written = await self.store.insert(record, self._take())
+        return self._settle(written)
+
+    async def replace(self, record: Record, expected_version: int) -> Written:
+        """Compare-and-set ``record`` with the buffered effects."""
+        written = await self.store.replace(record, expected_version, self._take())
+        return self._settle(written)
+
+    async def flush(self) -> None:
+        """Commit whatever effects are still buffered."""
+        effects = self._take()
+        if effects:
+            await self.store.apply(effects)
+        self._complete_timer = None
+
+    def discard(self) -> None:
+        """Drop buffered effects (the handler failed)."""
+        self._buffer = Effects()
+
+    # -- internals ----------------------------------------------------------
+
+    def _outbox(self, op: str, destination: str, card: Card, priority: int) -> None:
+        items = tuple(
+            OutboxItem(
+                id=uuid.uuid4().hex,
+                platform=platform,
+                op=op,
+                destination=destination,
+                body=card.to_json(),
+                created_at=self.now(),
+                card_key=card.card_key,
+                priority=priority,
+            )
+            for platform in self.platforms
+        )
+        self._add(Effects(outbox=items))
+
+    def _add(self, effects: Effects) -> None:
+        self._buffer = self._buffer.merge(effects)
+
+    def _take(self) -> Effects:
+        effects = self._buffer
+        if self._complete_timer is not None:
+            effects = effects.merge(Effects(complete_timer=self._complete_timer))
+        self._buffer = Effects()
+        return effects
+
+    def _settle(self, written: Written) -> Written:
+        # The timer's completion rode on a write that happened; on a rejected
+        # write it stays pending for the next one (or the final flush).
+        if written.ok:
+            self._complete_timer = None
+        return written

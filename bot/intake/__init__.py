@@ -1,0 +1,1 @@
+"""Intake: social mentions in, validated and enriched, routed to a spoke."""

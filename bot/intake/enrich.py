@@ -1,0 +1,111 @@
+"""Enrichment and routing: plain functions over the settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Protocol
+
+from bot.core.model import Enrichment, Mention, Sentiment
+from bot.core.settings import RoutingRule, Settings
+from bot.intake.feed import IncomingMention
+
+
+class SentimentModel(Protocol):
+    """Scores text in [-1, 1]."""
+
+    def compound(self, text: str) -> float:
+        """Negative below zero, positive above."""
+
+
+class VaderSentiment:
+    """VADER: a lexicon and rule model tuned for social media text."""
+
+    def __init__(self) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self._analyzer = SentimentIntensityAnalyzer()
+
+    def compound(self, text: str) -> float:
+        # VADER is linear in the text length; the lead of a very long post
+        # carries its tone, and this bounds the cost of hostile input.
+        return float(self._analyzer.polarity_scores(text[:5000])["compound"])
+
+
+def sentiment_label(compound: float) -> str:
+    """VADER's conventional thresholds."""
+    if compound >= 0.05:
+        return "positive"
+    if compound <= -0.05:
+        return "negative"
+    return "neutral"
+
+
+@lru_cache(maxsize=512)
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w.lower()) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w@#])(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def matches(text: str, words: Iterable[str]) -> tuple[str, ...]:
+    """The words (as configured) found in ``text`` as whole words, in config order."""
+    listed = tuple(w for w in words if w)
+    if not listed:
+        return ()
+    found = {m.lower() for m in _pattern(listed).findall(text)}
+    return tuple(w for w in listed if w.lower() in found)
+
+
+def route(
+    rules: Iterable[RoutingRule], mention: IncomingMention, sentiment: str, risks: tuple[str, ...]
+) -> RoutingRule | None:
+    """The first rule whose every given condition holds."""
+    for rule in rules:
+        if rule.networks and mention.network not in rule.networks:
+            continue
+        if rule.languages and (mention.lang or "") not in rule.languages:
+            continue
+        if rule.sentiments and sentiment not in rule.sentiments:
+            continue
+        if rule.risks and not set(rule.risks) & set(risks):
+            continue
+        if rule.keywords and not matches(mention.text, rule.keywords):
+            continue
+        return rule
+    return None
+
+
+def enrich(
+    incoming: IncomingMention, settings: Settings, model: SentimentModel, received_at: datetime
+) -> Mention:
+    """Score, flag and route an incoming mention."""
+    compound = round(model.compound(incoming.text), 4)
+    label = sentiment_label(compound)
+    risks = tuple(
+        name for name, words in settings.risk_words.items() if matches(incoming.text, words)
+    )
+    rule = route(settings.rules, incoming, label, risks)
+    enrichment = Enrichment(
+        sentiment=Sentiment(compound, label),
+        brands=matches(incoming.text, settings.brands),
+        competitors=matches(incoming.text, settings.competitors),
+        risks=risks,
+        priority=(rule.priority if rule and rule.priority else settings.default_priority),
+        spoke=rule.spoke if rule else settings.default_spoke,
+        rule=rule.name if rule else None,
+    )
+    return Mention(
+        network=incoming.network,
+        external_id=incoming.external_id,
+        text=incoming.text,
+        created_at=incoming.created_at,
+        author=incoming.author,
+        received_at=received_at,
+        enrichment=enrichment,
+        url=incoming.url,
+        lang=incoming.lang,
+        in_reply_to=incoming.in_reply_to,
+        extra=incoming.extra,
+    )

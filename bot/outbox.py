@@ -1,0 +1,159 @@
+"""The outbox sender: delivers queued cards through one platform.
+
+Posting goes through the store, not process memory, so a card queued by any
+process (``playcaller ingest``, a timer, a click) is delivered once by
+whichever sender leases it, and nothing is lost on a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Protocol
+
+from bot.core.cards import Card
+from bot.core.clock import Clock
+from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, Store
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """The platform asked us to wait (rate limit, transient failure)."""
+
+    def __init__(self, after: timedelta, reason: str) -> None:
+        self.after = after
+        self.reason = reason
+        super().__init__(f"retry after {after.total_seconds():.0f}s: {reason}")
+
+
+class Undeliverable(Exception):
+    """The item can never be delivered (no such channel, person unknown)."""
+
+
+class Delivery(Protocol):
+    """A platform's outbound side."""
+
+    platform: str
+
+    async def post(self, destination: str, card: Card) -> JSON:
+        """Post to a neutral channel; return where it landed (for updates)."""
+
+    async def update(self, ref: JSON, card: Card) -> None:
+        """Replace a posted card in place."""
+
+    async def dm(self, person_id: str, card: Card) -> JSON:
+        """Send to one person; return where it landed."""
+
+
+class OutboxSender:
+    """Leases outbox items for one platform and delivers them."""
+
+    def __init__(
+        self,
+        store: Store,
+        delivery: Delivery,
+        clock: Clock,
+        owner: str,
+        *,
+        lease_for: timedelta = timedelta(seconds=60),
+        max_attempts: int = 8,
+        missing_ref_delay: timedelta = timedelta(seconds=2),
+    ) -> None:
+        self.store = store
+        self.delivery = delivery
+        self.clock = clock
+        self.owner = owner
+        self.lease_for = lease_for
+        self.max_attempts = max_attempts
+        self.missing_ref_delay = missing_ref_delay
+
+    async def drain(self, max_passes: int = 1000) -> int:
+        """Deliver until nothing deliverable is left (or no pass makes progress)."""
+        delivered = 0
+        for _ in range(max_passes):
+            batch = await self.store.lease_outbox(
+                self.delivery.platform, self.clock.now(), self.owner, self.lease_for
+            )
+            if not batch:
+                break
+            progress = 0
+            for leased in batch:
+                progress += await self.deliver(leased)
+            delivered += progress
+            if not progress:
+                break
+        return delivered
+
+    async def deliver(self, leased: LeasedOutboxItem) -> int:
+        """Deliver one item; 1 if it went out (or was settled for good)."""
+        item = leased.item
+        card = Card.from_json(dict(item.body))
+        try:
+            if item.op == "post":
+                ref = await self.delivery.post(item.destination, card)
+                await self._finish(leased, ref)
+            elif item.op == "dm":
+                ref = await self.delivery.dm(item.destination.removeprefix("person:"), card)
+                await self._finish(leased, ref)
+            elif item.op == "update":
+                assert item.card_key is not None
+                refs = await self.store.card_refs(item.platform, item.card_key)
+                if not refs:
+                    # The post it updates has not gone out yet: try again shortly.
+                    return await self._retry(leased, self.missing_ref_delay, "card not posted yet")
+                for ref in refs:
+                    await self.delivery.update(ref, card)
+                await self.store.finish_outbox(item.id, leased.token)
+            else:
+                raise Undeliverable(f"unknown outbox operation {item.op!r}")
+        except RetryLater as wait:
+            return await self._retry(leased, wait.after, wait.reason)
+        except Undeliverable as error:
+            log.warning("outbox item %s undeliverable: %s", item.id, error)
+            await self.store.apply(
+                Effects(
+                    audit=(
+                        AuditEntry(
+                            at=self.clock.now(),
+                            actor="system",
+                            action="outbox.undeliverable",
+                            subject=item.card_key or item.destination,
+                            detail={"platform": item.platform, "op": item.op, "error": str(error)},
+                        ),
+                    )
+                )
+            )
+            await self.store.finish_outbox(item.id, leased.token)
+        return 1
+
+    async def _finish(self, leased: LeasedOutboxItem, ref: JSON) -> None:
+        item = leased.item
+        await self.store.finish_outbox(
+            item.id, leased.token, (item.card_key, ref) if item.card_key else None
+        )
+
+    async def _retry(self, leased: LeasedOutboxItem, after: timedelta, reason: str) -> int:
+        if leased.attempts >= self.max_attempts:
+            log.error(
+                "outbox item %s dropped after %d attempts: %s",
+                leased.item.id,
+                leased.attempts,
+                reason,
+            )
+            await self.store.finish_outbox(leased.item.id, leased.token)
+            return 1
+        await self.store.retry_outbox(leased.item.id, leased.token, self.clock.now() + after)
+        return 0
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
+        """Deliver until ``stop`` is set, polling the store when idle."""
+        while not stop.is_set():
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox sender for %s failed; retrying", self.delivery.platform)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=idle)

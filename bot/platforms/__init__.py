@@ -1,0 +1,1 @@
+"""Platforms: converters between a chat platform and the neutral core."""

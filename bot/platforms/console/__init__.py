@@ -1,0 +1,1 @@
+"""The console platform: a terminal chat for the demo and for scripted tours."""

@@ -1,0 +1,409 @@
+"""The console chat: a person types commands, cards appear, time is injected.
+
+The same command language drives the interactive demo and ``--script``
+files (see the README). The session is the console platform: it converts
+typed lines into neutral events, answers as a :class:`Responder` and
+delivers outbox cards as a :class:`Delivery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.core.cards import Card, Form, InputKind
+from bot.core.clock import ManualClock, parse_duration
+from bot.core.errors import InvalidInput
+from bot.core.events import Action, Command, Event, FormSubmitted, Message
+from bot.core.model import Actor
+from bot.core.storage import JSON
+from bot.core.text import neutralize
+from bot.intake.feed import LineProblem, parse_lines, parse_mention
+from bot.outbox import OutboxSender, Undeliverable
+from bot.platforms.console.render import BLOCK_LIMIT, form_lines, plain_lines, rich_card
+from bot.runtime import Runtime
+
+PLATFORM = "console"
+
+
+class ScriptError(Exception):
+    """A script line that cannot be run (unknown command, bad argument)."""
+
+
+@dataclass
+class Shown:
+    """A card on screen: its number, where it is, and what it says now."""
+
+    number: int
+    place: str
+    card: Card
+
+
+@dataclass
+class OpenForm:
+    form: Form
+    actor: Actor
+    channel: str
+    values: dict[str, str]
+
+
+class ConsoleSession:
+    """One terminal conversation with the bot."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        clock: ManualClock,
+        console: Console,
+        *,
+        base_dir: Path,
+        person: str = "sam",
+    ) -> None:
+        self.runtime = runtime
+        self.clock = clock
+        self.console = console
+        self.base_dir = base_dir
+        self.shown: dict[int, Shown] = {}
+        self.form: OpenForm | None = None
+        self.transcript: list[str] = []
+        self._window_start = 0
+        self._after_expect = False
+        self.failed_expectations: list[str] = []
+        self.sender = OutboxSender(runtime.store, self, clock, runtime.owner)
+        self.actor = self._actor(person)
+        self.channel = self._place_of(self._first_spoke(self.actor))
+
+    # -- output ---------------------------------------------------------------
+
+    def note(self, text: str, style: str = "dim") -> None:
+        """A line from the console itself (not the bot)."""
+        self.transcript.append(text)
+        self.console.print(text, style=style, markup=False, highlight=False)
+
+    def _show(self, card: Card, number: int | None, place: str, updated: bool = False) -> None:
+        self.transcript.extend(plain_lines(card, number, place, updated))
+        self.console.print(rich_card(card, number, place, updated))
+
+    def _new_number(self) -> int:
+        return max(self.shown, default=0) + 1
+
+    # -- Delivery (outbox) ----------------------------------------------------
+
+    async def post(self, destination: str, card: Card) -> JSON:
+        settings = self.runtime.settings
+        if not settings.has_spoke(destination):
+            raise Undeliverable(f"no channel for {destination!r}")
+        place = self._place_of(destination)
+        return self._post_card(place, card)
+
+    async def dm(self, person_id: str, card: Card) -> JSON:
+        if person_id not in self.runtime.settings.people:
+            raise Undeliverable(f"unknown person {person_id!r}")
+        return self._post_card(f"@{person_id}", card)
+
+    def _post_card(self, place: str, card: Card) -> JSON:
+        number = self._new_number()
+        self.shown[number] = Shown(number, place, card)
+        self._show(card, number, place)
+        return {"number": number, "channel": place}
+
+    async def update(self, ref: JSON, card: Card) -> None:
+        number = int(ref["number"])
+        shown = self.shown.get(number)
+        if shown is None:
+            raise Undeliverable(f"card #{number} is not on this screen")
+        shown.card = card
+        self._show(card, number, shown.place, updated=True)
+
+    # -- Responder --------------------------------------------------------------
+
+    async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
+        place = f"only {event.actor.person_id} sees this" if ephemeral else self._event_place(event)
+        if card.buttons:
+            number = self._new_number()
+            self.shown[number] = Shown(number, place, card)
+            self._show(card, number, place)
+        elif not card.title and len(card.blocks) == 1 and not card.fields:
+            self.note(f"[{place}] {neutralize(card.blocks[0].text, BLOCK_LIMIT)}", style="cyan")
+        else:
+            self._show(card, None, place)
+
+    async def open_form(self, event: Event, form: Form) -> None:
+        self.form = OpenForm(
+            form, event.actor, self.channel, {i.id: i.initial for i in form.inputs}
+        )
+        for line in form_lines(form):
+            self.transcript.append(line)
+            self.console.print(line, markup=False, highlight=False)
+
+    def _event_place(self, event: Event) -> str:
+        return event.platform_channel or self.channel
+
+    # -- commands ---------------------------------------------------------------
+
+    async def run_line(self, line: str) -> None:
+        """Run one command line (see the README's command list)."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return
+        verb, _, rest = text.partition(" ")
+        rest = rest.strip()
+        if verb == "expect":
+            # Checked before the line is echoed, so it never matches itself.
+            self._expect(rest)
+            return
+        if self._after_expect:
+            # A new command after a group of expects opens a new window.
+            self._window_start = len(self.transcript)
+            self._after_expect = False
+        self.note(f"{self.actor.person_id}@{self.channel}> {text}", style="bold magenta")
+        if verb.startswith("/"):
+            await self._command(verb[1:], rest)
+        elif verb == "as":
+            self.actor = self._actor(rest)
+            self.note(f"(acting as {self.actor.name})")
+        elif verb == "channel":
+            self.channel = self._channel(rest)
+            self.note(f"(now in {self.channel})")
+        elif verb == "say":
+            await self._say(rest)
+        elif verb == "click":
+            await self._click(rest)
+        elif verb == "fill":
+            self._fill(rest)
+        elif verb == "submit":
+            await self._submit()
+        elif verb == "advance":
+            await self.advance(rest)
+        elif verb == "ingest":
+            await self.ingest_file(self._path(rest))
+        elif verb == "mention":
+            await self._mention(rest)
+        else:
+            raise ScriptError(
+                f"unknown command {verb!r}: use as, channel, say, /COMMAND, click, fill, "
+                "submit, advance, ingest, mention or expect"
+            )
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Deliver everything queued for the console."""
+        await self.sender.drain()
+
+    async def _dispatch(self, event: Event) -> None:
+        await self.runtime.handle(event, self)
+
+    def _envelope(self) -> dict[str, object]:
+        settings = self.runtime.settings
+        return {
+            "platform": PLATFORM,
+            "actor": self.actor,
+            "received_at": self.clock.now(),
+            "channel": settings.channel_spoke(PLATFORM, self.channel),
+            "platform_channel": self.channel,
+            "direct": self.channel.startswith("@"),
+        }
+
+    async def _command(self, name: str, text: str) -> None:
+        await self._dispatch(Command(name=name, text=text, **self._envelope()))  # type: ignore[arg-type]
+
+    async def _say(self, text: str) -> None:
+        if not text:
+            raise ScriptError("say needs some text")
+        await self._dispatch(Message(text=text, mentioned=True, **self._envelope()))  # type: ignore[arg-type]
+
+    async def _click(self, spec: str) -> None:
+        label, number = _label_and_number(spec)
+        target = self._find_card(label, number)
+        button = next(b for b in target.card.buttons if b.label.lower() == label.lower())
+        envelope = self._envelope()
+        envelope["platform_channel"] = target.place
+        envelope["channel"] = self.runtime.settings.channel_spoke(PLATFORM, target.place)
+        event = Action(
+            action_id=button.action_id,
+            value=button.value,
+            card_key=target.card.card_key,
+            **envelope,  # type: ignore[arg-type]
+        )
+        await self._dispatch(event)
+
+    def _find_card(self, label: str, number: int | None) -> Shown:
+        if number is not None:
+            shown = self.shown.get(number)
+            if shown is None:
+                raise ScriptError(f"there is no card #{number}")
+            if not any(b.label.lower() == label.lower() for b in shown.card.buttons):
+                raise ScriptError(f"card #{number} has no button {label!r}")
+            return shown
+        for candidate in sorted(self.shown.values(), key=lambda s: s.number, reverse=True):
+            if any(b.label.lower() == label.lower() for b in candidate.card.buttons):
+                return candidate
+        raise ScriptError(f"no card on screen has a button {label!r}")
+
+    def _fill(self, spec: str) -> None:
+        if self.form is None:
+            raise ScriptError("no form is open")
+        try:
+            pairs = shlex.split(spec)
+        except ValueError as error:
+            raise ScriptError(f"fill: {error}") from error
+        known = {i.id: i for i in self.form.form.inputs}
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            if not sep:
+                raise ScriptError(f"fill: expected FIELD=VALUE, got {pair!r}")
+            item = known.get(name)
+            if item is None:
+                raise ScriptError(
+                    f"fill: the form has no field {name!r} (fields: {', '.join(known)})"
+                )
+            if item.kind is InputKind.CHOICE and value not in {c.value for c in item.choices}:
+                allowed = ", ".join(c.value for c in item.choices)
+                raise ScriptError(f"fill: {name} must be one of {allowed}")
+            self.form.values[name] = value[: item.max_length]
+        self.note(
+            "(form filled: " + ", ".join(f"{k}={v!r}" for k, v in self.form.values.items()) + ")"
+        )
+
+    async def _submit(self) -> None:
+        if self.form is None:
+            raise ScriptError("no form is open")
+        missing = [
+            i.id for i in self.form.form.inputs if i.required and not self.form.values.get(i.id)
+        ]
+        if missing:
+            raise ScriptError(f"submit: required field(s) missing: {', '.join(missing)}")
+        opened, self.form = self.form, None
+        envelope = self._envelope()
+        envelope["actor"] = opened.actor
+        event = FormSubmitted(
+            form_id=opened.form.form_id,
+            values=dict(opened.values),
+            context=opened.form.context,
+            **envelope,  # type: ignore[arg-type]
+        )
+        await self._dispatch(event)
+
+    async def advance(self, spec: str) -> None:
+        """Move the clock, firing each timer at the moment it comes due."""
+        try:
+            delta = parse_duration(spec)
+        except ValueError as error:
+            raise ScriptError(f"advance: {error}") from error
+        target = self.clock.now() + delta
+        scheduler = self.runtime.scheduler()
+        while True:
+            due = await self.runtime.store.next_timer_due()
+            if due is None or due > target:
+                break
+            if due > self.clock.now():
+                self.clock.advance(due - self.clock.now())
+            await scheduler.tick()
+            await self.settle()
+        self.clock.advance(target - self.clock.now())
+        self.note(f"(clock is now {self.clock.now():%Y-%m-%d %H:%M} UTC)")
+
+    async def ingest_file(self, path: Path) -> tuple[int, int, list[LineProblem]]:
+        """Ingest a JSONL feed; report what was stored, dropped and refused."""
+        try:
+            lines = (await asyncio.to_thread(path.read_text, encoding="utf-8")).splitlines()
+        except OSError as error:
+            raise ScriptError(f"ingest: cannot read {path}: {error.strerror}") from error
+        stored = duplicates = 0
+        problems: list[LineProblem] = []
+        for item in parse_lines(lines):
+            if isinstance(item, LineProblem):
+                problems.append(item)
+                self.note(f"ingest {path.name}: {item}", style="red")
+            elif await self.runtime.ingest(item):
+                stored += 1
+            else:
+                duplicates += 1
+        refused = len(problems)
+        self.note(
+            f"(ingested {stored} mentions, {duplicates} duplicates dropped, {refused} refused)"
+        )
+        return stored, duplicates, problems
+
+    async def _mention(self, raw: str) -> None:
+        try:
+            data = json.loads(raw)
+            incoming = parse_mention(data)
+        except json.JSONDecodeError as error:
+            raise ScriptError(f"mention: not valid JSON: {error.msg}") from error
+        except InvalidInput as error:
+            raise ScriptError(f"mention: {error}") from error
+        if not await self.runtime.ingest(incoming):
+            self.note("(duplicate mention dropped)")
+
+    def _expect(self, wanted: str) -> None:
+        if not wanted:
+            raise ScriptError("expect needs some text")
+        seen = "\n".join(self.transcript[self._window_start :])
+        self._after_expect = True
+        if wanted in seen:
+            self._say_quietly(f"expect {wanted} (ok)", "green")
+        else:
+            self.failed_expectations.append(wanted)
+            self._say_quietly(f"EXPECTATION FAILED: {wanted!r} did not appear", "bold red")
+
+    def _say_quietly(self, text: str, style: str) -> None:
+        """Printed for the person but kept out of what ``expect`` reads."""
+        self.console.print(text, style=style, markup=False, highlight=False)
+
+    # -- people and places ------------------------------------------------------
+
+    def _actor(self, name: str) -> Actor:
+        settings = self.runtime.settings
+        wanted = name.strip().lower()
+        if not wanted:
+            raise ScriptError("as needs a person")
+        person = settings.people.get(wanted) or settings.person_by_email(wanted)
+        if person is None:
+            return settings.unknown_actor(PLATFORM, wanted, wanted)
+        return settings.actor_for(person, PLATFORM)
+
+    def _first_spoke(self, actor: Actor) -> str:
+        return actor.spokes[0] if actor.spokes else self.runtime.settings.hub.id
+
+    def _place_of(self, spoke_id: str) -> str:
+        channels = self.runtime.settings.channels.get(spoke_id, {})
+        return channels.get(PLATFORM, f"#{spoke_id}")
+
+    def _channel(self, name: str) -> str:
+        wanted = name.strip()
+        if not wanted:
+            raise ScriptError("channel needs a name, e.g. #care or @maria")
+        if wanted.startswith("@"):
+            return wanted
+        settings = self.runtime.settings
+        bare = wanted.lstrip("#")
+        for spoke in settings.all_spokes():
+            place = self._place_of(spoke.id)
+            if bare in (spoke.id, place.lstrip("#")):
+                return place
+        return "#" + bare
+
+    def _path(self, raw: str) -> Path:
+        if not raw:
+            raise ScriptError("ingest needs a file")
+        path = Path(raw)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def _label_and_number(spec: str) -> tuple[str, int | None]:
+    label = spec.strip()
+    number = None
+    head, _, tail = label.rpartition(" ")
+    if tail.startswith("#") and tail[1:].isdigit():
+        label, number = head.strip(), int(tail[1:])
+    if not label:
+        raise ScriptError("click needs a button label")
+    return label, number

@@ -1,0 +1,178 @@
+"""The playbook store: crisis playbooks (YAML) and guidelines (Markdown).
+
+Validated at start-up; every problem names its file and line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.core.errors import Problem
+from bot.core.settings import Settings
+from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located
+
+_ID = r"^[a-z][a-z0-9_-]{0,63}$"
+M = TypeVar("M", bound="BaseModel")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PageTarget(_Model):
+    """Page everyone with a role, or one person."""
+
+    role: Literal["admin", "coach", "responder", "crisis_lead", "legal"] | None = None
+    person: str | None = None
+
+
+class EscalationStep(_Model):
+    after: str = Field(pattern=r"^\d+[smh]$")
+    page: list[PageTarget] = Field(min_length=1)
+
+
+class HoldingStatement(_Model):
+    id: str = Field(pattern=_ID)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class CrisisPlaybook(_Model):
+    """A crisis playbook as written in ``playbooks/crisis/*.yaml``."""
+
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1, max_length=150)
+    summary: str = Field(min_length=1)
+    severity: Literal["sev1", "sev2", "sev3"]
+    page: list[PageTarget] = Field(min_length=1)
+    ack_within: str = Field(pattern=r"^\d+[smh]$")
+    escalation: list[EscalationStep] = []
+    max_repeats: int = Field(default=2, ge=0, le=5)
+    checklist: list[str] = Field(min_length=1)
+    holding_statements: list[HoldingStatement] = []
+
+
+class GuidelineHeader(_Model):
+    """The YAML header of a guideline in ``playbooks/guidelines/*.md``."""
+
+    title: str = Field(min_length=1, max_length=150)
+    owner: str = Field(min_length=1)
+    last_reviewed: dt.date
+    tags: list[str] = []
+
+
+@dataclass(frozen=True)
+class Guideline:
+    """A guideline document: header and Markdown body."""
+
+    path: Path
+    header: GuidelineHeader
+    body: str
+
+
+@dataclass(frozen=True)
+class PlaybookStore:
+    """Everything loaded from the playbook folder."""
+
+    crisis: dict[str, CrisisPlaybook]
+    guidelines: list[Guideline]
+
+
+def load_playbooks(root: Path, settings: Settings) -> tuple[PlaybookStore, list[Problem]]:
+    """Load and validate every playbook under ``root``; return them and the problems."""
+    problems: list[Problem] = []
+    crisis: dict[str, CrisisPlaybook] = {}
+    if not root.is_dir():
+        return PlaybookStore({}, []), [Problem(str(root), None, "playbook folder not found")]
+    for path in sorted((root / "crisis").glob("*.y*ml")):
+        playbook = _load_crisis(path, settings, problems)
+        if playbook is None:
+            continue
+        if playbook.id in crisis:
+            problems.append(Problem(str(path), 1, f"duplicate playbook id {playbook.id!r}"))
+        crisis[playbook.id] = playbook
+    guidelines = []
+    for path in sorted((root / "guidelines").glob("*.md")):
+        guideline = _load_guideline(path, problems)
+        if guideline is not None:
+            guidelines.append(guideline)
+    return PlaybookStore(crisis, guidelines), problems
+
+
+def _load_crisis(path: Path, settings: Settings, problems: list[Problem]) -> CrisisPlaybook | None:
+    try:
+        located = load_located(path.read_text(encoding="utf-8"), str(path))
+    except YamlSyntaxError as error:
+        problems.append(error.problem)
+        return None
+    playbook = _validate(CrisisPlaybook, located, problems)
+    if playbook is None:
+        return None
+    for index, target in enumerate(playbook.page):
+        _check_target(target, ("page", index), located, settings, problems)
+    for step_index, step in enumerate(playbook.escalation):
+        for index, target in enumerate(step.page):
+            _check_target(
+                target, ("escalation", step_index, "page", index), located, settings, problems
+            )
+    return playbook
+
+
+def _check_target(
+    target: PageTarget,
+    path: tuple[str | int, ...],
+    located: LocatedYaml,
+    settings: Settings,
+    problems: list[Problem],
+) -> None:
+    if (target.role is None) == (target.person is None):
+        problems.append(located.problem(path, "name exactly one of role or person"))
+    elif target.person is not None and target.person not in settings.people:
+        dotted = ".".join(str(p) for p in path)
+        problems.append(
+            located.problem((*path, "person"), f"{dotted}.person: unknown person {target.person!r}")
+        )
+
+
+def _load_guideline(path: Path, problems: list[Problem]) -> Guideline | None:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        problems.append(
+            Problem(str(path), 1, "a guideline starts with a YAML header between --- lines")
+        )
+        return None
+    end = text.find("\n---", 4)
+    if end == -1:
+        problems.append(Problem(str(path), 1, "the YAML header is not closed with ---"))
+        return None
+    try:
+        # Line numbers in the header are offset by the opening --- line.
+        located = load_located("\n" + text[4:end], str(path))
+    except YamlSyntaxError as error:
+        problems.append(error.problem)
+        return None
+    header = _validate(GuidelineHeader, located, problems)
+    body = text[end + 4 :].strip()
+    if not body:
+        problems.append(Problem(str(path), text[:end].count("\n") + 2, "the guideline has no text"))
+        return None
+    return Guideline(path, header, body) if header else None
+
+
+def _validate(model: type[M], located: LocatedYaml, problems: list[Problem]) -> M | None:
+    if not isinstance(located.data, dict):
+        problems.append(Problem(located.file, 1, "expected a mapping"))
+        return None
+    try:
+        return model.model_validate(located.data)
+    except ValidationError as error:
+        for item in error.errors():
+            path = tuple(p for p in item["loc"] if isinstance(p, str | int))
+            dotted = ".".join(str(p) for p in item["loc"])
+            message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+            problems.append(located.problem(path, f"{dotted}: {message}"))
+        return None

@@ -1,0 +1,146 @@
+"""The running bot: settings, store, templates and routers wired together.
+
+Routers are composed here, in one place; nothing is started at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import handlers.help
+import handlers.triage
+from bot.core.clock import Clock
+from bot.core.events import Event, MentionArrived
+from bot.core.model import SYSTEM
+from bot.core.ports import Responder
+from bot.core.router import Dispatcher, dedupe_deliveries
+from bot.core.settings import Settings
+from bot.core.storage import Store
+from bot.core.turn import Turn
+from bot.intake.enrich import SentimentModel, enrich
+from bot.intake.feed import IncomingMention
+from bot.outbox import Delivery, OutboxSender
+from bot.scheduler import Scheduler
+from bot.templates import JinjaTemplates
+
+log = logging.getLogger(__name__)
+
+
+def build_dispatcher() -> Dispatcher:
+    """Every feature's router, in the order messages are tried."""
+    return Dispatcher(
+        [handlers.triage.router, handlers.help.router],
+        middleware=[dedupe_deliveries],
+    )
+
+
+def process_owner() -> str:
+    """A name for this process in leases: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class SilentResponder:
+    """For events nobody is waiting on (timers, intake): log instead of replying."""
+
+    async def reply(self, event: Event, card: object, *, ephemeral: bool) -> None:
+        log.info("no one to answer for %s: %s", type(event).__name__, getattr(card, "title", card))
+
+    async def open_form(self, event: Event, form: object) -> None:
+        log.warning("cannot open a form for %s", type(event).__name__)
+
+
+@dataclass
+class Runtime:
+    """One bot process's view of its world."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    templates: JinjaTemplates
+    platforms: tuple[str, ...]
+    sentiment: SentimentModel
+    dispatcher: Dispatcher = field(default_factory=build_dispatcher)
+    owner: str = field(default_factory=process_owner)
+
+    def turn(self, event: Event, responder: Responder) -> Turn:
+        return Turn(
+            event=event,
+            store=self.store,
+            clock=self.clock,
+            templates=self.templates,
+            responder=responder,
+            settings=self.settings,
+            platforms=self.platforms,
+        )
+
+    async def handle(self, event: Event, responder: Responder) -> None:
+        """Run one inbound event through the routers."""
+        await self.dispatcher.dispatch(self.turn(event, responder), event)
+
+    async def ingest(self, incoming: IncomingMention) -> bool:
+        """Enrich, route and admit a mention. False when it is a duplicate."""
+        mention = enrich(incoming, self.settings, self.sentiment, self.clock.now())
+        event = MentionArrived(
+            platform="intake", actor=SYSTEM, received_at=self.clock.now(), mention=mention
+        )
+        turn = self.turn(event, SilentResponder())
+        return await handlers.triage.admit(turn, mention)
+
+    def scheduler(self) -> Scheduler:
+        async def run(event: Event) -> None:
+            await self.handle(event, SilentResponder())
+
+        return Scheduler(self.store, self.clock, run, self.owner)
+
+    def sender(self, delivery: Delivery) -> OutboxSender:
+        return OutboxSender(self.store, delivery, self.clock, self.owner)
+
+
+TRIAGE_TEMPLATES = (
+    "title",
+    "state",
+    "sla",
+    "escalation",
+    "context",
+    "refusal",
+    "done",
+    "reminder",
+    "breach_title",
+    "breach",
+    "escalated_title",
+    "escalated",
+    "nudge",
+    "idle_released",
+    "queue_title",
+    "queue",
+    "resolve_form",
+    "escalate_form",
+)
+
+
+def required_templates() -> list[str]:
+    """Templates the code renders; ``check`` reports any that are missing."""
+    return ["common/help.txt", "common/help_line.txt"] + [
+        f"triage/{name}.txt" for name in TRIAGE_TEMPLATES
+    ]
+
+
+def active_platforms(explicit: Sequence[str] | None = None) -> tuple[str, ...]:
+    """Platforms that get outbox items: ``PLAYCALLER_PLATFORMS`` (comma list),
+    else those whose credentials are set, else the console."""
+    if explicit:
+        return tuple(explicit)
+    listed = os.environ.get("PLAYCALLER_PLATFORMS", "")
+    if listed.strip():
+        return tuple(p.strip() for p in listed.split(",") if p.strip())
+    found = []
+    if os.environ.get("SLACK_BOT_TOKEN"):
+        found.append("slack")
+    if os.environ.get("MICROSOFT_APP_ID"):
+        found.append("teams")
+    return tuple(found) or ("console",)

@@ -1,0 +1,101 @@
+"""Fires durable timers: leases the due ones and runs their handlers.
+
+A timer's completion is committed in the same transaction as its handler's
+effects (fenced by the lease token), so it fires exactly once even with
+several processes on one store; a crash before completion fires it again,
+late but once, after the lease expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.core.clock import Clock
+from bot.core.events import TimerFired
+from bot.core.model import SYSTEM
+from bot.core.storage import AuditEntry, Effects, LeasedTimer, Store
+
+log = logging.getLogger(__name__)
+
+RunEvent = Callable[[TimerFired], Awaitable[None]]
+
+
+class Scheduler:
+    """Runs due timers through ``run_event`` (the dispatcher)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        run_event: RunEvent,
+        owner: str,
+        *,
+        lease_for: timedelta = timedelta(seconds=60),
+        max_attempts: int = 5,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.run_event = run_event
+        self.owner = owner
+        self.lease_for = lease_for
+        self.max_attempts = max_attempts
+
+    async def tick(self) -> int:
+        """Fire every timer due now; return how many ran."""
+        fired = 0
+        while True:
+            batch = await self.store.lease_timers(self.clock.now(), self.owner, self.lease_for)
+            if not batch:
+                return fired
+            for leased in batch:
+                await self._fire(leased)
+                fired += 1
+
+    async def _fire(self, leased: LeasedTimer) -> None:
+        timer = leased.timer
+        if leased.attempts > self.max_attempts:
+            log.error("timer %s abandoned after %d attempts", timer.key, leased.attempts - 1)
+            await self.store.apply(
+                Effects(
+                    audit=(
+                        AuditEntry(
+                            self.clock.now(),
+                            "system",
+                            "timer.abandoned",
+                            timer.key,
+                            {"kind": timer.kind},
+                        ),
+                    ),
+                    complete_timer=(timer.key, leased.token),
+                )
+            )
+            return
+        event = TimerFired(
+            platform="scheduler",
+            actor=SYSTEM,
+            received_at=self.clock.now(),
+            kind=timer.kind,
+            key=timer.key,
+            payload=dict(timer.payload),
+            token=leased.token,
+            attempts=leased.attempts,
+        )
+        try:
+            await self.run_event(event)
+        except Exception:
+            # Left leased: it fires again when the lease runs out.
+            log.exception("timer %s failed (attempt %d)", timer.key, leased.attempts)
+
+    async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
+        """Fire timers until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll)

@@ -1,0 +1,178 @@
+"""Storage backends for the :class:`~bot.core.storage.Store` port.
+
+:func:`open_store` picks a backend from a URL. The small helpers below are
+shared by the backends so both encode JSON and time the same way:
+
+* JSON is ``json.dumps(..., sort_keys=True)``; datetimes and dates found in
+  payloads are written as ISO-8601 strings (they come back as strings).
+* Datetimes must be timezone-aware; they are stored as integer microseconds
+  since the Unix epoch (sortable, exact) and returned as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.core.storage import JSON, Effects, Store
+
+__all__ = ["open_store"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+# Outbox priorities are bounded so Redis can fold (priority, seq) into one
+# exactly representable sorted-set score; both backends enforce the same range.
+MIN_PRIORITY = -4096
+MAX_PRIORITY = 4095
+
+
+def open_store(url: str, *, namespace: str = "playcaller") -> Store:
+    """Return an unopened store for ``url``; the caller awaits ``.open()``.
+
+    ``sqlite:///relative/path.db`` and ``sqlite:////abs/path.db`` select
+    :class:`~bot.store.sqlite.SqliteStore`; ``redis://host:port/db`` and
+    ``rediss://...`` select :class:`~bot.store.redis.RedisStore`, whose keys
+    are all prefixed with the hash tag ``{namespace}``. ``namespace`` is
+    ignored by SQLite (one file is one namespace).
+    """
+    scheme, sep, _ = url.partition(":")
+    scheme = scheme.lower() if sep else ""
+    if scheme == "sqlite":
+        parts = urlsplit(url)
+        if parts.netloc or not url[len("sqlite:") :].startswith("///"):
+            raise ValueError(
+                "sqlite store URLs look like sqlite:///relative/path.db or sqlite:////abs/path.db"
+            )
+        path = parts.path[1:]
+        if not path:
+            raise ValueError("sqlite store URL has no database path")
+        from bot.store.sqlite import SqliteStore
+
+        return SqliteStore(path)
+    if scheme in ("redis", "rediss"):
+        from bot.store.redis import RedisStore
+
+        return RedisStore(url, namespace)
+    # Only the scheme is named: the URL itself may carry a password.
+    raise ValueError(
+        f"unsupported store URL scheme {scheme or '(none)'!r}; "
+        "expected sqlite:///path, redis://host:port/db or rediss://host:port/db"
+    )
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch for an aware datetime."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: the store needs timezone-aware datetimes")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_us(micros: int) -> datetime:
+    """The aware UTC datetime for epoch microseconds."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def duration_us(span: timedelta, what: str) -> int:
+    """A positive duration in microseconds; ``what`` names it in errors."""
+    micros = span // _MICROSECOND
+    if micros <= 0:
+        raise ValueError(f"{what} must be positive, got {span!r}")
+    return micros
+
+
+def check_priority(priority: int) -> int:
+    """Validate an outbox priority (see ``MIN_PRIORITY``/``MAX_PRIORITY``)."""
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise ValueError(f"outbox priority {priority} outside [{MIN_PRIORITY}, {MAX_PRIORITY}]")
+    return priority
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON text (sorted keys, compact, datetimes as ISO strings)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+
+
+def loads_tags(text: str) -> frozenset[str]:
+    """Parse stored tags (a JSON array of strings)."""
+    value = json.loads(text)
+    if not isinstance(value, list):
+        raise ValueError(f"stored tags are not a JSON array: {text[:80]!r}")
+    return frozenset(str(tag) for tag in value)
+
+
+def loads_object(text: str) -> JSON:
+    """Parse JSON text that must hold an object."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"stored JSON is not an object: {text[:80]!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class EncodedOutboxItem:
+    """An :class:`~bot.core.storage.OutboxItem` ready to store."""
+
+    id: str
+    platform: str
+    op: str
+    destination: str
+    card_key: str | None
+    body: str
+    priority: int
+    created_us: int
+    not_before_us: int | None
+
+
+@dataclass(frozen=True)
+class EncodedEffects:
+    """An :class:`~bot.core.storage.Effects` bundle with JSON and times encoded.
+
+    Encoding happens before a backend starts its transaction, so a payload
+    that cannot be serialized fails the call without touching the store.
+    """
+
+    audit: tuple[tuple[int, str, str, str, str], ...]
+    timers: tuple[tuple[str, str, int, str], ...]
+    cancel: tuple[str, ...]
+    outbox: tuple[EncodedOutboxItem, ...]
+    complete: tuple[str, int] | None
+
+    @classmethod
+    def of(cls, effects: Effects) -> EncodedEffects:
+        """Encode ``effects``."""
+        return cls(
+            audit=tuple(
+                (to_us(e.at), e.actor, e.action, e.subject, dumps(e.detail)) for e in effects.audit
+            ),
+            timers=tuple(
+                (t.key, t.kind, to_us(t.due_at), dumps(t.payload)) for t in effects.timers
+            ),
+            cancel=tuple(effects.cancel_timers),
+            outbox=tuple(
+                EncodedOutboxItem(
+                    id=o.id,
+                    platform=o.platform,
+                    op=o.op,
+                    destination=o.destination,
+                    card_key=o.card_key,
+                    body=dumps(o.body),
+                    priority=check_priority(o.priority),
+                    created_us=to_us(o.created_at),
+                    not_before_us=None if o.not_before is None else to_us(o.not_before),
+                )
+                for o in effects.outbox
+            ),
+            complete=effects.complete_timer,
+        )

@@ -1,0 +1,68 @@
+"""Jinja2 templates for words. Structure stays in typed code.
+
+Templates render plain text with StrictUndefined (a missing variable is an
+error, not an empty string). Platform escaping happens later, in each
+platform's renderer, so nothing here escapes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
+
+from bot.core.errors import Problem
+from bot.core.text import format_count, format_duration
+
+
+class JinjaTemplates:
+    """The :class:`bot.core.ports.Templates` port over a template folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._env = Environment(
+            loader=FileSystemLoader(str(root)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self._env.filters["duration"] = format_duration
+        self._env.filters["count"] = format_count
+
+    def render(self, name: str, /, **context: Any) -> str:
+        """Render ``name`` and strip surrounding whitespace."""
+        return self._env.get_template(name).render(**context).strip()
+
+    def check(self) -> list[Problem]:
+        """Every template that does not compile, with its line."""
+        problems = []
+        for path in sorted(self.root.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            name = path.relative_to(self.root).as_posix()
+            try:
+                self._env.get_template(name)
+            except TemplateSyntaxError as error:
+                problems.append(
+                    Problem(str(path), error.lineno, f"template error: {error.message}")
+                )
+            except (TemplateNotFound, UnicodeDecodeError) as error:
+                problems.append(Problem(str(path), None, f"cannot read template: {error}"))
+        return problems
+
+    def require(self, names: list[str]) -> list[Problem]:
+        """Problems for templates the code needs but the folder lacks."""
+        return [
+            Problem(str(self.root / name), None, "required template is missing")
+            for name in names
+            if not (self.root / name).is_file()
+        ]

@@ -1,0 +1,68 @@
+"""The ``serve`` web application: health, scheduler and outbox senders.
+
+Start-up opens the store and starts background work; clean-up stops it and
+closes the store. Platforms (Slack, Teams) mount their routes on this app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from aiohttp import web
+
+from bot.core.storage import Store
+from bot.outbox import Delivery
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def create_app(
+    runtime: Runtime,
+    deliveries: Sequence[Delivery],
+    *,
+    poll_seconds: float = 1.0,
+) -> web.Application:
+    """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up)."""
+    app = web.Application()
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(runtime.scheduler().run(stop, poll_seconds), name="scheduler")]
+        tasks += [
+            asyncio.create_task(
+                runtime.sender(d).run(stop, poll_seconds), name=f"outbox-{d.platform}"
+            )
+            for d in deliveries
+        ]
+        log.info("playcaller serving; platforms: %s", ", ".join(d.platform for d in deliveries))
+        yield
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        await runtime.store.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the store answers, 503 otherwise."""
+    store: Store = request.app[RUNTIME].store
+    try:
+        healthy = await store.ping()
+    except Exception:
+        log.exception("store ping failed")
+        healthy = False
+    return web.json_response(
+        {"status": "ok" if healthy else "unavailable", "store": "ok" if healthy else "unreachable"},
+        status=200 if healthy else 503,
+    )

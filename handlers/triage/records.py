@@ -1,0 +1,130 @@
+"""Mentions as store records: a JSON document, a version and index tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.core.model import (
+    Author,
+    Enrichment,
+    Escalation,
+    Mention,
+    MentionState,
+    Outcome,
+    Priority,
+    Sentiment,
+)
+from bot.core.storage import Record
+
+KIND = "mention"
+
+
+def tags_for(mention: Mention) -> frozenset[str]:
+    """Index entries: by state, by spoke queue, by owner while claimed."""
+    spoke = mention.enrichment.spoke
+    tags = {f"state:{mention.state}", f"spoke:{spoke}", f"queue:{spoke}:{mention.state}"}
+    if mention.owner and mention.state is MentionState.CLAIMED:
+        tags.add(f"owner:{mention.owner}")
+    return frozenset(tags)
+
+
+def to_record(mention: Mention) -> Record:
+    """The record to write for ``mention`` (its version is the one it was read at)."""
+    e = mention.enrichment
+    data: dict[str, Any] = {
+        "network": mention.network,
+        "external_id": mention.external_id,
+        "text": mention.text,
+        "created_at": mention.created_at.isoformat(),
+        "received_at": mention.received_at.isoformat(),
+        "author": {
+            "handle": mention.author.handle,
+            "name": mention.author.name,
+            "followers": mention.author.followers,
+            "verified": mention.author.verified,
+        },
+        "enrichment": {
+            "sentiment": {"compound": e.sentiment.compound, "label": e.sentiment.label},
+            "brands": list(e.brands),
+            "competitors": list(e.competitors),
+            "risks": list(e.risks),
+            "priority": e.priority.value,
+            "spoke": e.spoke,
+            "rule": e.rule,
+        },
+        "url": mention.url,
+        "lang": mention.lang,
+        "in_reply_to": mention.in_reply_to,
+        "extra": mention.extra,
+        "state": mention.state.value,
+        "owner": mention.owner,
+        "claimed_at": _iso(mention.claimed_at),
+        "last_activity_at": _iso(mention.last_activity_at),
+        "resolved_by": mention.resolved_by,
+        "resolved_at": _iso(mention.resolved_at),
+        "outcome": mention.outcome.value if mention.outcome else None,
+        "note": mention.note,
+        "escalation": None
+        if mention.escalation is None
+        else {
+            "by": mention.escalation.by,
+            "at": mention.escalation.at.isoformat(),
+            "reason": mention.escalation.reason,
+            "to": list(mention.escalation.to),
+        },
+    }
+    return Record(KIND, mention.key, data, mention.version, tags_for(mention))
+
+
+def from_record(record: Record) -> Mention:
+    """The mention a stored record holds, carrying the record's version."""
+    d = record.data
+    e = d["enrichment"]
+    esc = d.get("escalation")
+    return Mention(
+        network=d["network"],
+        external_id=d["external_id"],
+        text=d["text"],
+        created_at=datetime.fromisoformat(d["created_at"]),
+        received_at=datetime.fromisoformat(d["received_at"]),
+        author=Author(**d["author"]),
+        enrichment=Enrichment(
+            sentiment=Sentiment(**e["sentiment"]),
+            brands=tuple(e["brands"]),
+            competitors=tuple(e["competitors"]),
+            risks=tuple(e["risks"]),
+            priority=Priority(e["priority"]),
+            spoke=e["spoke"],
+            rule=e["rule"],
+        ),
+        url=d.get("url"),
+        lang=d.get("lang"),
+        in_reply_to=d.get("in_reply_to"),
+        extra=dict(d.get("extra") or {}),
+        state=MentionState(d["state"]),
+        owner=d.get("owner"),
+        claimed_at=_dt(d.get("claimed_at")),
+        last_activity_at=_dt(d.get("last_activity_at")),
+        resolved_by=d.get("resolved_by"),
+        resolved_at=_dt(d.get("resolved_at")),
+        outcome=Outcome(d["outcome"]) if d.get("outcome") else None,
+        note=d.get("note"),
+        escalation=None
+        if not esc
+        else Escalation(
+            by=esc["by"],
+            at=datetime.fromisoformat(esc["at"]),
+            reason=esc["reason"],
+            to=tuple(esc["to"]),
+        ),
+        version=record.version,
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -1,0 +1,76 @@
+"""The architecture's boundaries: core and handlers import no platform SDK and no I/O library."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+FORBIDDEN = {
+    "slack_bolt",
+    "slack_sdk",
+    "botbuilder",
+    "botframework",
+    "aiohttp",
+    "redis",
+    "aiosqlite",
+    "sqlite3",
+    "socket",
+    "requests",
+    "httpx",
+    "urllib",
+    "http",
+    "ssl",
+    "subprocess",
+    "asyncio",
+    "rich",
+    "yaml",
+    "jinja2",
+    "bot.store",
+    "bot.platforms",
+    "bot.web",
+    "bot.cli",
+    "bot.app",
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def violations(folder: Path) -> list[str]:
+    bad = []
+    for path in sorted(folder.rglob("*.py")):
+        for name in imports_of(path):
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    return bad
+
+
+def test_core_imports_no_io_library_or_platform() -> None:
+    assert violations(ROOT / "bot" / "core") == []
+
+
+def test_handlers_import_no_io_library_or_platform() -> None:
+    assert violations(ROOT / "handlers") == []
+
+
+def test_handlers_only_use_the_core() -> None:
+    for path in sorted((ROOT / "handlers").rglob("*.py")):
+        for name in imports_of(path):
+            if name.startswith("bot."):
+                assert name.startswith("bot.core"), f"{path} imports {name}"
+
+
+def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("import redis.asyncio\nfrom slack_sdk import WebClient\n", encoding="utf-8")
+    assert imports_of(sneaky) == {"redis.asyncio", "slack_sdk"}

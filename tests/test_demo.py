@@ -1,0 +1,100 @@
+"""The console demo: the README's tour runs as a script, and scripts fail loudly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT
+
+TOUR = ROOT / "samples" / "tour.txt"
+
+
+def run_demo(script: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    status = main(["--config", str(ROOT / "playcaller.yaml"), "demo", "--script", str(script)])
+    return status, capsys.readouterr().out
+
+
+def test_readme_tour_is_the_bundled_tour() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "playcaller demo --script samples/tour.txt" in readme
+    body = TOUR.read_text(encoding="utf-8")
+    commands = [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
+    # The README shows the tour's commands, so the page and the test agree.
+    for command in commands:
+        assert command in readme, f"README's tour lacks: {command}"
+
+
+def test_tour_runs_green(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_demo(TOUR, capsys)
+    assert status == 0, out
+    assert "EXPECTATION FAILED" not in out
+    assert len(re.findall(r"\(ok\)$", out, flags=re.M)) == sum(
+        1 for line in TOUR.read_text().splitlines() if line.startswith("expect ")
+    )
+
+
+def test_a_failed_expectation_fails_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "s.txt"
+    script.write_text(
+        'mention {"network":"x","id":"1","text":"hi","created_at":"2026-03-02T08:00:00Z","author":{"handle":"a"}}\n'
+        "expect X mention from @a\n"
+        "as sam\n"
+        "expect X mention from @a\n",
+        encoding="utf-8",
+    )
+    status, out = run_demo(script, capsys)
+    assert status == 1
+    assert "expect X mention from @a (ok)" in out
+    assert "EXPECTATION FAILED: 'X mention from @a' did not appear" in out
+    assert "1 expectation(s) failed" in out
+
+
+def test_expect_never_matches_its_own_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "s.txt"
+    script.write_text("as sam\nexpect something nobody said\n", encoding="utf-8")
+    status, _ = run_demo(script, capsys)
+    assert status == 1
+
+
+def test_a_bad_script_line_stops_with_its_line_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "s.txt"
+    script.write_text("# comment\n\nas sam\nclick Nothing\n", encoding="utf-8")
+    status, out = run_demo(script, capsys)
+    assert status == 2
+    assert "s.txt:4: no card on screen has a button 'Nothing'" in out
+
+
+def test_forms_validate_their_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "s.txt"
+    script.write_text(
+        'mention {"network":"x","id":"1","text":"hi","created_at":"2026-03-02T08:00:00Z","author":{"handle":"a"}}\n'
+        "as sam\nclick Resolve\nfill outcome=maybe\n",
+        encoding="utf-8",
+    )
+    status, out = run_demo(script, capsys)
+    assert status == 2
+    assert "fill: outcome must be one of replied, no_action, spam" in out
+
+
+def test_help_lists_what_the_person_may_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = tmp_path / "s.txt"
+    script.write_text(
+        "as jo\nsay help\nexpect You have no triage role\n"
+        "as maria\nsay what can you do?\nexpect /triage [spoke]\n"
+        "expect As a coach, release or resolve a mention someone else holds\n",
+        encoding="utf-8",
+    )
+    status, out = run_demo(script, capsys)
+    assert status == 0, out

@@ -1,0 +1,271 @@
+"""Mention triage end to end through the console platform, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.core.events import Action
+from bot.core.model import MentionState
+from handlers.triage.records import KIND, from_record
+from tests.conftest import START, Chat, open_chat
+
+COMPLAINT = {
+    "network": "x",
+    "id": "42",
+    "text": "@acme charged me twice and support is useless",
+    "created_at": "2026-03-02T08:59:00Z",
+    "author": {"handle": "dana", "followers": 900},
+}
+
+
+def mention_line(**changes: object) -> str:
+    return "mention " + json.dumps({**COMPLAINT, **changes})
+
+
+async def stored(chat: Chat, key: str = "x:42") -> object:
+    record = await chat.store.get(KIND, key)
+    assert record is not None
+    return from_record(record)
+
+
+async def test_mention_card_arrives_in_the_routed_spoke(chat: Chat) -> None:
+    out = await chat.run(mention_line())
+    assert "[#1 · #care]" in out
+    assert "X mention from @dana" in out
+    assert "Sentiment: negative" in out
+    assert "Priority: high" in out
+    assert "SLA: 30m left (high)" in out
+    assert "State: Open: nobody has claimed it yet" in out
+    assert "[Claim] [Resolve] [Escalate to coach]" in out
+    assert "rule unhappy-customers" in out
+
+
+async def test_claim_updates_the_card_for_everyone_and_is_audited(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam")
+    out = await chat.run("click Claim #1")
+    assert "You claimed the mention from @dana" in out
+    assert "[#1 · #care (updated)]" in out
+    assert "State: Claimed by Sam Okafor" in chat.card(1)
+    assert "[Release] [Resolve] [Escalate to coach]" in chat.card(1)
+    mention = await stored(chat)
+    assert mention.state is MentionState.CLAIMED and mention.owner == "sam"  # type: ignore[attr-defined]
+    log = await chat.store.audit_log("mention:x:42")
+    assert [(e.actor, e.action) for e in log] == [
+        ("system", "mention.received"),
+        ("sam", "mention.claim"),
+    ]
+
+
+async def test_second_responder_is_told_who_holds_it(chat: Chat) -> None:
+    await chat.run(mention_line(), "as alex", "/triage", "as sam", "click Claim #1", "as alex")
+    out = await chat.run("click Claim 1")
+    assert "Already claimed by Sam Okafor. Nothing was changed." in out
+    assert "The card you clicked was out of date" in out
+    assert (await stored(chat)).owner == "sam"  # type: ignore[attr-defined]
+
+
+async def test_concurrent_claims_have_exactly_one_winner(chat: Chat) -> None:
+    await chat.run(mention_line())
+    session = chat.session
+    card = session.shown[1].card
+    claim = next(b for b in card.buttons if b.label == "Claim")
+    settings = chat.runtime.settings
+
+    def click(person: str) -> Action:
+        return Action(
+            platform="console",
+            actor=settings.actor_for(settings.people[person], "console"),
+            received_at=START,
+            channel="care",
+            platform_channel="#care",
+            action_id=claim.action_id,
+            value=claim.value,
+            card_key=card.card_key,
+        )
+
+    start = len(session.transcript)
+    await asyncio.gather(
+        *(chat.runtime.handle(click(p), session) for p in ("sam", "alex", "maria"))
+    )
+    said = "\n".join(session.transcript[start:])
+    winner = (await stored(chat)).owner  # type: ignore[attr-defined]
+    assert winner in {"sam", "alex", "maria"}
+    assert said.count("You claimed the mention") == 1
+    assert said.count("Already claimed by") == 2
+    claims = [e for e in await chat.store.audit_log("mention:x:42") if e.action == "mention.claim"]
+    assert [e.actor for e in claims] == [winner]
+
+
+async def test_a_double_click_with_one_delivery_key_has_one_effect(chat: Chat) -> None:
+    await chat.run(mention_line())
+    session = chat.session
+    card = session.shown[1].card
+    claim = next(b for b in card.buttons if b.label == "Claim")
+    settings = chat.runtime.settings
+    click = Action(
+        platform="console",
+        actor=settings.actor_for(settings.people["sam"], "console"),
+        received_at=START,
+        channel="care",
+        action_id=claim.action_id,
+        value=claim.value,
+        card_key=card.card_key,
+        dedupe_key="click-1",
+    )
+    await chat.runtime.handle(click, session)
+    await chat.runtime.handle(click, session)
+    await chat.runtime.handle(replace(click, dedupe_key="click-2"), session)
+    await session.settle()
+    said = "\n".join(session.transcript)
+    assert said.count("You claimed the mention") == 1
+    assert said.count("You already own this mention.") == 1
+    claims = [e for e in await chat.store.audit_log("mention:x:42") if e.action == "mention.claim"]
+    assert len(claims) == 1
+
+
+async def test_people_without_a_role_are_refused_with_the_role_named(chat: Chat) -> None:
+    await chat.run(mention_line())
+    assert "Only a responder or coach can claim mentions." in await chat.run(
+        "as jo", "click Claim #1"
+    )
+    out = await chat.run("as stranger@example.org", "click Claim #1")
+    assert "Only a responder or coach can claim mentions." in out
+    assert "Only a responder or coach can see the triage queue." in await chat.run("/triage")
+    assert (await stored(chat)).state is MentionState.OPEN  # type: ignore[attr-defined]
+
+
+async def test_release_returns_the_mention_to_the_queue(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam", "click Claim #1")
+    assert "Only Sam Okafor or a coach can release" in await chat.run("as alex", "click Release #1")
+    out = await chat.run("as sam", "click Release #1")
+    assert "back in the Customer Care queue" in out
+    assert "State: Open: nobody has claimed it yet" in chat.card(1)
+    assert [t.kind for t in await chat.store.pending_timers("triage.")] == [
+        "triage.warn",
+        "triage.breach",
+    ]
+
+
+async def test_resolve_through_the_form_closes_everything(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam", "click Claim #1")
+    out = await chat.run("click Resolve #1")
+    assert "[form · Resolve mention]" in out
+    out = await chat.run('fill outcome=spam note="bot account"', "submit")
+    assert "Resolved the mention from @dana as spam." in out
+    assert "State: Resolved by Sam Okafor: spam (bot account)" in chat.card(1)
+    assert "[Claim]" not in chat.card(1) and "[Release]" not in chat.card(1)
+    assert await chat.store.pending_timers() == []
+    out = await chat.run("as alex", "click Claim 1" if False else "/triage")
+    assert "Nothing is waiting in Customer Care." in out
+
+
+async def test_a_stale_click_changes_nothing_and_says_so(chat: Chat) -> None:
+    await chat.run(mention_line(), "as alex", "/triage", "as sam", "click Resolve #1")
+    await chat.run("fill outcome=no_action", "submit")
+    out = await chat.run("as alex", "click Claim 1")
+    assert "already resolved by Sam Okafor. Nothing was changed." in out
+    assert (await stored(chat)).outcome.value == "no_action"  # type: ignore[attr-defined]
+
+
+async def test_escalate_sends_the_reason_to_the_spoke_coach(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam", "click Escalate to coach #1")
+    out = await chat.run('fill reason="threatens to go to the press"', "submit")
+    assert "[#2 · @maria]" in out
+    assert "Escalated to you: Customer Care" in out
+    assert (
+        "Sam Okafor asks for your help with the mention from @dana: threatens to go to the press"
+        in out
+    )
+    assert "Escalated to Maria Lopez by Sam Okafor: threatens to go to the press" in chat.card(1)
+    log = await chat.store.audit_log("mention:x:42")
+    assert log[-1].action == "mention.escalate" and log[-1].actor == "sam"
+
+
+async def test_reminder_at_warn_and_escalation_at_breach(chat: Chat) -> None:
+    await chat.run(mention_line())
+    out = await chat.run("advance 14m")
+    assert "Reminder" not in out
+    out = await chat.run("advance 2m")
+    assert "[#2 · #care]" in out
+    assert "Reminder: the high mention from @dana has waited 15m without an owner." in out
+    assert "[Claim]" in out
+    out = await chat.run("advance 15m")
+    assert "[#3 · @maria]" in out
+    assert "Response time breached: Customer Care" in out
+    assert "is still unclaimed after 30m (target 30m)" in out
+    assert "Escalated to Maria Lopez: response time breached." in chat.card(1)
+    actions = [e.action for e in await chat.store.audit_log("mention:x:42")]
+    assert actions == ["mention.received", "mention.reminder", "mention.breach"]
+    assert await chat.store.pending_timers() == []
+
+
+async def test_claimed_mentions_get_no_reminder(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam", "click Claim #1")
+    out = await chat.run("advance 16m")
+    assert "Reminder" not in out
+
+
+async def test_owner_is_nudged_then_an_idle_claim_is_released(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam", "click Claim #1")
+    out = await chat.run("advance 20m")
+    assert "[#2 · @sam]" in out
+    assert "You claimed the mention from @dana 20m ago and it is still open." in out
+    out = await chat.run("advance 25m")
+    assert "Your claim on the mention from @dana was released after 45m without activity" in out
+    assert "State: Open: nobody has claimed it yet" in chat.card(1)
+    log = await chat.store.audit_log("mention:x:42")
+    assert [(e.actor, e.action) for e in log][-1] == ("system", "mention.auto_release")
+
+
+async def test_reclaim_fences_the_old_claims_timers(chat: Chat) -> None:
+    await chat.run(mention_line(), "as sam", "click Claim #1", "advance 10m", "click Release #1")
+    await chat.run("as alex", "click Claim #1", "advance 12m")
+    # Sam's nudge would have been due at 20m; it was cancelled with his claim.
+    out = await chat.run("advance 19m")
+    assert "@sam" not in out
+    assert "You claimed the mention from @dana 20m ago" in out  # alex's nudge at 10m + 20m
+
+
+async def test_triage_lists_my_claims_and_the_queue_by_priority(chat: Chat) -> None:
+    await chat.run(
+        mention_line(),
+        mention_line(id="43", text="Thanks Acme, lovely service", author={"handle": "fan"}),
+        mention_line(id="44", text="Thinking of suing Acme", author={"handle": "lawyerly"}),
+        "as sam",
+        "click Claim #1",
+    )
+    out = await chat.run("/triage")
+    assert "Your open claims (1):" in out
+    assert "x:42 · high · @dana" in out
+    assert "Unclaimed in Customer Care (2):" in out
+    assert out.index("1. x:44 · high · @lawyerly") < out.index("2. x:43 · normal · @fan")
+    assert "[Claim 1] [Claim 2]" in out
+    out = await chat.run("/triage nowhere")
+    assert "spoke: unknown spoke 'nowhere'" in out
+
+
+async def test_timers_survive_a_restart_and_fire_late_once(
+    store_backend: tuple[str, str], loaded: object
+) -> None:
+    url, namespace = store_backend
+    first = await open_chat(url, namespace, loaded)  # type: ignore[arg-type]
+    await first.run(mention_line())
+    await first.store.close()
+
+    second = await open_chat(url, namespace, loaded)  # type: ignore[arg-type]
+    try:
+        second.session.clock.advance(timedelta(hours=2))
+        fired = await second.runtime.scheduler().tick()
+        assert fired == 2
+        await second.session.settle()
+        said = "\n".join(second.session.transcript)
+        assert said.count("Reminder: the high mention from @dana") == 1
+        assert said.count("Response time breached: Customer Care") == 1
+        assert await second.runtime.scheduler().tick() == 0
+        actions = [e.action for e in await second.store.audit_log("mention:x:42")]
+        assert actions.count("mention.reminder") == 1 and actions.count("mention.breach") == 1
+    finally:
+        await second.store.close()
