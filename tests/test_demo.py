@@ -98,3 +98,32 @@ def test_help_lists_what_the_person_may_do(
     )
     status, out = run_demo(script, capsys)
     assert status == 0, out
+
+
+def test_interactive_demo_starts_on_embedded_defaults(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PLAYCALLER_", "SLACK_", "MICROSOFT_"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--width", "100"],
+        input="as sam\n/triage\nclick Claim 1\nquit\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Playcaller demo" in out
+    assert "(ingested 8 mentions, 1 duplicates dropped, 0 refused)" in out
+    assert "Unclaimed in Customer Care (5)" in out
+    assert "You claimed the mention from @angry_dan" in out
+    assert not (tmp_path / ".playcaller").exists()  # the demo keeps its store in a scratch folder
