@@ -269,3 +269,51 @@ async def test_timers_survive_a_restart_and_fire_late_once(
         assert actions.count("mention.reminder") == 1 and actions.count("mention.breach") == 1
     finally:
         await second.store.close()
+
+
+async def test_a_refused_delivery_is_answered_once(chat: Chat) -> None:
+    await chat.run(mention_line())
+    session = chat.session
+    card = session.shown[1].card
+    claim = next(b for b in card.buttons if b.label == "Claim")
+    settings = chat.runtime.settings
+    click = Action(
+        platform="console",
+        actor=settings.actor_for(settings.people["jo"], "console"),
+        received_at=START,
+        action_id=claim.action_id,
+        value=claim.value,
+        dedupe_key="retried-event",
+    )
+    await chat.runtime.handle(click, session)
+    await chat.runtime.handle(click, session)
+    said = "\n".join(session.transcript)
+    assert said.count("Only a responder or coach can claim mentions.") == 1
+
+
+async def test_a_retry_after_a_crash_is_processed_once(chat: Chat) -> None:
+    await chat.run(mention_line())
+    session = chat.session
+    card = session.shown[1].card
+    claim = next(b for b in card.buttons if b.label == "Claim")
+    settings = chat.runtime.settings
+    click = Action(
+        platform="console",
+        actor=settings.actor_for(settings.people["sam"], "console"),
+        received_at=START,
+        action_id=claim.action_id,
+        value=claim.value,
+        dedupe_key="evt-1",
+    )
+    # The first delivery died after marking itself in progress, before any work.
+    assert await chat.store.put_once(
+        "delivery:console:evt-1:busy", timedelta(seconds=45), session.clock.now()
+    )
+    await chat.runtime.handle(click, session)  # Slack's immediate retry: still in progress
+    assert (await stored(chat)).state is MentionState.OPEN  # type: ignore[attr-defined]
+    session.clock.advance(timedelta(minutes=1))  # Slack's next retry, a minute later
+    await chat.runtime.handle(click, session)
+    await chat.runtime.handle(click, session)
+    assert (await stored(chat)).owner == "sam"  # type: ignore[attr-defined]
+    said = "\n".join(session.transcript)
+    assert said.count("You claimed the mention") == 1

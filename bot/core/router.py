@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # Slack retries an event for up to ~6 minutes; keys outlive that comfortably.
 DELIVERY_KEY_TTL = timedelta(minutes=15)
+# Slack's first retry after a crash comes a minute later; a live handler is
+# done long before this lapses.
+DELIVERY_IN_PROGRESS_TTL = timedelta(seconds=45)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Turn, Any], Awaitable[None]]
@@ -209,20 +212,29 @@ def _describe(event: Event) -> str:
 async def dedupe_deliveries(turn: Turn, event: Event, call_next: Next) -> None:
     """Middleware: one effect per delivery key (platform retries, double clicks).
 
-    The key is set before the work; if the work fails unexpectedly the key is
-    forgotten so the platform's retry is processed.
+    A delivery is marked *in progress* for a short while and *done* once
+    handled. A duplicate arriving during either is dropped; a retry whose first
+    delivery died mid-way (the process crashed, or the work failed) finds no
+    done mark once the in-progress mark has lapsed, and is processed.
     """
     if event.dedupe_key is None:
         await call_next(turn, event)
         return
     key = f"delivery:{event.platform}:{event.dedupe_key}"
-    if not await turn.store.put_once(key, DELIVERY_KEY_TTL, turn.now()):
-        log.info("dropped duplicate delivery %s", key)
+    now = turn.now()
+    if await turn.store.remembered(f"{key}:done", now):
+        log.info("dropped duplicate delivery %s (already handled)", key)
+        return
+    if not await turn.store.put_once(f"{key}:busy", DELIVERY_IN_PROGRESS_TTL, now):
+        log.info("dropped duplicate delivery %s (being handled)", key)
         return
     try:
         await call_next(turn, event)
     except PlaycallerError:
+        # The person gets an answer at the boundary: the delivery is handled.
+        await turn.store.put_once(f"{key}:done", DELIVERY_KEY_TTL, turn.now())
         raise
     except BaseException:
-        await turn.store.forget(key)
+        await turn.store.forget(f"{key}:busy")
         raise
+    await turn.store.put_once(f"{key}:done", DELIVERY_KEY_TTL, turn.now())

@@ -185,6 +185,9 @@ class Store(Protocol):
     async def put_once(self, key: str, ttl: timedelta, now: datetime) -> bool:
         """Set an idempotency key. True the first time within ``ttl``."""
 
+    async def remembered(self, key: str, now: datetime) -> bool:
+        """True when an idempotency key is set and unexpired at ``now`` (no change)."""
+
     async def forget(self, key: str) -> None:
         """Delete an idempotency key (so a failed first delivery can be redone)."""
 

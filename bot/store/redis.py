@@ -510,6 +510,11 @@ class RedisStore:
         reply = await self._run("put_once", [f"{self._p}once:{key}"], [now_us, now_us + ttl_us, px])
         return int(reply) == 1
 
+    async def remembered(self, key: str, now: datetime) -> bool:
+        """True when an idempotency key is set and unexpired at ``now``."""
+        value = await self._redis().get(f"{self._p}once:{key}")
+        return value is not None and int(value) > to_us(now)
+
     async def forget(self, key: str) -> None:
         """Delete an idempotency key."""
         await self._redis().delete(f"{self._p}once:{key}")

@@ -363,6 +363,13 @@ class SqliteStore:
             await cur.close()
             return created
 
+    async def remembered(self, key: str, now: datetime) -> bool:
+        """True when an idempotency key is set and unexpired at ``now``."""
+        rows = await self._fetch(
+            "SELECT 1 FROM idempotency WHERE key = ? AND expires_at > ?", (key, to_us(now))
+        )
+        return bool(rows)
+
     async def forget(self, key: str) -> None:
         """Delete an idempotency key."""
         async with self._tx() as db:

@@ -288,6 +288,16 @@ async def test_put_once_within_ttl_and_after_expiry(store: Store) -> None:
     assert await store.put_once("event:1", ttl, T0 + 2 * ttl)
 
 
+async def test_remembered_reads_a_key_without_setting_it(store: Store) -> None:
+    ttl = timedelta(minutes=15)
+    assert not await store.remembered("event:9", T0)
+    assert await store.put_once("event:9", ttl, T0)
+    assert await store.remembered("event:9", T0 + ttl - MIN)
+    assert not await store.remembered("event:9", T0 + ttl)
+    assert not await store.remembered("event:10", T0)
+    assert await store.put_once("event:10", ttl, T0)
+
+
 async def test_forget_allows_a_redo(store: Store) -> None:
     assert await store.put_once("event:1", timedelta(hours=1), T0)
     await store.forget("event:1")

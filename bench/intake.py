@@ -1,0 +1,497 @@
+"""Intake throughput: synthetic mentions through ``Runtime.ingest`` on a real store.
+
+Every mention takes the production path of ``playcaller ingest``: a JSONL line
+is decoded, validated by ``parse_mention`` and admitted by ``runtime.ingest``
+(VADER sentiment, risk words, routing, the mention card in the outbox, SLA
+timers and an audit entry, all in one store transaction). Each backend runs in
+a fresh child process, so its peak RSS is its own.
+
+    uv run python -m bench.intake                       # both backends, 10,000 mentions
+    uv run python -m bench.intake --backend sqlite --count 20000
+    uv run python -m bench.intake --burst               # 50,000 mentions, RSS target
+    uv run python -m bench.intake --concurrency 8       # 8 ingest tasks in one loop
+    uv run python -m bench.intake --backend sqlite --profile   # cProfile of the ingest loop
+
+Afterwards the store must hold exactly N open mentions (every generated key),
+N outbox posts for the console, 2N SLA timers and N audit entries. Temporary
+files and the run's Redis namespace are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    BACKENDS,
+    CONFIG,
+    ROOT,
+    environment,
+    new_namespace,
+    percentile,
+    store_url,
+    wipe_redis_namespace,
+)
+
+BURST_COUNT = 50_000
+TARGET_RATE = 1_000.0  # mentions/s on SQLite, one core
+TARGET_RSS_MB = 300.0  # peak RSS during a 50,000 mention burst
+
+# -- synthetic feed ------------------------------------------------------------
+
+NETWORKS = (
+    ("x", 40),
+    ("reddit", 15),
+    ("facebook", 10),
+    ("instagram", 10),
+    ("linkedin", 10),
+    ("news", 5),
+    ("youtube", 5),
+    ("tiktok", 5),
+)
+
+# (kind, weight, opening sentences). Openings carry the words the config reacts
+# to (brands, competitors, risk words, career keywords) and set the tone.
+KINDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
+    (
+        "complaint",
+        30,
+        (
+            "@acme my card was charged twice for the same order and nobody answers.",
+            "Really disappointed with Acme support, third call and still no refund.",
+            "AcmePay keeps failing at checkout, this is terrible service.",
+            "Worst experience ever with @acme delivery, the box arrived broken.",
+        ),
+    ),
+    (
+        "praise",
+        20,
+        (
+            "Huge thanks to @acme for sorting out my order so quickly!",
+            "Love the new AcmePay app, setting up took two minutes. Great job.",
+            "Acme customer care was friendly and helpful today, much appreciated.",
+        ),
+    ),
+    (
+        "question",
+        15,
+        (
+            "Does Acme ship to Portugal yet?",
+            "@acme what are your opening hours on public holidays?",
+            "Can I link two cards to one AcmePay account?",
+        ),
+    ),
+    (
+        "legal",
+        7,
+        (
+            "I will sue Acme if my data is not deleted under GDPR this week.",
+            "Talking to a lawyer about the AcmePay fees, looks like a class action.",
+        ),
+    ),
+    (
+        "crisis",
+        7,
+        (
+            "My Acme heater caught fire last night, my son was nearly injured.",
+            "Is @acme hacked? Looks like a data breach, my password was leaked.",
+            "Acme outage again, the whole app is down. Time for a boycott.",
+        ),
+    ),
+    (
+        "careers",
+        6,
+        (
+            "Is Acme hiring data engineers in Lisbon? I would love to interview.",
+            "Just had my interview with an Acme recruiter, fingers crossed!",
+        ),
+    ),
+    (
+        "competitor",
+        8,
+        (
+            "Switched from Globex to Acme and the difference is night and day.",
+            "Initech is cheaper but @acme is more reliable in my experience.",
+        ),
+    ),
+    (
+        "noise",
+        7,
+        (
+            "Anyone else watching the match tonight?",
+            "New blog post on home espresso, link in bio.",
+        ),
+    ),
+)
+
+FILLER = {
+    "complaint": (
+        "I have been waiting for days.",
+        "The chat bot just loops back to the start.",
+        "This is not acceptable for a company this size.",
+        "Order number is in my DMs if anyone cares.",
+        "Seriously frustrated right now 😡",
+    ),
+    "praise": (
+        "Would recommend to anyone.",
+        "The team really went the extra mile.",
+        "Five stars from me 🙏",
+        "Keep it up!",
+    ),
+}
+NEUTRAL_FILLER = (
+    "Posting this here in case others have the same question.",
+    "Thanks in advance.",
+    "More details in the thread below.",
+    "#acme #customerservice",
+    "Not sure if this is the right place to ask.",
+    "See https://example.com/post for the screenshot.",
+    "Update: still looking into it.",
+)
+FIRST = ("Dan", "Joana", "Priya", "Lee", "Maria", "Tom", "Aisha", "Ken", "Sofia", "Omar")
+LAST = ("Reyes", "Silva", "Novak", "Chen", "Okafor", "Berg", "Rossi", "Kim", "Haddad", "Smit")
+
+
+def _text(rng: random.Random, kind: str, openings: tuple[str, ...]) -> str:
+    """40-600 characters: an opening that sets kind and tone, then filler."""
+    roll = rng.random()
+    if roll < 0.5:
+        target = rng.randint(40, 140)
+    elif roll < 0.85:
+        target = rng.randint(140, 300)
+    else:
+        target = rng.randint(300, 600)
+    pool = FILLER.get(kind, ()) + NEUTRAL_FILLER
+    text = rng.choice(openings)
+    while len(text) < target:
+        text += " " + rng.choice(pool)
+    if len(text) > target:
+        cut = text.rfind(" ", 0, target)
+        text = text[:cut] if cut >= 40 else text[:target]
+    return text[:600]
+
+
+def synthetic_mentions(count: int, seed: int = 20260302) -> list[dict[str, Any]]:
+    """``count`` intake records with unique ids, in a realistic mix."""
+    rng = random.Random(seed)
+    networks = [name for name, _ in NETWORKS]
+    network_weights = [weight for _, weight in NETWORKS]
+    kind_weights = [weight for _, weight, _ in KINDS]
+    start = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+    records: list[dict[str, Any]] = []
+    for n in range(count):
+        network = rng.choices(networks, network_weights)[0]
+        kind, _, openings = rng.choices(KINDS, kind_weights)[0]
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        handle = f"{first.lower()}_{last.lower()}{rng.randint(1, 9999)}"
+        mention_id = f"bench-{n:07d}"
+        record: dict[str, Any] = {
+            "network": network,
+            "id": mention_id,
+            "text": _text(rng, kind, openings),
+            "created_at": (start + timedelta(seconds=n * 0.5)).isoformat(),
+            "url": f"https://{network}.example.com/{handle}/{mention_id}",
+            "lang": "en",
+            "author": {
+                "handle": handle,
+                "name": f"{first} {last}",
+                "followers": int(rng.paretovariate(1.2) * 50),
+                "verified": rng.random() < 0.03,
+            },
+        }
+        if network == "news":
+            record["outlet"] = "Example Financial News"
+        if rng.random() < 0.1:
+            record["in_reply_to"] = f"bench-{rng.randrange(max(n, 1)):07d}"
+        records.append(record)
+    return records
+
+
+def write_feed(path: Path, count: int) -> None:
+    """Write the synthetic feed as JSONL (one mention per line)."""
+    with path.open("w", encoding="utf-8") as feed:
+        for record in synthetic_mentions(count):
+            feed.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+# -- one backend, in a child process ---------------------------------------------
+
+
+@dataclass
+class Result:
+    backend: str
+    count: int
+    concurrency: int
+    accepted: int
+    wall_s: float
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    records: int
+    missing_keys: int
+    outbox: int
+    timers: int
+    audit: int
+    rss_start_mb: float
+    rss_peak_mb: float
+    rss_after_verify_mb: float
+
+    @property
+    def zero_loss(self) -> bool:
+        n = self.count
+        return (
+            self.accepted == n
+            and self.records == n
+            and self.missing_keys == 0
+            and self.outbox == n
+            and self.timers == 2 * n
+            and self.audit == n
+        )
+
+
+def _maxrss_mb() -> float:
+    """Peak RSS of this process so far (``ru_maxrss`` is KiB on Linux), in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+
+async def run_backend(
+    backend: str,
+    url: str,
+    namespace: str,
+    feed_path: Path,
+    count: int,
+    concurrency: int,
+    profile: bool,
+) -> Result:
+    """Ingest the feed on one store, then count what the store holds."""
+    from bot.app import load, open_runtime
+    from bot.core.clock import SystemClock
+    from bot.intake.feed import parse_mention
+    from bot.store import open_store
+
+    loaded = load(str(CONFIG))
+    store = open_store(url, namespace=namespace)
+    runtime = await open_runtime(loaded, store=store, clock=SystemClock(), platforms=["console"])
+    try:
+        rss_start = _maxrss_mb()
+        latencies = array("d")
+        accepted = 0
+        profiler = cProfile.Profile() if profile else None
+        with feed_path.open(encoding="utf-8") as feed:
+
+            async def worker() -> None:
+                nonlocal accepted
+                for line in feed:  # tasks share the file iterator
+                    began = time.perf_counter()
+                    if await runtime.ingest(parse_mention(json.loads(line))):
+                        accepted += 1
+                    latencies.append(time.perf_counter() - began)
+
+            if profiler:
+                profiler.enable()
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            wall = time.perf_counter() - started
+            if profiler:
+                profiler.disable()
+        rss_peak = _maxrss_mb()
+
+        # Verification (after the RSS reading: it loads every record).
+        expected = set()
+        with feed_path.open(encoding="utf-8") as feed:
+            for line in feed:
+                item = json.loads(line)
+                expected.add(f"{item['network']}:{item['id']}")
+        found = await store.find("mention", "state:open", limit=count + 10)
+        keys = {record.key for record in found}
+        records = len(found)
+        del found
+        outbox = await store.outbox_size("console")
+        timers = len(await store.pending_timers("triage."))
+        audit = len(await store.audit_log(limit=count + 10))
+    finally:
+        await store.close()
+    if profiler:
+        _print_profile(profiler)
+    ordered = sorted(latencies)
+    return Result(
+        backend=backend,
+        count=count,
+        concurrency=concurrency,
+        accepted=accepted,
+        wall_s=wall,
+        rate=len(ordered) / wall,
+        p50_ms=percentile(ordered, 50) * 1000,
+        p99_ms=percentile(ordered, 99) * 1000,
+        max_ms=ordered[-1] * 1000,
+        records=records,
+        missing_keys=len(expected - keys),
+        outbox=outbox,
+        timers=timers,
+        audit=audit,
+        rss_start_mb=rss_start,
+        rss_peak_mb=rss_peak,
+        rss_after_verify_mb=_maxrss_mb(),
+    )
+
+
+def _print_profile(profiler: cProfile.Profile) -> None:
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats(order).print_stats(30)
+        print(f"--- cProfile of the ingest loop, by {order} ---", file=sys.stderr)
+        print(out.getvalue(), file=sys.stderr)
+
+
+def child_main(args: argparse.Namespace) -> int:
+    if args.pin_cpu is not None:
+        os.sched_setaffinity(0, {args.pin_cpu})
+    result = asyncio.run(
+        run_backend(
+            args.backend,
+            args.url,
+            args.namespace,
+            Path(args.feed),
+            args.count,
+            args.concurrency,
+            args.profile,
+        )
+    )
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+# -- the parent: feed, one child per backend, cleanup, report --------------------------
+
+
+def run_child(
+    backend: str, feed: Path, tmp_dir: Path, args: argparse.Namespace, count: int
+) -> Result:
+    namespace = new_namespace("bench-intake")
+    command = [
+        sys.executable,
+        "-m",
+        "bench.intake",
+        "--child",
+        "--backend",
+        backend,
+        "--url",
+        store_url(backend, tmp_dir),
+        "--namespace",
+        namespace,
+        "--feed",
+        str(feed),
+        "--count",
+        str(count),
+        "--concurrency",
+        str(args.concurrency),
+    ]
+    if args.pin_cpu is not None:
+        command += ["--pin-cpu", str(args.pin_cpu)]
+    if args.profile:
+        command.append("--profile")
+    try:
+        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    finally:
+        if backend == "redis":
+            wipe_redis_namespace(namespace)
+            if wipe_redis_namespace(namespace):
+                print(f"warning: keys of {namespace} reappeared", file=sys.stderr)
+        for leftover in tmp_dir.glob("bench.db*"):
+            leftover.unlink()
+    if done.returncode != 0:
+        raise SystemExit(f"{backend} run failed (exit {done.returncode})")
+    return Result(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def report(results: list[Result], burst: bool) -> bool:
+    print(
+        f"{'backend':<8} {'n':>7} {'conc':>4} {'wall s':>8} {'ment/s':>8} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'max ms':>7} {'peak RSS MB':>11} {'zero loss':>9}"
+    )
+    for r in results:
+        print(
+            f"{r.backend:<8} {r.count:>7} {r.concurrency:>4} {r.wall_s:>8.2f} {r.rate:>8.0f} "
+            f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.max_ms:>7.1f} {r.rss_peak_mb:>11.1f} "
+            f"{'yes' if r.zero_loss else 'NO':>9}"
+        )
+    print()
+    all_met = True
+    for r in results:
+        print(
+            f"{r.backend}: accepted {r.accepted}, records {r.records} "
+            f"(missing keys {r.missing_keys}), outbox {r.outbox}, timers {r.timers}, "
+            f"audit {r.audit}; RSS at start {r.rss_start_mb:.1f} MB, "
+            f"after verification {r.rss_after_verify_mb:.1f} MB"
+        )
+        checks = [("zero loss", r.zero_loss)]
+        if r.backend == "sqlite":
+            checks.append((f">= {TARGET_RATE:.0f} mentions/s", r.rate >= TARGET_RATE))
+        if burst:
+            checks.append((f"peak RSS < {TARGET_RSS_MB:.0f} MB", r.rss_peak_mb < TARGET_RSS_MB))
+        for name, met in checks:
+            all_met &= met
+            print(f"  target {name}: {'met' if met else 'MISSED'}")
+    return all_met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both")
+    parser.add_argument("--count", type=int, default=10_000, help="mentions (default 10000)")
+    parser.add_argument(
+        "--burst", action="store_true", help=f"{BURST_COUNT} mentions; check RSS too"
+    )
+    parser.add_argument("--concurrency", type=int, default=1, help="ingest tasks (default 1)")
+    parser.add_argument("--pin-cpu", type=int, help="pin the measured process to this CPU")
+    parser.add_argument("--profile", action="store_true", help="cProfile the ingest loop")
+    # Internal: one backend in this process (the parent runs each in a child).
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--namespace", help=argparse.SUPPRESS)
+    parser.add_argument("--feed", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.concurrency < 1 or args.count < 1:
+        parser.error("--count and --concurrency must be positive")
+    if args.child:
+        return child_main(args)
+
+    count = BURST_COUNT if args.burst else args.count
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
+    print(environment())
+    print(
+        f"{count} mentions, concurrency {args.concurrency}"
+        + (f", pinned to CPU {args.pin_cpu}" if args.pin_cpu is not None else "")
+    )
+    tmp_dir = Path(tempfile.mkdtemp(prefix="playcaller-bench-"))
+    try:
+        feed = tmp_dir / "feed.jsonl"
+        write_feed(feed, count)
+        results = [run_child(backend, feed, tmp_dir, args, count) for backend in backends]
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    print()
+    return 0 if report(results, args.burst) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
