@@ -82,3 +82,32 @@ def percentile(ordered: Sequence[float], q: float) -> float:
         return math.nan
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(total, idle incl. iowait, steal) jiffies over all CPUs, from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0, 0
+    steal = fields[7] if len(fields) > 7 else 0
+    return sum(fields[:8]), fields[3] + fields[4], steal
+
+
+class HostLoad:
+    """How busy the whole machine was while a benchmark ran (others included)."""
+
+    def __init__(self) -> None:
+        self._start = _cpu_ticks()
+        self.load_before = os.getloadavg()[0]
+
+    def summary(self) -> str:
+        total, idle, steal = (b - a for a, b in zip(self._start, _cpu_ticks(), strict=True))
+        if total <= 0:
+            return "host load unknown"
+        busy = 100 * (total - idle) / total
+        return (
+            f"host CPUs busy {busy:.0f}% of {os.cpu_count()} (steal {100 * steal / total:.1f}%), "
+            f"load average {self.load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+        )

@@ -43,6 +43,7 @@ from bench.common import (
     BACKENDS,
     CONFIG,
     ROOT,
+    HostLoad,
     environment,
     new_namespace,
     percentile,
@@ -253,6 +254,7 @@ class Result:
     rss_start_mb: float
     rss_peak_mb: float
     rss_after_verify_mb: float
+    host: str = ""
 
     @property
     def zero_loss(self) -> bool:
@@ -409,6 +411,7 @@ def run_child(
         command += ["--pin-cpu", str(args.pin_cpu)]
     if args.profile:
         command.append("--profile")
+    load = HostLoad()
     try:
         done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     finally:
@@ -420,7 +423,9 @@ def run_child(
             leftover.unlink()
     if done.returncode != 0:
         raise SystemExit(f"{backend} run failed (exit {done.returncode})")
-    return Result(**json.loads(done.stdout.strip().splitlines()[-1]))
+    result = Result(**json.loads(done.stdout.strip().splitlines()[-1]))
+    result.host = load.summary()
+    return result
 
 
 def report(results: list[Result], burst: bool) -> bool:
@@ -443,6 +448,7 @@ def report(results: list[Result], burst: bool) -> bool:
             f"audit {r.audit}; RSS at start {r.rss_start_mb:.1f} MB, "
             f"after verification {r.rss_after_verify_mb:.1f} MB"
         )
+        print(f"  during the run: {r.host}")
         checks = [("zero loss", r.zero_loss)]
         if r.backend == "sqlite":
             checks.append((f">= {TARGET_RATE:.0f} mentions/s", r.rate >= TARGET_RATE))

@@ -38,13 +38,17 @@ class Delivery(Protocol):
 
     platform: str
 
-    async def post(self, destination: str, card: Card) -> JSON:
-        """Post to a neutral channel; return where it landed (for updates)."""
+    async def post(self, destination: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
+        """Post to a neutral channel; return where it landed (for updates).
+
+        ``delivery_id`` is stable across attempts, so a platform can recognise
+        a post that landed although the previous attempt could not tell.
+        """
 
     async def update(self, ref: JSON, card: Card) -> None:
         """Replace a posted card in place."""
 
-    async def dm(self, person_id: str, card: Card) -> JSON:
+    async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         """Send to one person; return where it landed."""
 
 
@@ -93,10 +97,17 @@ class OutboxSender:
         card = Card.from_json(dict(item.body))
         try:
             if item.op == "post":
-                ref = await self.delivery.post(item.destination, card)
+                ref = await self.delivery.post(
+                    item.destination, card, delivery_id=item.id, attempt=leased.attempts
+                )
                 await self._finish(leased, ref)
             elif item.op == "dm":
-                ref = await self.delivery.dm(item.destination.removeprefix("person:"), card)
+                ref = await self.delivery.dm(
+                    item.destination.removeprefix("person:"),
+                    card,
+                    delivery_id=item.id,
+                    attempt=leased.attempts,
+                )
                 await self._finish(leased, ref)
             elif item.op == "update":
                 assert item.card_key is not None

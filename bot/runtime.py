@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import handlers.admin
 import handlers.help
 import handlers.triage
 from bot.core.clock import Clock
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 def build_dispatcher() -> Dispatcher:
     """Every feature's router, in the order messages are tried."""
     return Dispatcher(
-        [handlers.triage.router, handlers.help.router],
+        [handlers.triage.router, handlers.admin.router, handlers.help.router],
         middleware=[dedupe_deliveries],
     )
 
@@ -125,7 +126,7 @@ TRIAGE_TEMPLATES = (
 
 def required_templates() -> list[str]:
     """Templates the code renders; ``check`` reports any that are missing."""
-    return ["common/help.txt", "common/help_line.txt"] + [
+    return ["common/help.txt", "common/help_line.txt", "admin/usage.txt", "admin/linked.txt"] + [
         f"triage/{name}.txt" for name in TRIAGE_TEMPLATES
     ]
 

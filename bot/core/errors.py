@@ -26,7 +26,8 @@ class NotPermitted(PlaycallerError):
         self.action = action
         self.roles = roles
         needed = " or ".join(roles)
-        super().__init__(f"Only a {needed} can {action}.")
+        article = "an" if needed[:1] in "aeiou" else "a"
+        super().__init__(f"Only {article} {needed} can {action}.")
 
 
 class NotFound(PlaycallerError):

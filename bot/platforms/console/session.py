@@ -18,6 +18,7 @@ from rich.console import Console
 
 from bot.core.cards import Card, Form, InputKind
 from bot.core.clock import ManualClock, parse_duration
+from bot.core.directory import channel_for_spoke, spoke_for_channel
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.model import Actor
@@ -96,14 +97,18 @@ class ConsoleSession:
 
     # -- Delivery (outbox) ----------------------------------------------------
 
-    async def post(self, destination: str, card: Card) -> JSON:
+    async def post(
+        self, destination: str, card: Card, *, delivery_id: str = "", attempt: int = 1
+    ) -> JSON:
         settings = self.runtime.settings
         if not settings.has_spoke(destination):
             raise Undeliverable(f"no channel for {destination!r}")
-        place = self._place_of(destination)
-        return self._post_card(place, card)
+        place = await channel_for_spoke(self.runtime.store, settings, PLATFORM, destination)
+        return self._post_card(place or f"#{destination}", card)
 
-    async def dm(self, person_id: str, card: Card) -> JSON:
+    async def dm(
+        self, person_id: str, card: Card, *, delivery_id: str = "", attempt: int = 1
+    ) -> JSON:
         if person_id not in self.runtime.settings.people:
             raise Undeliverable(f"unknown person {person_id!r}")
         return self._post_card(f"@{person_id}", card)
@@ -200,32 +205,32 @@ class ConsoleSession:
     async def _dispatch(self, event: Event) -> None:
         await self.runtime.handle(event, self)
 
-    def _envelope(self) -> dict[str, object]:
-        settings = self.runtime.settings
+    async def _envelope(self, place: str | None = None) -> dict[str, object]:
+        channel = place or self.channel
         return {
             "platform": PLATFORM,
             "actor": self.actor,
             "received_at": self.clock.now(),
-            "channel": settings.channel_spoke(PLATFORM, self.channel),
-            "platform_channel": self.channel,
-            "direct": self.channel.startswith("@"),
+            "channel": await spoke_for_channel(
+                self.runtime.store, self.runtime.settings, PLATFORM, channel
+            ),
+            "platform_channel": channel,
+            "direct": channel.startswith("@"),
         }
 
     async def _command(self, name: str, text: str) -> None:
-        await self._dispatch(Command(name=name, text=text, **self._envelope()))  # type: ignore[arg-type]
+        await self._dispatch(Command(name=name, text=text, **await self._envelope()))  # type: ignore[arg-type]
 
     async def _say(self, text: str) -> None:
         if not text:
             raise ScriptError("say needs some text")
-        await self._dispatch(Message(text=text, mentioned=True, **self._envelope()))  # type: ignore[arg-type]
+        await self._dispatch(Message(text=text, mentioned=True, **await self._envelope()))  # type: ignore[arg-type]
 
     async def _click(self, spec: str) -> None:
         label, number = _label_and_number(spec)
         target = self._find_card(label, number)
         button = next(b for b in target.card.buttons if b.label.lower() == label.lower())
-        envelope = self._envelope()
-        envelope["platform_channel"] = target.place
-        envelope["channel"] = self.runtime.settings.channel_spoke(PLATFORM, target.place)
+        envelope = await self._envelope(target.place)
         event = Action(
             action_id=button.action_id,
             value=button.value,
@@ -281,7 +286,7 @@ class ConsoleSession:
         if missing:
             raise ScriptError(f"submit: required field(s) missing: {', '.join(missing)}")
         opened, self.form = self.form, None
-        envelope = self._envelope()
+        envelope = await self._envelope(opened.channel)
         envelope["actor"] = opened.actor
         event = FormSubmitted(
             form_id=opened.form.form_id,

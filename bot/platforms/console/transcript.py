@@ -38,7 +38,9 @@ class TranscriptDelivery:
         if self.on_card:
             self.on_card(place, card)
 
-    async def post(self, destination: str, card: Card) -> JSON:
+    async def post(
+        self, destination: str, card: Card, *, delivery_id: str = "", attempt: int = 1
+    ) -> JSON:
         if not self.settings.has_spoke(destination):
             raise Undeliverable(f"no channel for {destination!r}")
         place = self.settings.channels.get(destination, {}).get(PLATFORM, f"#{destination}")
@@ -46,7 +48,9 @@ class TranscriptDelivery:
         self._write(card, number, place)
         return {"number": number, "channel": place}
 
-    async def dm(self, person_id: str, card: Card) -> JSON:
+    async def dm(
+        self, person_id: str, card: Card, *, delivery_id: str = "", attempt: int = 1
+    ) -> JSON:
         number = next(self._numbers)
         self._write(card, number, f"@{person_id}")
         return {"number": number, "channel": f"@{person_id}"}
