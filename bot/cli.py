@@ -194,17 +194,22 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
 def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
     from aiohttp import web
 
-    from bot.platforms.console.transcript import TranscriptDelivery
-    from bot.web import create_app
+    from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
+    from bot.platforms.slack.platform import SlackPlatform, SlackSettings
+    from bot.web import ServedPlatform, create_app
+
+    slack = SlackSettings.from_env(os.environ)
 
     async def build() -> web.Application:
         runtime = await open_runtime(
             loaded, store=make_store(store_url(store)), clock=SystemClock()
         )
-        deliveries = []
+        platforms: list[ServedPlatform] = []
+        if slack is not None:
+            platforms.append(SlackPlatform(slack, runtime))
         if "console" in runtime.platforms:
-            deliveries.append(TranscriptDelivery(loaded.settings, sys.stdout))
-        return create_app(runtime, deliveries)
+            platforms.append(TranscriptPlatform(TranscriptDelivery(loaded.settings, sys.stdout)))
+        return create_app(runtime, platforms)
 
     web.run_app(build(), host=host, port=port, print=lambda text: log.info("%s", text))
     return 0

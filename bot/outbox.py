@@ -21,12 +21,17 @@ log = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
-    """The platform asked us to wait (rate limit, transient failure)."""
+    """Try the item again after ``after``.
 
-    def __init__(self, after: timedelta, reason: str) -> None:
+    ``paced`` marks a wait that is not a failure (our own pacing, or the
+    platform's rate limit with Retry-After): it never counts towards giving up.
+    """
+
+    def __init__(self, after: timedelta, reason: str, *, paced: bool = False) -> None:
         self.after = after
         self.reason = reason
-        super().__init__(f"retry after {after.total_seconds():.0f}s: {reason}")
+        self.paced = paced
+        super().__init__(f"retry after {after.total_seconds():.1f}s: {reason}")
 
 
 class Undeliverable(Exception):
@@ -73,6 +78,8 @@ class OutboxSender:
         self.lease_for = lease_for
         self.max_attempts = max_attempts
         self.missing_ref_delay = missing_ref_delay
+        # Failures per item in this process; paced waits are not failures.
+        self._failures: dict[str, int] = {}
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -114,14 +121,15 @@ class OutboxSender:
                 refs = await self.store.card_refs(item.platform, item.card_key)
                 if not refs:
                     # The post it updates has not gone out yet: try again shortly.
-                    return await self._retry(leased, self.missing_ref_delay, "card not posted yet")
+                    wait = RetryLater(self.missing_ref_delay, "card not posted yet")
+                    return await self._retry(leased, wait)
                 for ref in refs:
                     await self.delivery.update(ref, card)
                 await self.store.finish_outbox(item.id, leased.token)
             else:
                 raise Undeliverable(f"unknown outbox operation {item.op!r}")
         except RetryLater as wait:
-            return await self._retry(leased, wait.after, wait.reason)
+            return await self._retry(leased, wait)
         except Undeliverable as error:
             log.warning("outbox item %s undeliverable: %s", item.id, error)
             await self.store.apply(
@@ -138,6 +146,7 @@ class OutboxSender:
                 )
             )
             await self.store.finish_outbox(item.id, leased.token)
+        self._failures.pop(item.id, None)
         return 1
 
     async def _finish(self, leased: LeasedOutboxItem, ref: JSON) -> None:
@@ -146,17 +155,32 @@ class OutboxSender:
             item.id, leased.token, (item.card_key, ref) if item.card_key else None
         )
 
-    async def _retry(self, leased: LeasedOutboxItem, after: timedelta, reason: str) -> int:
-        if leased.attempts >= self.max_attempts:
-            log.error(
-                "outbox item %s dropped after %d attempts: %s",
-                leased.item.id,
-                leased.attempts,
-                reason,
-            )
-            await self.store.finish_outbox(leased.item.id, leased.token)
-            return 1
-        await self.store.retry_outbox(leased.item.id, leased.token, self.clock.now() + after)
+    async def _retry(self, leased: LeasedOutboxItem, wait: RetryLater) -> int:
+        item_id = leased.item.id
+        if not wait.paced:
+            failures = self._failures.get(item_id, 0) + 1
+            self._failures[item_id] = failures
+            if failures >= self.max_attempts:
+                log.error(
+                    "outbox item %s dropped after %d failures: %s", item_id, failures, wait.reason
+                )
+                await self.store.apply(
+                    Effects(
+                        audit=(
+                            AuditEntry(
+                                at=self.clock.now(),
+                                actor="system",
+                                action="outbox.dropped",
+                                subject=leased.item.card_key or leased.item.destination,
+                                detail={"platform": leased.item.platform, "error": wait.reason},
+                            ),
+                        )
+                    )
+                )
+                await self.store.finish_outbox(item_id, leased.token)
+                self._failures.pop(item_id, None)
+                return 1
+        await self.store.retry_outbox(item_id, leased.token, self.clock.now() + wait.after)
         return 0
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:

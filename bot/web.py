@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from aiohttp import web
 
@@ -22,9 +23,28 @@ log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
+class ServedPlatform(Protocol):
+    """A chat platform as the web app runs it."""
+
+    name: str
+
+    @property
+    def delivery(self) -> Delivery:
+        """Where its outbox items go."""
+
+    def mount(self, app: web.Application) -> None:
+        """Add its HTTP routes."""
+
+    async def start(self) -> None:
+        """Open connections (e.g. Socket Mode)."""
+
+    async def stop(self) -> None:
+        """Close connections and finish in-flight work."""
+
+
 def create_app(
     runtime: Runtime,
-    deliveries: Sequence[Delivery],
+    platforms: Sequence[ServedPlatform],
     *,
     poll_seconds: float = 1.0,
 ) -> web.Application:
@@ -32,19 +52,25 @@ def create_app(
     app = web.Application()
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
+    for platform in platforms:
+        platform.mount(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        for platform in platforms:
+            await platform.start()
         tasks = [asyncio.create_task(runtime.scheduler().run(stop, poll_seconds), name="scheduler")]
         tasks += [
             asyncio.create_task(
-                runtime.sender(d).run(stop, poll_seconds), name=f"outbox-{d.platform}"
+                runtime.sender(p.delivery).run(stop, poll_seconds), name=f"outbox-{p.name}"
             )
-            for d in deliveries
+            for p in platforms
         ]
-        log.info("playcaller serving; platforms: %s", ", ".join(d.platform for d in deliveries))
+        log.info("playcaller serving; platforms: %s", ", ".join(p.name for p in platforms))
         yield
         stop.set()
+        for platform in platforms:
+            await platform.stop()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)

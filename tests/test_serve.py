@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import Loaded, open_runtime
 from bot.core.cards import Card
 from bot.core.clock import SystemClock
-from bot.platforms.console.transcript import TranscriptDelivery
+from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
 from bot.store import open_store
 from bot.web import RUNTIME, create_app
 from handlers.triage.records import KIND
@@ -52,7 +52,7 @@ async def serving(url: str, namespace: str, loaded: Loaded) -> AsyncIterator[Ser
     delivery = TranscriptDelivery(
         loaded.settings, output, on_card=lambda p, c: holder[0].seen(p, c)
     )
-    app = create_app(runtime, [delivery], poll_seconds=0.05)
+    app = create_app(runtime, [TranscriptPlatform(delivery)], poll_seconds=0.05)
     server = TestServer(app, host="127.0.0.1")
     holder.append(Served(server, output, url, namespace))
     await server.start_server()

@@ -57,3 +57,25 @@ class TranscriptDelivery:
 
     async def update(self, ref: JSON, card: Card) -> None:
         self._write(card, int(ref["number"]), str(ref["channel"]), updated=True)
+
+
+class TranscriptPlatform:
+    """The console as ``serve`` runs it without chat credentials: cards go to a stream."""
+
+    name = PLATFORM
+
+    def __init__(self, delivery: TranscriptDelivery) -> None:
+        self._delivery = delivery
+
+    @property
+    def delivery(self) -> TranscriptDelivery:
+        return self._delivery
+
+    def mount(self, app: object) -> None:
+        """No routes: the console has no inbound HTTP."""
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """Nothing to close."""
