@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command
     if command == "check":
         return _check(loaded)
+    if command == "manifest":
+        return _manifest(args.url, args.socket_mode)
     try:
         if command == "demo":
             script = None
@@ -86,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="ingest mentions from a JSONL file")
     ingest.add_argument("file", help="one JSON mention per line (see README)")
     ingest.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
+    manifest = commands.add_parser("manifest", help="print a platform's app manifest")
+    manifest.add_argument("platform", choices=["slack"])
+    manifest.add_argument("--url", help="public URL of /slack/events (HTTP mode)")
+    manifest.add_argument("--socket-mode", action="store_true", help="use Socket Mode")
     serve = commands.add_parser("serve", help="run the bot's web app")
     serve.add_argument("--port", type=int, help="port (default: $PLAYCALLER_PORT or 3978)")
     serve.add_argument("--host", default=os.environ.get("PLAYCALLER_HOST", "0.0.0.0"))
@@ -100,6 +106,23 @@ def _check(loaded: Loaded) -> int:
         f"{len(settings.rules)} routing rules); {len(loaded.playbooks.crisis)} crisis playbooks, "
         f"{len(loaded.playbooks.guidelines)} guidelines; templates in {loaded.templates.root}"
     )
+    return 0
+
+
+def _manifest(url: str | None, socket_mode: bool) -> int:
+    import yaml
+
+    from bot.platforms.slack.manifest import slack_manifest
+    from bot.runtime import build_dispatcher
+
+    try:
+        manifest = slack_manifest(
+            build_dispatcher().commands(), request_url=url, socket_mode=socket_mode
+        )
+    except ValueError as error:
+        print(f"playcaller: {error}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
     return 0
 
 

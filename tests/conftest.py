@@ -25,6 +25,8 @@ from bot.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+# The shared schemas live beside the repository (CI clones it next to shared/).
+SHARED = ROOT.parent / "shared"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

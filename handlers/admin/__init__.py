@@ -13,7 +13,9 @@ from bot.core.turn import Turn
 router = Router("admin")
 
 
-@router.command("playcaller", doing="use /playcaller", usage="/playcaller link SPOKE")
+@router.command(
+    "playcaller", doing="link this channel to a spoke (admins)", usage="/playcaller link SPOKE"
+)
 async def on_playcaller(turn: Turn, command: Command) -> None:
     verb, _, rest = command.text.strip().partition(" ")
     if verb.lower() == "link":

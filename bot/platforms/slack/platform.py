@@ -453,7 +453,14 @@ class SlackPlatform:
         bolt.view(re.compile(r".+"))(self._on_view)
         bolt.event("app_mention")(self._on_app_mention)
         bolt.event("message")(self._on_message)
+        # Acknowledge what the bot does not offer, so Slack neither retries nor errors.
+        bolt.shortcut(re.compile(r".*"))(self._on_unsupported)
+        bolt.options(re.compile(r".*"))(self._on_unsupported)
         bolt.error(self._on_error)
+
+    async def _on_unsupported(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        log.info("acknowledged an unsupported Slack %s", body.get("type"))
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request failed: %r (type %s)", error, body.get("type"))

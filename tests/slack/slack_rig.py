@@ -1,0 +1,154 @@
+"""A Slack test rig: the fake Web API, the bot's Slack platform on a loopback
+web server, and helpers to send signed requests and validate Block Kit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import jsonschema
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.app import Loaded, open_runtime
+from bot.core.clock import ManualClock
+from bot.platforms.slack.platform import SlackPlatform, SlackSettings
+from bot.runtime import Runtime
+from bot.store import open_store
+from tests.conftest import SHARED, START
+from tests.fakes.slack_api import FakeSlack
+
+SECRET = "test-signing-secret"
+PEOPLE = {
+    "U0SAM": ("sam", "sam@example.com"),
+    "U0ALEX": ("alex", "alex@example.com"),
+    "U0MARIA": ("maria", "maria@example.com"),
+    "U0JO": ("jo", "jo@example.com"),
+    "U0ADA": ("ada", "ada@example.com"),
+    "U0STRANGER": ("stranger", "stranger@elsewhere.example"),
+}
+CARE = "C0CARE"
+
+_MESSAGE_SCHEMA = json.loads((SHARED / "schemas/slack/SlackMessagePayload.schema.json").read_text())
+_MODAL_SCHEMA = json.loads((SHARED / "schemas/slack/SlackModalView.schema.json").read_text())
+
+
+def assert_valid_message(args: dict[str, Any]) -> None:
+    """A message payload the way Slack would take it: slack_sdk's models,
+    the structural schema, the 50-block limit and a text fallback."""
+    blocks = args.get("blocks") or []
+    assert len(blocks) <= 50
+    assert isinstance(args.get("text"), str) and args["text"].strip()
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None, block
+        parsed.to_dict()
+    jsonschema.Draft7Validator(_MESSAGE_SCHEMA).validate({"text": args["text"], "blocks": blocks})
+
+
+def assert_valid_modal(view: dict[str, Any]) -> None:
+    View(**view).to_dict()
+    jsonschema.Draft7Validator(_MODAL_SCHEMA).validate(view)
+
+
+class SlackRig:
+    def __init__(
+        self, fake: FakeSlack, platform: SlackPlatform, runtime: Runtime, server: TestServer
+    ) -> None:
+        self.fake = fake
+        self.platform = platform
+        self.runtime = runtime
+        self.server = server
+        self.clock = runtime.clock
+        assert isinstance(self.clock, ManualClock)
+        self.manual_clock: ManualClock = self.clock
+
+    async def send(self, request: tuple[bytes, dict[str, str]]) -> tuple[int, str]:
+        body, headers = request
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                self.server.make_url("/slack/events"), data=body, headers=headers
+            ) as response,
+        ):
+            return response.status, await response.text()
+
+    async def settle(self, max_rounds: int = 200) -> None:
+        """Finish acknowledged work and deliver the outbox, letting paced time pass."""
+        sender = self.runtime.sender(self.platform.delivery)
+        for _ in range(max_rounds):
+            await self.platform.idle()
+            await sender.drain()
+            if await self.runtime.store.outbox_size("slack") == 0:
+                return
+            self.manual_clock.advance(timedelta(milliseconds=500))
+        raise AssertionError("the Slack outbox did not drain")
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return [
+            c.args
+            for c in self.fake.calls_to("chat.postMessage")
+            if not c.rate_limited
+            and not c.dropped
+            and (channel is None or c.args.get("channel") == channel)
+        ]
+
+    def ephemerals(self, user: str) -> list[str]:
+        return [
+            c.args["text"]
+            for c in self.fake.calls_to("chat.postEphemeral")
+            if c.args.get("user") == user
+        ]
+
+    def updates(self) -> list[dict[str, Any]]:
+        return [c.args for c in self.fake.calls_to("chat.update") if not c.rate_limited]
+
+    def validate_everything_sent(self) -> None:
+        for method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            for call in self.fake.calls_to(method):
+                assert_valid_message(call.args)
+        for call in self.fake.calls_to("views.open"):
+            assert_valid_modal(call.args["view"])
+
+
+@asynccontextmanager
+async def slack_rig(
+    loaded: Loaded, url: str, namespace: str, *, app_token: str | None = None
+) -> AsyncIterator[SlackRig]:
+    fake = FakeSlack()
+    await fake.start()
+    for user_id, (name, email) in PEOPLE.items():
+        fake.add_user(user_id, name, email)
+    runtime = await open_runtime(
+        loaded,
+        store=open_store(url, namespace=namespace),
+        clock=ManualClock(START),
+        platforms=["slack"],
+    )
+    platform = SlackPlatform(
+        SlackSettings(
+            bot_token="xoxb-test-token",
+            signing_secret=SECRET,
+            app_token=app_token,
+            api_url=fake.api_url,
+        ),
+        runtime,
+    )
+    app = web.Application()
+    platform.mount(app)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    rig = SlackRig(fake, platform, runtime, server)
+    try:
+        yield rig
+    finally:
+        await platform.stop()
+        await server.close()
+        await runtime.store.close()
+        await fake.close()
