@@ -147,6 +147,8 @@ async def slack_rig(
     rig = SlackRig(fake, platform, runtime, server)
     try:
         yield rig
+        # Whatever a test did, everything the bot sent must be valid Block Kit.
+        rig.validate_everything_sent()
     finally:
         await platform.stop()
         await server.close()

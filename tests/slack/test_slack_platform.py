@@ -339,3 +339,60 @@ async def test_triage_command_lists_the_queue(rig: SlackRig) -> None:
     [queue] = rig.ephemerals("U0ALEX")
     assert "Triage queue: Customer Care" in queue
     rig.validate_everything_sent()
+
+
+async def test_serve_mounts_slack_next_to_health(loaded: Loaded, tmp_path: Any) -> None:
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+
+    from bot.app import open_runtime
+    from bot.core.clock import SystemClock
+    from bot.platforms.slack.platform import SlackPlatform, SlackSettings
+    from bot.store import open_store
+    from bot.web import create_app
+    from tests.fakes.slack_api import FakeSlack
+
+    async with FakeSlack() as fake:
+        runtime = await open_runtime(
+            loaded,
+            store=open_store(f"sqlite:///{tmp_path}/s.db"),
+            clock=SystemClock(),
+            platforms=["slack"],
+        )
+        settings = SlackSettings.from_env(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+            }
+        )
+        assert (
+            settings is not None and "xoxb" not in repr(settings) and SECRET not in repr(settings)
+        )
+        server = TestServer(
+            create_app(runtime, [SlackPlatform(settings, runtime)], poll_seconds=0.05),
+            host="127.0.0.1",
+        )
+        await server.start_server()
+        try:
+            body, headers = slack.url_verification(SECRET, "xyz")
+            async with aiohttp.ClientSession() as http:
+                async with http.post(
+                    server.make_url("/slack/events"), data=body, headers=headers
+                ) as response:
+                    assert response.status == 200 and (await response.json()) == {
+                        "challenge": "xyz"
+                    }
+                async with http.get(server.make_url("/healthz")) as response:
+                    assert response.status == 200
+        finally:
+            await server.close()
+
+
+def test_slack_needs_a_secret_or_an_app_token() -> None:
+    from bot.core.errors import ConfigError
+    from bot.platforms.slack.platform import SlackSettings
+
+    assert SlackSettings.from_env({}) is None
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
