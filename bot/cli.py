@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(loaded)
     if command == "manifest":
         return _manifest(args.url, args.socket_mode)
+    if command == "package":
+        return _package(args)
     try:
         if command == "demo":
             script = None
@@ -92,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("platform", choices=["slack"])
     manifest.add_argument("--url", help="public URL of /slack/events (HTTP mode)")
     manifest.add_argument("--socket-mode", action="store_true", help="use Socket Mode")
+    package = commands.add_parser("package", help="build a platform's app package")
+    package.add_argument("platform", choices=["teams"])
+    package.add_argument("--app-id", help="the bot's Microsoft App ID (default: $MICROSOFT_APP_ID)")
+    package.add_argument(
+        "--teams-app-id", help="the Teams app's own id (default: $TEAMS_APP_ID, else the App ID)"
+    )
+    package.add_argument("--host", help="the bot's public host name")
+    package.add_argument("--version", default="1.0.0", help="app version (X.Y.Z)")
+    package.add_argument("--out", default="playcaller-teams.zip", help="zip file or folder")
     serve = commands.add_parser("serve", help="run the bot's web app")
     serve.add_argument("--port", type=int, help="port (default: $PLAYCALLER_PORT or 3978)")
     serve.add_argument("--host", default=os.environ.get("PLAYCALLER_HOST", "0.0.0.0"))
@@ -123,6 +134,25 @@ def _manifest(url: str | None, socket_mode: bool) -> int:
         print(f"playcaller: {error}", file=sys.stderr)
         return 2
     print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from bot.platforms.teams.package import build_package
+
+    bot_id = args.app_id or os.environ.get("MICROSOFT_APP_ID", "")
+    app_id = args.teams_app_id or os.environ.get("TEAMS_APP_ID", "") or bot_id
+    if not bot_id:
+        print("playcaller: give --app-id or set MICROSOFT_APP_ID", file=sys.stderr)
+        return 2
+    try:
+        path = build_package(
+            Path(args.out), app_id=app_id, bot_id=bot_id, version=args.version, host=args.host
+        )
+    except ValueError as error:
+        print(f"playcaller: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""The Microsoft Teams platform; every botbuilder import lives here."""
