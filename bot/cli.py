@@ -249,9 +249,11 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
 
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
+    from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
     from bot.web import ServedPlatform, create_app
 
     slack = SlackSettings.from_env(os.environ)
+    teams = TeamsSettings.from_env(os.environ)
 
     async def build() -> web.Application:
         runtime = await open_runtime(
@@ -260,6 +262,8 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
         platforms: list[ServedPlatform] = []
         if slack is not None:
             platforms.append(SlackPlatform(slack, runtime))
+        if teams is not None:
+            platforms.append(TeamsPlatform(teams, runtime))
         if "console" in runtime.platforms:
             platforms.append(TranscriptPlatform(TranscriptDelivery(loaded.settings, sys.stdout)))
         return create_app(runtime, platforms)

@@ -142,6 +142,6 @@ def active_platforms(explicit: Sequence[str] | None = None) -> tuple[str, ...]:
     found = []
     if os.environ.get("SLACK_BOT_TOKEN"):
         found.append("slack")
-    if os.environ.get("MICROSOFT_APP_ID"):
+    if os.environ.get("MICROSOFT_APP_ID") or os.environ.get("PLAYCALLER_TEAMS_ANONYMOUS") == "1":
         found.append("teams")
     return tuple(found) or ("console",)
