@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import handlers.admin
+import handlers.ask
 import handlers.help
 import handlers.triage
 from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived
+from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM
 from bot.core.ports import Responder
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
-from bot.core.storage import Store
+from bot.core.storage import Effects, Store
 from bot.core.turn import Turn
 from bot.intake.enrich import SentimentModel, enrich
 from bot.intake.feed import IncomingMention
@@ -35,7 +39,7 @@ log = logging.getLogger(__name__)
 def build_dispatcher() -> Dispatcher:
     """Every feature's router, in the order messages are tried."""
     return Dispatcher(
-        [handlers.triage.router, handlers.admin.router, handlers.help.router],
+        [handlers.triage.router, handlers.admin.router, handlers.help.router, handlers.ask.router],
         middleware=[dedupe_deliveries],
     )
 
@@ -65,6 +69,7 @@ class Runtime:
     templates: JinjaTemplates
     platforms: tuple[str, ...]
     sentiment: SentimentModel
+    knowledge: Knowledge | None = None
     dispatcher: Dispatcher = field(default_factory=build_dispatcher)
     owner: str = field(default_factory=process_owner)
 
@@ -77,6 +82,7 @@ class Runtime:
             responder=responder,
             settings=self.settings,
             platforms=self.platforms,
+            knowledge=self.knowledge,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:
@@ -92,6 +98,13 @@ class Runtime:
         turn = self.turn(event, SilentResponder())
         return await handlers.triage.admit(turn, mention)
 
+    async def start(self) -> None:
+        """Make sure the recurring timers exist (idempotent; safe in every process)."""
+        if self.knowledge is not None and not await self.store.pending_timers(
+            handlers.ask.REVIEW_TIMER
+        ):
+            await self.store.apply(Effects(timers=(handlers.ask.review_timer(self.clock.now()),)))
+
     def scheduler(self) -> Scheduler:
         async def run(event: Event) -> None:
             await self.handle(event, SilentResponder())
@@ -102,33 +115,17 @@ class Runtime:
         return OutboxSender(self.store, delivery, self.clock, self.owner)
 
 
-TRIAGE_TEMPLATES = (
-    "title",
-    "state",
-    "sla",
-    "escalation",
-    "context",
-    "refusal",
-    "done",
-    "reminder",
-    "breach_title",
-    "breach",
-    "escalated_title",
-    "escalated",
-    "nudge",
-    "idle_released",
-    "queue_title",
-    "queue",
-    "resolve_form",
-    "escalate_form",
-)
+_TEMPLATE_NAME = re.compile(r"[\"']([a-z_]+/[a-z_]+\.txt)[\"']")
 
 
 def required_templates() -> list[str]:
-    """Templates the code renders; ``check`` reports any that are missing."""
-    return ["common/help.txt", "common/help_line.txt", "admin/usage.txt", "admin/linked.txt"] + [
-        f"triage/{name}.txt" for name in TRIAGE_TEMPLATES
-    ]
+    """Templates the handlers render (found in their source); ``check`` reports
+    any that are missing, so a typo stops start-up rather than a click."""
+    root = Path(handlers.__file__).parent
+    names: set[str] = set()
+    for source in root.rglob("*.py"):
+        names.update(_TEMPLATE_NAME.findall(source.read_text(encoding="utf-8")))
+    return sorted(names)
 
 
 def active_platforms(explicit: Sequence[str] | None = None) -> tuple[str, ...]:

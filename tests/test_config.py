@@ -98,15 +98,17 @@ def test_check_refuses_a_broken_playbook_with_file_and_line(
         "  - person: nobody\nack_within: 5m\nchecklist: [do it]\n",
         encoding="utf-8",
     )
-    (books / "guidelines" / "no-header.md").write_text("Just text\n", encoding="utf-8")
+    (books / "guidelines" / "bad-header.md").write_text(
+        "---\ntitle: Bad\nowner: maria\nlast_reviewed: someday\n---\n# Bad\nText\n", encoding="utf-8"
+    )
+    (books / "guidelines" / "no-header.md").write_text("# Fine\nJust text\n", encoding="utf-8")
     monkeypatch.setenv("PLAYCALLER_PLAYBOOKS", str(books))
     assert main(["--config", str(ROOT / "playcaller.yaml"), "check"]) == 2
     err = capsys.readouterr().err
     assert f"{books / 'crisis' / 'broken.yaml'}:4: severity:" in err
     assert f"{books / 'crisis' / 'stranger.yaml'}:7: page.1.person: unknown person 'nobody'" in err
-    assert (
-        f"{books / 'guidelines' / 'no-header.md'}:1: a guideline starts with a YAML header" in err
-    )
+    assert f"{books / 'guidelines' / 'bad-header.md'}:4: last_reviewed:" in err
+    assert "no-header.md" not in err
 
 
 def test_broken_template_stops_start_up(

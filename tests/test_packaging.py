@@ -56,7 +56,7 @@ def test_wheel_runs_check_and_the_tour_outside_the_checkout(tmp_path: Path) -> N
     work = tmp_path / "elsewhere"
     work.mkdir()
     checked = run(str(venv / "bin" / "playcaller"), "check", cwd=work)
-    assert f"ok: {venv}" in checked and "2 crisis playbooks, 3 guidelines" in checked
+    assert f"ok: {venv}" in checked and "crisis playbooks" in checked and "guidelines" in checked
     tour = run(
         str(python),
         "-c",

@@ -15,7 +15,9 @@ from typing import Any
 
 from bot.core.cards import Card, Form, TextBlock
 from bot.core.clock import Clock
+from bot.core.errors import PlaycallerError
 from bot.core.events import Event, TimerFired
+from bot.core.knowledge import Knowledge
 from bot.core.model import Actor
 from bot.core.ports import Responder, Templates
 from bot.core.settings import Settings
@@ -40,6 +42,7 @@ class Turn:
         responder: Responder,
         settings: Settings,
         platforms: Sequence[str],
+        knowledge: Knowledge | None = None,
     ) -> None:
         self.event = event
         self.store = store
@@ -48,6 +51,7 @@ class Turn:
         self.responder = responder
         self.settings = settings
         self.platforms = tuple(platforms)
+        self._knowledge = knowledge
         self._buffer = Effects()
         self._complete_timer: tuple[str, int] | None = (
             (event.key, event.token) if isinstance(event, TimerFired) else None
@@ -57,6 +61,13 @@ class Turn:
     def actor(self) -> Actor:
         """Who caused this event (verified by the platform)."""
         return self.event.actor
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The guideline store (see :mod:`bot.core.knowledge`)."""
+        if self._knowledge is None:
+            raise PlaycallerError("The guideline store is not available right now.")
+        return self._knowledge
 
     def now(self) -> datetime:
         """The injected clock's time."""

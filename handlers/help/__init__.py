@@ -11,14 +11,8 @@ from bot.core.turn import Turn
 router = Router("help")
 
 
-@router.message(r"^(help|\?)$")
+@router.message(r"^(help|\?|usage|hi|hello|what can you do\??)?$")
 async def on_help(turn: Turn, message: Message) -> None:
-    await send_usage(turn)
-
-
-@router.message()
-async def on_anything_else(turn: Turn, message: Message) -> None:
-    # Nothing else understood the message: show what the bot can do.
     await send_usage(turn)
 
 
@@ -45,5 +39,7 @@ def capabilities(turn: Turn) -> list[str]:
         found += ["triage_queue", "triage_buttons"]
     if actor.has(Role.COACH):
         found.append("coach_override")
-    found.append("help")
+    found += ["ask", "help"]
+    if actor.has(Role.COACH):
+        found.append("ask_report")
     return found

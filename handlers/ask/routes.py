@@ -1,0 +1,365 @@
+"""Ask the playbook store: answers with sources, votes, and a coach when it does not know."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bot.core.cards import Button, ButtonStyle, Card, Field, Form, Input, InputKind, TextBlock
+from bot.core.errors import InvalidInput, NotFound, NotPermitted, PlaycallerError, StaleAction
+from bot.core.events import Action, Command, FormSubmitted, Message, TimerFired
+from bot.core.knowledge import Answer, FaqEntry, Source
+from bot.core.model import Role
+from bot.core.router import Router
+from bot.core.storage import Timer
+from bot.core.text import snippet
+from bot.core.turn import INTERACTIVE, Turn
+from handlers.ask.records import KIND, MAX_QUESTION, Question, from_record, to_record
+
+router = Router("ask")
+
+REVIEW_TIMER = "ask.review"
+REVIEW_AFTER = timedelta(days=90)
+REPORT_LIMIT = 10
+COACHES = (Role.COACH,)
+
+
+def _person_name(turn: Turn, person_id: str | None) -> str:
+    if not person_id:
+        return "someone"
+    person = turn.settings.people.get(person_id)
+    return person.name if person else person_id
+
+
+@router.command("ask", doing="ask about the social media guidelines", usage="/ask QUESTION")
+async def on_ask_command(turn: Turn, command: Command) -> None:
+    text = command.text.strip()
+    if text.lower() == "report":
+        await report(turn)
+        return
+    await ask(turn, text)
+
+
+@router.message()
+async def on_message(turn: Turn, message: Message) -> None:
+    # Anything said to the bot that no other route understood is a question.
+    await ask(turn, message.text)
+
+
+async def ask(turn: Turn, raw: str) -> None:
+    """Answer a question from the guidelines, or say plainly that we do not know."""
+    question_text = " ".join(raw.split())
+    if not question_text:
+        await turn.say(turn.render("ask/usage.txt"))
+        return
+    truncated = len(question_text) > MAX_QUESTION
+    question_text = question_text[:MAX_QUESTION]
+    answer = turn.knowledge.answer(question_text)
+    if answer.answered and not answer.sources:
+        # An answer without a source is never shown.
+        answer = Answer(False, answer.confidence, "", ())
+    question = Question(
+        key=uuid.uuid4().hex[:16],
+        text=question_text,
+        asker=turn.actor.person_id,
+        asker_name=turn.actor.name,
+        asked_at=turn.now(),
+        answered=answer.answered,
+        confidence=answer.confidence,
+        sources=tuple(f"{s.doc}#{s.heading}" for s in answer.sources[:3]),
+        version=1,
+    )
+    turn.audit(
+        "question.asked",
+        f"question:{question.key}",
+        answered=answer.answered,
+        confidence=answer.confidence,
+    )
+    await turn.insert(to_record(question))
+    await turn.reply(answer_card(turn, question, answer, truncated), ephemeral=True)
+
+
+def answer_card(turn: Turn, question: Question, answer: Answer, truncated: bool) -> Card:
+    blocks = [TextBlock(question.text, quote=True)]
+    if truncated:
+        blocks.append(TextBlock(turn.render("ask/truncated.txt", limit=MAX_QUESTION)))
+    buttons: tuple[Button, ...]
+    if answer.answered:
+        best = answer.sources[0]
+        blocks.append(TextBlock(answer.passage, quote=True))
+        blocks.append(TextBlock(turn.render("ask/source.txt", **_source_words(best))))
+        buttons = (
+            Button("Helpful", "ask.vote", f"{question.key}|helpful", ButtonStyle.PRIMARY),
+            Button("Not helpful", "ask.vote", f"{question.key}|not_helpful"),
+            Button("Ask a coach", "ask.handoff", question.key),
+        )
+        title = turn.render("ask/answer_title.txt", title=best.title)
+    else:
+        blocks.append(TextBlock(turn.render("ask/unsure.txt")))
+        leads = [turn.render("ask/lead.txt", **_source_words(s)) for s in answer.sources[:3]]
+        if leads:
+            blocks.append(TextBlock(turn.render("ask/leads.txt", leads=leads)))
+        buttons = (Button("Ask a coach", "ask.handoff", question.key, ButtonStyle.PRIMARY),)
+        title = turn.render("ask/unsure_title.txt")
+    return Card(
+        title=title,
+        blocks=tuple(blocks),
+        buttons=buttons,
+        context=turn.render("ask/context.txt", confidence=answer.confidence),
+    )
+
+
+def _source_words(source: Source) -> dict[str, object]:
+    return {
+        "title": source.title,
+        "heading": source.heading,
+        "doc": source.doc,
+        "reviewed": source.last_reviewed.isoformat() if source.last_reviewed else None,
+        "owner": source.owner,
+    }
+
+
+async def _change(
+    turn: Turn,
+    key: str,
+    change: Callable[[Question], Question | str],
+    effects: Callable[[Question], None],
+) -> Question | None:
+    """Compare-and-set a question; a string from ``change`` is a refusal to say."""
+    for _ in range(5):
+        record = await turn.store.get(KIND, key)
+        if record is None:
+            raise NotFound("I can't find that question any more.")
+        current = from_record(record)
+        verdict = change(current)
+        if isinstance(verdict, str):
+            await turn.say(verdict)
+            return None
+        upcoming = verdict.evolve(version=current.version + 1)
+        effects(upcoming)
+        if (await turn.replace(to_record(verdict), current.version)).ok:
+            return upcoming
+    raise PlaycallerError("That question is changing very fast; please try again.")
+
+
+@router.action("ask.vote", doing="rate an answer")
+async def on_vote(turn: Turn, action: Action) -> None:
+    key, _, vote = action.value.partition("|")
+    if vote not in ("helpful", "not_helpful"):
+        raise InvalidInput("vote", "helpful or not_helpful")
+    voter = turn.actor.person_id
+
+    def change(q: Question) -> Question | str:
+        if q.votes.get(voter) == vote:
+            return turn.render("ask/voted.txt", vote=vote, again=True)
+        return q.evolve(votes={**q.votes, voter: vote})
+
+    def effects(q: Question) -> None:
+        turn.audit("question.vote", f"question:{key}", vote=vote)
+
+    if await _change(turn, key, change, effects):
+        await turn.say(turn.render("ask/voted.txt", vote=vote, again=False))
+
+
+@router.action("ask.handoff", doing="ask a coach")
+async def on_handoff(turn: Turn, action: Action) -> None:
+    key = action.value
+
+    def change(q: Question) -> Question | str:
+        if q.handed_off_at is not None:
+            return turn.render("ask/already_handed_off.txt")
+        return q.evolve(handed_off_at=turn.now())
+
+    def effects(q: Question) -> None:
+        turn.post(turn.settings.hub.id, hub_card(turn, q), priority=INTERACTIVE)
+        turn.audit("question.handoff", f"question:{key}")
+
+    if await _change(turn, key, change, effects):
+        await turn.say(turn.render("ask/handed_off.txt"))
+
+
+def hub_card(turn: Turn, question: Question) -> Card:
+    """The card coaches see in the hub, updated as the question is answered."""
+    fields = [
+        Field("Asked by", question.asker_name),
+        Field("Asked", question.asked_at.strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+    blocks = [TextBlock(question.text, quote=True)]
+    buttons: tuple[Button, ...]
+    if question.reply:
+        blocks.append(
+            TextBlock(
+                turn.render(
+                    "ask/hub_reply.txt",
+                    coach=_person_name(turn, question.replied_by),
+                    reply=question.reply,
+                )
+            )
+        )
+        if question.saved_as:
+            fields.append(Field("Saved as guidance", question.saved_as))
+            buttons = ()
+        else:
+            buttons = (Button("Save as guidance", "ask.save", question.key, ButtonStyle.PRIMARY),)
+    else:
+        buttons = (Button("Reply", "ask.reply", question.key, ButtonStyle.PRIMARY),)
+    return Card(
+        title=turn.render("ask/hub_title.txt", asker=question.asker_name),
+        blocks=tuple(blocks),
+        fields=tuple(fields),
+        buttons=buttons,
+        card_key=f"question:{question.key}",
+    )
+
+
+@router.action("ask.reply", roles=COACHES, doing="answer questions")
+async def on_reply_clicked(turn: Turn, action: Action) -> None:
+    record = await turn.store.get(KIND, action.value)
+    if record is None:
+        raise NotFound("I can't find that question any more.")
+    question = from_record(record)
+    if question.reply:
+        raise StaleAction(
+            turn.render("ask/already_replied.txt", coach=_person_name(turn, question.replied_by))
+        )
+    await turn.open_form(
+        Form(
+            form_id="ask.reply",
+            title="Answer the question",
+            intro=turn.render(
+                "ask/reply_form.txt",
+                asker=question.asker_name,
+                question=snippet(question.text, 300),
+            ),
+            inputs=(
+                Input("answer", "Your answer", InputKind.MULTILINE, required=True, max_length=2000),
+            ),
+            submit_label="Send",
+            context=question.key,
+        )
+    )
+
+
+@router.form("ask.reply", roles=COACHES, doing="answer questions")
+async def on_reply(turn: Turn, form: FormSubmitted) -> None:
+    reply = form.values.get("answer", "").strip()
+    if not reply:
+        raise InvalidInput("answer", "write the answer to send")
+    coach = turn.actor.person_id
+
+    def change(q: Question) -> Question | str:
+        if q.reply:
+            return turn.render("ask/already_replied.txt", coach=_person_name(turn, q.replied_by))
+        return q.evolve(reply=reply[:2000], replied_by=coach, replied_at=turn.now())
+
+    def effects(q: Question) -> None:
+        turn.dm(
+            q.asker,
+            Card(
+                title=turn.render("ask/dm_title.txt", coach=turn.actor.name),
+                blocks=(TextBlock(q.text, quote=True), TextBlock(q.reply or "")),
+            ),
+            priority=INTERACTIVE,
+        )
+        turn.update(hub_card(turn, q))
+        turn.audit("question.reply", f"question:{q.key}")
+
+    if await _change(turn, form.context, change, effects):
+        await turn.say(turn.render("ask/reply_sent.txt"))
+
+
+@router.action("ask.save", roles=COACHES, doing="save guidance")
+async def on_save(turn: Turn, action: Action) -> None:
+    key = action.value
+    coach = turn.actor.person_id
+
+    def change(q: Question) -> Question | str:
+        if not q.reply:
+            return turn.render("ask/nothing_to_save.txt")
+        if q.saved_as:
+            return turn.render("ask/already_saved.txt", doc=q.saved_as)
+        return q.evolve(saved_as="faq.md")
+
+    def effects(q: Question) -> None:
+        turn.update(hub_card(turn, q))
+        turn.audit("guidance.saved", f"question:{q.key}", doc="faq.md")
+
+    saved = await _change(turn, key, change, effects)
+    if saved is None:
+        return
+    assert saved.reply is not None
+    doc = turn.knowledge.save_faq(FaqEntry(saved.text, saved.reply, coach, turn.now().date()))
+    await turn.say(turn.render("ask/saved.txt", doc=doc))
+
+
+async def report(turn: Turn) -> None:
+    """Coaches' view: questions not answered yet, and answers people found unhelpful."""
+    if not turn.actor.has(*COACHES):
+        raise NotPermitted("see the questions report", ("coach",))
+    open_questions = sorted(
+        (from_record(r) for r in await turn.store.find(KIND, "open", limit=1000)),
+        key=lambda q: q.asked_at,
+        reverse=True,
+    )[:REPORT_LIMIT]
+    unhelpful = sorted(
+        (from_record(r) for r in await turn.store.find(KIND, "unhelpful", limit=1000)),
+        key=lambda q: (-q.unhelpful, q.asked_at),
+    )[:REPORT_LIMIT]
+
+    def line(q: Question) -> dict[str, object]:
+        return {
+            "text": snippet(q.text, 100),
+            "asker": q.asker_name,
+            "when": q.asked_at.strftime("%Y-%m-%d"),
+            "status": q.status,
+            "unhelpful": q.unhelpful,
+        }
+
+    await turn.reply(
+        Card(
+            title=turn.render("ask/report_title.txt"),
+            blocks=(
+                TextBlock(
+                    turn.render(
+                        "ask/report.txt",
+                        open=[line(q) for q in open_questions],
+                        unhelpful=[line(q) for q in unhelpful],
+                    )
+                ),
+            ),
+        ),
+        ephemeral=True,
+    )
+
+
+def review_timer(now: datetime) -> Timer:
+    """Next Monday 09:00 UTC: the weekly check for guidelines due a review."""
+    days = (7 - now.weekday()) % 7 or 7
+    due = (now + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return Timer(REVIEW_TIMER, REVIEW_TIMER, due)
+
+
+@router.timer(REVIEW_TIMER)
+async def on_review(turn: Turn, timer: TimerFired) -> None:
+    today = turn.now().date()
+    overdue: dict[str, list[dict[str, str]]] = {}
+    for doc in turn.knowledge.guidelines():
+        due = doc.last_reviewed is not None and today - doc.last_reviewed > REVIEW_AFTER
+        if doc.owner and doc.owner in turn.settings.people and due:
+            assert doc.last_reviewed is not None
+            overdue.setdefault(doc.owner, []).append(
+                {"title": doc.title, "doc": doc.doc, "reviewed": doc.last_reviewed.isoformat()}
+            )
+    for owner, docs in sorted(overdue.items()):
+        turn.dm(
+            owner,
+            Card(
+                title=turn.render("ask/review_title.txt", count=len(docs)),
+                blocks=(
+                    TextBlock(turn.render("ask/review.txt", docs=docs, days=REVIEW_AFTER.days)),
+                ),
+            ),
+        )
+        turn.audit("guideline.review_reminder", f"person:{owner}", docs=[d["doc"] for d in docs])
+    turn.schedule(review_timer(turn.now()))
