@@ -17,6 +17,7 @@ from bot.core.errors import ConfigError, Problem
 from bot.core.settings import Settings
 from bot.core.storage import Store
 from bot.intake.enrich import SentimentModel, VaderSentiment
+from bot.knowledge.answer import GuidelineStore
 from bot.playbooks import PlaybookStore, load_playbooks
 from bot.resources import bundled
 from bot.runtime import Runtime, active_platforms, required_templates
@@ -28,12 +29,13 @@ DEFAULT_STORE_URL = "sqlite:///.playcaller/playcaller.db"
 
 @dataclass(frozen=True)
 class Loaded:
-    """Validated configuration, playbooks and templates."""
+    """Validated configuration, playbooks, guidelines and templates."""
 
     config_file: Path
     settings: Settings
     playbooks: PlaybookStore
     templates: JinjaTemplates
+    knowledge: GuidelineStore
 
 
 def playbooks_dir() -> Path:
@@ -48,8 +50,10 @@ def templates_dir() -> Path:
     return Path(chosen) if chosen else bundled("templates")
 
 
-def load(config: str | None = None) -> Loaded:
-    """Load config, playbooks and templates; raise :class:`ConfigError` with every problem."""
+def load(config: str | None = None, *, index_cache: Path | None = None) -> Loaded:
+    """Load config, playbooks, guidelines and templates; raise :class:`ConfigError`
+    with every problem. ``index_cache`` is where the guideline index is persisted
+    (None: kept in memory only)."""
     path = config_path(config)
     settings = load_settings(path)
     templates = JinjaTemplates(templates_dir())
@@ -58,9 +62,14 @@ def load(config: str | None = None) -> Loaded:
     problems += templates.check()
     playbooks, playbook_problems = load_playbooks(playbooks_dir(), settings)
     problems += playbook_problems
-    if problems:
+    knowledge: GuidelineStore | None = None
+    try:
+        knowledge = GuidelineStore(playbooks_dir() / "guidelines", cache_dir=index_cache)
+    except ConfigError as error:
+        problems += error.problems
+    if problems or knowledge is None:
         raise ConfigError(problems)
-    return Loaded(path, settings, playbooks, templates)
+    return Loaded(path, settings, playbooks, templates, knowledge)
 
 
 def store_url(explicit: str | None = None) -> str:
@@ -85,6 +94,7 @@ async def open_runtime(
         templates=loaded.templates,
         platforms=active_platforms(platforms),
         sentiment=sentiment or VaderSentiment(),
+        knowledge=loaded.knowledge,
     )
 
 

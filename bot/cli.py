@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -38,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # bm25s logs every index build at DEBUG on its own handler.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
-        loaded = load(args.config)
+        loaded = load(args.config, index_cache=_index_cache(args.command))
     except ConfigError as error:
         print(f"playcaller: configuration has {len(error.problems)} problem(s):", file=sys.stderr)
         for problem in error.problems:
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return _manifest(args.url, args.socket_mode)
     if command == "package":
         return _package(args)
+    if command == "ask":
+        return _ask(loaded, args)
     try:
         if command == "demo":
             script = None
@@ -94,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("platform", choices=["slack"])
     manifest.add_argument("--url", help="public URL of /slack/events (HTTP mode)")
     manifest.add_argument("--socket-mode", action="store_true", help="use Socket Mode")
+    ask = commands.add_parser("ask", help="answer a question from the guidelines")
+    ask.add_argument("question", nargs="+", help="the question, or - to read one per line")
+    ask.add_argument("--guidelines", help="a guideline folder (default: the configured store)")
+    ask.add_argument("--json", action="store_true", help="print a JSON object per question")
     package = commands.add_parser("package", help="build a platform's app package")
     package.add_argument("platform", choices=["teams"])
     package.add_argument("--app-id", help="the bot's Microsoft App ID (default: $MICROSOFT_APP_ID)")
@@ -115,7 +124,7 @@ def _check(loaded: Loaded) -> int:
     print(
         f"ok: {loaded.config_file} ({len(settings.spokes)} spokes, {len(settings.people)} people, "
         f"{len(settings.rules)} routing rules); {len(loaded.playbooks.crisis)} crisis playbooks, "
-        f"{len(loaded.playbooks.guidelines)} guidelines; templates in {loaded.templates.root}"
+        f"{len(loaded.knowledge.guidelines())} guidelines; templates in {loaded.templates.root}"
     )
     return 0
 
@@ -134,6 +143,42 @@ def _manifest(url: str | None, socket_mode: bool) -> int:
         print(f"playcaller: {error}", file=sys.stderr)
         return 2
     print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _index_cache(command: str) -> Path | None:
+    """Long-running and repeated commands keep the guideline index on disk."""
+    if command in ("serve", "ingest", "ask"):
+        return Path(os.environ.get("PLAYCALLER_INDEX_DIR", ".playcaller/index"))
+    return None
+
+
+def _ask(loaded: Loaded, args: argparse.Namespace) -> int:
+    from bot.knowledge.answer import GuidelineStore, ask_json
+
+    store = loaded.knowledge
+    if args.guidelines:
+        try:
+            store = GuidelineStore(Path(args.guidelines), cache_dir=_index_cache("ask"))
+        except ConfigError as error:
+            for problem in error.problems:
+                print(f"playcaller: {problem}", file=sys.stderr)
+            return 2
+    joined = " ".join(args.question)
+    questions = sys.stdin.read().splitlines() if joined == "-" else [joined]
+    for question in questions:
+        answer = store.answer(question)
+        if args.json:
+            print(json.dumps(ask_json(answer), ensure_ascii=False))
+        elif answer.answered:
+            best = answer.sources[0]
+            print(
+                f"{answer.passage}\n  source: {best.doc}: {best.heading}"
+                f" (confidence {answer.confidence:.2f})"
+            )
+        else:
+            leads = "; ".join(f"{s.doc}: {s.heading}" for s in answer.sources) or "none"
+            print(f"I don't know (confidence {answer.confidence:.2f}). Nearest: {leads}")
     return 0
 
 

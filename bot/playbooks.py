@@ -1,11 +1,10 @@
-"""The playbook store: crisis playbooks (YAML) and guidelines (Markdown).
+"""Crisis playbooks (YAML) in the playbook store; guidelines are loaded by :mod:`bot.knowledge`.
 
 Validated at start-up; every problem names its file and line.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -56,31 +55,11 @@ class CrisisPlaybook(_Model):
     holding_statements: list[HoldingStatement] = []
 
 
-class GuidelineHeader(_Model):
-    """The YAML header of a guideline in ``playbooks/guidelines/*.md``."""
-
-    title: str = Field(min_length=1, max_length=150)
-    owner: str = Field(min_length=1)
-    last_reviewed: dt.date
-    audience: list[str] = []
-    tags: list[str] = []
-
-
-@dataclass(frozen=True)
-class Guideline:
-    """A guideline document: header and Markdown body."""
-
-    path: Path
-    header: GuidelineHeader
-    body: str
-
-
 @dataclass(frozen=True)
 class PlaybookStore:
     """Everything loaded from the playbook folder."""
 
     crisis: dict[str, CrisisPlaybook]
-    guidelines: list[Guideline]
 
 
 def load_playbooks(root: Path, settings: Settings) -> tuple[PlaybookStore, list[Problem]]:
@@ -88,7 +67,7 @@ def load_playbooks(root: Path, settings: Settings) -> tuple[PlaybookStore, list[
     problems: list[Problem] = []
     crisis: dict[str, CrisisPlaybook] = {}
     if not root.is_dir():
-        return PlaybookStore({}, []), [Problem(str(root), None, "playbook folder not found")]
+        return PlaybookStore({}), [Problem(str(root), None, "playbook folder not found")]
     for path in sorted((root / "crisis").glob("*.y*ml")):
         playbook = _load_crisis(path, settings, problems)
         if playbook is None:
@@ -96,12 +75,7 @@ def load_playbooks(root: Path, settings: Settings) -> tuple[PlaybookStore, list[
         if playbook.id in crisis:
             problems.append(Problem(str(path), 1, f"duplicate playbook id {playbook.id!r}"))
         crisis[playbook.id] = playbook
-    guidelines = []
-    for path in sorted((root / "guidelines").glob("*.md")):
-        guideline = _load_guideline(path, problems)
-        if guideline is not None:
-            guidelines.append(guideline)
-    return PlaybookStore(crisis, guidelines), problems
+    return PlaybookStore(crisis), problems
 
 
 def _load_crisis(path: Path, settings: Settings, problems: list[Problem]) -> CrisisPlaybook | None:
@@ -137,28 +111,6 @@ def _check_target(
         problems.append(
             located.problem((*path, "person"), f"{dotted}.person: unknown person {target.person!r}")
         )
-
-
-def _load_guideline(path: Path, problems: list[Problem]) -> Guideline | None:
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---\n"):
-        return None  # a header is optional: such a file has no owner or review date
-    end = text.find("\n---", 4)
-    if end == -1:
-        problems.append(Problem(str(path), 1, "the YAML header is not closed with ---"))
-        return None
-    try:
-        # Line numbers in the header are offset by the opening --- line.
-        located = load_located("\n" + text[4:end], str(path))
-    except YamlSyntaxError as error:
-        problems.append(error.problem)
-        return None
-    header = _validate(GuidelineHeader, located, problems)
-    body = text[end + 4 :].strip()
-    if not body:
-        problems.append(Problem(str(path), text[:end].count("\n") + 2, "the guideline has no text"))
-        return None
-    return Guideline(path, header, body) if header else None
 
 
 def _validate(model: type[M], located: LocatedYaml, problems: list[Problem]) -> M | None:

@@ -144,7 +144,11 @@ class Chat:
 
 
 async def open_chat(url: str, namespace: str, loaded: Loaded, person: str = "sam") -> Chat:
-    """A chat on the store at ``url``; reopening the same URL continues after a restart."""
+    """A chat on the store at ``url``; reopening the same URL continues after a restart.
+
+    ``loaded`` should carry a guideline store the test may write to (see
+    :func:`writable_guidelines`): saving guidance appends to its FAQ document.
+    """
     store = open_store(url, namespace=namespace)
     clock = ManualClock(START)
     runtime = await open_runtime(loaded, store=store, clock=clock, platforms=["console"])
@@ -154,12 +158,23 @@ async def open_chat(url: str, namespace: str, loaded: Loaded, person: str = "sam
     return Chat(session, output)
 
 
+def writable_guidelines(loaded: Loaded, folder: Path) -> Loaded:
+    """``loaded`` with its guideline store on a private copy of the guidelines."""
+    import dataclasses
+    import shutil
+
+    from bot.knowledge.answer import GuidelineStore
+
+    shutil.copytree(loaded.knowledge.folder, folder)
+    return dataclasses.replace(loaded, knowledge=GuidelineStore(folder, cache_dir=None))
+
+
 @pytest.fixture
 async def chat(
     store_backend: tuple[str, str], loaded: Loaded, tmp_path: Path
 ) -> AsyncIterator[Chat]:
     """A console chat on a fresh store, on every backend."""
     url, namespace = store_backend
-    opened = await open_chat(url, namespace, loaded)
+    opened = await open_chat(url, namespace, writable_guidelines(loaded, tmp_path / "guidelines"))
     yield opened
     await opened.store.close()

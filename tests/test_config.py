@@ -99,7 +99,8 @@ def test_check_refuses_a_broken_playbook_with_file_and_line(
         encoding="utf-8",
     )
     (books / "guidelines" / "bad-header.md").write_text(
-        "---\ntitle: Bad\nowner: maria\nlast_reviewed: someday\n---\n# Bad\nText\n", encoding="utf-8"
+        "---\ntitle: Bad\nowner: maria\nlast_reviewed: someday\n---\n# Bad\nText\n",
+        encoding="utf-8",
     )
     (books / "guidelines" / "no-header.md").write_text("# Fine\nJust text\n", encoding="utf-8")
     monkeypatch.setenv("PLAYCALLER_PLAYBOOKS", str(books))

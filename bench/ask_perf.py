@@ -1,0 +1,175 @@
+"""Time the guideline store on a synthetic store of 5,000 sections.
+
+Writes 500 documents of 10 sections each (words drawn from the real guidelines plus
+random made-up words) to a temporary folder, then measures: the cold index build
+(parse, index, write the cache), the warm start from the cache, the rebuild after one
+file changed, and the latency of ``answer`` over 1,000 questions made from random
+sections (some with a typo, some with unknown words), and the peak RSS.
+
+    uv run python bench/ask_perf.py [--docs 500] [--sections 10] [--queries 1000]
+
+Targets: build < 5 s and p95 answer latency < 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import shutil
+import string
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.knowledge import GuidelineStore  # noqa: E402
+from bot.knowledge.index import Analyzer  # noqa: E402
+
+GUIDELINES = ROOT / "playbooks" / "guidelines"
+
+
+def real_words() -> list[str]:
+    """Every word of the real guidelines (with repeats, so frequent words stay frequent)."""
+    words: list[str] = []
+    for path in sorted(GUIDELINES.glob("*.md")):
+        words += [w for w in path.read_text(encoding="utf-8").split() if w.isalpha()]
+    return words or ["post", "reply", "customer", "coach", "journalist"]
+
+
+def made_up_words(rng: random.Random, count: int) -> list[str]:
+    """Random lower-case words of 4 to 10 letters."""
+    return [
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 10))) for _ in range(count)
+    ]
+
+
+def sentence(rng: random.Random, real: list[str], fake: list[str]) -> str:
+    """A sentence of 8 to 20 words, about one in five of them made up."""
+    words = [rng.choice(fake) if rng.random() < 0.2 else rng.choice(real) for _ in range(20)]
+    words = words[: rng.randint(8, 20)]
+    return " ".join(words).capitalize() + "."
+
+
+def write_store(folder: Path, docs: int, sections: int, seed: int = 1) -> None:
+    """Write ``docs`` guidelines of ``sections`` sections each into ``folder``."""
+    rng = random.Random(seed)
+    real = real_words()
+    fake = made_up_words(rng, 5000)
+    for d in range(docs):
+        title = " ".join(rng.choice(real) for _ in range(4)).capitalize()
+        lines = [
+            "---",
+            f"title: {title} {d}",
+            f"owner: owner{d % 7}",
+            "last_reviewed: 2026-01-15",
+            f"tags: [{rng.choice(fake)}, {rng.choice(fake)}]",
+            "---",
+            f"# {title} {d}",
+            "",
+            " ".join(sentence(rng, real, fake) for _ in range(2)),
+        ]
+        for s in range(sections - 1):
+            heading = " ".join(rng.choice(real) for _ in range(3)).capitalize()
+            lines += ["", f"## {heading} {s}", ""]
+            lines += [" ".join(sentence(rng, real, fake) for _ in range(rng.randint(2, 5)))]
+        (folder / f"doc-{d:04d}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def questions(store: GuidelineStore, count: int, seed: int = 2) -> list[str]:
+    """Questions of 3 to 10 words from random sections, some misspelt or off topic."""
+    rng = random.Random(seed)
+    analyzer = Analyzer()
+    sections = store.index.sections
+    made: list[str] = []
+    for _ in range(count):
+        words = analyzer.words(rng.choice(sections).text)
+        picked = rng.sample(words, min(len(words), rng.randint(3, 10)))
+        if picked and rng.random() < 0.3:  # a typo: two letters swapped
+            i = rng.randrange(len(picked))
+            w = picked[i]
+            if len(w) > 4:
+                picked[i] = w[:2] + w[3] + w[2] + w[4:]
+        if rng.random() < 0.2:
+            picked += made_up_words(rng, 2)
+        made.append("how do I " + " ".join(picked) + "?")
+    return made
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` percentile (0-100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build, time and report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=500)
+    parser.add_argument("--sections", type=int, default=10)
+    parser.add_argument("--queries", type=int, default=1000)
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="ask-perf-"))
+    try:
+        folder, cache = work / "guidelines", work / "cache"
+        folder.mkdir()
+        write_store(folder, args.docs, args.sections)
+
+        start = time.perf_counter()
+        store = GuidelineStore(folder, cache_dir=cache, check_interval=None)
+        build = time.perf_counter() - start
+        n_sections = len(store.index.sections)
+
+        start = time.perf_counter()
+        warm = GuidelineStore(folder, cache_dir=cache, check_interval=None)
+        load = time.perf_counter() - start
+        assert warm.index.loaded_from_cache
+
+        made = questions(store, args.queries)
+        for question in made[:20]:  # warm up
+            store.answer(question)
+        latencies = []
+        answered = 0
+        for question in made:
+            start = time.perf_counter()
+            answer = store.answer(question)
+            latencies.append((time.perf_counter() - start) * 1000)
+            answered += answer.answered
+
+        checking = GuidelineStore(folder, cache_dir=None, check_interval=0.0)
+        start = time.perf_counter()
+        for question in made[:200]:
+            checking.answer(question)
+        with_check = (time.perf_counter() - start) / 200 * 1000
+
+        target = folder / "doc-0000.md"
+        target.write_text(target.read_text(encoding="utf-8") + "\nOne more line.\n")
+        start = time.perf_counter()
+        assert store.refresh()
+        rebuild = time.perf_counter() - start
+
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"store: {args.docs} documents, {n_sections} sections, {len(made)} questions")
+        print(f"cold build (parse + index + cache write): {build:.2f} s")
+        print(f"warm start from the cache:                {load:.2f} s")
+        print(f"rebuild after one file changed:           {rebuild:.2f} s")
+        print(
+            f"answer latency: p50 {percentile(latencies, 50):.2f} ms, "
+            f"p95 {percentile(latencies, 95):.2f} ms, max {max(latencies):.2f} ms "
+            f"({answered} of {len(made)} answered)"
+        )
+        print(f"answer latency with a change check on every call: {with_check:.2f} ms mean")
+        print(f"peak RSS: {peak_mb:.0f} MB")
+        ok = build < 5 and percentile(latencies, 95) < 10
+        print("targets (build < 5 s, p95 < 10 ms):", "met" if ok else "MISSED")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,438 @@
+"""The guideline store: extractive answers from the guidelines, with sources and confidence.
+
+:class:`GuidelineStore` implements :class:`bot.core.knowledge.Knowledge`. It builds
+(or loads from its cache) a BM25 index of the guideline folder when it is created and
+raises :class:`~bot.core.errors.ConfigError` if a guideline is malformed, so start-up
+stops. Afterwards it notices changed files by itself: :meth:`GuidelineStore.answer`
+checks the files' names, sizes and modification times at most once per
+``check_interval`` seconds (1 s by default; ``None`` turns the check off) and
+rebuilds the index when their content changed; :meth:`GuidelineStore.refresh` does the
+same on demand. A change that makes a guideline malformed is logged with its file and
+line and the previous index stays in use until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.errors import ConfigError, Problem
+from bot.core.knowledge import Answer, FaqEntry, GuidelineInfo, Source
+from bot.knowledge.documents import Section, load_files
+from bot.knowledge.index import (
+    Hit,
+    IndexOptions,
+    Query,
+    SectionIndex,
+    content_key,
+    read_folder,
+    stat_signature,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where the index is cached unless told otherwise (relative to the working directory).
+DEFAULT_CACHE_DIR = Path(".playcaller/index")
+#: Answer only when the confidence is at least this (chosen with ``bench/ask_eval.py``).
+DEFAULT_THRESHOLD = 0.5
+#: Questions are cut to this many characters before retrieval.
+MAX_QUESTION = 1000
+#: The FAQ document that :meth:`GuidelineStore.save_faq` appends to.
+FAQ_FILE = "faq.md"
+FAQ_TITLE = "Questions answered by coaches"
+
+MAX_SENTENCES = 3
+MAX_PASSAGE = 700
+#: Further sources are listed after the quoted one when they score this share of it.
+SOURCE_RATIO = 0.6
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Maps retrieval features to a confidence: a logistic model fitted by ``ask_eval``.
+
+    The features (see :class:`Features`) are ``coverage``, ``margin`` and
+    ``log(1 + matched)``. The weights are fitted on ``eval/ask/questions.jsonl``
+    with ``uv run python bench/ask_eval.py --fit``, which compares feature sets by
+    cross-validated log loss: margin and matched terms won, and coverage adds
+    nothing once they are in (its weight is 0).
+    """
+
+    bias: float = -4.259
+    coverage: float = 0.0
+    margin: float = 2.141
+    matched: float = 2.92
+
+    def confidence(self, features: Features) -> float:
+        """The probability that the best section answers the question."""
+        z = (
+            self.bias
+            + self.coverage * features.coverage
+            + self.margin * features.margin
+            + self.matched * math.log1p(features.matched)
+        )
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the confidence is computed from.
+
+    ``coverage`` is the idf-weighted share of the question's terms (known to the
+    index or not) found in the best section; ``margin`` is how far the best score is
+    ahead of the second, relative to the best; ``matched`` is how many distinct
+    question terms the best section contains.
+    """
+
+    coverage: float
+    margin: float
+    matched: int
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Everything :meth:`GuidelineStore.retrieve` found for a question, best first."""
+
+    index: SectionIndex  # the index searched (a refresh may replace the store's)
+    query: Query
+    hits: list[tuple[Section, float]]
+    features: Features | None
+    confidence: float
+
+
+class GuidelineStore:
+    """Answers questions from a folder of Markdown guidelines (the Knowledge port).
+
+    ``folder`` holds the ``*.md`` guidelines. ``cache_dir`` is where indexes are
+    persisted (``None``: not persisted). ``threshold`` is the confidence below which the
+    store does not answer. ``check_interval`` is how often (seconds, at most)
+    :meth:`answer` checks the files for changes; ``None`` means only :meth:`refresh`.
+    Raises :class:`~bot.core.errors.ConfigError` if the folder or a guideline is invalid.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        cache_dir: Path | None = DEFAULT_CACHE_DIR,
+        options: IndexOptions | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        calibration: Calibration | None = None,
+        check_interval: float | None = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.folder = folder
+        self.cache_dir = cache_dir
+        self.options = options or IndexOptions()
+        self.threshold = threshold
+        self.calibration = calibration or Calibration()
+        self.check_interval = check_interval
+        self._clock = clock
+        self._lock = threading.RLock()
+        self.problems: list[Problem] = []
+        if not folder.is_dir():
+            raise ConfigError([Problem(str(folder), None, "guideline folder not found")])
+        signature = stat_signature(folder)
+        index = self._load_index(read_folder(folder))
+        if index is None:
+            raise ConfigError(self.problems)
+        self._index = index
+        self._signature = signature
+        self._checked_at = clock()
+
+    # -- the Knowledge port ---------------------------------------------------
+
+    def answer(self, question: str) -> Answer:
+        """The best section's most relevant sentences, or "don't know" with leads."""
+        question = question[:MAX_QUESTION]
+        if not question.strip():
+            return Answer(False, 0.0, "", ())
+        self._maybe_refresh()
+        found = self.retrieve(question, k=10)
+        index = found.index
+        if not found.hits:
+            return Answer(False, 0.0, "", ())
+        confidence = round(found.confidence, 4)
+        if confidence < self.threshold:
+            leads = tuple(self._source(index, s, score) for s, score in found.hits[:3])
+            return Answer(False, confidence, "", leads)
+        best, best_score = found.hits[0]
+        passage = extract_passage(index, best, found.query)
+        sources = [self._source(index, best, best_score)]
+        for section, score in found.hits[1:3]:
+            if score >= SOURCE_RATIO * best_score:
+                sources.append(self._source(index, section, score))
+        return Answer(True, confidence, passage, tuple(sources))
+
+    def guidelines(self) -> list[GuidelineInfo]:
+        """Every document in the store, by file name."""
+        self._maybe_refresh()
+        return [
+            GuidelineInfo(d.name, d.title, d.owner, d.last_reviewed)
+            for d in sorted(self._index.documents, key=lambda d: d.name)
+        ]
+
+    def save_faq(self, entry: FaqEntry) -> str:
+        """Append ``entry`` to ``faq.md`` (created if absent) atomically; rebuild the index.
+
+        The entry is a ``## <question>`` section with the answer and a line "Answered by
+        <owner> on <date>". A new ``faq.md`` gets a header with the entry's owner and
+        date. If another guideline is malformed at that moment, the entry is saved but
+        the index is kept (and the problem logged) until the file is fixed.
+        """
+        question = " ".join(entry.question.split())
+        answer = entry.answer.strip()
+        if not question or not answer:
+            raise ValueError("a FAQ entry needs a question and an answer")
+        with self._lock:
+            path = self.folder / FAQ_FILE
+            if path.exists():
+                existing = path.read_text(encoding="utf-8")
+                if existing and not existing.endswith("\n"):
+                    existing += "\n"
+            else:
+                header = yaml.safe_dump(
+                    {
+                        "title": FAQ_TITLE,
+                        "owner": entry.owner,
+                        "last_reviewed": entry.saved_on,
+                    },
+                    sort_keys=False,
+                    allow_unicode=True,
+                )
+                existing = f"---\n{header}---\n"
+            # A line starting with # in the answer would become a heading: escape it.
+            body = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", answer)
+            heading = question.lstrip("#").strip() or question
+            addition = (
+                f"\n## {heading}\n\n{body}\n\n"
+                f"Answered by {entry.owner} on {entry.saved_on.isoformat()}\n"
+            )
+            _write_atomically(path, existing + addition)
+            log.info("saved a FAQ entry to %s", path)
+            self.refresh(force=True)
+        return FAQ_FILE
+
+    # -- more -----------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int = 10, typo: bool | None = None) -> Retrieval:
+        """The ranked sections for ``question`` and the confidence in the first one.
+
+        No refresh and no threshold: :meth:`answer` builds on this, and so do benches.
+        """
+        index = self._index
+        query = index.analyse(question[:MAX_QUESTION], typo=typo)
+        hits = index.search(query, k=k)
+        if not hits:
+            return Retrieval(index, query, [], None, 0.0)
+        features = compute_features(index, query, hits)
+        ranked = [(index.sections[h.section], h.score) for h in hits]
+        confidence = self.calibration.confidence(features)
+        return Retrieval(index, query, ranked, features, confidence)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Rebuild the index if the files changed (or if ``force``); True if it was."""
+        with self._lock:
+            signature = stat_signature(self.folder)
+            self._checked_at = self._clock()
+            if signature == self._signature and not force:
+                return False
+            files = read_folder(self.folder)
+            self._signature = signature
+            if content_key(files, self.options) == self._index.key:
+                return False
+            index = self._load_index(files)
+            if index is None:
+                log.error(
+                    "guidelines not reloaded, keeping the previous index:\n%s",
+                    "\n".join(str(p) for p in self.problems),
+                )
+                return False
+            self._index = index
+            log.info("guideline index rebuilt: %d sections", len(index.sections))
+            return True
+
+    @property
+    def index(self) -> SectionIndex:
+        """The index in use."""
+        return self._index
+
+    # -- internals ------------------------------------------------------------
+
+    def _maybe_refresh(self) -> None:
+        if self.check_interval is None:
+            return
+        if self._clock() - self._checked_at < self.check_interval:
+            return
+        self.refresh()
+
+    def _load_index(self, files: list[tuple[Path, bytes]]) -> SectionIndex | None:
+        """The index for ``files``: from the cache, else built; None if they are invalid."""
+        key = content_key(files, self.options)
+        if self.cache_dir is not None:
+            cached = SectionIndex.load(self.cache_dir, key, self.options, self.folder)
+            if cached is not None:
+                log.debug("guideline index loaded from %s", self.cache_dir / key)
+                self.problems = []
+                return cached
+        documents, problems = load_files(files)
+        self.problems = problems
+        if problems:
+            return None
+        index = SectionIndex.build(documents, self.options, key)
+        if self.cache_dir is not None:
+            try:
+                index.save(self.cache_dir)
+            except OSError as error:
+                log.warning("cannot cache the guideline index in %s: %s", self.cache_dir, error)
+        return index
+
+    @staticmethod
+    def _source(index: SectionIndex, section: Section, score: float) -> Source:
+        document = index.document(section)
+        return Source(
+            doc=section.doc,
+            title=document.title,
+            heading=section.heading,
+            score=round(score, 4),
+            owner=document.owner,
+            last_reviewed=document.last_reviewed,
+        )
+
+
+def compute_features(index: SectionIndex, query: Query, hits: list[Hit]) -> Features:
+    """Coverage, margin and matched terms of the best hit (see :class:`Features`)."""
+    best = hits[0]
+    present = index.section_terms(best.section)
+    total = covered = 0.0
+    matched = 0
+    for term, weight in zip(query.terms, query.weights, strict=True):
+        idf = index.idf(term) * weight
+        total += idf
+        if term in present:
+            covered += idf
+            matched += 1
+    second = hits[1].score if len(hits) > 1 else 0.0
+    return Features(
+        coverage=covered / total if total else 0.0,
+        margin=(best.score - second) / best.score if best.score > 0 else 0.0,
+        matched=matched,
+    )
+
+
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "no.", "approx.")
+_SENTENCE_END = re.compile("(?<=[.!?])[\"'\u201d\u2019)]*\\s+(?=[\"'\u201c\u2018(\\[]?[A-Z0-9])")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split section text into quotable units: sentences, list items and table rows."""
+    units: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            units.extend(_sentences(" ".join(paragraph)))
+            paragraph.clear()
+
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line or line.startswith(("```", "~~~")) or set(line) <= set("|-: "):
+            flush()
+            continue
+        if _LIST_ITEM.match(raw) or line.startswith("|") or line.startswith(">"):
+            flush()
+            line = _LIST_ITEM.sub("", raw).strip().lstrip(">").strip()
+        paragraph.append(line)
+    flush()
+    return [u for u in units if u]
+
+
+def _sentences(paragraph: str) -> list[str]:
+    paragraph = " ".join(paragraph.replace("**", "").replace("__", "").split())
+    paragraph = _ESCAPED.sub(r"\1", paragraph)  # Markdown escapes: "\#" is shown as "#"
+    pieces = _SENTENCE_END.split(paragraph)
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and merged[-1].lower().endswith(_ABBREVIATIONS):
+            merged[-1] = f"{merged[-1]} {piece}"
+        else:
+            merged.append(piece)
+    return merged
+
+
+def extract_passage(index: SectionIndex, section: Section, query: Query) -> str:
+    """The one to three consecutive sentences of ``section`` that best match ``query``, quoted."""
+    units = split_sentences(section.text)
+    if not units:
+        return section.text.strip()[:MAX_PASSAGE]
+    weights = {
+        term: index.idf(term) * weight
+        for term, weight in zip(query.terms, query.weights, strict=True)
+    }
+    unit_terms = [set(index.analyzer.terms(unit)) & weights.keys() for unit in units]
+    best: tuple[float, int, int] | None = None  # (score, -length, -start)
+    best_span = (0, 1)
+    for start in range(len(units)):
+        covered: set[str] = set()
+        length = 0
+        for end in range(start, min(start + MAX_SENTENCES, len(units))):
+            length += len(units[end]) + 1
+            if end > start and length > MAX_PASSAGE:
+                break
+            covered |= unit_terms[end]
+            if end > start and not unit_terms[end]:
+                break  # a window grows only by sentences that match
+            score = sum(weights[t] for t in covered)
+            key = (score, -(end - start), -start)
+            if best is None or key > best:
+                best, best_span = key, (start, end + 1)
+    start, end = best_span
+    if best is not None and best[0] == 0:
+        # Only the headings matched: the section's opening is the best quote.
+        end = start + 1
+        while end < len(units) and end < MAX_SENTENCES and len(" ".join(units[:end])) < 200:
+            end += 1
+    passage = " ".join(units[start:end])
+    if len(passage) > MAX_PASSAGE:
+        passage = passage[: MAX_PASSAGE - 1].rsplit(" ", 1)[0] + "…"
+    return passage
+
+
+def ask_json(answer: Answer) -> dict[str, Any]:
+    """The answer as the CLI prints it: answered, confidence, answer and sources (best first)."""
+    return {
+        "answered": answer.answered,
+        "confidence": round(float(answer.confidence), 3),
+        "answer": answer.passage,
+        "sources": [
+            {"doc": s.doc, "heading": s.heading, "score": round(float(s.score), 3)}
+            for s in answer.sources
+        ],
+    }
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and :func:`os.replace`."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

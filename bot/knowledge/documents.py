@@ -1,0 +1,283 @@
+"""Guideline documents: Markdown files with an optional YAML header, split into sections.
+
+A guideline looks like this::
+
+    ---
+    title: When a journalist contacts you
+    owner: priya
+    last_reviewed: 2026-08-02
+    audience: [everyone]
+    tags: [press, media]
+    ---
+    Intro text (a section whose heading is the title).
+
+    ## Direct messages
+    Text of the section headed ("When a journalist contacts you", "Direct messages").
+
+The header is optional. Without one the title is the first ``# `` heading (else the
+file name) and owner and last review are unknown. A header that is present must be
+valid: every problem names its file and line, and :func:`load_folder` returns the
+problems so that start-up can stop (see :class:`bot.core.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.core.errors import Problem
+from bot.yamlsource import YamlSyntaxError, load_located
+
+log = logging.getLogger(__name__)
+
+#: Separator between the parts of a heading path when it is shown (a single right angle quote).
+PATH_SEPARATOR = " \u203a "
+
+_HEADING = re.compile(r"^(#{1,3})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a document under one heading, with its own text only.
+
+    ``path`` is the heading path from the document title down to this section's
+    heading; ``line`` is the 1-based line of the heading in the file (for the intro,
+    the line of its first text).
+    """
+
+    doc: str
+    path: tuple[str, ...]
+    text: str
+    line: int
+
+    @property
+    def heading(self) -> str:
+        """The heading path joined with :data:`PATH_SEPARATOR` for display."""
+        return PATH_SEPARATOR.join(self.path)
+
+    @property
+    def title(self) -> str:
+        """The title of the document the section belongs to."""
+        return self.path[0]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A guideline document and its sections (only those with text)."""
+
+    path: Path
+    title: str
+    owner: str | None
+    last_reviewed: dt.date | None
+    audience: tuple[str, ...]
+    tags: tuple[str, ...]
+    sections: tuple[Section, ...]
+
+    @property
+    def name(self) -> str:
+        """The file name, e.g. ``press-enquiries.md``."""
+        return self.path.name
+
+
+class _Header(BaseModel):
+    """The fields a guideline header may have; every one is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str | None = Field(default=None, min_length=1, max_length=150)
+    owner: str | None = Field(default=None, min_length=1)
+    last_reviewed: dt.date | None = None
+    audience: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @field_validator("audience", "tags", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+
+def load_folder(folder: Path) -> tuple[list[Document], list[Problem]]:
+    """Load every ``*.md`` file directly in ``folder``, sorted by name.
+
+    Returns the documents that loaded and every problem found (file and line). The
+    caller decides what to do with problems; :class:`~bot.knowledge.GuidelineStore`
+    raises :class:`~bot.core.errors.ConfigError` at start-up.
+    """
+    if not folder.is_dir():
+        return [], [Problem(str(folder), None, "guideline folder not found")]
+    files = []
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.md")):
+        try:
+            files.append((path, path.read_bytes()))
+        except OSError as error:
+            problems.append(Problem(str(path), None, f"cannot read: {error}"))
+    documents, more = load_files(files)
+    return documents, problems + more
+
+
+def load_files(files: list[tuple[Path, bytes]]) -> tuple[list[Document], list[Problem]]:
+    """Parse already-read files (path and bytes); return documents and problems."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for path, data in files:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.append(Problem(str(path), None, f"not UTF-8 text: {error.reason}"))
+            continue
+        document = parse_document(path, text, problems)
+        if document is not None:
+            documents.append(document)
+    return documents, problems
+
+
+def parse_document(path: Path, text: str, problems: list[Problem]) -> Document | None:
+    """Parse one guideline's text; append problems and return None if it is invalid."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    header = _Header()
+    body_start = 0  # index of the first body line
+    if lines and lines[0].rstrip() == "---":
+        end = next(
+            (i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")),
+            None,
+        )
+        if end is None:
+            problems.append(Problem(str(path), 1, "the YAML header is not closed with ---"))
+            return None
+        parsed = _parse_header(path, lines[1:end], problems)
+        if parsed is None:
+            return None
+        header = parsed
+        body_start = end + 1
+    first_title = _first_title(lines, body_start)
+    title = header.title or first_title or path.stem.replace("-", " ").replace("_", " ")
+    sections = split_sections(path.name, title, lines, body_start)
+    if not sections:
+        problems.append(Problem(str(path), body_start + 1, "the guideline has no text"))
+        return None
+    return Document(
+        path=path,
+        title=title,
+        owner=header.owner,
+        last_reviewed=header.last_reviewed,
+        audience=header.audience,
+        tags=header.tags,
+        sections=tuple(sections),
+    )
+
+
+def _parse_header(path: Path, header_lines: list[str], problems: list[Problem]) -> _Header | None:
+    try:
+        # The leading newline stands for the opening --- so YAML lines are file lines.
+        located = load_located("\n" + "\n".join(header_lines), str(path))
+    except YamlSyntaxError as error:
+        problems.append(error.problem)
+        return None
+    data = located.data if located.data is not None else {}
+    if not isinstance(data, dict):
+        problems.append(Problem(str(path), 2, "the YAML header must be a mapping of fields"))
+        return None
+    try:
+        return _Header.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors():
+            loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
+            dotted = ".".join(str(p) for p in item["loc"])
+            message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+            problems.append(located.problem(loc, f"{dotted}: {message}"))
+        return None
+
+
+def _first_title(lines: list[str], start: int) -> str | None:
+    """The first ``# `` heading outside code fences, if any."""
+    fence: str | None = None
+    for line in lines[start:]:
+        fence, is_code = _track_fence(line, fence)
+        if is_code:
+            continue
+        match = _HEADING.match(line)
+        if match and len(match.group(1)) == 1:
+            return match.group(2).strip()
+    return None
+
+
+def _track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
+    """Follow fenced code blocks; return the open fence and whether ``line`` is code."""
+    match = _FENCE.match(line)
+    if fence is None:
+        if match:
+            return match.group(1)[0] * 3, True
+        return None, False
+    if match and match.group(1).startswith(fence):
+        return None, True
+    return fence, True
+
+
+def split_sections(doc: str, title: str, lines: list[str], start: int = 0) -> list[Section]:
+    """Split Markdown ``lines[start:]`` into sections by ``#``, ``##`` and ``###`` headings.
+
+    Each section keeps its heading path (beginning with ``title``), its own text and
+    its line number. Text before the first heading is the intro, headed by the title.
+    A ``#`` heading seen before any other heading or text is the title line itself.
+    Sections without text are left out (their headings still head their children).
+    """
+    sections: list[Section] = []
+    stack: list[str | None] = [None, None, None]  # headings at levels 1..3
+    current_path: tuple[str, ...] = (title,)
+    current_line: int | None = None
+    buffer: list[str] = []
+    seen_anything = False
+    fence: str | None = None
+
+    def flush() -> None:
+        text = "\n".join(buffer).strip()
+        if text:
+            first = current_line
+            if first is None:  # the intro: its line is its first line of text
+                offset = next(i for i, line in enumerate(buffer) if line.strip())
+                first = buffer_start + offset + 1
+            sections.append(Section(doc, current_path, text, first))
+        buffer.clear()
+
+    buffer_start = start
+    for index in range(start, len(lines)):
+        line = lines[index]
+        fence, is_code = _track_fence(line, fence)
+        match = None if is_code else _HEADING.match(line)
+        if match is None:
+            if not buffer:
+                buffer_start = index
+            buffer.append(line)
+            if line.strip():
+                seen_anything = True
+            continue
+        flush()
+        level = len(match.group(1))
+        heading = _clean_heading(match.group(2))
+        if level == 1 and (not seen_anything or heading.casefold() == title.casefold()):
+            stack = [None, None, None]  # the title line: what follows is the intro
+            current_line = None
+        else:
+            stack[level - 1] = heading
+            for deeper in range(level, 3):
+                stack[deeper] = None
+            current_line = index + 1
+        seen_anything = True
+        current_path = (title, *(h for h in stack if h))
+        buffer_start = index + 1
+    flush()
+    return sections
+
+
+def _clean_heading(heading: str) -> str:
+    """A heading without Markdown emphasis or link syntax."""
+    heading = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    return re.sub(r"[*_`]+", "", heading).strip() or heading.strip()
