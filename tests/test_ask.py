@@ -164,3 +164,61 @@ def test_a_malformed_guideline_header_stops_start_up(
     assert main(["--config", str(ROOT / "playcaller.yaml"), "check"]) == 2
     err = capsys.readouterr().err
     assert f"{books / 'guidelines' / 'broken.md'}:" in err
+
+
+def test_ask_command_prints_json_per_question(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import io
+    import json
+
+    from bot.cli import main
+
+    monkeypatch.setenv("PLAYCALLER_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setattr(
+        "sys.stdin",
+        io.StringIO(
+            "a reporter just DMed me on linkedin, what now?\nwhat is the cafeteria menu?\n"
+        ),
+    )
+    assert main(["--config", str(ROOT / "playcaller.yaml"), "ask", "--json", "-"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["answered"] for line in lines] == [True, False]
+    first = lines[0]
+    assert set(first) == {"answered", "confidence", "answer", "sources"}
+    assert first["sources"][0]["doc"] == "press-enquiries.md"
+    assert set(first["sources"][0]) == {"doc", "heading", "score"}
+    scores = [s["score"] for s in first["sources"]]
+    assert scores == sorted(scores, reverse=True)
+    assert (
+        first["answer"]
+        and first["answer"] in (ROOT / "playbooks/guidelines/press-enquiries.md").read_text()
+    )
+
+
+def test_ask_command_reads_another_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot.cli import main
+
+    folder = tmp_path / "guides"
+    folder.mkdir()
+    (folder / "parking.md").write_text(
+        "# Parking\n## Visitor parking\nVisitors park in the north lot and sign in at reception.\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "--config",
+                str(ROOT / "playcaller.yaml"),
+                "ask",
+                "--guidelines",
+                str(folder),
+                "where do visitors park their car?",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Visitors park in the north lot" in out and "parking.md" in out
