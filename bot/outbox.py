@@ -132,22 +132,22 @@ class OutboxSender:
             return await self._retry(leased, wait)
         except Undeliverable as error:
             log.warning("outbox item %s undeliverable: %s", item.id, error)
-            await self.store.apply(
-                Effects(
-                    audit=(
-                        AuditEntry(
-                            at=self.clock.now(),
-                            actor="system",
-                            action="outbox.undeliverable",
-                            subject=item.card_key or item.destination,
-                            detail={"platform": item.platform, "op": item.op, "error": str(error)},
-                        ),
-                    )
-                )
-            )
-            await self.store.finish_outbox(item.id, leased.token)
+            await self._give_up(leased, "outbox.undeliverable", str(error))
         self._failures.pop(item.id, None)
         return 1
+
+    async def _give_up(self, leased: LeasedOutboxItem, action: str, error: str) -> None:
+        """Record in the audit log that an item will never be delivered, and drop it."""
+        item = leased.item
+        entry = AuditEntry(
+            at=self.clock.now(),
+            actor="system",
+            action=action,
+            subject=item.card_key or item.destination,
+            detail={"platform": item.platform, "op": item.op, "error": error},
+        )
+        await self.store.apply(Effects(audit=(entry,)))
+        await self.store.finish_outbox(item.id, leased.token)
 
     async def _finish(self, leased: LeasedOutboxItem, ref: JSON) -> None:
         item = leased.item
@@ -164,20 +164,7 @@ class OutboxSender:
                 log.error(
                     "outbox item %s dropped after %d failures: %s", item_id, failures, wait.reason
                 )
-                await self.store.apply(
-                    Effects(
-                        audit=(
-                            AuditEntry(
-                                at=self.clock.now(),
-                                actor="system",
-                                action="outbox.dropped",
-                                subject=leased.item.card_key or leased.item.destination,
-                                detail={"platform": leased.item.platform, "error": wait.reason},
-                            ),
-                        )
-                    )
-                )
-                await self.store.finish_outbox(item_id, leased.token)
+                await self._give_up(leased, "outbox.dropped", wait.reason)
                 self._failures.pop(item_id, None)
                 return 1
         await self.store.retry_outbox(item_id, leased.token, self.clock.now() + wait.after)
