@@ -53,6 +53,11 @@ class Delivery(Protocol):
     async def update(self, ref: JSON, card: Card) -> None:
         """Replace a posted card in place."""
 
+    async def post_in_thread(
+        self, ref: JSON, card: Card, *, delivery_id: str, attempt: int
+    ) -> JSON:
+        """Post under the card posted at ``ref`` (in its thread)."""
+
     async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         """Send to one person; return where it landed."""
 
@@ -114,6 +119,17 @@ class OutboxSender:
                     card,
                     delivery_id=item.id,
                     attempt=leased.attempts,
+                )
+                await self._finish(leased, ref)
+            elif item.op == "thread":
+                refs = await self.store.card_refs(
+                    item.platform, item.destination.removeprefix("thread:")
+                )
+                if not refs:
+                    wait = RetryLater(self.missing_ref_delay, "parent card not posted yet")
+                    return await self._retry(leased, wait)
+                ref = await self.delivery.post_in_thread(
+                    refs[0], card, delivery_id=item.id, attempt=leased.attempts
                 )
                 await self._finish(leased, ref)
             elif item.op == "update":

@@ -189,7 +189,7 @@ async def test_reminder_at_warn_and_escalation_at_breach(chat: Chat) -> None:
     out = await chat.run("advance 14m")
     assert "Reminder" not in out
     out = await chat.run("advance 2m")
-    assert "[#2 · #care]" in out
+    assert "[#2 · #care, thread of #1]" in out
     assert "Reminder: the high mention from @dana has waited 15m without an owner." in out
     assert "[Claim]" in out
     out = await chat.run("advance 15m")

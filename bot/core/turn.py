@@ -105,6 +105,11 @@ class Turn:
             raise ValueError("only a card with a card_key can be updated")
         self._outbox("update", "", card, INTERACTIVE if priority is None else priority)
 
+    def reply_in_thread(self, card_key: str, card: Card, *, priority: int = ROUTINE) -> None:
+        """Post ``card`` as a reply under the card posted earlier as ``card_key``
+        (where a platform has no threads, next to it)."""
+        self._outbox("thread", f"thread:{card_key}", card, priority)
+
     def dm(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
         """Send ``card`` to one person directly."""
         self._outbox("dm", f"person:{person_id}", card, priority)

@@ -15,6 +15,7 @@ from bot.core.turn import BULK, INTERACTIVE, Turn
 from handlers.triage import rules
 from handlers.triage.cards import (
     button_value,
+    card_key,
     mention_card,
     names,
     notice_card,
@@ -381,7 +382,9 @@ async def on_warn(turn: Turn, timer: TimerFired) -> None:
         waited=now - mention.received_at,
         left=rules.sla_left(mention, turn.settings, now),
     )
-    turn.post(spoke, notice_card("Unclaimed mention", text, mention, claim=True))
+    turn.reply_in_thread(
+        card_key(mention), notice_card("Unclaimed mention", text, mention, claim=True)
+    )
     turn.update(mention_card(mention, turn.settings, turn.templates, now), priority=1)
     turn.audit("mention.reminder", _subject(mention), spoke=spoke)
 

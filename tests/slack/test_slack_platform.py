@@ -396,3 +396,15 @@ def test_slack_needs_a_secret_or_an_app_token() -> None:
     assert SlackSettings.from_env({}) is None
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         SlackSettings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
+
+
+async def test_the_sla_reminder_is_a_reply_in_the_cards_thread(rig: SlackRig) -> None:
+    from datetime import timedelta
+
+    await link_care(rig)
+    card = await post_mention(rig)
+    rig.manual_clock.advance(timedelta(minutes=16))
+    assert await rig.runtime.scheduler().tick() == 1
+    await rig.settle()
+    [reminder] = [m for m in rig.posted(CARE) if "Reminder" in m["text"]]
+    assert reminder["thread_ts"] == ts_of(rig, card)

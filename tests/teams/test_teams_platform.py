@@ -304,3 +304,17 @@ def _walk(node: Any) -> list[dict[str, Any]]:
         for value in node:
             out += _walk(value)
     return out
+
+
+async def test_the_sla_reminder_is_a_reply_in_the_cards_thread(rig: TeamsRig) -> None:
+    from datetime import timedelta
+
+    await install_and_link(rig)
+    activity_id, _ = await card_in_channel(rig)
+    rig.clock.advance(timedelta(minutes=16))
+    assert await rig.runtime.scheduler().tick() == 1
+    await rig.settle()
+    thread = f"{CHANNEL};messageid={activity_id}"
+    sent = [c for c in rig.connector.calls_to("send") if c.ok and c.conversation_id == thread]
+    assert len(sent) == 1
+    assert "Reminder: the high mention from @dana" in texts(cards_in(sent[0].body)[0])

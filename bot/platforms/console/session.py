@@ -119,6 +119,11 @@ class ConsoleSession:
         self._show(card, number, place)
         return {"number": number, "channel": place}
 
+    async def post_in_thread(
+        self, ref: JSON, card: Card, *, delivery_id: str = "", attempt: int = 1
+    ) -> JSON:
+        return self._post_card(f"{ref['channel']}, thread of #{ref['number']}", card)
+
     async def update(self, ref: JSON, card: Card) -> None:
         number = int(ref["number"])
         shown = self.shown.get(number)

@@ -55,6 +55,13 @@ class TranscriptDelivery:
         self._write(card, number, f"@{person_id}")
         return {"number": number, "channel": f"@{person_id}"}
 
+    async def post_in_thread(
+        self, ref: JSON, card: Card, *, delivery_id: str = "", attempt: int = 1
+    ) -> JSON:
+        number = next(self._numbers)
+        self._write(card, number, f"{ref['channel']}, thread of #{ref['number']}")
+        return {"number": number, "channel": str(ref["channel"])}
+
     async def update(self, ref: JSON, card: Card) -> None:
         self._write(card, int(ref["number"]), str(ref["channel"]), updated=True)
 

@@ -265,7 +265,21 @@ class SlackDelivery:
             raise RetryLater(timedelta(seconds=2), f"conversations.open: {error!r}") from error
         return str((opened.get("channel") or {}).get("id"))
 
-    async def _post(self, channel: str, card: Card, delivery_id: str, attempt: int) -> JSON:
+    async def post_in_thread(
+        self, ref: JSON, card: Card, *, delivery_id: str, attempt: int
+    ) -> JSON:
+        return await self._post(
+            str(ref["channel"]), card, delivery_id, attempt, thread_ts=str(ref["ts"])
+        )
+
+    async def _post(
+        self,
+        channel: str,
+        card: Card,
+        delivery_id: str,
+        attempt: int,
+        thread_ts: str | None = None,
+    ) -> JSON:
         lane = f"post:{channel}"
         if attempt > 1:
             # An earlier attempt may have landed without our knowing: look first.
@@ -282,6 +296,7 @@ class SlackDelivery:
                 },
                 unfurl_links=False,
                 unfurl_media=False,
+                thread_ts=thread_ts,
                 **render.message(card),
             )
         except SlackApiError as error:

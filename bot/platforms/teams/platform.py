@@ -286,6 +286,22 @@ class TeamsDelivery:
                 return await self._send(reference, card)
         return await self._create_and_send(user, card)
 
+    async def post_in_thread(
+        self, ref: JSON, card: Card, *, delivery_id: str, attempt: int
+    ) -> JSON:
+        conversation = str(ref["conversation"])
+        reference = await self.teams.directory.reference(conversation) or dict(ref["reference"])
+        # A channel thread is the channel's conversation id with the root message id.
+        thread = f"{conversation};messageid={ref['activity_id']}"
+        if reference.get("conversation", {}).get("conversationType") == "personal":
+            thread = conversation
+        threaded = {
+            **reference,
+            "conversation": {**reference.get("conversation", {}), "id": thread},
+        }
+        sent = await self._send(threaded, card)
+        return {**sent, "conversation": conversation}
+
     async def update(self, ref: JSON, card: Card) -> None:
         teams = self.teams
         conversation = str(ref["conversation"])
