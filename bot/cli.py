@@ -212,6 +212,7 @@ async def _demo(
         runtime = await open_runtime(
             loaded, store=make_store(url), clock=clock, platforms=["console"]
         )
+        await runtime.start()
         try:
             if script:
                 console = Console(width=width or 110, force_terminal=False, color_system=None)
@@ -266,6 +267,7 @@ async def _interactive(session: ConsoleSession) -> int:
 
 async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
     runtime = await open_runtime(loaded, store=make_store(store_url(store)), clock=SystemClock())
+    await runtime.start()
     stored = duplicates = refused = 0
     try:
         try:
@@ -304,6 +306,7 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
         runtime = await open_runtime(
             loaded, store=make_store(store_url(store)), clock=SystemClock()
         )
+        await runtime.start()
         platforms: list[ServedPlatform] = []
         if slack is not None:
             platforms.append(SlackPlatform(slack, runtime))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core.cards import Card
@@ -75,6 +75,8 @@ class OutboxSender:
         lease_for: timedelta = timedelta(seconds=60),
         max_attempts: int = 8,
         missing_ref_delay: timedelta = timedelta(seconds=2),
+        parent_patience: timedelta = timedelta(minutes=15),
+        error_delay: timedelta = timedelta(seconds=10),
     ) -> None:
         self.store = store
         self.delivery = delivery
@@ -83,8 +85,12 @@ class OutboxSender:
         self.lease_for = lease_for
         self.max_attempts = max_attempts
         self.missing_ref_delay = missing_ref_delay
+        self.parent_patience = parent_patience
+        self.error_delay = error_delay
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
+        # When the newest delivered update of each card was queued.
+        self._updated_at: dict[str, datetime] = {}
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -106,8 +112,8 @@ class OutboxSender:
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Deliver one item; 1 if it went out (or was settled for good)."""
         item = leased.item
-        card = Card.from_json(dict(item.body))
         try:
+            card = Card.from_json(dict(item.body))
             if item.op == "post":
                 ref = await self.delivery.post(
                     item.destination, card, delivery_id=item.id, attempt=leased.attempts
@@ -126,8 +132,7 @@ class OutboxSender:
                     item.platform, item.destination.removeprefix("thread:")
                 )
                 if not refs:
-                    wait = RetryLater(self.missing_ref_delay, "parent card not posted yet")
-                    return await self._retry(leased, wait)
+                    return await self._retry(leased, self._parent_not_posted(leased))
                 ref = await self.delivery.post_in_thread(
                     refs[0], card, delivery_id=item.id, attempt=leased.attempts
                 )
@@ -136,11 +141,16 @@ class OutboxSender:
                 assert item.card_key is not None
                 refs = await self.store.card_refs(item.platform, item.card_key)
                 if not refs:
-                    # The post it updates has not gone out yet: try again shortly.
-                    wait = RetryLater(self.missing_ref_delay, "card not posted yet")
-                    return await self._retry(leased, wait)
-                for ref in refs:
-                    await self.delivery.update(ref, card)
+                    return await self._retry(leased, self._parent_not_posted(leased))
+                newest = self._updated_at.get(item.card_key)
+                if newest is None or newest <= item.created_at:
+                    for ref in refs:
+                        await self.delivery.update(ref, card)
+                    self._updated_at[item.card_key] = item.created_at
+                else:
+                    # A newer state of this card went out first (a retry reordered
+                    # them): sending this one would show a stale card.
+                    log.info("skipped a stale update of %s", item.card_key)
                 await self.store.finish_outbox(item.id, leased.token)
             else:
                 raise Undeliverable(f"unknown outbox operation {item.op!r}")
@@ -149,8 +159,20 @@ class OutboxSender:
         except Undeliverable as error:
             log.warning("outbox item %s undeliverable: %s", item.id, error)
             await self._give_up(leased, "outbox.undeliverable", str(error))
+        except Exception as error:
+            # An unexpected failure is this item's alone: count it, back off, go on.
+            log.exception("outbox item %s failed", item.id)
+            return await self._retry(leased, RetryLater(self.error_delay, repr(error)))
         self._failures.pop(item.id, None)
         return 1
+
+    def _parent_not_posted(self, leased: LeasedOutboxItem) -> RetryLater:
+        """The card this item edits or answers is still queued (posts are paced):
+        wait without counting a failure, for a while."""
+        waited = self.clock.now() - leased.item.created_at
+        return RetryLater(
+            self.missing_ref_delay, "card not posted yet", paced=waited < self.parent_patience
+        )
 
     async def _give_up(self, leased: LeasedOutboxItem, action: str, error: str) -> None:
         """Record in the audit log that an item will never be delivered, and drop it."""

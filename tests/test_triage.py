@@ -158,7 +158,7 @@ async def test_resolve_through_the_form_closes_everything(chat: Chat) -> None:
     assert "State: Resolved by Sam Okafor: spam (bot account)" in chat.card(1)
     assert "[Claim]" not in chat.card(1) and "[Release]" not in chat.card(1)
     assert await chat.store.pending_timers() == []
-    out = await chat.run("as alex", "click Claim 1" if False else "/triage")
+    out = await chat.run("as alex", "/triage")
     assert "Nothing is waiting in Customer Care." in out
 
 
@@ -317,3 +317,42 @@ async def test_a_retry_after_a_crash_is_processed_once(chat: Chat) -> None:
     assert (await stored(chat)).owner == "sam"  # type: ignore[attr-defined]
     said = "\n".join(session.transcript)
     assert said.count("You claimed the mention") == 1
+
+
+async def test_the_breach_escalates_once_even_after_a_human_escalation_and_release(
+    chat: Chat,
+) -> None:
+    await chat.run(mention_line(), "as sam", "click Claim #1", "advance 31m")
+    await chat.run(
+        "click Escalate to coach #1", 'fill reason="need help"', "submit", "click Release #1"
+    )
+    out = await chat.run("advance 5m")
+    assert "Response time breached" not in out
+    breaches = [
+        e for e in await chat.store.audit_log("mention:x:42") if e.action == "mention.breach"
+    ]
+    assert len(breaches) == 1
+
+
+async def test_a_timer_from_an_earlier_claim_does_nothing(chat: Chat) -> None:
+    from bot.core.events import TimerFired
+    from bot.core.model import SYSTEM
+
+    await chat.run(
+        mention_line(), "as sam", "click Claim #1", "click Release #1", "as alex", "click Claim #1"
+    )
+    stale = TimerFired(
+        platform="scheduler",
+        actor=SYSTEM,
+        received_at=START,
+        kind="triage.nudge",
+        key="triage.nudge:x:42:old",
+        payload={"key": "x:42", "owner": "sam", "claimed_at": START.isoformat()},
+        token=0,
+    )
+    await chat.runtime.handle(stale, chat.session)
+    await chat.session.settle()
+    assert (await stored(chat)).owner == "alex"  # type: ignore[attr-defined]
+    assert not [
+        e for e in await chat.store.audit_log("mention:x:42") if e.action == "mention.auto_release"
+    ]

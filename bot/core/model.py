@@ -164,6 +164,7 @@ class Mention:
     outcome: Outcome | None = None
     note: str | None = None
     escalation: Escalation | None = None
+    breached_at: datetime | None = None
     version: int = 0
 
     @property

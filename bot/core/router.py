@@ -230,6 +230,8 @@ async def dedupe_deliveries(turn: Turn, event: Event, call_next: Next) -> None:
         return
     try:
         await call_next(turn, event)
+        # The work's effects are committed before the delivery counts as done.
+        await turn.flush()
     except PlaycallerError:
         # The person gets an answer at the boundary: the delivery is handled.
         await turn.store.put_once(f"{key}:done", DELIVERY_KEY_TTL, turn.now())

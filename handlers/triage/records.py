@@ -65,6 +65,7 @@ def to_record(mention: Mention) -> Record:
         "resolved_at": _iso(mention.resolved_at),
         "outcome": mention.outcome.value if mention.outcome else None,
         "note": mention.note,
+        "breached_at": _iso(mention.breached_at),
         "escalation": None
         if mention.escalation is None
         else {
@@ -118,6 +119,7 @@ def from_record(record: Record) -> Mention:
             reason=esc["reason"],
             to=tuple(esc["to"]),
         ),
+        breached_at=_dt(d.get("breached_at")),
         version=record.version,
     )
 

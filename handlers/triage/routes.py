@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from bot.core.cards import Button, ButtonStyle, Card, Choice, Form, Input, InputKind, TextBlock
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
@@ -385,7 +386,6 @@ async def on_warn(turn: Turn, timer: TimerFired) -> None:
     turn.reply_in_thread(
         card_key(mention), notice_card("Unclaimed mention", text, mention, claim=True)
     )
-    turn.update(mention_card(mention, turn.settings, turn.templates, now), priority=1)
     turn.audit("mention.reminder", _subject(mention), spoke=spoke)
 
 
@@ -416,9 +416,19 @@ async def on_breach(turn: Turn, timer: TimerFired) -> None:
         turn,
         mention.key,
         None,
-        lambda m: rules.escalate(m, SYSTEM.person_id, now, "response time breached", coaches),
+        lambda m: _breach(m, now, coaches),
         consequences,
     )
+
+
+def _breach(mention: Mention, now: datetime, coaches: tuple[str, ...]) -> Mention | Refusal:
+    """Escalate once per mention at the response-time breach."""
+    if mention.breached_at is not None:
+        return Refusal("already_breached", mention)
+    escalated = rules.escalate(mention, SYSTEM.person_id, now, "response time breached", coaches)
+    if isinstance(escalated, Refusal):
+        return escalated
+    return escalated.evolve(breached_at=now)
 
 
 @router.timer("triage.nudge")

@@ -119,7 +119,7 @@ def sla_timers(mention: Mention, settings: Settings, now: datetime) -> list[Time
         timers.append(
             Timer(timer_key("triage.warn", mention), "triage.warn", warn_at, {"key": mention.key})
         )
-    if mention.escalation is None or mention.escalation.by != "system":
+    if mention.breached_at is None:
         timers.append(
             Timer(
                 timer_key("triage.breach", mention),
