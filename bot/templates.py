@@ -14,6 +14,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     TemplateSyntaxError,
 )
@@ -37,10 +38,16 @@ class JinjaTemplates:
         )
         self._env.filters["duration"] = format_duration
         self._env.filters["count"] = format_count
+        # Loaded templates by name. With auto_reload off, Jinja never reloads a
+        # template it has cached either; this skips its cache lookup per render.
+        self._loaded: dict[str, Template] = {}
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render ``name`` and strip surrounding whitespace."""
-        return self._env.get_template(name).render(**context).strip()
+        template = self._loaded.get(name)
+        if template is None:
+            template = self._loaded[name] = self._env.get_template(name)
+        return template.render(context).strip()
 
     def check(self) -> list[Problem]:
         """Every template that does not compile, with its line."""

@@ -222,3 +222,18 @@ def test_ask_command_reads_another_folder(
     )
     out = capsys.readouterr().out
     assert "Visitors park in the north lot" in out and "parking.md" in out
+
+
+async def test_a_coach_answer_reaches_someone_the_config_does_not_know(chat: Chat) -> None:
+    await chat.run(
+        "as visitor@elsewhere.example",
+        "/ask can I wear the company hoodie in my dating profile photos?",
+    )
+    await chat.run(
+        "click Ask a coach", "as maria", "click Reply", 'fill answer="Yes, that is fine."'
+    )
+    out = await chat.run("submit")
+    assert "[#" in out and "@visitor@elsewhere.example]" in out
+    assert "Yes, that is fine." in out
+    log = await chat.store.audit_log()
+    assert not [e for e in log if e.action.startswith("outbox.")]

@@ -153,6 +153,12 @@ class Turn:
     # -- internals ----------------------------------------------------------
 
     def _outbox(self, op: str, destination: str, card: Card, priority: int) -> None:
+        platforms = self.platforms
+        person = destination.removeprefix("person:")
+        if destination.startswith("person:") and person not in self.settings.people:
+            # Someone the config does not know exists on one platform only
+            # (their id is "<platform>:<user id>").
+            platforms = tuple(p for p in platforms if person.startswith(f"{p}:"))
         items = tuple(
             OutboxItem(
                 id=uuid.uuid4().hex,
@@ -164,7 +170,7 @@ class Turn:
                 card_key=card.card_key,
                 priority=priority,
             )
-            for platform in self.platforms
+            for platform in platforms
         )
         self._add(Effects(outbox=items))
 

@@ -49,10 +49,40 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w@#])(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
+# The only non-ASCII characters that ``re.IGNORECASE`` matches with an ASCII
+# letter (the ``re`` docs list them under IGNORECASE): capital I with dot
+# above, dotless i, long s and the Kelvin sign.
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+@lru_cache(maxsize=512)
+def _lowered_ascii(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The words lower-cased when every one is ASCII; None otherwise."""
+    return tuple(w.lower() for w in words) if all(w.isascii() for w in words) else None
+
+
+def _may_match(text: str, words: tuple[str, ...]) -> bool:
+    """False only when the pattern of ``words`` cannot match ``text``.
+
+    A match needs the matched span of ``text`` to equal a word ignoring case.
+    With ASCII words and no character of ``_FOLDS_TO_ASCII`` in the text, that
+    span is ASCII and its lower-case form is a substring of ``text.lower()``;
+    a substring test is far cheaper than the regex, and most texts name none
+    of the words of most lists.
+    """
+    lowered = _lowered_ascii(words)
+    if lowered is None:
+        return True
+    if not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII):
+        return True
+    probe = text.lower()
+    return any(w in probe for w in lowered)
+
+
 def matches(text: str, words: Iterable[str]) -> tuple[str, ...]:
     """The words (as configured) found in ``text`` as whole words, in config order."""
     listed = tuple(w for w in words if w)
-    if not listed:
+    if not listed or not _may_match(text, listed):
         return ()
     found = {m.lower() for m in _pattern(listed).findall(text)}
     return tuple(w for w in listed if w.lower() in found)

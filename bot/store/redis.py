@@ -30,6 +30,14 @@ Redis clock. The key also gets a ``PX`` of ``ttl`` plus a minute, purely so
 Redis reclaims memory; it is never shorter than the logical lifetime unless
 the callers' clocks run more than a minute ahead of Redis.
 
+Record reads and writes (``get``, ``insert``, ``replace``) of one store
+object go out one batch at a time: a call alone is sent at once; calls made
+while a batch is in flight queue up and the next batch sends them all in one
+pipeline (one round trip), writes first in arrival order, then one ``HMGET``
+per record read (see :meth:`RedisStore._submit`). Each write is still its own
+atomic script and each caller gets its own reply. A call cancelled before its
+batch is sent is never sent.
+
 Contract interpretations are the same as the SQLite backend's (see
 :mod:`bot.store.sqlite`). Outbox sequence numbers must stay below 2**40 for
 FIFO order to hold, and priorities within ``bot.store.MIN_PRIORITY`` ..
@@ -47,7 +55,7 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from bot.core.storage import (
     JSON,
@@ -320,6 +328,8 @@ class RedisStore:
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
         self._open_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one batch of gets and writes at a time
+        self._queue: list[_Call] = []  # gets and writes waiting to be sent
 
     @property
     def namespace(self) -> str:
@@ -396,6 +406,84 @@ class RedisStore:
         self._redis()
         return await self._scripts[script](keys=list(keys), args=list(args))
 
+    async def _submit(self, call: _Call) -> Any:
+        """Send a record read or write and return Redis's reply.
+
+        Calls queue up; the next task to hold the lock sends every queued call
+        in one pipeline (one round trip): the writes first, in arrival order,
+        then one ``HMGET`` per record read (callers reading the same record
+        share it). Each write is still its own atomic script. All those calls
+        were pending at once, so any order is a valid one, and this one lets a
+        read that was queued behind a write see it (a claimer still waiting to
+        read learns that someone else's claim just went through).
+        """
+        call.future = asyncio.get_running_loop().create_future()
+        self._queue.append(call)
+        try:
+            async with self._lock:
+                if self._queue:
+                    batch, self._queue = self._queue, []
+                    if len(batch) == 1:
+                        await self._send_one(batch[0])
+                    else:
+                        # Shielded: if this task is cancelled, the others still
+                        # get their replies.
+                        sending = asyncio.ensure_future(self._send_batch(batch))
+                        sending.add_done_callback(_retrieve)
+                        await asyncio.shield(sending)
+        except BaseException:
+            # Cancelled while waiting for the lock: a call not yet taken is never sent.
+            self._queue = [other for other in self._queue if other is not call]
+            raise
+        return await call.future
+
+    async def _send_one(self, call: _Call) -> None:
+        reply: Any
+        try:
+            if call.args is None:
+                reply = await self._redis().hmget(call.key, ["v", "d", "t"])
+            else:
+                reply = await self._run("write", [call.key], call.args)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            reply = error
+        _settle(call, reply)
+
+    async def _send_batch(self, batch: list[_Call]) -> None:
+        """Send ``batch`` in one pipeline and settle every call's future."""
+        writes = [call for call in batch if call.args is not None]
+        reads: dict[str, list[_Call]] = {}
+        for call in batch:
+            if call.args is None:
+                reads.setdefault(call.key, []).append(call)
+        try:
+            client = self._redis()
+            script = self._scripts["write"]
+            pipe = client.pipeline(transaction=False)
+            for call in writes:
+                assert call.args is not None
+                pipe.evalsha(script.sha, 1, call.key, *call.args)
+            for key in reads:
+                pipe.hmget(key, ["v", "d", "t"])
+            replies = await pipe.execute(raise_on_error=False)
+        except BaseException as error:
+            for call in batch:
+                _settle(call, error)
+            raise
+        for call, reply in zip(writes, replies, strict=False):
+            if isinstance(reply, NoScriptError):
+                # Not run (Redis lost its scripts): run it on its own, which loads it.
+                assert call.args is not None
+                try:
+                    reply = await script(keys=[call.key], args=call.args)
+                except Exception as error:
+                    reply = error
+            _settle(call, reply)
+        for callers, reply in zip(reads.values(), replies[len(writes) :], strict=True):
+            for call in callers:
+                _settle(call, reply)
+
     def _record_key(self, kind: str, key: str) -> str:
         return f"{self._p}rec:{_q(kind)}:{key}"
 
@@ -454,19 +542,20 @@ class RedisStore:
         tags_json = dumps(tags)
         tag_keys = dumps([self._tag_key(record.kind, tag) for tag in tags])
         encoded = EncodedEffects.of(effects)
-        reply = await self._run(
-            "write",
-            [self._record_key(record.kind, record.key)],
-            [
-                self._p,
-                record.kind,
-                record.key,
-                data,
-                tags_json,
-                tag_keys,
-                "" if expected is None else str(int(expected)),
-                *self._effect_args(encoded),
-            ],
+        reply = await self._submit(
+            _Call(
+                self._record_key(record.kind, record.key),
+                [
+                    self._p,
+                    record.kind,
+                    record.key,
+                    data,
+                    tags_json,
+                    tag_keys,
+                    "" if expected is None else str(int(expected)),
+                    *self._effect_args(encoded),
+                ],
+            )
         )
         if int(reply[0]) == 1:
             return Written(
@@ -479,8 +568,7 @@ class RedisStore:
 
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
-        fields: list[Any] = await self._redis().hmget(self._record_key(kind, key), ["v", "d", "t"])
-        v, d, t = fields
+        v, d, t = await self._submit(_Call(self._record_key(kind, key)))
         return None if v is None else _record(kind, key, v, d, t)
 
     async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
@@ -637,6 +725,32 @@ class RedisStore:
         else:
             raw = await self._run("audit_subject", [f"{self._p}audit:s:{subject}", stream], [limit])
         return [_audit_entry(fields) for _, fields in raw]
+
+
+class _Call:
+    """A queued record read (``args`` None) or write script call on ``key``."""
+
+    __slots__ = ("args", "future", "key")
+
+    def __init__(self, key: str, args: list[str | int] | None = None) -> None:
+        self.key = key
+        self.args = args
+        self.future: asyncio.Future[Any]
+
+
+def _settle(call: _Call, reply: Any) -> None:
+    if call.future.done():  # its caller was cancelled
+        return
+    if isinstance(reply, BaseException):
+        call.future.set_exception(reply)
+    else:
+        call.future.set_result(reply)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a batch task's exception as seen (its callers got it already)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _record(kind: str, key: str, version: str, data: str, tags: str) -> Record:

@@ -256,6 +256,8 @@ async def test_a_rate_limit_storm_is_paced_without_loss(rig: SlackRig) -> None:
     )
     assert len(cards) == 10
     assert sum(c.rate_limited for c in rig.fake.calls_to("chat.postMessage")) == 6
+    # Paced and rate-limited retries are not ambiguous: no history look-ups.
+    assert rig.fake.calls_to("conversations.history") == []
     assert await rig.runtime.store.outbox_size("slack") == 0
 
 

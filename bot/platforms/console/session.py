@@ -109,7 +109,9 @@ class ConsoleSession:
     async def dm(
         self, person_id: str, card: Card, *, delivery_id: str = "", attempt: int = 1
     ) -> JSON:
-        if person_id not in self.runtime.settings.people:
+        if person_id.startswith(f"{PLATFORM}:"):
+            person_id = person_id.removeprefix(f"{PLATFORM}:")  # not in the config
+        elif person_id not in self.runtime.settings.people:
             raise Undeliverable(f"unknown person {person_id!r}")
         return self._post_card(f"@{person_id}", card)
 

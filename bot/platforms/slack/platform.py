@@ -196,6 +196,8 @@ class SlackPeople:
 
     async def user_id_for(self, person_id: str) -> str:
         """The Slack user id of a configured person (by config id, else by email)."""
+        if person_id.startswith(f"{PLATFORM}:"):
+            return person_id.removeprefix(f"{PLATFORM}:")  # not in the config: their Slack id
         person = self.settings.people.get(person_id)
         if person is None:
             raise Undeliverable(f"unknown person {person_id!r}")
@@ -241,6 +243,9 @@ class SlackDelivery:
         self.settings = settings
         self.people = people
         self.pacer = Pacer(clock)
+        # Deliveries this process attempted, and those whose outcome it does not know.
+        self._tried: set[str] = set()
+        self._unsure: set[str] = set()
 
     async def post(self, destination: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         channel = await channel_for_spoke(self.store, self.settings, PLATFORM, destination)
@@ -281,12 +286,16 @@ class SlackDelivery:
         thread_ts: str | None = None,
     ) -> JSON:
         lane = f"post:{channel}"
-        if attempt > 1:
-            # An earlier attempt may have landed without our knowing: look first.
+        if delivery_id in self._unsure or (attempt > 1 and delivery_id not in self._tried):
+            # An earlier attempt (here, or in a process that stopped) may have
+            # landed without our knowing: look before posting again.
             landed = await self._find_posted(channel, delivery_id)
             if landed is not None:
+                self._unsure.discard(delivery_id)
                 return landed
+            self._unsure.discard(delivery_id)
         self.pacer.take(lane, POST_SPACING)
+        self._tried.add(delivery_id)
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -303,6 +312,7 @@ class SlackDelivery:
             self._raise_for(error, lane)
         except (aiohttp.ClientError, TimeoutError) as error:
             # Ambiguous: the message may have landed. The next attempt checks.
+            self._unsure.add(delivery_id)
             raise RetryLater(timedelta(seconds=2), f"chat.postMessage: {error!r}") from error
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
@@ -311,7 +321,9 @@ class SlackDelivery:
             history = await self.client.conversations_history(
                 channel=channel, limit=50, include_all_metadata=True
             )
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        except SlackApiError as error:
+            self._raise_for(error, "history")
+        except (aiohttp.ClientError, TimeoutError) as error:
             raise RetryLater(
                 timedelta(seconds=5), f"cannot check for an earlier post: {error!r}"
             ) from error

@@ -276,7 +276,10 @@ class TeamsDelivery:
 
     async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         teams = self.teams
-        user = await teams.directory.user_of_person(person_id)
+        if person_id.startswith(f"{PLATFORM}:"):
+            user = await teams.directory.user(person_id.removeprefix(f"{PLATFORM}:"))
+        else:
+            user = await teams.directory.user_of_person(person_id)
         if user is None:
             raise Undeliverable(f"{person_id} has not been seen in Teams yet")
         personal = user.get("personal_conversation")
@@ -606,9 +609,7 @@ class TeamsPlatform:
         person_id = known.get("person") if known else None
         person = settings.people.get(str(person_id)) if person_id else None
         if person is None:
-            return settings.unknown_actor(
-                PLATFORM, sender.aad_object_id or sender.user_id, sender.user_name
-            )
+            return settings.unknown_actor(PLATFORM, sender.user_id, sender.user_name)
         return settings.actor_for(person, PLATFORM, sender.user_id)
 
     async def on_installed(self, turn_context: TurnContext) -> None:
