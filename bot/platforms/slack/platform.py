@@ -294,8 +294,10 @@ class SlackDelivery:
                 self._unsure.discard(delivery_id)
                 return landed
             self._unsure.discard(delivery_id)
-        self.pacer.take(lane, POST_SPACING)
+        # From here this process knows the outcome of each attempt (paced,
+        # refused or posted) unless the post itself is ambiguous.
         self._tried.add(delivery_id)
+        self.pacer.take(lane, POST_SPACING)
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
