@@ -31,10 +31,21 @@ async def test_relinking_a_channel_moves_it_to_the_new_spoke(chat: Chat) -> None
     await chat.run("as ada", "channel #shared", "/playcaller link talent", "/playcaller link comms")
     talent = await chat.store.get(LINK_KIND, "console:talent")
     assert talent is not None and talent.data["channel"] is None
+    out = await chat.run("mention " + json.dumps({**CAREERS, "network": "news", "id": "n1"}))
+    assert "[#1 · #shared]" in out  # comms cards now arrive in #shared
     out = await chat.run("mention " + json.dumps(CAREERS))
-    assert "[#1 · #talent]" in out  # back to the configured channel
-    out = await chat.run("as sam", "/triage")
-    assert "Only a responder or coach can see the triage queue." not in out
+    assert "no channel" not in out and "#shared" not in out.split("\n", 1)[1]
+
+
+async def test_linking_a_configured_channel_unbinds_its_old_spoke(chat: Chat) -> None:
+    out = await chat.run("as ada", "channel #care", "/playcaller link talent")
+    assert "This channel now receives HR & Recruiting's mention cards." in out
+    out = await chat.run("mention " + json.dumps(CAREERS))
+    assert "[#1 · #care]" in out
+    care = await chat.store.get(LINK_KIND, "console:care")
+    assert care is not None and care.data["channel"] is None
+    out = await chat.run("as sam", "channel #care", "/triage")
+    assert "Triage queue: HR & Recruiting" in out
 
 
 async def test_only_admins_link_and_bad_spokes_are_named(chat: Chat) -> None:

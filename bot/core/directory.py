@@ -34,20 +34,26 @@ def link_record(platform: str, spoke: str, channel: str | None, by: str, version
 async def spoke_for_channel(
     store: Store, settings: Settings, platform: str, channel: str
 ) -> str | None:
-    """The spoke a platform channel serves: a link made in chat wins over config."""
+    """The spoke a platform channel serves: a link made in chat wins over config,
+    and a spoke linked (or unlinked) in chat no longer uses its configured channel."""
     if not channel:
         return None
     linked = await store.find(LINK_KIND, channel_tag(platform, channel), limit=1)
     if linked:
         return str(linked[0].data["spoke"])
-    return settings.channel_spoke(platform, channel)
+    configured = settings.channel_spoke(platform, channel)
+    if configured is None or await store.get(LINK_KIND, link_key(platform, configured)):
+        return None
+    return configured
 
 
 async def channel_for_spoke(
     store: Store, settings: Settings, platform: str, spoke: str
 ) -> str | None:
-    """The platform channel that serves ``spoke``: a link made in chat wins over config."""
+    """The platform channel that serves ``spoke``: a link made in chat (or an
+    explicit unlink) wins over config."""
     record = await store.get(LINK_KIND, link_key(platform, spoke))
-    if record is not None and record.data.get("channel"):
-        return str(record.data["channel"])
+    if record is not None:
+        channel = record.data.get("channel")
+        return str(channel) if channel else None
     return settings.channels.get(spoke, {}).get(platform)

@@ -41,7 +41,17 @@ async def link(turn: Turn, command: Command, spoke: str) -> None:
     if not channel or command.direct:
         raise InvalidInput("channel", "run /playcaller link in the channel to link, not in a DM")
     platform = command.platform
-    # A channel serves one spoke: unbind it from any other first.
+    # A channel serves one spoke: unbind it from any other first, whether it
+    # was linked in chat or configured.
+    configured = [
+        other
+        for other, by_platform in settings.channels.items()
+        if by_platform.get(platform) == channel and other != spoke
+    ]
+    for other_spoke in configured:
+        if await turn.store.get(LINK_KIND, link_key(platform, other_spoke)) is None:
+            turn.audit("channel.unlink", f"spoke:{other_spoke}", platform=platform, channel=channel)
+            await turn.insert(link_record(platform, other_spoke, None, turn.actor.person_id, 0))
     for other in await turn.store.find(LINK_KIND, channel_tag(platform, channel)):
         if other.data["spoke"] != spoke:
             turn.audit(
