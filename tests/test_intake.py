@@ -33,6 +33,7 @@ def lines_for(*rows: object) -> list[str]:
         ({"network": "Not A Network!"}, "network"),
         ({"id": None}, "id"),
         ({"id": True}, "id"),
+        ({"id": "x" * 201}, "id"),
         ({"text": 5}, "text"),
         ({"created_at": "yesterday"}, "created_at"),
         ({"author": {"name": "no handle"}}, "author.handle"),

@@ -21,6 +21,8 @@ from bot.core.model import Author
 KNOWN_FIELDS = {"network", "id", "text", "created_at", "author", "url", "lang", "in_reply_to"}
 KNOWN_AUTHOR_FIELDS = {"handle", "name", "followers", "verified"}
 MAX_TEXT = 100_000
+# Ids travel in button values and form contexts, which platforms cap.
+MAX_ID = 200
 _NETWORK = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 
 
@@ -61,6 +63,8 @@ def parse_mention(data: Any) -> IncomingMention:
     raw_id = data.get("id")
     if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id).strip() == "":
         raise InvalidInput("id", "required, a non-empty string or integer")
+    if len(str(raw_id)) > MAX_ID:
+        raise InvalidInput("id", f"longer than {MAX_ID} characters")
     text = data.get("text")
     if not isinstance(text, str):
         raise InvalidInput("text", "required, a string")

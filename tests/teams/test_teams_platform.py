@@ -263,6 +263,26 @@ async def test_help_in_a_personal_chat_and_strangers_are_employees(rig: TeamsRig
 async def test_malformed_activities_are_rejected_with_the_field(rig: TeamsRig) -> None:
     status, body = await rig.post({"type": "message", "text": "hi"})
     assert status == 400 and "serviceUrl" in json.dumps(body)
+    activity = teams.personal_message(rig.url, text="help", user=PEOPLE["jo"])
+    status, body = await rig.post({**activity, "conversation": "not-an-object"})
+    assert status == 400 and "conversation" in json.dumps(body)
+    status, body = await rig.post({**activity, "from": {"name": "no id"}})
+    assert status == 400 and "from.id" in json.dumps(body)
+
+
+def test_mention_entities_without_text_leave_the_words_alone() -> None:
+    from bot.platforms.teams.inbound import message_text
+
+    activity = {
+        "text": "help me",
+        "entities": [{"type": "mention", "mentioned": {"id": "28:bot"}, "text": ""}],
+    }
+    assert message_text(activity, "28:bot") == ("help me", True)
+    other = {
+        "text": "<at>Sam</at> can you look?",
+        "entities": [{"type": "mention", "mentioned": {"id": "29:sam"}, "text": "<at>Sam</at>"}],
+    }
+    assert message_text(other, "28:bot") == ("<at>Sam</at> can you look?", False)
 
 
 async def test_anonymous_requests_are_refused_when_credentials_are_configured(

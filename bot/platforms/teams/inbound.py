@@ -84,9 +84,6 @@ def origin(activity: dict[str, Any]) -> Origin:
     )
 
 
-_AT = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-
-
 def message_text(activity: dict[str, Any], bot_id: str) -> tuple[str, bool]:
     """(text without the bot's @mention, whether the bot was mentioned)."""
     text = _str(activity.get("text"))
@@ -96,11 +93,16 @@ def message_text(activity: dict[str, Any], bot_id: str) -> tuple[str, bool]:
             continue
         if _str(_dict(entity.get("mentioned")).get("id")) == bot_id:
             mentioned = True
-            text = text.replace(_str(entity.get("text")), " ")
-    if not mentioned and _AT.search(text):
-        # Clients that send no entity still wrap the mention in <at> tags.
-        mentioned = True
-        text = _AT.sub(" ", text, count=1)
+            tag = _str(entity.get("text"))
+            if tag:
+                text = text.replace(tag, " ")
+    bot_name = _str(_dict(activity.get("recipient")).get("name"))
+    if not mentioned and bot_name:
+        # Entities can arrive without their details: the bot's own <at> tag still says it.
+        tag = f"<at>{bot_name}</at>"
+        if tag.lower() in text.lower():
+            mentioned = True
+            text = re.sub(re.escape(tag), " ", text, count=1, flags=re.IGNORECASE)
     # Teams sends HTML entities and non-breaking spaces in typed text.
     text = text.replace("&nbsp;", " ").replace("\u00a0", " ")
     return " ".join(text.split()), mentioned

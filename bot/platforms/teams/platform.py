@@ -43,6 +43,7 @@ from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.model import Actor
 from bot.core.settings import Settings
 from bot.core.storage import JSON, Record, Store
+from bot.core.text import neutralize
 from bot.outbox import RetryLater, Undeliverable
 from bot.platforms.teams import render
 from bot.platforms.teams.inbound import (
@@ -68,6 +69,8 @@ SEND_WINDOWS = ((timedelta(seconds=1), 7), (timedelta(seconds=30), 60), (timedel
 RETRY_STATUSES = {412, 429, 502, 503, 504}
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+# How many outbox batches a click delivers before answering.
+INLINE_DRAIN_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -539,9 +542,21 @@ class TeamsPlatform:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             return web.json_response({"error": "the body is not valid JSON"}, status=400)
-        for required in ("type", "serviceUrl", "conversation", "from"):
-            if not isinstance(body, dict) or not body.get(required):
-                return web.json_response({"error": f"the activity has no {required}"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "the activity must be a JSON object"}, status=400)
+        for required, kind in (
+            ("type", str),
+            ("serviceUrl", str),
+            ("conversation", dict),
+            ("from", dict),
+        ):
+            if not isinstance(body.get(required), kind) or not body.get(required):
+                return web.json_response(
+                    {"error": f"the activity has no valid {required}"}, status=400
+                )
+        for account in ("conversation", "from"):
+            if not isinstance(body[account].get("id"), str):
+                return web.json_response({"error": f"the activity has no {account}.id"}, status=400)
         try:
             response = await self.adapter.process(request, self.bot)
         except web.HTTPException as error:
@@ -684,13 +699,14 @@ class TeamsPlatform:
                 {"code": "BadRequest", "message": str(error)},
             )
         notes = _Notes()
+        self._delivery.last_update.pop(sender.reply_to_id, None)
         await self.runtime.handle(event, TeamsResponder(turn_context, notes))
         if notes.form is not None:
             return _invoke(200, CARD_TYPE, render.form_card(notes.form))
-        # Deliver the card updates this click caused now, so the clicker's answer
-        # is the card everyone else sees (plus their own notes).
-        await self.runtime.sender(self._delivery).drain()
-        updated = self._delivery.last_update.get(sender.reply_to_id)
+        # Deliver the card updates this click caused now (briefly: Teams waits
+        # 15 s for the answer), so the clicker sees the card everyone else sees.
+        await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
+        updated = self._delivery.last_update.pop(sender.reply_to_id, None)
         if updated is not None:
             card = dict(updated)
             if notes.notes:
@@ -699,7 +715,8 @@ class TeamsPlatform:
                     for note in notes.notes
                 ] + list(card["body"])
             return _invoke(200, CARD_TYPE, card)
-        return _invoke(200, MESSAGE_TYPE, "\n".join(notes.notes) or "Done.")
+        said = "\n".join(neutralize(note, 500) for note in notes.notes)
+        return _invoke(200, MESSAGE_TYPE, said or "Done.")
 
 
 def _invoke(status: int, kind: str, value: object) -> InvokeResponse:
