@@ -15,6 +15,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from bot.app import Loaded, load, make_store, open_runtime, store_url
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
@@ -32,10 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    level = os.environ.get("PLAYCALLER_LOG_LEVEL", "").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        level = "WARNING" if args.command == "demo" else "INFO"
     logging.basicConfig(
-        level=os.environ.get(
-            "PLAYCALLER_LOG_LEVEL", "WARNING" if args.command == "demo" else "INFO"
-        ),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -73,11 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         if command == "ingest":
             return asyncio.run(_ingest(loaded, Path(args.file), args.store))
         if command == "serve":
-            port = args.port or int(os.environ.get("PLAYCALLER_PORT", "3978"))
+            raw_port = os.environ.get("PLAYCALLER_PORT", "3978")
+            if args.port is None and not raw_port.isdigit():
+                print(
+                    f"playcaller: PLAYCALLER_PORT must be a number, not {raw_port!r}",
+                    file=sys.stderr,
+                )
+                return 2
+            port = args.port or int(raw_port)
             return _serve(loaded, args.host, port, args.store)
     except ConfigError as error:
         for problem in error.problems:
             print(f"playcaller: {problem}", file=sys.stderr)
+        return 2
+    except (OSError, ConnectionError, RedisError) as error:
+        print(f"playcaller: cannot reach the store or a service: {error}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {command}")
     return 2
