@@ -410,3 +410,22 @@ async def test_the_sla_reminder_is_a_reply_in_the_cards_thread(rig: SlackRig) ->
     await rig.settle()
     [reminder] = [m for m in rig.posted(CARE) if "Reminder" in m["text"]]
     assert reminder["thread_ts"] == ts_of(rig, card)
+
+
+async def test_ask_answers_with_its_source_in_slack(rig: SlackRig) -> None:
+    await rig.send(
+        slack.slash_command(
+            SECRET,
+            command="/ask",
+            text="a reporter just DMed me on linkedin, what now?",
+            user_id="U0JO",
+            user_name="jo",
+            channel_id="D0JO",
+            channel_name="directmessage",
+        )
+    )
+    await rig.settle()
+    [answer] = rig.ephemerals("U0JO")
+    assert "From the guidelines: When a journalist contacts you" in answer
+    blocks = json.dumps([c.args for c in rig.fake.calls_to("chat.postEphemeral")])
+    assert "press-enquiries.md, last reviewed 2026-08-02" in blocks

@@ -338,3 +338,15 @@ async def test_the_sla_reminder_is_a_reply_in_the_cards_thread(rig: TeamsRig) ->
     sent = [c for c in rig.connector.calls_to("send") if c.ok and c.conversation_id == thread]
     assert len(sent) == 1
     assert "Reminder: the high mention from @dana" in texts(cards_in(sent[0].body)[0])
+
+
+async def test_ask_answers_with_its_source_in_teams(rig: TeamsRig) -> None:
+    status, _ = await rig.post(
+        teams.personal_message(
+            rig.url, text="a reporter just DMed me on linkedin, what now?", user=PEOPLE["jo"]
+        )
+    )
+    assert status in (200, 201)
+    replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
+    assert any("From the guidelines: When a journalist contacts you" in t for t in replies)
+    assert any("press-enquiries.md, last reviewed 2026-08-02" in t for t in replies)
