@@ -53,7 +53,7 @@ from bench.common import (
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 2
-CLAIMERS = 25  # per process
+CLAIMERS = 25  # per process (default)
 TARGET_P99_MS = 20.0
 WON = "won"
 
@@ -83,6 +83,7 @@ def claimer_process(
     namespace: str,
     proc: int,
     keys: list[str],
+    claimers: int,
     barrier: Barrier,
     results: Queue[Any],
     profile: bool = False,
@@ -92,7 +93,7 @@ def claimer_process(
     try:
         if profiler:
             profiler.enable()
-        rounds = asyncio.run(_claimer_rounds(url, namespace, proc, keys, barrier))
+        rounds = asyncio.run(_claimer_rounds(url, namespace, proc, keys, claimers, barrier))
         if profiler:
             profiler.disable()
             out = io.StringIO()
@@ -106,7 +107,7 @@ def claimer_process(
 
 
 async def _claimer_rounds(
-    url: str, namespace: str, proc: int, keys: list[str], barrier: Barrier
+    url: str, namespace: str, proc: int, keys: list[str], claimers: int, barrier: Barrier
 ) -> list[list[Attempt]]:
     from bot.app import load
     from bot.core.clock import SystemClock
@@ -130,7 +131,7 @@ async def _claimer_rounds(
             name=f"Claimer {proc}.{n}",
             roles=frozenset({Role.RESPONDER}),
         )
-        for n in range(CLAIMERS)
+        for n in range(claimers)
     ]
 
     async def claim(key: str, actor: Actor) -> Attempt:
@@ -257,7 +258,7 @@ async def _verify(url: str, namespace: str, keys: list[str], winners: list[str])
     return problems
 
 
-def run_backend(backend: str, rounds: int, warmup: int, profile: bool) -> RaceResult:
+def run_backend(backend: str, rounds: int, warmup: int, claimers: int, profile: bool) -> RaceResult:
     tmp_dir = Path(tempfile.mkdtemp(prefix="playcaller-race-"))
     namespace = new_namespace("bench-race")
     url = store_url(backend, tmp_dir)
@@ -269,7 +270,16 @@ def run_backend(backend: str, rounds: int, warmup: int, profile: bool) -> RaceRe
         procs = [
             SPAWN.Process(
                 target=claimer_process,
-                args=(url, namespace, proc, keys, barrier, results, profile and proc == 0),
+                args=(
+                    url,
+                    namespace,
+                    proc,
+                    keys,
+                    claimers,
+                    barrier,
+                    results,
+                    profile and proc == 0,
+                ),
                 daemon=True,
             )
             for proc in range(PROCESSES)
@@ -321,17 +331,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both")
     parser.add_argument("--rounds", type=int, default=200, help="measured rounds (default 200)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured first rounds")
+    parser.add_argument(
+        "--claimers", type=int, default=CLAIMERS, help=f"claimers per process ({CLAIMERS})"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile claimer process 0")
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.warmup < 0:
-        parser.error("--rounds must be positive and --warmup not negative")
+    if args.rounds < 1 or args.warmup < 0 or args.claimers < 1:
+        parser.error("--rounds and --claimers must be positive, --warmup not negative")
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     print(environment())
     print(
         f"{args.rounds} rounds (+{args.warmup} warm-up), {PROCESSES} processes x "
-        f"{CLAIMERS} claimers on one mention per round"
+        f"{args.claimers} claimers on one mention per round"
     )
-    results = [run_backend(backend, args.rounds, args.warmup, args.profile) for backend in backends]
+    results = [
+        run_backend(backend, args.rounds, args.warmup, args.claimers, args.profile)
+        for backend in backends
+    ]
     print()
     print(
         f"{'backend':<8} {'rounds':>6} {'claims':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "

@@ -11,6 +11,7 @@ a fresh child process, so its peak RSS is its own.
     uv run python -m bench.intake --burst               # 50,000 mentions, RSS target
     uv run python -m bench.intake --concurrency 8       # 8 ingest tasks in one loop
     uv run python -m bench.intake --backend sqlite --profile   # cProfile of the ingest loop
+    uv run python -m bench.intake --stages              # CPU per ingest step, no store
 
 Afterwards the store must hold exactly N open mentions (every generated key),
 N outbox posts for the console, 2N SLA timers and N audit entries. Temporary
@@ -24,6 +25,7 @@ import asyncio
 import cProfile
 import io
 import json
+import math
 import os
 import pstats
 import random
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,14 +192,13 @@ def _text(rng: random.Random, kind: str, openings: tuple[str, ...]) -> str:
     return text[:600]
 
 
-def synthetic_mentions(count: int, seed: int = 20260302) -> list[dict[str, Any]]:
-    """``count`` intake records with unique ids, in a realistic mix."""
+def synthetic_mentions(count: int, seed: int = 20260302) -> Iterator[dict[str, Any]]:
+    """``count`` intake records with unique ids, in a realistic mix (generated lazily)."""
     rng = random.Random(seed)
     networks = [name for name, _ in NETWORKS]
     network_weights = [weight for _, weight in NETWORKS]
     kind_weights = [weight for _, weight, _ in KINDS]
     start = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-    records: list[dict[str, Any]] = []
     for n in range(count):
         network = rng.choices(networks, network_weights)[0]
         kind, _, openings = rng.choices(KINDS, kind_weights)[0]
@@ -221,12 +223,16 @@ def synthetic_mentions(count: int, seed: int = 20260302) -> list[dict[str, Any]]
             record["outlet"] = "Example Financial News"
         if rng.random() < 0.1:
             record["in_reply_to"] = f"bench-{rng.randrange(max(n, 1)):07d}"
-        records.append(record)
-    return records
+        yield record
 
 
 def write_feed(path: Path, count: int) -> None:
-    """Write the synthetic feed as JSONL (one mention per line)."""
+    """Write the synthetic feed as JSONL (one mention per line).
+
+    Streamed, so the parent stays small: a child started from a large parent
+    would inherit the parent's peak in ``ru_maxrss`` (Linux keeps it across
+    fork and exec).
+    """
     with path.open("w", encoding="utf-8") as feed:
         for record in synthetic_mentions(count):
             feed.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -253,7 +259,9 @@ class Result:
     audit: int
     rss_start_mb: float
     rss_peak_mb: float
+    hwm_peak_mb: float
     rss_after_verify_mb: float
+    cpu_ms: float = math.nan  # CPU of the benchmark process per mention (all its threads)
     host: str = ""
 
     @property
@@ -272,6 +280,24 @@ class Result:
 def _maxrss_mb() -> float:
     """Peak RSS of this process so far (``ru_maxrss`` is KiB on Linux), in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+
+def _cpu_s() -> float:
+    """User plus system CPU seconds of this process so far (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _vm_hwm_mb() -> float:
+    """Peak RSS of this process image (``VmHWM``, reset by exec), in MB; NaN if unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return math.nan
 
 
 async def run_backend(
@@ -309,12 +335,14 @@ async def run_backend(
 
             if profiler:
                 profiler.enable()
+            cpu_before = _cpu_s()
             started = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             wall = time.perf_counter() - started
+            cpu = _cpu_s() - cpu_before
             if profiler:
                 profiler.disable()
-        rss_peak = _maxrss_mb()
+        rss_peak, hwm_peak = _maxrss_mb(), _vm_hwm_mb()
 
         # Verification (after the RSS reading: it loads every record).
         expected = set()
@@ -351,7 +379,9 @@ async def run_backend(
         audit=audit,
         rss_start_mb=rss_start,
         rss_peak_mb=rss_peak,
+        hwm_peak_mb=hwm_peak,
         rss_after_verify_mb=_maxrss_mb(),
+        cpu_ms=cpu / len(ordered) * 1000,
     )
 
 
@@ -362,6 +392,55 @@ def _print_profile(profiler: cProfile.Profile) -> None:
         stats.sort_stats(order).print_stats(30)
         print(f"--- cProfile of the ingest loop, by {order} ---", file=sys.stderr)
         print(out.getvalue(), file=sys.stderr)
+
+
+def stage_timings(count: int) -> None:
+    """CPU time per mention of each step of ``ingest`` before the store call."""
+    from bot.app import load
+    from bot.intake.enrich import VaderSentiment, enrich
+    from bot.intake.feed import parse_mention
+    from bot.store import dumps
+    from handlers.triage import rules
+    from handlers.triage.cards import mention_card
+    from handlers.triage.records import to_record
+
+    class Neutral:
+        def compound(self, text: str) -> float:
+            return 0.0
+
+    loaded = load(str(CONFIG))
+    settings, templates = loaded.settings, loaded.templates
+    vader = VaderSentiment()
+    now = datetime.now(UTC)
+    lines = [json.dumps(record) for record in synthetic_mentions(count)]
+    incoming = [parse_mention(json.loads(line)) for line in lines]
+    mentions = [enrich(m, settings, vader, now).evolve(version=1) for m in incoming]
+    cards = [mention_card(m, settings, templates, now) for m in mentions]
+    bodies = [card.to_json() for card in cards]
+    if any(body != asdict(card) for body, card in zip(bodies, cards, strict=True)):
+        raise SystemExit("Card.to_json differs from dataclasses.asdict")
+    stages: list[tuple[str, Any]] = [
+        ("json.loads + parse_mention", lambda: [parse_mention(json.loads(x)) for x in lines]),
+        ("VADER sentiment", lambda: [vader.compound(m.text) for m in incoming]),
+        ("enrich without VADER", lambda: [enrich(m, settings, Neutral(), now) for m in incoming]),
+        (
+            "mention_card (templates)",
+            lambda: [mention_card(m, settings, templates, now) for m in mentions],
+        ),
+        ("Card.to_json", lambda: [card.to_json() for card in cards]),
+        ("dumps(card body)", lambda: [dumps(body) for body in bodies]),
+        ("to_record + dumps(data)", lambda: [dumps(to_record(m).data) for m in mentions]),
+        ("sla_timers", lambda: [rules.sla_timers(m, settings, now) for m in mentions]),
+    ]
+    total = 0.0
+    print(f"CPU per mention, {count} mentions, no store:")
+    for name, run in stages:
+        began = time.process_time()
+        run()
+        spent = (time.process_time() - began) / count * 1e6
+        total += spent
+        print(f"  {name:<28} {spent:7.0f} us")
+    print(f"  {'total':<28} {total:7.0f} us")
 
 
 def child_main(args: argparse.Namespace) -> int:
@@ -431,21 +510,26 @@ def run_child(
 def report(results: list[Result], burst: bool) -> bool:
     print(
         f"{'backend':<8} {'n':>7} {'conc':>4} {'wall s':>8} {'ment/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'max ms':>7} {'peak RSS MB':>11} {'zero loss':>9}"
+        f"{'p99 ms':>7} {'max ms':>7} {'CPU ms':>6} {'peak RSS MB':>11} {'zero loss':>9}"
     )
     for r in results:
         print(
             f"{r.backend:<8} {r.count:>7} {r.concurrency:>4} {r.wall_s:>8.2f} {r.rate:>8.0f} "
-            f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.max_ms:>7.1f} {r.rss_peak_mb:>11.1f} "
-            f"{'yes' if r.zero_loss else 'NO':>9}"
+            f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.max_ms:>7.1f} {r.cpu_ms:>6.2f} "
+            f"{r.rss_peak_mb:>11.1f} {'yes' if r.zero_loss else 'NO':>9}"
         )
+    print(
+        "CPU ms: CPU time of the benchmark process per mention, all its threads (for Redis,"
+        " not the server's)"
+    )
     print()
     all_met = True
     for r in results:
         print(
             f"{r.backend}: accepted {r.accepted}, records {r.records} "
             f"(missing keys {r.missing_keys}), outbox {r.outbox}, timers {r.timers}, "
-            f"audit {r.audit}; RSS at start {r.rss_start_mb:.1f} MB, "
+            f"audit {r.audit}; peak RSS (ru_maxrss) at start {r.rss_start_mb:.1f} MB, "
+            f"after ingest {r.rss_peak_mb:.1f} MB (VmHWM {r.hwm_peak_mb:.1f} MB), "
             f"after verification {r.rss_after_verify_mb:.1f} MB"
         )
         print(f"  during the run: {r.host}")
@@ -470,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="ingest tasks (default 1)")
     parser.add_argument("--pin-cpu", type=int, help="pin the measured process to this CPU")
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest loop")
+    parser.add_argument(
+        "--stages", action="store_true", help="time each ingest step without a store, then exit"
+    )
     # Internal: one backend in this process (the parent runs each in a child).
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -480,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--count and --concurrency must be positive")
     if args.child:
         return child_main(args)
+    if args.stages:
+        stage_timings(min(args.count, 5_000))
+        return 0
 
     count = BURST_COUNT if args.burst else args.count
     backends = BACKENDS if args.backend == "both" else (args.backend,)

@@ -30,13 +30,11 @@ Redis clock. The key also gets a ``PX`` of ``ttl`` plus a minute, purely so
 Redis reclaims memory; it is never shorter than the logical lifetime unless
 the callers' clocks run more than a minute ahead of Redis.
 
-Record reads and writes (``get``, ``insert``, ``replace``) of one store
-object go out one batch at a time: a call alone is sent at once; calls made
-while a batch is in flight queue up and the next batch sends them all in one
-pipeline (one round trip), writes first in arrival order, then one ``HMGET``
-per record read (see :meth:`RedisStore._submit`). Each write is still its own
-atomic script and each caller gets its own reply. A call cancelled before its
-batch is sent is never sent.
+Record reads (``get``) of one store object go out one batch at a time: a
+read alone is sent at once; reads made while a batch is in flight queue up and
+the next batch sends them in one round trip, one ``HMGET`` per record however
+many callers want it (see :meth:`RedisStore._read_record`). A read cancelled
+before its batch is sent is never sent.
 
 Contract interpretations are the same as the SQLite backend's (see
 :mod:`bot.store.sqlite`). Outbox sequence numbers must stay below 2**40 for
@@ -55,7 +53,7 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from bot.core.storage import (
     JSON,
@@ -328,8 +326,8 @@ class RedisStore:
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
         self._open_lock = asyncio.Lock()
-        self._lock = asyncio.Lock()  # one batch of gets and writes at a time
-        self._queue: list[_Call] = []  # gets and writes waiting to be sent
+        self._lock = asyncio.Lock()  # one batch of record reads in flight at a time
+        self._queue: list[_Read] = []  # record reads waiting to be sent
 
     @property
     def namespace(self) -> str:
@@ -406,83 +404,68 @@ class RedisStore:
         self._redis()
         return await self._scripts[script](keys=list(keys), args=list(args))
 
-    async def _submit(self, call: _Call) -> Any:
-        """Send a record read or write and return Redis's reply.
+    async def _read_record(self, record_key: str) -> list[Any]:
+        """``HMGET`` the version, data and tags of a record hash.
 
-        Calls queue up; the next task to hold the lock sends every queued call
-        in one pipeline (one round trip): the writes first, in arrival order,
-        then one ``HMGET`` per record read (callers reading the same record
-        share it). Each write is still its own atomic script. All those calls
-        were pending at once, so any order is a valid one, and this one lets a
-        read that was queued behind a write see it (a claimer still waiting to
-        read learns that someone else's claim just went through).
+        Reads go out one batch at a time: a read alone is sent at once; reads
+        made while a batch is in flight queue up and the next batch sends them
+        all in one round trip, one ``HMGET`` per record however many callers
+        asked for it. Writes do not wait for reads. So a read queued behind a
+        batch sees a write sent meanwhile (a claimer still waiting to read
+        learns that someone else's claim just went through), and it is always
+        sent after it was requested, so it sees every write completed before.
         """
-        call.future = asyncio.get_running_loop().create_future()
+        call = _Read(record_key, asyncio.get_running_loop().create_future())
         self._queue.append(call)
         try:
             async with self._lock:
                 if self._queue:
                     batch, self._queue = self._queue, []
                     if len(batch) == 1:
-                        await self._send_one(batch[0])
+                        await self._send_reads(batch)
                     else:
                         # Shielded: if this task is cancelled, the others still
                         # get their replies.
-                        sending = asyncio.ensure_future(self._send_batch(batch))
+                        sending = asyncio.ensure_future(self._send_reads(batch))
                         sending.add_done_callback(_retrieve)
                         await asyncio.shield(sending)
         except BaseException:
-            # Cancelled while waiting for the lock: a call not yet taken is never sent.
+            # Cancelled while waiting for the lock: a read not yet taken is never sent.
             self._queue = [other for other in self._queue if other is not call]
             raise
-        return await call.future
+        fields: list[Any] = await call.future
+        return fields
 
-    async def _send_one(self, call: _Call) -> None:
-        reply: Any
-        try:
-            if call.args is None:
-                reply = await self._redis().hmget(call.key, ["v", "d", "t"])
-            else:
-                reply = await self._run("write", [call.key], call.args)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            reply = error
-        _settle(call, reply)
-
-    async def _send_batch(self, batch: list[_Call]) -> None:
-        """Send ``batch`` in one pipeline and settle every call's future."""
-        writes = [call for call in batch if call.args is not None]
-        reads: dict[str, list[_Call]] = {}
+    async def _send_reads(self, batch: list[_Read]) -> None:
+        """Send ``batch`` in one round trip and settle every caller's future."""
+        callers: dict[str, list[_Read]] = {}
         for call in batch:
-            if call.args is None:
-                reads.setdefault(call.key, []).append(call)
+            callers.setdefault(call.key, []).append(call)
+        replies: list[Any]
         try:
             client = self._redis()
-            script = self._scripts["write"]
-            pipe = client.pipeline(transaction=False)
-            for call in writes:
-                assert call.args is not None
-                pipe.evalsha(script.sha, 1, call.key, *call.args)
-            for key in reads:
-                pipe.hmget(key, ["v", "d", "t"])
-            replies = await pipe.execute(raise_on_error=False)
-        except BaseException as error:
-            for call in batch:
-                _settle(call, error)
+            if len(callers) == 1:
+                replies = [await client.hmget(batch[0].key, _RECORD_FIELDS)]
+            else:
+                pipe = client.pipeline(transaction=False)
+                for key in callers:
+                    pipe.hmget(key, _RECORD_FIELDS)
+                replies = await pipe.execute(raise_on_error=False)
+        except asyncio.CancelledError:
+            if len(batch) > 1:
+                _fail(batch, asyncio.CancelledError())
             raise
-        for call, reply in zip(writes, replies, strict=False):
-            if isinstance(reply, NoScriptError):
-                # Not run (Redis lost its scripts): run it on its own, which loads it.
-                assert call.args is not None
-                try:
-                    reply = await script(keys=[call.key], args=call.args)
-                except Exception as error:
-                    reply = error
-            _settle(call, reply)
-        for callers, reply in zip(reads.values(), replies[len(writes) :], strict=True):
-            for call in callers:
-                _settle(call, reply)
+        except Exception as error:
+            _fail(batch, error)
+            return
+        for calls, reply in zip(callers.values(), replies, strict=True):
+            for call in calls:
+                if call.future.done():  # its caller was cancelled
+                    continue
+                if isinstance(reply, BaseException):
+                    call.future.set_exception(reply)
+                else:
+                    call.future.set_result(reply)
 
     def _record_key(self, kind: str, key: str) -> str:
         return f"{self._p}rec:{_q(kind)}:{key}"
@@ -542,20 +525,19 @@ class RedisStore:
         tags_json = dumps(tags)
         tag_keys = dumps([self._tag_key(record.kind, tag) for tag in tags])
         encoded = EncodedEffects.of(effects)
-        reply = await self._submit(
-            _Call(
-                self._record_key(record.kind, record.key),
-                [
-                    self._p,
-                    record.kind,
-                    record.key,
-                    data,
-                    tags_json,
-                    tag_keys,
-                    "" if expected is None else str(int(expected)),
-                    *self._effect_args(encoded),
-                ],
-            )
+        reply = await self._run(
+            "write",
+            [self._record_key(record.kind, record.key)],
+            [
+                self._p,
+                record.kind,
+                record.key,
+                data,
+                tags_json,
+                tag_keys,
+                "" if expected is None else str(int(expected)),
+                *self._effect_args(encoded),
+            ],
         )
         if int(reply[0]) == 1:
             return Written(
@@ -568,7 +550,7 @@ class RedisStore:
 
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
-        v, d, t = await self._submit(_Call(self._record_key(kind, key)))
+        v, d, t = await self._read_record(self._record_key(kind, key))
         return None if v is None else _record(kind, key, v, d, t)
 
     async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
@@ -727,28 +709,27 @@ class RedisStore:
         return [_audit_entry(fields) for _, fields in raw]
 
 
-class _Call:
-    """A queued record read (``args`` None) or write script call on ``key``."""
+_RECORD_FIELDS = ["v", "d", "t"]
 
-    __slots__ = ("args", "future", "key")
 
-    def __init__(self, key: str, args: list[str | int] | None = None) -> None:
+class _Read:
+    """A queued record read: the record hash and the future its caller awaits."""
+
+    __slots__ = ("future", "key")
+
+    def __init__(self, key: str, future: asyncio.Future[Any]) -> None:
         self.key = key
-        self.args = args
-        self.future: asyncio.Future[Any]
+        self.future = future
 
 
-def _settle(call: _Call, reply: Any) -> None:
-    if call.future.done():  # its caller was cancelled
-        return
-    if isinstance(reply, BaseException):
-        call.future.set_exception(reply)
-    else:
-        call.future.set_result(reply)
+def _fail(batch: list[_Read], error: BaseException) -> None:
+    for call in batch:
+        if not call.future.done():
+            call.future.set_exception(error)
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
-    """Mark a batch task's exception as seen (its callers got it already)."""
+    """Mark a read task's exception as seen (its callers got it already)."""
     if not task.cancelled():
         task.exception()
 

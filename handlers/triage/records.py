@@ -23,7 +23,13 @@ KIND = "mention"
 def tags_for(mention: Mention) -> frozenset[str]:
     """Index entries: by state, by spoke queue, by owner while claimed."""
     spoke = mention.enrichment.spoke
-    tags = {f"state:{mention.state}", f"spoke:{spoke}", f"queue:{spoke}:{mention.state}"}
+    tags = {
+        f"state:{mention.state}",
+        f"spoke:{spoke}",
+        f"queue:{spoke}:{mention.state}",
+        # The queue by priority, so /triage reads only the few it shows.
+        f"queue:{spoke}:{mention.state}:{mention.enrichment.priority.value}",
+    }
     if mention.owner and mention.state is MentionState.CLAIMED:
         tags.add(f"owner:{mention.owner}")
     return frozenset(tags)

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.core.cards import Button, ButtonStyle, Card, Choice, Form, Input, InputKind, TextBlock
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, Command, FormSubmitted, TimerFired
-from bot.core.model import SYSTEM, Mention, MentionState, Outcome
+from bot.core.model import SYSTEM, Mention, MentionState, Outcome, Priority
 from bot.core.router import Router
 from bot.core.text import single_line, snippet
 from bot.core.turn import BULK, INTERACTIVE, Turn
@@ -327,11 +327,19 @@ async def on_triage(turn: Turn, command: Command) -> None:
         )
         if m.state is MentionState.CLAIMED
     ]
-    waiting_all = sorted(
-        (from_record(r) for r in await turn.store.find(KIND, f"queue:{spoke_id}:open", limit=1000)),
-        key=lambda m: (m.enrichment.priority.rank, m.received_at),
-    )
-    waiting = waiting_all[:QUEUE_LIMIT]
+    waiting: list[Mention] = []
+    more = False
+    for priority in Priority:
+        if len(waiting) > QUEUE_LIMIT:
+            more = True
+            break
+        found = await turn.store.find(
+            KIND, f"queue:{spoke_id}:open:{priority.value}", limit=QUEUE_LIMIT + 1 - len(waiting)
+        )
+        # Oldest first within a priority: the longest wait comes first.
+        waiting += sorted((from_record(r) for r in found), key=lambda m: m.received_at)
+    more = more or len(waiting) > QUEUE_LIMIT
+    waiting = waiting[:QUEUE_LIMIT]
     spoke_name = settings.spoke(spoke_id).name
 
     def line(m: Mention) -> dict[str, str]:
@@ -352,7 +360,7 @@ async def on_triage(turn: Turn, command: Command) -> None:
                         "triage/queue.txt",
                         mine=[line(m) for m in mine],
                         waiting=[line(m) for m in waiting],
-                        waiting_total=len(waiting_all),
+                        waiting_total=f"{QUEUE_LIMIT}+" if more else str(len(waiting)),
                         spoke=spoke_name,
                     )
                 ),

@@ -163,6 +163,7 @@ class SlackPeople:
         self.clock = clock
         self.team_id = team_id
         self._person_of: dict[str, tuple[str | None, str, datetime]] = {}
+        self._lookups: dict[str, asyncio.Future[tuple[str | None, str]]] = {}
         self._user_of: dict[str, tuple[str, datetime]] = {}
 
     async def actor(self, origin: Origin) -> Actor:
@@ -181,6 +182,16 @@ class SlackPeople:
         cached = self._person_of.get(user_id)
         if cached and now - cached[2] < PEOPLE_CACHE_TTL:
             return cached[0], cached[1]
+        # One users.info call per user at a time: a burst of clicks shares it.
+        pending = self._lookups.get(user_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch_person(user_id, fallback_name))
+            self._lookups[user_id] = pending
+            pending.add_done_callback(lambda _: self._lookups.pop(user_id, None))
+        return await asyncio.shield(pending)
+
+    async def _fetch_person(self, user_id: str, fallback_name: str) -> tuple[str | None, str]:
+        now = self.clock.now()
         try:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as error:
@@ -437,6 +448,7 @@ class SlackPlatform:
         )
         self._inflight: set[asyncio.Task[None]] = set()
         self._socket: AsyncSocketModeHandler | None = None
+        self._own_session: aiohttp.ClientSession | None = None
         self._register()
 
     # -- lifecycle ----------------------------------------------------------
@@ -451,13 +463,25 @@ class SlackPlatform:
         return await to_aiohttp_response(response)
 
     async def start(self) -> None:
-        """Connect Socket Mode when an app-level token is set."""
+        """Share one HTTP session for Web API calls; connect Socket Mode when
+        an app-level token is set."""
+        if self.client.session is None:
+            self.client.session = aiohttp.ClientSession()
+            self._own_session = self.client.session
         if self.slack.app_token:
             self._socket = AsyncSocketModeHandler(self.bolt, self.slack.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack Socket Mode connected")
 
     async def stop(self) -> None:
+        await self._stop_socket()
+        await self.idle()
+        if self._own_session is not None:
+            await self._own_session.close()
+            self._own_session = None
+            self.client.session = None
+
+    async def _stop_socket(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
