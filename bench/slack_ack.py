@@ -73,6 +73,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from bot.cli import GC_THRESHOLDS
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make bot/ and tests/ importable
     sys.path.insert(0, str(ROOT))
@@ -453,6 +455,7 @@ async def _server_main(
 
             gc.collect()
             gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
         conn.send(("ready", served.port, os.getpid()))
         profiler: Any = None
         lag = _LoopLag()
