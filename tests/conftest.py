@@ -18,6 +18,7 @@ from rich.console import Console
 
 from bot.app import Loaded, load, open_runtime
 from bot.core.clock import ManualClock
+from bot.core.events import Action
 from bot.core.storage import Store
 from bot.platforms.console.session import ConsoleSession
 from bot.runtime import Runtime
@@ -134,6 +135,21 @@ class Chat:
         for line in lines:
             await self.session.run_line(line)
         return "\n".join(self.session.transcript[start:])
+
+    def press(self, person: str, label: str, number: int = 1, **envelope: Any) -> Action:
+        """The Action a configured person's click on card #N's button would send."""
+        shown = self.session.shown[number]
+        button = next(b for b in shown.card.buttons if b.label == label)
+        settings = self.runtime.settings
+        return Action(
+            platform="console",
+            actor=settings.actor_for(settings.people[person], "console"),
+            received_at=START,
+            action_id=button.action_id,
+            value=button.value,
+            card_key=shown.card.card_key,
+            **envelope,
+        )
 
     def card(self, number: int) -> str:
         """The plain text of card #N as it is now."""

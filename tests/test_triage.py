@@ -70,21 +70,9 @@ async def test_second_responder_is_told_who_holds_it(chat: Chat) -> None:
 async def test_concurrent_claims_have_exactly_one_winner(chat: Chat) -> None:
     await chat.run(mention_line())
     session = chat.session
-    card = session.shown[1].card
-    claim = next(b for b in card.buttons if b.label == "Claim")
-    settings = chat.runtime.settings
 
     def click(person: str) -> Action:
-        return Action(
-            platform="console",
-            actor=settings.actor_for(settings.people[person], "console"),
-            received_at=START,
-            channel="care",
-            platform_channel="#care",
-            action_id=claim.action_id,
-            value=claim.value,
-            card_key=card.card_key,
-        )
+        return chat.press(person, "Claim", channel="care", platform_channel="#care")
 
     start = len(session.transcript)
     await asyncio.gather(
@@ -102,19 +90,7 @@ async def test_concurrent_claims_have_exactly_one_winner(chat: Chat) -> None:
 async def test_a_double_click_with_one_delivery_key_has_one_effect(chat: Chat) -> None:
     await chat.run(mention_line())
     session = chat.session
-    card = session.shown[1].card
-    claim = next(b for b in card.buttons if b.label == "Claim")
-    settings = chat.runtime.settings
-    click = Action(
-        platform="console",
-        actor=settings.actor_for(settings.people["sam"], "console"),
-        received_at=START,
-        channel="care",
-        action_id=claim.action_id,
-        value=claim.value,
-        card_key=card.card_key,
-        dedupe_key="click-1",
-    )
+    click = chat.press("sam", "Claim", channel="care", dedupe_key="click-1")
     await chat.runtime.handle(click, session)
     await chat.runtime.handle(click, session)
     await chat.runtime.handle(replace(click, dedupe_key="click-2"), session)
@@ -274,17 +250,7 @@ async def test_timers_survive_a_restart_and_fire_late_once(
 async def test_a_refused_delivery_is_answered_once(chat: Chat) -> None:
     await chat.run(mention_line())
     session = chat.session
-    card = session.shown[1].card
-    claim = next(b for b in card.buttons if b.label == "Claim")
-    settings = chat.runtime.settings
-    click = Action(
-        platform="console",
-        actor=settings.actor_for(settings.people["jo"], "console"),
-        received_at=START,
-        action_id=claim.action_id,
-        value=claim.value,
-        dedupe_key="retried-event",
-    )
+    click = chat.press("jo", "Claim", dedupe_key="retried-event")
     await chat.runtime.handle(click, session)
     await chat.runtime.handle(click, session)
     said = "\n".join(session.transcript)
@@ -294,17 +260,7 @@ async def test_a_refused_delivery_is_answered_once(chat: Chat) -> None:
 async def test_a_retry_after_a_crash_is_processed_once(chat: Chat) -> None:
     await chat.run(mention_line())
     session = chat.session
-    card = session.shown[1].card
-    claim = next(b for b in card.buttons if b.label == "Claim")
-    settings = chat.runtime.settings
-    click = Action(
-        platform="console",
-        actor=settings.actor_for(settings.people["sam"], "console"),
-        received_at=START,
-        action_id=claim.action_id,
-        value=claim.value,
-        dedupe_key="evt-1",
-    )
+    click = chat.press("sam", "Claim", dedupe_key="evt-1")
     # The first delivery died after marking itself in progress, before any work.
     assert await chat.store.put_once(
         "delivery:console:evt-1:busy", timedelta(seconds=45), session.clock.now()
