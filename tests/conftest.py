@@ -26,8 +26,9 @@ from bot.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-# The shared schemas live beside the repository (CI clones it next to shared/).
-SHARED = ROOT.parent / "shared"
+# Official schemas and fixtures the tests validate against, copied into the
+# repository (see tests/schemas/README.md for sources, versions and licences).
+SCHEMAS = ROOT / "tests" / "schemas"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

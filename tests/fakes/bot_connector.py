@@ -5,7 +5,7 @@ activities' ``serviceUrl`` at ``fake.service_url`` (see ``teams_activities``) an
 botbuilder's ``ConnectorClient`` (CloudAdapter) talks to it unchanged.
 
 Paths, models and status codes follow the Connector swagger
-(``shared/schemas/botframework/ConnectorAPI.json``, botbuilder-python
+(``tests/schemas/botframework/ConnectorAPI.json``, botbuilder-python
 ``swagger/ConnectorAPI.json``) plus the Teams extensions botbuilder calls:
 
 =========================================================  ==============  ==========

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,6 +21,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.conftest import SCHEMAS
+
 from . import slack_requests as sr
 from .slack_api import FakeSlack
 
@@ -30,12 +31,7 @@ SECRET = "s3cr3t-signing"
 CHANNEL = "C0TRIAGE"
 
 
-def _shared_dir() -> Path:
-    beside_repo = Path(__file__).resolve().parents[3] / "shared"
-    return beside_repo if beside_repo.is_dir() else Path("/work/shared")
-
-
-ENVELOPES = _shared_dir() / "schemas" / "slack" / "fixtures" / "socket_mode_envelopes.json"
+ENVELOPES = SCHEMAS / "slack" / "fixtures" / "socket_mode_envelopes.json"
 
 
 @pytest.fixture

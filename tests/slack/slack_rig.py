@@ -21,7 +21,7 @@ from bot.core.clock import ManualClock
 from bot.platforms.slack.platform import SlackPlatform, SlackSettings
 from bot.runtime import Runtime
 from bot.store import open_store
-from tests.conftest import SHARED, START
+from tests.conftest import SCHEMAS, START
 from tests.fakes.slack_api import FakeSlack
 
 SECRET = "test-signing-secret"
@@ -35,8 +35,8 @@ PEOPLE = {
 }
 CARE = "C0CARE"
 
-_MESSAGE_SCHEMA = json.loads((SHARED / "schemas/slack/SlackMessagePayload.schema.json").read_text())
-_MODAL_SCHEMA = json.loads((SHARED / "schemas/slack/SlackModalView.schema.json").read_text())
+_MESSAGE_SCHEMA = json.loads((SCHEMAS / "slack/SlackMessagePayload.schema.json").read_text())
+_MODAL_SCHEMA = json.loads((SCHEMAS / "slack/SlackModalView.schema.json").read_text())
 
 
 def assert_valid_message(args: dict[str, Any]) -> None:

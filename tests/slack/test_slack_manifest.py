@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from bot.cli import main
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SCHEMAS
 
-SCHEMA = json.loads((SHARED / "schemas/slack/manifest.schema.1.0.0.json").read_text())
+SCHEMA = json.loads((SCHEMAS / "slack/manifest.schema.1.0.0.json").read_text())
 
 
 def manifest(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:

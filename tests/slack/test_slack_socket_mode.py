@@ -7,11 +7,11 @@ import json
 from bot.app import Loaded
 from bot.intake.feed import parse_mention
 from handlers.triage.records import KIND, from_record
-from tests.conftest import SHARED
+from tests.conftest import SCHEMAS
 from tests.fakes import slack_requests as slack
 from tests.slack.slack_rig import CARE, SECRET, slack_rig
 
-FIXTURES = json.loads((SHARED / "schemas/slack/fixtures/socket_mode_envelopes.json").read_text())
+FIXTURES = json.loads((SCHEMAS / "slack/fixtures/socket_mode_envelopes.json").read_text())
 
 
 async def test_commands_actions_and_retried_events_over_socket_mode(

@@ -19,11 +19,11 @@ from bot.core.clock import ManualClock
 from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
 from bot.runtime import Runtime
 from bot.store import open_store
-from tests.conftest import SHARED, START
+from tests.conftest import SCHEMAS, START
 from tests.fakes import teams_activities as teams
 from tests.fakes.bot_connector import FakeConnector
 
-SCHEMA = json.loads((SHARED / "schemas/adaptivecards/adaptive-card-1.5.json").read_text())
+SCHEMA = json.loads((SCHEMAS / "adaptivecards/adaptive-card-1.5.json").read_text())
 VALIDATOR = jsonschema.Draft6Validator(SCHEMA)
 MAX_CARD_BYTES = 28 * 1024
 

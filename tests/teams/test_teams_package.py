@@ -23,15 +23,16 @@ from bot.platforms.teams.package import (
     png,
     teams_manifest,
 )
+from tests.conftest import SCHEMAS
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "teams"
+TEAMS_SCHEMAS = SCHEMAS / "teams"
 APP_ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 BOT_ID = "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
 
 
 def schema(version: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(
-        (SCHEMAS / f"MicrosoftTeams-v{version}.schema.json").read_text(encoding="utf-8")
+        (TEAMS_SCHEMAS / f"MicrosoftTeams-v{version}.schema.json").read_text(encoding="utf-8")
     )
     return loaded
 
