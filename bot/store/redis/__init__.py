@@ -21,6 +21,10 @@ name component except the last so components can never run together):
   scored ``priority * 2**40 + seq`` (lower priority first, then FIFO);
   ``P outbox:ids`` set of all waiting ids.
 * ``P card:q(platform):card_key`` list of card refs (JSON).
+* ``P in:key`` hash per inbox entry (platform, body, lease, token, its queue
+  name); ``P inq:q(platform)`` zset per platform scored by lease end (every
+  entry is leased from admission on); ``P once:inbox:key`` marks an admitted
+  key for the remembered window.
 * ``P audit`` stream (append-only); ``P audit:s:subject`` list of stream ids.
 * ``P seq:rec``, ``P seq:outbox``, ``P seq:token`` counters (``INCR``).
 
@@ -43,7 +47,7 @@ FIFO order to hold, and priorities within ``bot.store.MIN_PRIORITY`` ..
 
 Layout of the package: ``base`` (client, lifecycle, read batcher, key names),
 ``scripts`` (the Lua sources), ``reads``, ``codec``, and one part per concern:
-``records``, ``timers``, ``outbox`` (with card refs and the audit log),
+``records``, ``timers``, ``outbox`` (with card refs and the audit log), ``inbox``,
 combined in ``store``.
 """
 

@@ -42,7 +42,7 @@ class SqliteRecords(SqliteBase):
                 return False, row, 0
             if expected is not None and row_version(row) != expected:
                 return False, row, 0
-            if not fence_holds(conn, encoded.complete):
+            if not fence_holds(conn, encoded):
                 return False, row, 0
             if row is not None:
                 seq = int(row[0])
@@ -115,7 +115,7 @@ class SqliteRecords(SqliteBase):
             return True
 
         def body(conn: sqlite3.Connection) -> bool:
-            if not fence_holds(conn, encoded.complete):
+            if not fence_holds(conn, encoded):
                 return False
             apply_effects(conn, encoded)
             return True
