@@ -6,6 +6,7 @@ so a move to its successor SDK stays local.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
 from msrest.serialization import Model
 
 from bot.core.cards import Card, Form
@@ -31,7 +33,9 @@ from bot.core.directory import spoke_for_channel
 from bot.core.errors import ConfigError, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.model import Actor
+from bot.core.storage import LeasedInboxEntry
 from bot.core.text import neutralize
+from bot.inbox import Inbox
 from bot.platforms.teams import render
 from bot.platforms.teams.delivery import TeamsDelivery
 from bot.platforms.teams.directory import TeamsDirectory
@@ -178,7 +182,10 @@ class _Bot(ActivityHandler):  # type: ignore[misc]
         self.platform = platform
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await self.platform.remember(turn_context)
+        if turn_context.activity.type not in ("message", "invoke"):
+            # Messages and invokes are stored in the inbox first; they remember
+            # their sender when they are handled.
+            await self.platform.remember(turn_context)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -211,6 +218,10 @@ class TeamsPlatform:
         self.directory = TeamsDirectory(runtime.store, runtime.settings)
         self._delivery = TeamsDelivery(self)
         self._bot_ids: dict[str, str] = {}
+        self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._recover)
+        self.sweep_seconds = 1.0
+        self._sweep_stop = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def delivery(self) -> TeamsDelivery:
@@ -222,9 +233,18 @@ class TeamsPlatform:
     async def start(self) -> None:
         if self.teams.anonymous:
             log.warning("Teams endpoint is ANONYMOUS: requests are not authenticated")
+        # Picks up what a crashed process stored but did not finish.
+        self._sweep_stop.clear()
+        self._sweeper = asyncio.create_task(
+            self.inbox.run(self._sweep_stop, self.sweep_seconds), name="inbox-teams"
+        )
 
     async def stop(self) -> None:
-        """Nothing to close: Teams calls us over HTTP."""
+        """Stop the inbox sweeper (Teams calls us over HTTP: nothing else to close)."""
+        if self._sweeper is not None:
+            self._sweep_stop.set()
+            await self._sweeper
+            self._sweeper = None
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -323,7 +343,7 @@ class TeamsPlatform:
 
     # -- inbound ------------------------------------------------------------
 
-    async def _envelope(self, sender: Origin) -> dict[str, Any]:
+    async def _envelope(self, sender: Origin, lease: tuple[str, int]) -> dict[str, Any]:
         runtime = self.runtime
         return {
             "platform": PLATFORM,
@@ -336,36 +356,97 @@ class TeamsPlatform:
             ),
             "platform_channel": sender.channel_key,
             "direct": sender.is_direct,
-            "dedupe_key": f"activity:{sender.conversation_id}:{sender.activity_id}"
-            if sender.activity_id
-            else None,
+            "dedupe_key": _dedupe_key(sender),
+            "inbox_lease": lease,
             "raw_ref": {"reply_to": sender.reply_to_id},
         }
+
+    async def _event(
+        self, kind: str, activity: dict[str, Any], lease: tuple[str, int]
+    ) -> tuple[Event, Origin]:
+        """The neutral event of a stored activity (raises :class:`MalformedActivity`)."""
+        sender = origin(activity)
+        if kind == "invoke":
+            _, data = invoke_data(activity)
+            return self._card_event(data, await self._envelope(sender, lease)), sender
+        envelope = await self._envelope(sender, lease)
+        value = activity.get("value")
+        if isinstance(value, dict):
+            return self._card_event(value, envelope), sender  # Action.Submit
+        bot_id = str((activity.get("recipient") or {}).get("id") or "")
+        text, mentioned = message_text(activity, bot_id)
+        names = {r.key for r in self.runtime.dispatcher.commands() if r.key}
+        typed = typed_command(text, names)
+        if typed:
+            return Command(name=typed[0], text=typed[1], **envelope), sender
+        return Message(text=text, mentioned=mentioned, **envelope), sender
+
+    async def _handle(
+        self,
+        leased: LeasedInboxEntry,
+        turn_context: TurnContext,
+        notes: _Notes | None,
+    ) -> None:
+        stored = leased.entry.body
+        activity = dict(stored.get("activity") or {})
+        await self.remember(turn_context)
+        event, _ = await self._event(
+            str(stored.get("kind")), activity, (leased.entry.key, leased.token)
+        )
+        await self.runtime.handle(event, TeamsResponder(turn_context, notes))
+
+    async def _recover(self, leased: LeasedInboxEntry) -> None:
+        """Handle an entry a crashed process acknowledged but did not finish.
+
+        Answers go to the conversation through a proactive turn; an invoke's
+        notes for the clicker can no longer be shown (its card is updated
+        through the outbox like everyone else's).
+        """
+        stored = leased.entry.body
+        activity = Activity().deserialize(dict(stored.get("activity") or {}))
+        reference = TurnContext.get_conversation_reference(activity)
+        notes = _Notes() if stored.get("kind") == "invoke" else None
+
+        async def run(turn_context: TurnContext) -> None:
+            # A proactive turn in the activity's conversation, as if it had just arrived.
+            turn_context.activity = activity
+            await self._handle(leased, turn_context, notes)
+
+        try:
+            await self.adapter.continue_conversation(reference, run, self.teams.app_id)
+        except MalformedActivity as error:
+            log.warning("dropped a stored Teams activity: no %s", error.field)
+        if notes is not None and notes.notes:
+            log.info("recovered invoke %s: notes not shown: %s", leased.entry.key, notes.notes)
+
+    async def _admit(
+        self, kind: str, sender: Origin, activity: dict[str, Any]
+    ) -> LeasedInboxEntry | None:
+        """Store a verified activity before the 200 that tells the Connector
+        not to send it again."""
+        return await self.inbox.admit(_dedupe_key(sender), {"kind": kind, "activity": activity})
 
     async def on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity.serialize()
         try:
             sender = origin(activity)
-            envelope = await self._envelope(sender)
             value = activity.get("value")
-            event: Event
             if isinstance(value, dict):
-                event = self._card_event(value, envelope)  # Action.Submit
-            else:
-                bot_id = (
-                    turn_context.activity.recipient.id if turn_context.activity.recipient else ""
-                )
-                text, mentioned = message_text(activity, bot_id)
-                names = {r.key for r in self.runtime.dispatcher.commands() if r.key}
-                typed = typed_command(text, names)
-                if typed:
-                    event = Command(name=typed[0], text=typed[1], **envelope)
-                else:
-                    event = Message(text=text, mentioned=mentioned, **envelope)
+                card_action(value)
         except MalformedActivity as error:
             log.warning("ignored a malformed Teams activity: no %s", error.field)
             return
-        await self.runtime.handle(event, TeamsResponder(turn_context, None))
+        leased = await self._admit("message", sender, activity)
+        if leased is None:
+            return
+
+        async def process(leased: LeasedInboxEntry) -> None:
+            try:
+                await self._handle(leased, turn_context, None)
+            except MalformedActivity as error:
+                log.warning("ignored a malformed Teams activity: no %s", error.field)
+
+        await self.inbox.handle(leased, process)
 
     def _card_event(self, data: dict[str, Any], envelope: dict[str, Any]) -> Event:
         meaning = card_action(data)
@@ -382,16 +463,25 @@ class TeamsPlatform:
         try:
             sender = origin(activity)
             _, data = invoke_data(activity)
-            event = self._card_event(data, await self._envelope(sender))
+            if not isinstance(card_action(data), ButtonPress | FormSubmission):
+                raise MalformedActivity("value.pc")
         except MalformedActivity as error:
             return _invoke(
                 400,
                 "application/vnd.microsoft.error",
                 {"code": "BadRequest", "message": str(error)},
             )
+        leased = await self._admit("invoke", sender, activity)
+        if leased is None:
+            return _invoke(200, MESSAGE_TYPE, "Already received.")
         notes = _Notes()
         self._delivery.last_update.pop(sender.reply_to_id, None)
-        await self.runtime.handle(event, TeamsResponder(turn_context, notes))
+
+        async def process(leased: LeasedInboxEntry) -> None:
+            await self._handle(leased, turn_context, notes)
+
+        # Handled inline: the invoke's answer shows the clicker the refreshed card.
+        await self.inbox.handle(leased, process)
         if notes.form is not None:
             return _invoke(200, CARD_TYPE, render.form_card(notes.form))
         # Deliver the card updates this click caused now (briefly: Teams waits
@@ -408,6 +498,12 @@ class TeamsPlatform:
             return _invoke(200, CARD_TYPE, card)
         said = "\n".join(neutralize(note, 500) for note in notes.notes)
         return _invoke(200, MESSAGE_TYPE, said or "Done.")
+
+
+def _dedupe_key(sender: Origin) -> str | None:
+    if not sender.activity_id:
+        return None
+    return f"activity:{sender.conversation_id}:{sender.activity_id}"
 
 
 def _invoke(status: int, kind: str, value: object) -> InvokeResponse:
