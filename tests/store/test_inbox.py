@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.storage import AuditEntry, Effects, InboxEntry, Record, Store, Timer
 
+from .conftest import Backend
+
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 REMEMBER = timedelta(minutes=15)
@@ -142,3 +144,29 @@ async def test_entries_survive_reopening(store: Store) -> None:
     await store.open()
     (leased,) = await store.lease_inbox("slack", T0 + LEASE, "after-restart", LEASE)
     assert leased.entry.body == {"text": "kept"}
+
+
+async def test_concurrent_sweeps_lease_each_orphan_once(backend: Backend) -> None:
+    # Two store objects, as two processes have, racing over the same orphans.
+    first, second = backend.make(), backend.make()
+    await first.open()
+    await second.open()
+    try:
+        for n in range(40):
+            assert await admit(first, entry(f"k{n}"), owner="dead") is not None
+        later = T0 + LEASE
+
+        async def sweep(store: Store, owner: str) -> list[str]:
+            got: list[str] = []
+            while batch := await store.lease_inbox("slack", later, owner, LEASE, limit=3):
+                got += [leased.entry.key for leased in batch]
+            return got
+
+        results = await asyncio.gather(
+            *(sweep(store, f"{store is first}-{n}") for n in range(4) for store in (first, second))
+        )
+        taken = [key for keys in results for key in keys]
+        assert sorted(taken) == sorted(f"k{n}" for n in range(40))
+    finally:
+        await first.close()
+        await second.close()
