@@ -79,9 +79,11 @@ async def test_votes_are_stored_once_per_person(chat: Chat) -> None:
 async def test_ask_a_coach_reply_and_save_as_guidance(chat: Chat, tmp_path: Path) -> None:
     await chat.run("as jo", "/ask can I wear the company hoodie in my dating profile photos?")
     out = await chat.run("click Ask a coach")
-    assert "I've passed your question to the coaches" in out
+    # Queued is not delivered: the asker is told so, and told when it is posted.
+    assert "I've queued your question for the coaches in the social media hub." in out
+    assert "passed" not in out
     assert re.search(r"\[#\d+ · #hub\]", out) and "Question from Jo Martin" in out
-    assert "Your question is already with the coaches." in await chat.run("click Ask a coach")
+    assert "Your question has reached the coaches" in await chat.run("click Ask a coach")
     assert "Only a coach can answer questions." in await chat.run("as sam", "click Reply")
     out = await chat.run("as maria", "click Reply")
     assert "[form · Answer the question]" in out
