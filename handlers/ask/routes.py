@@ -17,6 +17,7 @@ from bot.core.text import snippet
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.ask.delivery import HubDelivery, hub_delivery
 from handlers.ask.records import KIND, MAX_QUESTION, Question, from_record, to_record
+from handlers.ask.retention import RETENTION_TIMER, clean_up
 
 router = Router("ask")
 
@@ -356,6 +357,11 @@ def review_timer(now: datetime) -> Timer:
     days = (7 - now.weekday()) % 7 or 7
     due = (now + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
     return Timer(REVIEW_TIMER, REVIEW_TIMER, due)
+
+
+@router.timer(RETENTION_TIMER)
+async def on_retention(turn: Turn, timer: TimerFired) -> None:
+    await clean_up(turn)
 
 
 @router.timer(REVIEW_TIMER)
