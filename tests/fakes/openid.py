@@ -10,7 +10,7 @@ generated here; :meth:`token` signs a token as the Bot Connector would
 (``iss`` https://api.botframework.com, ``aud`` the bot's app id, ``serviceurl``).
 
 Fault injection: ``stall`` makes both documents accept the request and never
-answer; ``max_age`` sets the key set's ``Cache-Control``.
+answer; ``fail`` answers them 503; ``max_age`` sets the key set's ``Cache-Control``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class FakeOpenId:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
         self.kid = self.add_key()
         self.stall = False
+        self.fail = False
         self.requests: list[str] = []
         self._never = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -89,6 +90,8 @@ class FakeOpenId:
     async def _stalled(self) -> None:
         if self.stall:
             await self._never.wait()  # accepted, never answered (until close)
+        if self.fail:
+            raise web.HTTPServiceUnavailable()
 
     async def _metadata(self, request: web.Request) -> web.Response:
         self.requests.append(request.path)

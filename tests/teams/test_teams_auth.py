@@ -193,6 +193,31 @@ async def test_a_rotated_key_is_picked_up_without_waiting_on_a_request(
     assert status in (200, 201)
 
 
+async def test_requests_without_keys_get_503_and_do_not_hammer_the_key_endpoint(
+    store_backend: tuple[str, str], loaded: Loaded, openid: FakeOpenId
+) -> None:
+    openid.fail = True
+    settings = TeamsSettings(APP_ID, "secret", "tenant-1", openid_metadata_url=openid.metadata_url)
+    async with teams_rig(loaded, *store_backend, settings) as rig:
+        keys = rig.platform.keys
+        assert keys is not None
+        headers = {"Authorization": f"Bearer {openid.token(good_claims(rig, openid))}"}
+        for _ in range(5):
+            status, _ = await rig.post(question(rig), headers=headers)
+            assert status == 503
+            await keys.settled()
+        assert keys.fetches == 1  # one attempt, not one per request
+        openid.fail = False
+        rig.clock.advance(timedelta(seconds=11))
+        status, _ = await rig.post(question(rig), headers=headers)
+        assert status == 503  # this request starts the next attempt, and does not wait for it
+        await keys.settled()
+        assert keys.fetches == 2
+        status, _ = await rig.post(question(rig), headers=headers)
+        assert status in (200, 201)
+        assert len(await rig.runtime.store.find(QUESTION, "asker:sam", limit=5)) == 1
+
+
 async def test_a_stalled_key_endpoint_costs_503_and_healthz_keeps_answering(
     store_backend: tuple[str, str], loaded: Loaded, openid: FakeOpenId
 ) -> None:

@@ -52,6 +52,8 @@ DEFAULT_LIFETIME = timedelta(hours=24)
 SHORTEST_LIFETIME = timedelta(minutes=5)
 # An unknown key id triggers a refresh, at most this often (rotation picks up fast).
 UNKNOWN_KEY_REFRESH = timedelta(minutes=5)
+# Requests that find no keys start a fetch at most this often.
+ON_DEMAND_SPACING = timedelta(seconds=10)
 FETCH_TIMEOUT = 5.0
 RETRY_FIRST, RETRY_LONGEST = 5.0, 300.0
 _MAX_AGE = re.compile(r"max-age=(\d+)")
@@ -97,6 +99,8 @@ class SigningKeys:
         self._fetched_at: datetime | None = None
         self._expires_at: datetime | None = None
         self._refresh: asyncio.Task[None] | None = None
+        self._in_flight = 0
+        self._last_attempt: datetime | None = None
         self._loop: asyncio.Task[None] | None = None
         self.fetches = 0
 
@@ -115,9 +119,13 @@ class SigningKeys:
         return key
 
     def refresh_soon(self) -> None:
-        """Start one refresh in the background unless one is running."""
-        if self._refresh is None or self._refresh.done():
-            self._refresh = asyncio.create_task(self._refresh_logged(), name="teams-keys")
+        """Start one refresh in the background, unless one is running or the
+        last attempt was moments ago (requests must not become a fetch storm)."""
+        now = self.clock.now()
+        recent = self._last_attempt is not None and now - self._last_attempt < ON_DEMAND_SPACING
+        if self._in_flight or recent:
+            return
+        self._refresh = asyncio.create_task(self._refresh_logged(), name="teams-keys")
 
     async def settled(self) -> None:
         """Wait for a background refresh started by :meth:`lookup`, if any."""
@@ -133,6 +141,21 @@ class SigningKeys:
     async def refresh(self) -> timedelta:
         """Fetch the metadata, then the keys; return how long they are good for."""
         self.fetches += 1
+        self._in_flight += 1
+        self._last_attempt = self.clock.now()
+        try:
+            document, lifetime = await self._fetch()
+        finally:
+            self._in_flight -= 1
+        keys = _parse_keys(document)
+        if not keys:
+            raise ValueError("the key set holds no usable RSA key")
+        now = self.clock.now()
+        self._keys, self._fetched_at, self._expires_at = keys, now, now + lifetime
+        log.info("Teams signing keys fetched: %d keys, good for %s", len(keys), lifetime)
+        return lifetime
+
+    async def _fetch(self) -> tuple[Any, timedelta]:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             async with http.get(self.metadata_url) as response:
@@ -144,14 +167,7 @@ class SigningKeys:
             async with http.get(jwks_uri) as response:
                 response.raise_for_status()
                 document = await response.json(content_type=None)
-                lifetime = _lifetime(response.headers.get("Cache-Control", ""))
-        keys = _parse_keys(document)
-        if not keys:
-            raise ValueError("the key set holds no usable RSA key")
-        now = self.clock.now()
-        self._keys, self._fetched_at, self._expires_at = keys, now, now + lifetime
-        log.info("Teams signing keys fetched: %d keys, good for %s", len(keys), lifetime)
-        return lifetime
+                return document, _lifetime(response.headers.get("Cache-Control", ""))
 
     def start(self) -> None:
         """Keep the keys fresh in the background (until :meth:`stop`)."""
