@@ -45,7 +45,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+def unsigned(header: Any, claims: dict[str, Any], signature: bytes = b"") -> str:
     head = _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
     return head + "." + _b64(signature)
 
@@ -119,6 +119,9 @@ FORGERIES = [
     "other_service_url",
     "unpublished_key",
     "no_expiry",
+    "text_expiry",
+    "header_not_an_object",
+    "empty_bearer",
     "not_bearer",
     "no_header",
 ]
@@ -137,7 +140,11 @@ def forged(kind: str, rig: TeamsRig, openid: FakeOpenId) -> dict[str, str]:
         "other_service_url": openid.token({**claims, "serviceurl": "https://evil.example/"}),
         "unpublished_key": openid.token(claims, key=new_private_key()),
         "no_expiry": openid.token({k: v for k, v in claims.items() if k != "exp"}),
+        "text_expiry": openid.token({**claims, "exp": "tomorrow"}),
+        "header_not_an_object": unsigned([header], claims),
     }
+    if kind == "empty_bearer":
+        return {"Authorization": "Bearer "}
     if kind == "no_header":
         return {}
     if kind == "not_bearer":

@@ -314,6 +314,9 @@ class TeamsAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         except KeysUnavailable as error:
             log.warning("Teams request refused (503): %s", error)
             raise
+        except Exception as error:  # this is the boundary: a token we cannot read is a 401
+            log.warning("Teams request refused (401): unreadable token (%s)", type(error).__name__)
+            raise Refused("unreadable token") from error
         identity = ClaimsIdentity(claims, True)
         result = AuthenticateRequestResult()
         result.claims_identity = identity

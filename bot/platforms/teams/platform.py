@@ -30,7 +30,7 @@ from bot.core.cards import Card, Form
 from bot.core.directory import spoke_for_channel
 from bot.core.errors import ConfigError, InvalidInput, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
-from bot.core.jsontext import MAX_BYTES, TooLarge, decode_json
+from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
 from bot.core.text import neutralize
 from bot.platforms.teams import render
@@ -263,7 +263,7 @@ class TeamsPlatform:
         try:
             body = decode_json(await request.read())
         except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"error": f"over {MAX_BYTES} bytes"}, status=413)
+            return web.json_response({"error": "the body is too large"}, status=413)
         except TooLarge as error:
             return web.json_response({"error": str(error)}, status=413)
         except InvalidInput as error:
