@@ -32,6 +32,7 @@ from bot.core.errors import ConfigError, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.model import Actor
 from bot.core.text import neutralize
+from bot.logs import bind_request_id
 from bot.platforms.teams import render
 from bot.platforms.teams.delivery import TeamsDelivery
 from bot.platforms.teams.directory import TeamsDirectory
@@ -178,6 +179,7 @@ class _Bot(ActivityHandler):  # type: ignore[misc]
         self.platform = platform
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        bind_request_id(turn_context.activity.id)
         await self.platform.remember(turn_context)
         await super().on_turn(turn_context)
 
