@@ -11,7 +11,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from slack_sdk.errors import SlackApiError
 
 from bot.app import Loaded, open_runtime
 from bot.core.cards import Card, TextBlock
@@ -22,7 +28,13 @@ from bot.store import open_store
 from bot.web import create_app
 from tests.conftest import ROOT, START
 from tests.fakes import teams_activities as teams
-from tests.ops.ops_rig import ADA, IDLE_POLL, MENTION, link_care, running, scrape, value
+from tests.ops.ops_rig import ADA, CARE, IDLE_POLL, MENTION, link_care, running, scrape, value
+
+# What Prometheus 2.x and 3.x send when scraping.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 def card(text: str) -> dict[str, object]:
@@ -174,6 +186,83 @@ async def test_platform_calls_count_429s_and_ack_latency_is_a_histogram(
             if name == "playcaller_ack_seconds_count"
         } == {"slack", "teams"}
         assert value(samples, "playcaller_outbox_items", platform="slack") == 0
+
+
+async def test_slack_refusals_and_lost_connections_have_their_own_status(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    async with running(loaded, tmp_path) as bot:
+        with pytest.raises(SlackApiError):
+            await bot.slack.client.chat_update(channel=CARE, ts="1767225600.000001", text="hi")
+        bot.fake_slack.fail_connection("chat.postMessage")
+        with pytest.raises(aiohttp.ClientError):
+            await bot.slack.client.chat_postMessage(channel=CARE, text="hello")
+        _, samples = await scrape(bot.server)
+    calls = "playcaller_platform_calls_total"
+    assert (
+        value(samples, calls, platform="slack", method="chat.update", status="message_not_found")
+        == 1
+    )
+    assert (
+        value(samples, calls, platform="slack", method="chat.postMessage", status="unreachable")
+        == 1
+    )
+
+
+async def test_a_failed_store_read_leaves_the_metric_out_and_is_counted(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    runtime = await open_runtime(
+        loaded,
+        store=open_store(f"sqlite:///{tmp_path / 'gone.db'}"),
+        clock=ManualClock(START),
+        platforms=["console"],
+    )
+    server = TestServer(create_app(runtime, [], poll_seconds=IDLE_POLL), host="127.0.0.1")
+    await server.start_server()
+    try:
+        await runtime.store.close()
+        _, samples = await scrape(server)
+    finally:
+        await server.close()
+    assert not any(name == "playcaller_outbox_items" for name, _ in samples)
+    failures = "playcaller_metric_read_failures_total"
+    assert value(samples, failures, metric="playcaller_outbox_items") == 1
+    assert value(samples, failures, metric="playcaller_timers_due") == 1
+
+
+async def test_prometheus_asking_for_openmetrics_gets_it(loaded: Loaded, tmp_path: Path) -> None:
+    runtime = await open_runtime(
+        loaded,
+        store=open_store(f"sqlite:///{tmp_path / 'om.db'}"),
+        clock=ManualClock(START),
+        platforms=["console"],
+    )
+    runtime.metrics.platform_calls.labels(
+        platform="teams", method="update_activity", status="429"
+    ).inc()
+    server = TestServer(create_app(runtime, [], poll_seconds=IDLE_POLL), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                server.make_url("/metrics"),
+                headers={"Accept": PROMETHEUS_ACCEPT},
+            ) as response,
+        ):
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+            text = await response.text()
+    finally:
+        await server.close()
+    families = {f.name: f for f in openmetrics_families(text)}
+    [throttled] = [
+        s for s in families["playcaller_platform_calls"].samples if s.name.endswith("_total")
+    ]
+    assert throttled.labels == {"platform": "teams", "method": "update_activity", "status": "429"}
+    assert throttled.value == 1
+    assert [s.value for s in families["playcaller_outbox_items"].samples] == [0]
 
 
 async def test_metrics_are_per_app_not_process_wide(loaded: Loaded, tmp_path: Path) -> None:
