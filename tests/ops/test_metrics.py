@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +31,17 @@ from tests.conftest import ROOT, START
 from tests.fakes import teams_activities as teams
 from tests.ops.ops_rig import ADA, CARE, IDLE_POLL, MENTION, link_care, running, scrape, value
 
+# The fake Bot Connector's operation names, as botframework-connector's methods.
+CONNECTOR_METHODS = {
+    "create": "create_conversation",
+    "send": "send_to_conversation",
+    "reply": "reply_to_activity",
+    "update": "update_activity",
+    "delete": "delete_activity",
+    "members": "get_conversation_members",
+    "member": "get_conversation_member",
+    "pagedmembers": "get_conversation_paged_members",
+}
 # What Prometheus 2.x and 3.x send when scraping.
 PROMETHEUS_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
@@ -172,9 +184,20 @@ async def test_platform_calls_count_429s_and_ack_latency_is_a_histogram(
             value(samples, calls, platform="teams", method="send_to_conversation", status="429")
             == 1
         )
-        assert (
-            value(samples, calls, platform="teams", method="send_to_conversation", status="ok") >= 1
+        # Every Bot Connector call the fake answered is counted once, replies
+        # within a turn (the answer to "link care") as well as proactive posts.
+        answered = Counter(
+            (CONNECTOR_METHODS[c.operation], "ok" if c.ok else str(c.status))
+            for c in bot.connector.calls
         )
+        counted = {
+            (dict(labels)["method"], dict(labels)["status"]): n
+            for (name, labels), n in samples.items()
+            if name == calls and ("platform", "teams") in labels
+        }
+        assert counted == answered
+        assert answered[("reply_to_activity", "ok")] >= 1
+        assert answered[("send_to_conversation", "ok")] >= 1
         # One Slack request and two Teams activities were answered.
         assert value(samples, "playcaller_ack_seconds_count", platform="slack") == 1
         assert value(samples, "playcaller_ack_seconds_count", platform="teams") == 2

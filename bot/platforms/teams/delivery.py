@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +168,7 @@ class TeamsDelivery:
             update.id = activity_id
             await turn_context.update_activity(update)
 
-        await self._call("update_activity", conversation, replace, reference)
+        await self._call(conversation, replace, reference)
         self.last_update[activity_id] = body
 
     async def _send(self, reference: dict[str, Any], card: Card) -> JSON:
@@ -190,7 +189,7 @@ class TeamsDelivery:
             response = await connector.conversations.send_to_conversation(conversation, activity)
             sent["id"] = response.id if response else ""
 
-        await self._call("send_to_conversation", conversation, send, reference)
+        await self._call(conversation, send, reference)
         return {
             "conversation": conversation,
             "activity_id": sent.get("id", ""),
@@ -216,13 +215,15 @@ class TeamsDelivery:
             members=[ChannelAccount(id=str(user["user_id"]))],
             tenant_id=str(user.get("tenant_id") or "") or None,
         )
-
-        async def create(guarded: Any) -> None:
+        guarded, failures = _guarded(send)
+        try:
             await teams.adapter.create_conversation(
                 teams.teams.app_id, guarded, parameters, "msteams", str(user["service_url"])
             )
-
-        await self._attempt("create_conversation", f"user:{user['user_id']}", create, send)
+        except Exception as error:
+            self._raise_for(error, f"user:{user['user_id']}")
+        if failures:
+            self._raise_for(failures[0], f"user:{user['user_id']}")
         reference = created["reference"]
         conversation = str(reference["conversation"]["id"])
         await teams.directory.remember_conversation(conversation, reference, "personal")
@@ -235,40 +236,18 @@ class TeamsDelivery:
             "reference": reference,
         }
 
-    async def _call(
-        self, method: str, conversation: str, callback: Any, reference: dict[str, Any]
-    ) -> None:
+    async def _call(self, conversation: str, callback: Any, reference: dict[str, Any]) -> None:
         teams = self.teams
         conversation_reference = ConversationReference().deserialize(reference)
-
-        async def proactive(guarded: Any) -> None:
+        guarded, failures = _guarded(callback)
+        try:
             await teams.adapter.continue_conversation(
                 conversation_reference, guarded, teams.teams.app_id
             )
-
-        await self._attempt(method, conversation, proactive, callback)
-
-    async def _attempt(
-        self,
-        method: str,
-        lane: str,
-        run: Callable[[Any], Awaitable[None]],
-        callback: Any,
-    ) -> None:
-        """Run one Bot Connector call through the adapter, count its outcome
-        (the one place Teams calls are counted) and map its failure."""
-        guarded, failures = _guarded(callback)
-        failure: BaseException | None = None
-        try:
-            await run(guarded)
         except Exception as error:
-            failure = error
-        failure = failure or (failures[0] if failures else None)
-        self.teams.runtime.metrics.platform_calls.labels(
-            platform=PLATFORM, method=method, status=call_status(failure)
-        ).inc()
-        if failure is not None:
-            self._raise_for(failure, lane)
+            self._raise_for(error, conversation)
+        if failures:
+            self._raise_for(failures[0], conversation)
 
     def _raise_for(self, error: BaseException, conversation: str) -> None:
         status, retry_after, body = http_status(error)
@@ -291,19 +270,6 @@ class TeamsDelivery:
         ):
             raise RetryLater(timedelta(seconds=5), f"Teams unreachable: {error!r}") from error
         raise error
-
-
-def call_status(failure: BaseException | None) -> str:
-    """A call's status label: ok, the HTTP status of a failure (429 when
-    throttled), unreachable, or error."""
-    if failure is None:
-        return "ok"
-    status, _, _ = http_status(failure)
-    if status is not None:
-        return str(status)
-    if isinstance(failure, aiohttp.ClientError | TimeoutError | ConnectionError):
-        return "unreachable"
-    return "error"
 
 
 def _guarded(callback: Any) -> tuple[Any, list[BaseException]]:

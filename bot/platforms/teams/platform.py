@@ -23,7 +23,7 @@ from botbuilder.core import (
     TurnContext,
 )
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 from msrest.serialization import Model
 
 from bot.core.cards import Card, Form
@@ -34,6 +34,7 @@ from bot.core.model import Actor
 from bot.core.text import neutralize
 from bot.logs import bind_request_id
 from bot.platforms.teams import render
+from bot.platforms.teams.connector import MeteredAuthentication
 from bot.platforms.teams.delivery import TeamsDelivery
 from bot.platforms.teams.directory import TeamsDirectory
 from bot.platforms.teams.inbound import (
@@ -206,7 +207,9 @@ class TeamsPlatform:
     def __init__(self, teams: TeamsSettings, runtime: Runtime) -> None:
         self.teams = teams
         self.runtime = runtime
-        self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(teams)))
+        self.adapter = CloudAdapter(
+            MeteredAuthentication(_AdapterConfig(teams), calls=runtime.metrics.platform_calls)
+        )
         self.adapter.on_turn_error = self._on_turn_error
         self.adapter.use(_CloseConnectorClient())
         self.bot = _Bot(self)
