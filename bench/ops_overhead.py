@@ -7,7 +7,7 @@ Each figure is process CPU time (``time.process_time``) per operation, with a
 baseline measured in the same run: a request through ``serve``'s request
 middleware (new request id, route look-up, ack-time histogram) against the
 same handler called directly; a platform call's counter increment (what
-``MeteredWebClient`` and the Teams delivery add to each call); a log line in
+``MeteredWebClient`` and the metered Bot Connector clients add to each call); a log line in
 ``PLAYCALLER_LOG_FORMAT=json`` against the text format. CPU time, unlike wall
 time, hardly depends on what else the machine runs.
 """

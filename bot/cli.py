@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"playcaller: {error}", file=sys.stderr)
         return 2
-    logs.configure(level, log_format, sys.stderr)
+    logs.configure(level, log_format)
     # bm25s logs every index build at DEBUG on its own handler.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:

@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import IO
+from typing import Protocol
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class Writable(Protocol):
+    """Where log lines go."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
 
 _request_id: ContextVar[str | None] = ContextVar("playcaller_request_id", default=None)
 
@@ -73,14 +83,26 @@ def log_format(raw: str | None) -> str:
     return chosen
 
 
-def handler(fmt: str, stream: IO[str]) -> logging.Handler:
+class CurrentStderr:
+    """``sys.stderr`` as it is at each write: while ``ingest`` draws its progress
+    bar, rich stands in for stderr and prints log lines above the bar."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def handler(fmt: str, stream: Writable) -> logging.Handler:
     """A handler writing to ``stream`` in ``fmt`` (see :func:`log_format`)."""
-    chosen = logging.StreamHandler(stream)
+    chosen: logging.StreamHandler[Writable] = logging.StreamHandler(stream)
     chosen.addFilter(RequestIdFilter())
     chosen.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     return chosen
 
 
-def configure(level: str, fmt: str, stream: IO[str]) -> None:
-    """Send the root logger's records to ``stream`` in ``fmt``."""
-    logging.basicConfig(level=level, handlers=[handler(fmt, stream)], force=True)
+def configure(level: str, fmt: str, stream: Writable | None = None) -> None:
+    """Send the root logger's records to ``stream`` (default: stderr) in ``fmt``."""
+    chosen = stream if stream is not None else CurrentStderr()
+    logging.basicConfig(level=level, handlers=[handler(fmt, chosen)], force=True)

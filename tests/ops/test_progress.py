@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pty
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from bot import logs
 from bot.intake.progress import LARGE_FILE_BYTES, progress_console, tracked
 from tests.conftest import ROOT
 
@@ -126,3 +128,22 @@ def test_ingest_on_a_terminal_draws_the_bar(tmp_path: Path) -> None:
     screen = drawn.decode("utf-8", "replace")
     assert "ingest feed.jsonl" in screen
     assert "100%" in screen
+
+
+def test_log_lines_during_the_bar_are_printed_through_it() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    log = logging.getLogger("playcaller.test.progress")
+    log.propagate = False
+    log.addHandler(logs.handler("text", logs.CurrentStderr()))
+    try:
+        with tracked(["a\n", "b\n"], 4, "ingest feed.jsonl", console) as read:
+            for line in read:
+                log.warning("read %s", line.strip())
+    finally:
+        log.handlers.clear()
+        log.propagate = True
+    drawn = out.getvalue()
+    assert "playcaller.test.progress: read a" in drawn
+    assert "playcaller.test.progress: read b" in drawn
+    assert "ingest feed.jsonl" in drawn
