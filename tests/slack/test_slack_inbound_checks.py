@@ -76,7 +76,7 @@ SIGNED_MALFORMED = {
     "a form that does not parse": (signed(b"command=%2Ftriage&&&=&", FORM), "form"),
     "a payload field that is not JSON": (signed(b"payload=%7Bnot+json", FORM), "payload"),
     "invalid UTF-8": (signed(b"command=/triage&text=\xff\xfe", FORM), "UTF-8"),
-    "nesting 1,200 levels deep": (signed(deep(1200), JSON), "nests deeper"),
+    "nesting 1,200 levels deep": (signed(deep(1200), JSON), "nested deeper"),
     "a click without its user": (
         signed(
             urlencode(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.core.errors import InvalidInput
+from bot.core.jsontext import TooLarge, decode_json
 from bot.platforms.slack.inbound import (
     MalformedPayload,
     action_parts,
@@ -27,8 +27,6 @@ from bot.platforms.slack.inbound import (
 
 # Slack's replay window for a signed request.
 MAX_AGE_SECONDS = 300
-# Deeper than any Slack payload (Block Kit state and rich text stay far below).
-MAX_DEPTH = 64
 
 
 class Rejected(Exception):
@@ -60,8 +58,8 @@ def parse_signed_body(body: bytes, content_type: str) -> dict[str, Any]:
     """The payload of a signed request, parsed the way Bolt will parse it.
 
     Raises 400 for bytes that are not UTF-8, JSON that does not parse, is not
-    an object or nests deeper than :data:`MAX_DEPTH`, a form that does not
-    parse, and payloads lacking a field the bot needs.
+    an object or nests too deeply (:mod:`bot.core.jsontext`), a form that does
+    not parse, and payloads lacking a field the bot needs.
     """
     try:
         text = body.decode("utf-8")
@@ -86,32 +84,15 @@ def parse_signed_body(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
-    if _nesting(text) > MAX_DEPTH:
-        raise Rejected(400, f"{what} nests deeper than {MAX_DEPTH} levels")
+    """Decoded with the limits every JSON door shares (:mod:`bot.core.jsontext`)."""
     try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise Rejected(400, f"{what} is not valid JSON") from error
+        value = decode_json(text)
+    except InvalidInput as error:
+        status = 413 if isinstance(error, TooLarge) else 400
+        raise Rejected(status, f"{what} is {error.problem}") from error
     if not isinstance(value, dict):
         raise Rejected(400, f"{what} is not a JSON object")
     return value
-
-
-def _nesting(text: str) -> int:
-    """The deepest bracket nesting of JSON text, outside strings (no parsing)."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    depth = deepest = 0
-    for char in brackets:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def check_fields(body: dict[str, Any]) -> None:

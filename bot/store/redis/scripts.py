@@ -113,6 +113,23 @@ return {1, version}
 """
 )
 
+# KEYS[1] record hash. ARGV: P expected, effects from 3. Reply {1} or {0[, v, d, t]}.
+LUA_DELETE = (
+    LUA_EFFECTS
+    + """
+local P, rk = ARGV[1], KEYS[1]
+local cur = redis.call('HMGET', rk, 'v', 'd', 't', 'tk')
+if cur[1] == false then return {0} end
+if tonumber(cur[1]) ~= tonumber(ARGV[2]) or not fence_holds(P, 3) then
+  return {0, cur[1], cur[2], cur[3]}
+end
+for _, tk in ipairs(cjson.decode(cur[4])) do redis.call('ZREM', tk, rk) end
+redis.call('DEL', rk)
+apply_effects(P, 3)
+return {1}
+"""
+)
+
 # KEYS[1] any key of the store. ARGV: P, effects from 2.
 LUA_APPLY = (
     LUA_EFFECTS
@@ -273,6 +290,33 @@ end
 return out
 """
 
+# KEYS[1] outbox:ids. ARGV: P. Per platform: waiting items and the smallest
+# created time (a scan of every waiting item: fine for thousands, and only
+# read when /metrics is scraped).
+LUA_OUTBOX_BACKLOG = """
+local found, order = {}, {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local f = redis.call('HMGET', ARGV[1] .. 'ob:' .. id, 'platform', 'created')
+  if f[1] then
+    local created = tonumber(f[2])
+    local entry = found[f[1]]
+    if entry == nil then
+      entry = {0, created}
+      found[f[1]] = entry
+      table.insert(order, f[1])
+    end
+    entry[1] = entry[1] + 1
+    if created < entry[2] then entry[2] = created end
+  end
+end
+local out = {}
+for _, platform in ipairs(order) do
+  local entry = found[platform]
+  table.insert(out, {platform, entry[1], string.format('%.0f', entry[2])})
+end
+return out
+"""
+
 # KEYS[1] entry hash. ARGV: key token.
 LUA_FINISH_INBOX = """
 local f = redis.call('HMGET', KEYS[1], 'token', 'q')
@@ -285,6 +329,7 @@ return 1
 # Every script, by the name the store calls it with.
 SOURCES = {
     "write": LUA_WRITE,
+    "delete": LUA_DELETE,
     "apply": LUA_APPLY,
     "find": LUA_FIND,
     "put_once": LUA_PUT_ONCE,
@@ -298,4 +343,5 @@ SOURCES = {
     "admit_inbox": LUA_ADMIT_INBOX,
     "lease_inbox": LUA_LEASE_INBOX,
     "finish_inbox": LUA_FINISH_INBOX,
+    "outbox_backlog": LUA_OUTBOX_BACKLOG,
 }

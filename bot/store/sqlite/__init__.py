@@ -61,8 +61,9 @@ Interpretations of the contract (shared with the Redis backend):
 Layout: ``base`` (connection, lifecycle, job runner), ``runner`` (the
 connection thread and transactions), ``schema``, ``rows`` (fencing, effects
 and row decoding inside a transaction), and one part per concern:
-``records``, ``timers``, ``outbox`` (with card refs and the audit log), ``inbox``,
-combined in ``store``.
+``records``, ``timers``, ``outbox`` (with card refs and the audit log),
+``inbox``, ``counts`` (named counters in the ``tallies`` table), combined in
+``store``.
 """
 
 from bot.store.sqlite.store import SqliteStore

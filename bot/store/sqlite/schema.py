@@ -108,6 +108,12 @@ SCHEMA = (
     ) WITHOUT ROWID
     """,
     "CREATE INDEX IF NOT EXISTS inbox_ready ON inbox (platform, lease_until, key)",
+    """
+    CREATE TABLE IF NOT EXISTS tallies (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
 )
 
 SELECT_RECORD = "SELECT seq, kind, key, version, data, tags FROM records WHERE kind = ? AND key = ?"
