@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from botbuilder.core import (
     ActivityHandler,
     BotAdapter,
-    CardFactory,
     InvokeResponse,
-    MessageFactory,
     Middleware,
     TurnContext,
 )
@@ -26,11 +22,9 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
-from msrest.serialization import Model
 
-from bot.core.cards import Card, Form
 from bot.core.directory import spoke_for_channel
-from bot.core.errors import ConfigError, InvalidInput, Problem
+from bot.core.errors import InvalidInput
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
@@ -40,7 +34,6 @@ from bot.inbox import Inbox
 from bot.logs import bind_request_id
 from bot.platforms.teams import render
 from bot.platforms.teams.auth import (
-    OPENID_METADATA_URL,
     KeysUnavailable,
     SigningKeys,
     TeamsAuthentication,
@@ -60,89 +53,23 @@ from bot.platforms.teams.inbound import (
     origin,
     typed_command,
 )
+from bot.platforms.teams.responder import (
+    CARD_TYPE,
+    MESSAGE_TYPE,
+    Notes,
+    TeamsResponder,
+    invoke_response,
+)
+from bot.platforms.teams.settings import AdapterConfig, TeamsSettings
 from bot.runtime import Runtime
+
+__all__ = ["TeamsPlatform", "TeamsSettings"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-# Per bot per conversation (Teams' documented limits for sending).
-MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 # How many outbox batches a click delivers before answering.
 INLINE_DRAIN_PASSES = 2
-
-
-@dataclass(frozen=True)
-class TeamsSettings:
-    """Azure bot credentials (single-tenant), from the environment only."""
-
-    app_id: str
-    app_password: str = field(repr=False)
-    tenant_id: str
-    anonymous: bool = False
-    # Where the inbound tokens' signing keys are published (tests point it at a fake).
-    openid_metadata_url: str = OPENID_METADATA_URL
-
-    @staticmethod
-    def from_env(env: Mapping[str, str]) -> TeamsSettings | None:
-        """None when Teams is not configured (it is then not mounted).
-
-        Anonymous mode (no inbound token checks, no outbound tokens) is only
-        for local development and must be asked for explicitly.
-        """
-        app_id = env.get("MICROSOFT_APP_ID", "").strip()
-        anonymous = env.get("PLAYCALLER_TEAMS_ANONYMOUS", "").strip() == "1"
-        if not app_id:
-            if anonymous:
-                log.warning(
-                    "Teams runs ANONYMOUSLY: no request is authenticated (development only)"
-                )
-                return TeamsSettings("", "", "", anonymous=True)
-            return None
-        password = env.get("MICROSOFT_APP_PASSWORD", "").strip()
-        tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
-        missing = [
-            name
-            for name, value in (
-                ("MICROSOFT_APP_PASSWORD", password),
-                ("MICROSOFT_APP_TENANT_ID", tenant),
-            )
-            if not value
-        ]
-        if missing:
-            raise ConfigError(
-                [
-                    Problem(name, None, "needed with MICROSOFT_APP_ID (single-tenant bot)")
-                    for name in missing
-                ]
-            )
-        return TeamsSettings(app_id, password, tenant)
-
-
-class _AdapterConfig:
-    """The attribute names ConfigurationBotFrameworkAuthentication reads."""
-
-    def __init__(self, teams: TeamsSettings) -> None:
-        self.APP_ID = teams.app_id
-        self.APP_PASSWORD = teams.app_password
-        self.APP_TYPE = "SingleTenant" if teams.app_id else "MultiTenant"
-        self.APP_TENANTID = teams.tenant_id
-
-
-class _InvokeBody(Model):
-    """An adaptiveCard/action response whose value may be a card or a string."""
-
-    _attribute_map = {  # noqa: RUF012 - msrest reads this class attribute
-        "status_code": {"key": "statusCode", "type": "int"},
-        "type": {"key": "type", "type": "str"},
-        "value": {"key": "value", "type": "object"},
-    }
-
-    def __init__(self, *, status_code: int, type: str, value: object) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.status_code = status_code
-        self.type = type
-        self.value = value
 
 
 class _CloseConnectorClient(Middleware):  # type: ignore[misc]
@@ -155,38 +82,6 @@ class _CloseConnectorClient(Middleware):  # type: ignore[misc]
             client = context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
             if client is not None:
                 await client.__aexit__(None, None, None)
-
-
-class _Notes:
-    """An invoke's answers for the person who clicked (Teams has no ephemeral messages)."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self.form: Form | None = None
-
-
-class TeamsResponder:
-    """Answers one person: in an invoke's response, or in the conversation."""
-
-    def __init__(self, turn_context: TurnContext, notes: _Notes | None) -> None:
-        self.turn_context = turn_context
-        self.invoke = notes
-
-    async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
-        if self.invoke is not None and ephemeral and not card.title and not card.buttons:
-            self.invoke.notes.extend(block.text for block in card.blocks)
-            return
-        await self.turn_context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(render.adaptive_card(card)))
-        )
-
-    async def open_form(self, event: Event, form: Form) -> None:
-        if self.invoke is not None:
-            self.invoke.form = form  # the clicker's card turns into the form
-            return
-        await self.turn_context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(render.form_card(form)))
-        )
 
 
 class _Bot(ActivityHandler):  # type: ignore[misc]
@@ -237,7 +132,7 @@ class TeamsPlatform:
         self.adapter = CloudAdapter(
             TeamsAuthentication(
                 MeteredAuthentication(
-                    _AdapterConfig(teams),
+                    AdapterConfig(teams),
                     calls=runtime.metrics.platform_calls,
                     credentials_factory=outbound,
                 ),
@@ -432,7 +327,7 @@ class TeamsPlatform:
         self,
         leased: LeasedInboxEntry,
         turn_context: TurnContext,
-        notes: _Notes | None,
+        notes: Notes | None,
     ) -> None:
         stored = leased.entry.body
         activity = dict(stored.get("activity") or {})
@@ -452,7 +347,7 @@ class TeamsPlatform:
         stored = leased.entry.body
         activity = Activity().deserialize(dict(stored.get("activity") or {}))
         reference = TurnContext.get_conversation_reference(activity)
-        notes = _Notes() if stored.get("kind") == "invoke" else None
+        notes = Notes() if stored.get("kind") == "invoke" else None
 
         async def run(turn_context: TurnContext) -> None:
             # A proactive turn in the activity's conversation, as if it had just arrived.
@@ -513,15 +408,15 @@ class TeamsPlatform:
             if not isinstance(card_action(data), ButtonPress | FormSubmission):
                 raise MalformedActivity("value.pc")
         except MalformedActivity as error:
-            return _invoke(
+            return invoke_response(
                 400,
                 "application/vnd.microsoft.error",
                 {"code": "BadRequest", "message": str(error)},
             )
         leased = await self._admit("invoke", sender, activity)
         if leased is None:
-            return _invoke(200, MESSAGE_TYPE, "Already received.")
-        notes = _Notes()
+            return invoke_response(200, MESSAGE_TYPE, "Already received.")
+        notes = Notes()
         self._delivery.last_update.pop(sender.reply_to_id, None)
 
         async def process(leased: LeasedInboxEntry) -> None:
@@ -530,7 +425,7 @@ class TeamsPlatform:
         # Handled inline: the invoke's answer shows the clicker the refreshed card.
         await self.inbox.handle(leased, process)
         if notes.form is not None:
-            return _invoke(200, CARD_TYPE, render.form_card(notes.form))
+            return invoke_response(200, CARD_TYPE, render.form_card(notes.form))
         # Deliver the card updates this click caused now (briefly: Teams waits
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
@@ -542,16 +437,12 @@ class TeamsPlatform:
                     render.text_block(note, limit=500, weight="Bolder", color="Attention")
                     for note in notes.notes
                 ] + list(card["body"])
-            return _invoke(200, CARD_TYPE, card)
+            return invoke_response(200, CARD_TYPE, card)
         said = "\n".join(neutralize(note, 500) for note in notes.notes)
-        return _invoke(200, MESSAGE_TYPE, said or "Done.")
+        return invoke_response(200, MESSAGE_TYPE, said or "Done.")
 
 
 def _dedupe_key(sender: Origin) -> str | None:
     if not sender.activity_id:
         return None
     return f"activity:{sender.conversation_id}:{sender.activity_id}"
-
-
-def _invoke(status: int, kind: str, value: object) -> InvokeResponse:
-    return InvokeResponse(status=200, body=_InvokeBody(status_code=status, type=kind, value=value))
