@@ -317,7 +317,7 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path, backend: str
             await _drop_namespace(namespace)
 
     # The platform's tracked tasks (private: read here for the report only).
-    inflight: set[asyncio.Task[None]] = slack_platform._inflight
+    inflight: set[asyncio.Task[object]] = slack_platform._inflight
 
     def cancel() -> int:
         for task in inflight:

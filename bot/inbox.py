@@ -35,6 +35,10 @@ REMEMBER_FOR = DELIVERY_KEY_TTL
 DEFAULT_LEASE = timedelta(seconds=30)
 # Entries processed at once by one sweep (after a restart there may be many).
 SWEEP_BATCH = 20
+# Entries one process handles at once. The rest wait, already durable, so a
+# burst cannot flood the store and the event loop with work, and storing the
+# next request (before its ack) stays quick.
+MAX_HANDLING = 500
 
 Process = Callable[[LeasedInboxEntry], Awaitable[None]]
 
@@ -64,6 +68,7 @@ class Inbox:
         *,
         lease_for: timedelta | None = None,
         max_attempts: int = 3,
+        max_handling: int = MAX_HANDLING,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -72,6 +77,7 @@ class Inbox:
         self.process = process
         self.lease_for = lease_for or lease_from_env()
         self.max_attempts = max_attempts
+        self._slots = asyncio.Semaphore(max_handling)
 
     async def admit(self, key: str | None, body: JSON) -> LeasedInboxEntry | None:
         """Store a verified request before it is acknowledged; None when it is
@@ -89,13 +95,26 @@ class Inbox:
             return None
         return LeasedInboxEntry(entry, token, 1)
 
-    async def handle(self, leased: LeasedInboxEntry, process: Process | None = None) -> None:
+    async def handle(self, leased: LeasedInboxEntry, process: Process | None = None) -> bool:
         """Process one leased entry (with ``process``, else the inbox's own
-        function) and complete it.
+        function) and complete it. False when it was not handled now (it
+        failed, or waited too long): it stays in the inbox for a later try.
 
         A failure leaves it leased: it is tried again when the lease runs
         out, up to ``max_attempts`` times, then abandoned with an audit entry.
+        An entry that waited for a free slot until half its lease was gone is
+        left for the sweeper (after the lease) rather than started late.
         """
+        started_waiting = self.clock.now()
+        async with self._slots:
+            if self.clock.now() - started_waiting > self.lease_for / 2:
+                log.warning(
+                    "inbox entry %s waited too long; left for the sweeper", leased.entry.key
+                )
+                return False
+            return await self._handle(leased, process)
+
+    async def _handle(self, leased: LeasedInboxEntry, process: Process | None) -> bool:
         entry = leased.entry
         if leased.attempts > self.max_attempts:
             log.error("inbox entry %s abandoned after %d attempts", entry.key, leased.attempts - 1)
@@ -110,19 +129,21 @@ class Inbox:
                     complete_inbox=(entry.key, leased.token),
                 )
             )
-            return
+            return True
         try:
             await (process or self.process)(leased)
         except Exception:
             log.exception("inbox entry %s failed (attempt %d)", entry.key, leased.attempts)
-            return
+            return False
         # No-op when the turn's write completed it already.
         await self.store.finish_inbox(entry.key, leased.token)
+        return True
 
-    async def sweep(self) -> int:
-        """Process every entry whose holder let its lease run out; how many."""
+    async def sweep(self, stop: asyncio.Event | None = None) -> int:
+        """Process every entry whose holder let its lease run out (until
+        ``stop`` is set); how many."""
         handled = 0
-        while True:
+        while stop is None or not stop.is_set():
             batch = await self.store.lease_inbox(
                 self.platform, self.clock.now(), self.owner, self.lease_for, limit=SWEEP_BATCH
             )
@@ -131,12 +152,13 @@ class Inbox:
             log.info("recovering %d %s inbox entries", len(batch), self.platform)
             await asyncio.gather(*(self.handle(leased) for leased in batch))
             handled += len(batch)
+        return handled
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Sweep on start-up and then every ``poll`` seconds until ``stop``."""
         while not stop.is_set():
             try:
-                await self.sweep()
+                await self.sweep(stop)
             except Exception:
                 log.exception("%s inbox sweep failed; retrying", self.platform)
             with contextlib.suppress(TimeoutError):

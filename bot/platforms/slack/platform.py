@@ -125,7 +125,7 @@ class SlackPlatform:
             self.client, runtime.store, runtime.settings, self.people, runtime.clock
         )
         self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._process)
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: set[asyncio.Task[object]] = set()
         self._sweep_stop = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -190,7 +190,7 @@ class SlackPlatform:
         while self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.create_task(work)
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)

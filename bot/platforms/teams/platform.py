@@ -423,7 +423,8 @@ class TeamsPlatform:
             await self._handle(leased, turn_context, notes)
 
         # Handled inline: the invoke's answer shows the clicker the refreshed card.
-        await self.inbox.handle(leased, process)
+        if not await self.inbox.handle(leased, process) and not notes.notes:
+            return invoke_response(200, MESSAGE_TYPE, "Received: it will be handled shortly.")
         if notes.form is not None:
             return invoke_response(200, CARD_TYPE, render.form_card(notes.form))
         # Deliver the card updates this click caused now (briefly: Teams waits
