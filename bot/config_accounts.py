@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.core.accounts import EVERY_SPOKE, Account, ApprovalSettings, LintPolicy, Network
@@ -58,6 +59,7 @@ class RawLint(_Model):
     link_allow_list: list[str] = []
     reference_patterns: dict[str, str] = {}
     shouting_min_letters: int = Field(default=12, ge=2)
+    phone_regions: list[str] = ["US", "GB"]
 
 
 class RawApprovals(_Model):
@@ -124,6 +126,14 @@ def check(
                     f"link_allow_list: {domain!r} is not a domain such as example.com",
                 )
             )
+    for position, region in enumerate(lint.phone_regions):
+        if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                located.problem(
+                    (*base, "phone_regions", position),
+                    f"phone_regions: unknown region {region!r} (a country code such as GB or US)",
+                )
+            )
     for name, pattern in lint.reference_patterns.items():
         try:
             compiled = re.compile(pattern)
@@ -171,6 +181,7 @@ def build_approvals(approvals: RawApprovals, *, competitors: tuple[str, ...]) ->
             link_allow_list=tuple(d.lower() for d in lint.link_allow_list),
             reference_patterns={k: re.compile(v) for k, v in lint.reference_patterns.items()},
             shouting_min_letters=lint.shouting_min_letters,
+            phone_regions=tuple(r.upper() for r in lint.phone_regions),
         ),
         step_deadline=approvals.step_deadline,
     )

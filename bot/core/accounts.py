@@ -53,7 +53,8 @@ class LintPolicy:
 
     ``legal_phrases`` maps a spoke id (or ``EVERY_SPOKE``) to phrases that add
     a legal approval step; ``reference_patterns`` maps a name ("order number")
-    to a compiled pattern for the company's own identifiers.
+    to a compiled pattern for the company's own identifiers; phone numbers
+    written without a country code are recognised for ``phone_regions``.
     """
 
     legal_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -62,6 +63,7 @@ class LintPolicy:
     link_allow_list: tuple[str, ...] = ()
     reference_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
     shouting_min_letters: int = 12
+    phone_regions: tuple[str, ...] = ("US", "GB")
 
     def phrases_for(self, spoke_id: str) -> tuple[str, ...]:
         """The spoke's own legal phrases after the ones for every spoke."""

@@ -1,0 +1,331 @@
+"""The policy lint: pure checks of a draft against the company's policy and
+the network's limits.
+
+:func:`lint` returns findings that name the rule, its severity and the span
+of the draft it is about. Blocking findings stop submission, warnings are
+shown to the approver, and ``needs-legal-step`` findings add a legal
+approval step. :func:`explain` turns a finding into a plain sentence from the
+``approvals/lint_*.txt`` templates; the rule ids stay here, the words there.
+
+Draft text is hostile: phrases are matched after NFKC folding with
+invisible format characters (zero-width spaces, joiners, bidi controls)
+removed, so "we g\u200buarantee" is still a guarantee; spans always index
+the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+
+import regex
+
+from bot.core.accounts import Account, LintPolicy
+from bot.core.ports import Templates
+from handlers.approvals import personal
+from handlers.approvals.length import UNITS, measure
+from handlers.approvals.links import find_links, host_allowed
+
+
+class Severity(StrEnum):
+    BLOCKING = "blocking"
+    WARNING = "warning"
+    NEEDS_LEGAL_STEP = "needs-legal-step"
+
+
+class Rule(StrEnum):
+    EMPTY = "empty"
+    LENGTH = "length"
+    EMAIL = "email"
+    PHONE = "phone"
+    PAYMENT_CARD = "payment-card"
+    IBAN = "iban"
+    REFERENCE = "reference-number"
+    LEGAL_PHRASE = "legal-phrase"
+    BANNED_TERM = "banned-term"
+    COMPETITOR = "competitor"
+    LINK = "link-not-allowed"
+    MENTION = "mention"
+    SHOUTING = "shouting"
+
+
+SEVERITY: dict[Rule, Severity] = {
+    Rule.EMPTY: Severity.BLOCKING,
+    Rule.LENGTH: Severity.BLOCKING,
+    Rule.EMAIL: Severity.BLOCKING,
+    Rule.PHONE: Severity.BLOCKING,
+    Rule.PAYMENT_CARD: Severity.BLOCKING,
+    Rule.IBAN: Severity.BLOCKING,
+    Rule.REFERENCE: Severity.BLOCKING,
+    Rule.LEGAL_PHRASE: Severity.NEEDS_LEGAL_STEP,
+    Rule.BANNED_TERM: Severity.BLOCKING,
+    Rule.COMPETITOR: Severity.WARNING,
+    Rule.LINK: Severity.BLOCKING,
+    Rule.MENTION: Severity.WARNING,
+    Rule.SHOUTING: Severity.WARNING,
+}
+
+# Literal names, so start-up's template check finds every one of them.
+TEMPLATES: dict[Rule, str] = {
+    Rule.EMPTY: "approvals/lint_empty.txt",
+    Rule.LENGTH: "approvals/lint_length.txt",
+    Rule.EMAIL: "approvals/lint_email.txt",
+    Rule.PHONE: "approvals/lint_phone.txt",
+    Rule.PAYMENT_CARD: "approvals/lint_payment_card.txt",
+    Rule.IBAN: "approvals/lint_iban.txt",
+    Rule.REFERENCE: "approvals/lint_reference.txt",
+    Rule.LEGAL_PHRASE: "approvals/lint_legal_phrase.txt",
+    Rule.BANNED_TERM: "approvals/lint_banned_term.txt",
+    Rule.COMPETITOR: "approvals/lint_competitor.txt",
+    Rule.LINK: "approvals/lint_link.txt",
+    Rule.MENTION: "approvals/lint_mention.txt",
+    Rule.SHOUTING: "approvals/lint_shouting.txt",
+}
+
+_PERSONAL_RULES = {"email": Rule.EMAIL, "phone": Rule.PHONE, "card": Rule.PAYMENT_CARD}
+_VERBATIM_RULES = {
+    Rule.EMAIL,
+    Rule.PHONE,
+    Rule.PAYMENT_CARD,
+    Rule.IBAN,
+    Rule.REFERENCE,
+    Rule.LINK,
+    Rule.MENTION,
+}
+_EXCERPT_MAX = 60
+_WORD = regex.compile("[\\p{L}\\p{N}'\u2019]+")
+_LOWER = regex.compile(r"[\p{Ll}\p{Lt}]")
+_UPPER = regex.compile(r"\p{Lu}")
+_MENTION = regex.compile(
+    r"(?<![\w@.+\-/])@(?P<name>\w{1,64}(?:[.\-]\w+)*)(?:@(?P<server>[\w\-]+(?:\.[\w\-]+)+))?",
+    regex.VERSION1,
+)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a draft: ``text[start:end]`` breaks ``rule``.
+
+    ``excerpt`` is what may be shown of the span (personal data is cut
+    short); ``facts`` carries the rest a sentence needs (limit, host, ...).
+    """
+
+    rule: Rule
+    severity: Severity
+    start: int
+    end: int
+    excerpt: str
+    facts: Mapping[str, str | int] = field(default_factory=dict)
+
+
+def lint(
+    text: str, *, account: Account, policy: LintPolicy, reply_to: str | None = None
+) -> list[Finding]:
+    """Every finding for ``text`` drafted for ``account``, in text order.
+
+    ``reply_to`` is the handle of the person replied to: mentioning them is
+    expected, any other account is a warning.
+    """
+    if not text.strip():
+        return [_finding(Rule.EMPTY, text, 0, len(text))]
+    findings = _length(text, account)
+    findings += _personal(text, policy)
+    folded = _Folded.of(text)
+    findings += [
+        _finding(Rule.LEGAL_PHRASE, text, s, e)
+        for s, e in folded.find(policy.phrases_for(account.spoke))
+    ]
+    findings += [
+        _finding(Rule.BANNED_TERM, text, s, e) for s, e in folded.find(policy.banned_terms)
+    ]
+    findings += [_finding(Rule.COMPETITOR, text, s, e) for s, e in folded.find(policy.competitors)]
+    findings += [
+        _finding(Rule.LINK, text, link.start, link.end, host=link.host)
+        for link in find_links(text)
+        if not host_allowed(link.host, policy.link_allow_list)
+    ]
+    findings += _mentions(text, account, reply_to)
+    # Codes, addresses and handles are written as they are, not shouted.
+    verbatim = [(f.start, f.end) for f in findings if f.rule in _VERBATIM_RULES]
+    findings += _shouting(text, policy.shouting_min_letters, verbatim)
+    return sorted(findings, key=lambda f: (f.start, f.end, f.rule.value))
+
+
+def blocking(findings: list[Finding]) -> list[Finding]:
+    """The findings that stop submission."""
+    return [f for f in findings if f.severity is Severity.BLOCKING]
+
+
+def needs_legal_step(findings: list[Finding]) -> bool:
+    """Does any finding call for a legal approval step?"""
+    return any(f.severity is Severity.NEEDS_LEGAL_STEP for f in findings)
+
+
+def explain(finding: Finding, templates: Templates) -> str:
+    """The finding as a plain sentence."""
+    return templates.render(
+        TEMPLATES[finding.rule],
+        excerpt=finding.excerpt,
+        severity=finding.severity.value,
+        **finding.facts,
+    )
+
+
+def _finding(rule: Rule, text: str, start: int, end: int, **facts: str | int) -> Finding:
+    return Finding(rule, SEVERITY[rule], start, end, _excerpt(text[start:end]), facts)
+
+
+def _excerpt(span: str) -> str:
+    flat = _SPACES.sub(" ", span).strip()
+    return flat if len(flat) <= _EXCERPT_MAX else flat[: _EXCERPT_MAX - 1] + "…"
+
+
+def _length(text: str, account: Account) -> list[Finding]:
+    length = measure(text, account.network)
+    if length.over_at is None:
+        return []
+    finding = _finding(
+        Rule.LENGTH,
+        text,
+        length.over_at,
+        len(text),
+        network=account.network.value,
+        count=length.count,
+        limit=length.limit,
+        unit=UNITS.get(account.network, "characters"),
+    )
+    return [finding]
+
+
+def _personal(text: str, policy: LintPolicy) -> list[Finding]:
+    # Stronger kinds first: a card number also holds digit runs that look
+    # like a phone number; the weaker finding inside a stronger one is dropped.
+    spans = personal.payment_cards(text) + personal.ibans(text)
+    spans += personal.references(text, policy.reference_patterns)
+    spans += personal.emails(text) + personal.phones(text, policy.phone_regions)
+    taken: list[tuple[int, int]] = []
+    findings = []
+    for start, end, kind in spans:
+        if any(start < e and s < end for s, e in taken):
+            continue
+        taken.append((start, end))
+        span = text[start:end]
+        if kind == "iban":
+            findings.append(_masked(Rule.IBAN, start, end, _cut(span, 4)))
+        elif kind in _PERSONAL_RULES:
+            shown = (
+                _masked_email(span) if kind == "email" else _cut(span, 6 if kind == "phone" else 4)
+            )
+            findings.append(_masked(_PERSONAL_RULES[kind], start, end, shown))
+        else:
+            findings.append(_masked(Rule.REFERENCE, start, end, _cut(span, 4), name=kind))
+    return findings
+
+
+def _masked(rule: Rule, start: int, end: int, shown: str, **facts: str | int) -> Finding:
+    return Finding(rule, SEVERITY[rule], start, end, shown, facts)
+
+
+def _cut(span: str, keep: int) -> str:
+    return span[:keep].rstrip() + " …"
+
+
+def _masked_email(span: str) -> str:
+    local, _, domain = span.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+def _mentions(text: str, account: Account, reply_to: str | None) -> list[Finding]:
+    own = {_handle_key(account.handle)}
+    if reply_to:
+        own.add(_handle_key(reply_to))
+    findings = []
+    for match in _MENTION.finditer(text):
+        mention = match.group(0).rstrip(".-")
+        end = match.start() + len(mention)
+        key = _handle_key(mention)
+        local = _handle_key(match.group("name"))
+        if key in own or (
+            match.group("server") is None and local in {k.split("@")[0] for k in own}
+        ):
+            continue
+        findings.append(_finding(Rule.MENTION, text, match.start(), end))
+    return findings
+
+
+def _handle_key(handle: str) -> str:
+    return handle.strip().lstrip("@").lower()
+
+
+def _shouting(text: str, min_letters: int, verbatim: list[tuple[int, int]]) -> list[Finding]:
+    findings = []
+    run: list[regex.Match[str]] = []
+    letters = 0
+
+    def close() -> None:
+        if run and letters >= min_letters:
+            findings.append(_finding(Rule.SHOUTING, text, run[0].start(), run[-1].end()))
+
+    for word in _WORD.finditer(text):
+        value = word.group()
+        if any(s <= word.start() < e for s, e in verbatim):
+            continue
+        if _LOWER.search(value):
+            close()
+            run, letters = [], 0
+        elif _UPPER.search(value):
+            run.append(word)
+            letters += sum(1 for c in value if c.isalpha())
+    close()
+    return findings
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """Text folded for matching words (NFKC, case-folded, invisible format
+    characters removed), with each folded character's original index."""
+
+    text: str
+    origin: tuple[int, ...] | None  # None: the same indices as the original
+
+    @staticmethod
+    def of(text: str) -> _Folded:
+        if text.isascii():
+            return _Folded(text.lower(), None)
+        parts: list[str] = []
+        origin: list[int] = []
+        for index, char in enumerate(text):
+            if unicodedata.category(char) == "Cf":
+                continue
+            folded = _fold(char)
+            parts.append(folded)
+            origin += [index] * len(folded)
+        return _Folded("".join(parts), tuple(origin))
+
+    def find(self, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+        if not phrases:
+            return []
+        spans = []
+        for match in _phrase_pattern(phrases).finditer(self.text):
+            start, end = match.span()
+            if self.origin is not None:
+                start, end = self.origin[start], self.origin[end - 1] + 1
+            spans.append((start, end))
+        return spans
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+
+
+@lru_cache(maxsize=256)
+def _phrase_pattern(phrases: tuple[str, ...]) -> regex.Pattern[str]:
+    # Longest first, so "we guarantee a refund" wins over "we guarantee".
+    words = sorted((_fold(p).split() for p in phrases if p.strip()), key=len, reverse=True)
+    alternatives = "|".join(r"\s+".join(regex.escape(w) for w in phrase) for phrase in words)
+    return regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", regex.VERSION1)
