@@ -16,8 +16,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import regex
@@ -51,6 +52,13 @@ _URL_WEIGHT = 23 * _SCALE
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
 _GRAPHEME = regex.compile(r"\X")
+_KEYCAP = "\u20e3"
+_LIGHT = re.compile("".join(["[", *(f"\\u{a:04x}-\\u{b:04x}" for a, b in _LIGHT_RANGES), "]"]))
+# An emoji grapheme: it starts with a pictograph or flag letter, or is a keycap.
+_EMOJI_CLUSTER = regex.compile(
+    r"(?=[\p{Extended_Pictographic}\p{Regional_Indicator}])\X|[#*0-9]\ufe0f?\u20e3"
+)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _EMOJI_START = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
 _REMOTE_MENTION = regex.compile(r"(?<![\w@])(@\w+)@[\w.-]+\w")
 
@@ -72,98 +80,139 @@ def measure(text: str, network: Network) -> Length:
     limit = LIMITS[network]
     if network is Network.X:
         return _weighted(text, limit)
-    if network is Network.BLUESKY:
-        return _counted(_graphemes(text, 0, len(text)), limit)
     if network is Network.MASTODON:
-        return _counted(_mastodon_units(text), limit)
+        return _mastodon(text, limit)
+    if network is Network.BLUESKY:
+        return _graphemes_counted(text, limit)
     if network is Network.REDDIT:
-        return _counted(((i, 1) for i in range(len(text))), limit)
-    return _counted(((i, 2 if ord(c) > 0xFFFF else 1) for i, c in enumerate(text)), limit)
+        return Length(len(text), limit, limit if len(text) > limit else None)
+    return _utf16_counted(text, limit)
 
 
-def _counted(units: Iterable[tuple[int, int]], limit: int) -> Length:
+def _graphemes_counted(text: str, limit: int) -> Length:
+    if text.isascii() and "\r" not in text:  # one grapheme per character
+        return Length(len(text), limit, limit if len(text) > limit else None)
+    count = _grapheme_count(text)
+    if count <= limit:
+        return Length(count, limit, None)
+    units = ((m.start(), 1) for m in _GRAPHEME.finditer(text))
+    return Length(count, limit, _first_over(units, limit))
+
+
+def _utf16_counted(text: str, limit: int) -> Length:
+    astral = [m.start() for m in _ASTRAL.finditer(text)]
+    count = len(text) + len(astral)
+    if count <= limit:
+        return Length(count, limit, None)
+    # Units through index i are i + 1 plus the astral characters up to i.
+    extra = 0
+    for index in astral:
+        if index + extra > limit:
+            break
+        if index + 2 + extra > limit:
+            return Length(count, limit, index)
+        extra += 1
+    return Length(count, limit, limit - extra)
+
+
+def _first_over(units: Iterable[tuple[int, int]], limit: int) -> int | None:
     total = 0
-    over_at = None
     for start, size in units:
         total += size
-        if over_at is None and total > limit:
-            over_at = start
-    return Length(total, limit, over_at)
+        if total > limit:
+            return start
+    return None
 
 
-def _graphemes(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [(m.start(), 1) for m in _GRAPHEME.finditer(text, start, end)]
-
-
-def _mastodon_units(text: str) -> list[tuple[int, int]]:
+def _mastodon(text: str, limit: int) -> Length:
     special: list[tuple[int, int, int]] = [(k.start, k.end, 23) for k in find_links(text)]
     for mention in _REMOTE_MENTION.finditer(text):
         if not any(s <= mention.start() < e for s, e, _ in special):
             local = mention.group(1)
-            special.append((mention.start(), mention.end(), len(_graphemes(local, 0, len(local)))))
+            special.append((mention.start(), mention.end(), _grapheme_count(local)))
     special.sort()
-    units: list[tuple[int, int]] = []
+    # (start, end, size): a link or mention counts ``size``, plain text (-1) by grapheme.
+    pieces: list[tuple[int, int, int]] = []
     position = 0
     for start, end, size in special:
-        units += _graphemes(text, position, start)
-        units.append((start, size))
+        pieces.append((position, start, -1))
+        pieces.append((start, end, size))
         position = end
-    units += _graphemes(text, position, len(text))
-    return units
+    pieces.append((position, len(text), -1))
+    total = sum(_grapheme_count(text[s:e]) if size < 0 else size for s, e, size in pieces)
+    if total <= limit:
+        return Length(total, limit, None)
+    return Length(total, limit, _first_over(_mastodon_units(text, pieces), limit))
+
+
+def _mastodon_units(text: str, pieces: list[tuple[int, int, int]]) -> Iterator[tuple[int, int]]:
+    for start, end, size in pieces:
+        if size < 0:
+            yield from ((m.start(), 1) for m in _GRAPHEME.finditer(text, start, end))
+        else:
+            yield start, size
+
+
+def _grapheme_count(text: str) -> int:
+    if text.isascii() and "\r" not in text:
+        return len(text)
+    return len(_GRAPHEME.findall(text))
 
 
 def _weighted(text: str, limit: int) -> Length:
     # twitter-text counts the NFC form; spans map back through each
     # character's own normalisation, which NFC never merges across a
-    # grapheme boundary.
+    # grapheme boundary. The total is counted in bulk; only a text over the
+    # limit is walked, and only up to where it goes over.
     normal, origin = _nfc_with_origin(text)
-    links = {link.start: link.end for link in find_links(normal)}
-    budget = limit * _SCALE
-    if normal.isascii():
-        return _weighted_ascii(normal, links, limit)
+    links = sorted((link.start, link.end) for link in find_links(normal))
     total = 0
-    over_at = None
-    skip_until = 0
-    for cluster in _GRAPHEME.finditer(normal):
-        start, end = cluster.span()
-        if end <= skip_until:
-            continue
-        if start >= skip_until and start not in links and _EMOJI_START.match(normal, start, end):
-            weighted = [(start, _DEFAULT_WEIGHT)]
-        else:
-            weighted = []
-            for index in range(max(start, skip_until), end):
-                if index < skip_until:
-                    continue
-                if index in links:
-                    weighted.append((index, _URL_WEIGHT))
-                    skip_until = links[index]
-                else:
-                    weighted.append((index, _char_weight(normal[index])))
-        for index, weight in weighted:
-            total += weight
-            if over_at is None and total > budget:
-                over_at = origin[index]
-    return Length(total // _SCALE, limit, over_at)
-
-
-def _weighted_ascii(text: str, links: dict[int, int], limit: int) -> Length:
-    # Every ASCII character weighs 1 and there are no emoji: count in spans.
-    budget = limit * _SCALE
-    total = 0
-    over_at = None
     position = 0
-    for start, end in [*sorted(links.items()), (len(text), len(text))]:
-        plain = (start - position) * _SCALE
-        if over_at is None and total + plain > budget:
-            over_at = position + (budget - total) // _SCALE
-        total += plain
-        if start < len(text):
-            total += _URL_WEIGHT
-            if over_at is None and total > budget:
-                over_at = start
+    for start, end in links:
+        total += _bulk_weight(normal, position, start) + _URL_WEIGHT
         position = end
-    return Length(total // _SCALE, limit, over_at)
+    total += _bulk_weight(normal, position, len(normal))
+    budget = limit * _SCALE
+    if total <= budget:
+        return Length(total // _SCALE, limit, None)
+    over = _first_over(_units(normal, links), budget)
+    return Length(total // _SCALE, limit, None if over is None else origin[over])
+
+
+def _units(text: str, links: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """(index, weight) of every counted unit, in order."""
+    position = 0
+    for start, end in [*links, (len(text), len(text))]:
+        if text[position:start].isascii():
+            yield from ((index, _SCALE) for index in range(position, start))
+        else:
+            yield from _weights(text, position, start)
+        if start < len(text):
+            yield start, _URL_WEIGHT
+        position = end
+
+
+def _weights(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(index, weight) between two links: an emoji sequence (keycaps too)
+    weighs as one, every other character by its range."""
+    for cluster in _GRAPHEME.finditer(text, start, end):
+        value = cluster.group()
+        if _EMOJI_START.match(value) or _KEYCAP in value:
+            yield cluster.start(), _DEFAULT_WEIGHT
+        else:
+            for offset, char in enumerate(value):
+                yield cluster.start() + offset, _char_weight(char)
+
+
+def _bulk_weight(text: str, start: int, end: int) -> int:
+    """The summed weight of ``text[start:end]`` (no links in it)."""
+    if text[start:end].isascii():
+        return (end - start) * _SCALE
+    light = len(_LIGHT.findall(text, start, end))
+    total = light * _SCALE + (end - start - light) * _DEFAULT_WEIGHT
+    for emoji in _EMOJI_CLUSTER.finditer(text, start, end):
+        total += _DEFAULT_WEIGHT - sum(_char_weight(c) for c in emoji.group())
+    return total
 
 
 def _char_weight(char: str) -> int:

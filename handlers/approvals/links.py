@@ -11,6 +11,7 @@ most 253 characters, as in DNS.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,6 +42,8 @@ _LINK = regex.compile(
     rf"(?::\d{{1,5}})?(?P<barepath>{_PATH})",
     regex.VERSION1,
 )
+_HINT = re.compile(r"://|[^\s.]\.[^\s.]")
+_SPACE = re.compile(r"\s")
 _MAX_HOST = 253  # DNS: a longer name cannot resolve, so it is not a link
 _TRAILING = ".,:;!?)]}'\"\u2019\u201d\u2026"
 
@@ -65,8 +68,29 @@ def country_tlds() -> frozenset[str]:
 def find_links(text: str) -> list[Link]:
     """Every link in ``text``, in order."""
     links = []
-    for match in _LINK.finditer(text):
-        start, end = match.span()
+    for window_start, window_end in _windows(text):
+        links += _links_in(text, window_start, window_end)
+    return links
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    # A link has no whitespace and holds "://" or a dot between two
+    # non-spaces; the full pattern runs only on the words around those.
+    windows: list[tuple[int, int]] = []
+    for hint in _HINT.finditer(text):
+        if windows and hint.start() < windows[-1][1]:
+            continue
+        # Other Unicode spaces only widen a window; the pattern stops at them.
+        start = max(text.rfind(" ", 0, hint.start()), text.rfind("\n", 0, hint.start())) + 1
+        after = _SPACE.search(text, hint.end())
+        windows.append((start, after.start() if after else len(text)))
+    return windows
+
+
+def _links_in(text: str, window_start: int, window_end: int) -> list[Link]:
+    links = []
+    for match in _LINK.finditer(text, window_start, window_end):
+        start = match.start()
         if match.group("scheme"):
             host = match.group("host")
             if not _labels_fit(host):
@@ -81,8 +105,7 @@ def find_links(text: str) -> list[Link]:
         url = match.group(0)
         while url and url[-1] in _TRAILING and not _balanced_close(url):
             url = url[:-1]
-        end = start + len(url)
-        links.append(Link(start, end, url, host.lower().strip("[]")))
+        links.append(Link(start, start + len(url), url, host.lower().strip("[]")))
     return links
 
 

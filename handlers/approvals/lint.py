@@ -97,7 +97,11 @@ _VERBATIM_RULES = {
     Rule.MENTION,
 }
 _EXCERPT_MAX = 60
-_WORD = regex.compile("[\\p{L}\\p{N}'\u2019]+")
+# A word with a capital letter and no lower-case one ("SORRY", "DON'T", "A4").
+_UPPER_WORD = regex.compile(
+    "(?<![\\p{L}\\p{N}'\u2019])[\\p{Lu}\\p{N}'\u2019]*\\p{Lu}[\\p{Lu}\\p{N}'\u2019]*"
+    "(?![\\p{L}\\p{N}'\u2019])"
+)
 _LOWER = regex.compile(r"[\p{Ll}\p{Lt}]")
 _UPPER = regex.compile(r"\p{Lu}")
 _MENTION = regex.compile(
@@ -105,6 +109,8 @@ _MENTION = regex.compile(
     regex.VERSION1,
 )
 _SPACES = re.compile(r"\s+")
+_RUNS = regex.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+_FORMAT = regex.compile(r"\p{Cf}")
 
 
 @dataclass(frozen=True)
@@ -135,15 +141,12 @@ def lint(
         return [_finding(Rule.EMPTY, text, 0, len(text))]
     findings = _length(text, account)
     findings += _personal(text, policy)
-    folded = _Folded.of(text)
-    findings += [
-        _finding(Rule.LEGAL_PHRASE, text, s, e)
-        for s, e in folded.find(policy.phrases_for(account.spoke))
-    ]
-    findings += [
-        _finding(Rule.BANNED_TERM, text, s, e) for s, e in folded.find(policy.banned_terms)
-    ]
-    findings += [_finding(Rule.COMPETITOR, text, s, e) for s, e in folded.find(policy.competitors)]
+    lists = (
+        (Rule.LEGAL_PHRASE, policy.phrases_for(account.spoke)),
+        (Rule.BANNED_TERM, policy.banned_terms),
+        (Rule.COMPETITOR, policy.competitors),
+    )
+    findings += [_finding(rule, text, s, e) for rule, s, e in _Folded.of(text).find(lists)]
     findings += [
         _finding(Rule.LINK, text, link.start, link.end, host=link.host)
         for link in find_links(text)
@@ -181,7 +184,7 @@ def _finding(rule: Rule, text: str, start: int, end: int, **facts: str | int) ->
 
 
 def _excerpt(span: str) -> str:
-    flat = _SPACES.sub(" ", span).strip()
+    flat = _SPACES.sub(" ", span[: _EXCERPT_MAX * 4]).strip()
     return flat if len(flat) <= _EXCERPT_MAX else flat[: _EXCERPT_MAX - 1] + "…"
 
 
@@ -207,7 +210,8 @@ def _personal(text: str, policy: LintPolicy) -> list[Finding]:
     # like a phone number; the weaker finding inside a stronger one is dropped.
     spans = personal.payment_cards(text) + personal.ibans(text)
     spans += personal.references(text, policy.reference_patterns)
-    spans += personal.emails(text) + personal.phones(text, policy.phone_regions)
+    spans += personal.emails(text)
+    spans += personal.phones(text, policy.phone_regions, skip=[(s, e) for s, e, _ in spans])
     taken: list[tuple[int, int]] = []
     findings = []
     for start, end, kind in spans:
@@ -264,23 +268,23 @@ def _handle_key(handle: str) -> str:
 
 def _shouting(text: str, min_letters: int, verbatim: list[tuple[int, int]]) -> list[Finding]:
     findings = []
-    run: list[regex.Match[str]] = []
+    run: list[tuple[int, int]] = []
     letters = 0
 
     def close() -> None:
         if run and letters >= min_letters:
-            findings.append(_finding(Rule.SHOUTING, text, run[0].start(), run[-1].end()))
+            findings.append(_finding(Rule.SHOUTING, text, run[0][0], run[-1][1]))
 
-    for word in _WORD.finditer(text):
-        value = word.group()
-        if any(s <= word.start() < e for s, e in verbatim):
+    for word in _UPPER_WORD.finditer(text):
+        start, end = word.span()
+        if any(s <= start < e for s, e in verbatim):
             continue
-        if _LOWER.search(value):
+        # A word with a lower-case letter between two capitalised ones ends the run.
+        if run and _LOWER.search(text, run[-1][1], start):
             close()
             run, letters = [], 0
-        elif _UPPER.search(value):
-            run.append(word)
-            letters += sum(1 for c in value if c.isalpha())
+        run.append((start, end))
+        letters += sum(1 for c in word.group() if c.isalpha())
     close()
     return findings
 
@@ -297,26 +301,49 @@ class _Folded:
     def of(text: str) -> _Folded:
         if text.isascii():
             return _Folded(text.lower(), None)
+        whole = _fold_simple(text)
+        if whole is not None:
+            return _Folded(whole, None)
         parts: list[str] = []
         origin: list[int] = []
-        for index, char in enumerate(text):
-            if unicodedata.category(char) == "Cf":
+        for run in _RUNS.finditer(text):
+            start, end = run.span()
+            value = run.group()
+            folded = value.lower() if value.isascii() else _fold_simple(value)
+            if folded is not None:
+                parts.append(folded)
+                origin.extend(range(start, end))
                 continue
-            folded = _fold(char)
-            parts.append(folded)
-            origin += [index] * len(folded)
+            for index in range(start, end):
+                char = text[index]
+                if unicodedata.category(char) == "Cf":
+                    continue
+                one = _fold(char)
+                parts.append(one)
+                origin.extend([index] * len(one))
         return _Folded("".join(parts), tuple(origin))
 
-    def find(self, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
-        if not phrases:
+    def find(self, lists: tuple[tuple[Rule, tuple[str, ...]], ...]) -> list[tuple[Rule, int, int]]:
+        """Whole-word matches of any listed phrase, with the rule of its list."""
+        pattern = _phrase_pattern(lists)
+        if pattern is None:
             return []
         spans = []
-        for match in _phrase_pattern(phrases).finditer(self.text):
+        for match in pattern.finditer(self.text):
             start, end = match.span()
             if self.origin is not None:
                 start, end = self.origin[start], self.origin[end - 1] + 1
-            spans.append((start, end))
+            spans.append((lists[int(str(match.lastgroup)[1:])][0], start, end))
         return spans
+
+
+def _fold_simple(run: str) -> str | None:
+    # Most non-ASCII text (accents, Cyrillic, CJK) is already NFKC and folds
+    # one character to one: then the whole run folds at once, offsets kept.
+    if _FORMAT.search(run) or not unicodedata.is_normalized("NFKC", run):
+        return None
+    folded = run.casefold().replace("\u2019", "'")
+    return folded if len(folded) == len(run) else None
 
 
 def _fold(text: str) -> str:
@@ -324,8 +351,21 @@ def _fold(text: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _phrase_pattern(phrases: tuple[str, ...]) -> regex.Pattern[str]:
-    # Longest first, so "we guarantee a refund" wins over "we guarantee".
-    words = sorted((_fold(p).split() for p in phrases if p.strip()), key=len, reverse=True)
-    alternatives = "|".join(r"\s+".join(regex.escape(w) for w in phrase) for phrase in words)
-    return regex.compile(rf"(?<![\w])(?:{alternatives})(?![\w])", regex.VERSION1)
+def _phrase_pattern(lists: tuple[tuple[Rule, tuple[str, ...]], ...]) -> re.Pattern[str] | None:
+    # One pass for every list: group "l<n>" names the list a phrase came
+    # from; longest phrases first, so "we guarantee a refund" wins over
+    # "we guarantee".
+    phrases = [
+        (_fold(phrase).split(), index)
+        for index, (_, listed) in enumerate(lists)
+        for phrase in listed
+        if phrase.strip()
+    ]
+    if not phrases:
+        return None
+    phrases.sort(key=lambda item: len(" ".join(item[0])), reverse=True)
+    by_list: dict[int, list[str]] = {}
+    for words, index in phrases:
+        by_list.setdefault(index, []).append(r"\s+".join(re.escape(w) for w in words))
+    groups = "|".join(f"(?P<l{i}>{'|'.join(alts)})" for i, alts in by_list.items())
+    return re.compile(rf"(?<!\w)(?:{groups})(?!\w)")

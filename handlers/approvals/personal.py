@@ -28,25 +28,42 @@ _EMAIL = regex.compile(
 _CARD = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
 # Country code, check digits, then the account part in groups or run together.
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
-_DIGIT_RUN = re.compile(r"\d")
+# Digits with the separators phone numbers are written with.
+_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t\u00a0().\-/]{4,24}\d")
+_DIGIT = re.compile(r"\d")
 _MIN_PHONE_DIGITS = 7
+_CONTEXT = 3
 
 
 def emails(text: str) -> list[Span]:
     return [(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)]
 
 
-def phones(text: str, regions: Iterable[str]) -> list[Span]:
-    """Valid phone numbers: international ones anywhere, national ones for ``regions``."""
-    if len(_DIGIT_RUN.findall(text)) < _MIN_PHONE_DIGITS:
-        return []
+def phones(
+    text: str, regions: Iterable[str], *, skip: Iterable[tuple[int, int]] = ()
+) -> list[Span]:
+    """Valid phone numbers: international ones anywhere, national ones for
+    ``regions``; digits inside a ``skip`` span (a card, an IBAN) are not read."""
     found: dict[tuple[int, int], Span] = {}
-    for region in regions:
-        matcher = phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
-        )
-        for match in matcher:
-            found.setdefault((match.start, match.end), (match.start, match.end, "phone"))
+    taken = list(skip)
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        if len(_DIGIT.findall(candidate.group())) < _MIN_PHONE_DIGITS:
+            continue
+        if any(s <= candidate.start() and candidate.end() <= e for s, e in taken):
+            continue
+        # A number written with its country code reads the same in every region.
+        international = candidate.group().startswith("+")
+        # The matcher reads a little context: letters glued to the digits
+        # make a code, not a phone number.
+        start = max(0, candidate.start() - _CONTEXT)
+        window = text[start : candidate.end() + _CONTEXT]
+        for region in list(regions)[:1] if international else regions:
+            matcher = phonenumbers.PhoneNumberMatcher(
+                window, region, leniency=phonenumbers.Leniency.VALID, max_tries=50
+            )
+            for match in matcher:
+                span = (start + match.start, start + match.end)
+                found.setdefault(span, (*span, "phone"))
     return sorted(found.values())
 
 

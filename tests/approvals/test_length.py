@@ -47,6 +47,15 @@ def test_x_counts_bare_domains_and_links_as_23() -> None:
     assert measure("go.to/x", Network.X).count == 23
 
 
+def test_x_counts_keycaps_flags_and_skin_tones_as_one_emoji() -> None:
+    assert measure("1\ufe0f\u20e3 🇬🇧 👍🏽", Network.X).count == 2 + 1 + 2 + 1 + 2
+
+
+def test_x_overflow_inside_plain_text_after_an_emoji() -> None:
+    text = "🎉" + "a" * 279
+    assert measure(text, Network.X).over_at == 279  # 2 + 278 fits, the 279th "a" does not
+
+
 def test_bluesky_counts_graphemes_not_code_points() -> None:
     family = "👨\u200d👩\u200d👧\u200d👦"  # 7 code points, one grapheme
     flag = "🇬🇧"
