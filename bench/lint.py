@@ -125,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     lint("warm-up +44 20 7946 0958", account=pool[0], policy=policy)
     cold_ms = (time.perf_counter() - started) * 1000
-    # Steady state: phone metadata per region and compiled patterns load on
-    # first use; 50 drafts of another seed load them before timing.
+    # Steady state: phone metadata per region, the IBAN registry and compiled
+    # patterns load on first use; every kind of text, on every network, and
+    # 50 drafts of another seed load them before timing.
+    every_kind = " ".join([*OPENERS, *BODIES, *LINKS, *PERSONAL, *LEGAL, *HOSTILE])
+    for account in pool:
+        lint(every_kind.format(who="@jane_doe"), account=account, policy=policy)
     warm = random.Random(args.seed + 1)
     for i in range(50):
         lint(make_draft(warm), account=pool[i % len(pool)], policy=policy, reply_to="@jane_doe")

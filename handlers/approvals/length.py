@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import regex
 
 from bot.core.accounts import Network
-from handlers.approvals.links import find_links
+from handlers.approvals.links import Link, find_links
 
 LIMITS: dict[Network, int] = {
     Network.X: 280,
@@ -53,10 +53,26 @@ _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
 _GRAPHEME = regex.compile(r"\X")
 _KEYCAP = "\u20e3"
-_LIGHT = re.compile("".join(["[", *(f"\\u{a:04x}-\\u{b:04x}" for a, b in _LIGHT_RANGES), "]"]))
+# Runs of characters outside the light ranges (counted in runs: far fewer
+# matches than characters in most text).
+_HEAVY_RUN = regex.compile(
+    "".join(["[^", *(f"\\u{a:04x}-\\u{b:04x}" for a, b in _LIGHT_RANGES), "]+"])
+)
 # An emoji grapheme: it starts with a pictograph or flag letter, or is a keycap.
 _EMOJI_CLUSTER = regex.compile(
     r"(?=[\p{Extended_Pictographic}\p{Regional_Indicator}])\X|[#*0-9]\ufe0f?\u20e3"
+)
+# Every character that can join the one before it (or, for a prepended
+# mark, the one after) into one grapheme: marks, joiners, Hangul jamo and
+# syllables, flag letters, skin tones, tags, CR. Text without any has one
+# grapheme per character (tests/approvals/test_length.py checks the list
+# against the Unicode data).
+_JOINER = regex.compile(
+    r"[\p{M}\r\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u0e33\u0eb3"
+    r"\u1100-\u11ff\u200c\u200d\ua960-\ua97c\uac00-\ud7a3\ud7b0-\ud7c6\ud7cb-\ud7fb"
+    r"\uff9e\uff9f\U000110bd\U000110cd\U000111c2\U000111c3\U000113d1\U0001193f"
+    r"\U00011941\U00011a84-\U00011a89\U00011d46\U00011f02\U00016d63\U00016d67-\U00016d6a"
+    r"\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]"
 )
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _EMOJI_START = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
@@ -75,13 +91,14 @@ class Length:
     over_at: int | None
 
 
-def measure(text: str, network: Network) -> Length:
-    """Count ``text`` for ``network``."""
+def measure(text: str, network: Network, *, links: list[Link] | None = None) -> Length:
+    """Count ``text`` for ``network`` (``links``: ``find_links(text)``, when
+    the caller has them already)."""
     limit = LIMITS[network]
     if network is Network.X:
-        return _weighted(text, limit)
+        return _weighted(text, limit, links)
     if network is Network.MASTODON:
-        return _mastodon(text, limit)
+        return _mastodon(text, limit, links)
     if network is Network.BLUESKY:
         return _graphemes_counted(text, limit)
     if network is Network.REDDIT:
@@ -90,7 +107,7 @@ def measure(text: str, network: Network) -> Length:
 
 
 def _graphemes_counted(text: str, limit: int) -> Length:
-    if text.isascii() and "\r" not in text:  # one grapheme per character
+    if _one_per_character(text):
         return Length(len(text), limit, limit if len(text) > limit else None)
     count = _grapheme_count(text)
     if count <= limit:
@@ -124,8 +141,9 @@ def _first_over(units: Iterable[tuple[int, int]], limit: int) -> int | None:
     return None
 
 
-def _mastodon(text: str, limit: int) -> Length:
-    special: list[tuple[int, int, int]] = [(k.start, k.end, 23) for k in find_links(text)]
+def _mastodon(text: str, limit: int, links: list[Link] | None) -> Length:
+    found = links if links is not None else find_links(text)
+    special: list[tuple[int, int, int]] = [(k.start, k.end, 23) for k in found]
     for mention in _REMOTE_MENTION.finditer(text):
         if not any(s <= mention.start() < e for s, e, _ in special):
             local = mention.group(1)
@@ -154,18 +172,23 @@ def _mastodon_units(text: str, pieces: list[tuple[int, int, int]]) -> Iterator[t
 
 
 def _grapheme_count(text: str) -> int:
-    if text.isascii() and "\r" not in text:
-        return len(text)
-    return len(_GRAPHEME.findall(text))
+    return len(text) if _one_per_character(text) else len(_GRAPHEME.findall(text))
 
 
-def _weighted(text: str, limit: int) -> Length:
+def _one_per_character(text: str) -> bool:
+    if text.isascii():
+        return "\r" not in text
+    return _JOINER.search(text) is None
+
+
+def _weighted(text: str, limit: int, known_links: list[Link] | None) -> Length:
     # twitter-text counts the NFC form; spans map back through each
     # character's own normalisation, which NFC never merges across a
     # grapheme boundary. The total is counted in bulk; only a text over the
     # limit is walked, and only up to where it goes over.
     normal, origin = _nfc_with_origin(text)
-    links = sorted((link.start, link.end) for link in find_links(normal))
+    found = known_links if known_links is not None and normal is text else find_links(normal)
+    links = sorted((link.start, link.end) for link in found)
     total = 0
     position = 0
     for start, end in links:
@@ -208,8 +231,8 @@ def _bulk_weight(text: str, start: int, end: int) -> int:
     """The summed weight of ``text[start:end]`` (no links in it)."""
     if text[start:end].isascii():
         return (end - start) * _SCALE
-    light = len(_LIGHT.findall(text, start, end))
-    total = light * _SCALE + (end - start - light) * _DEFAULT_WEIGHT
+    heavy = sum(map(len, _HEAVY_RUN.findall(text, start, end)))
+    total = (end - start - heavy) * _SCALE + heavy * _DEFAULT_WEIGHT
     for emoji in _EMOJI_CLUSTER.finditer(text, start, end):
         total += _DEFAULT_WEIGHT - sum(_char_weight(c) for c in emoji.group())
     return total

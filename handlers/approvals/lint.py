@@ -28,7 +28,7 @@ from bot.core.accounts import Account, LintPolicy
 from bot.core.ports import Templates
 from handlers.approvals import personal
 from handlers.approvals.length import UNITS, measure
-from handlers.approvals.links import find_links, host_allowed
+from handlers.approvals.links import Link, find_links, host_allowed
 
 
 class Severity(StrEnum):
@@ -139,7 +139,8 @@ def lint(
     """
     if not text.strip():
         return [_finding(Rule.EMPTY, text, 0, len(text))]
-    findings = _length(text, account)
+    links = find_links(text)
+    findings = _length(text, account, links)
     findings += _personal(text, policy)
     lists = (
         (Rule.LEGAL_PHRASE, policy.phrases_for(account.spoke)),
@@ -149,7 +150,7 @@ def lint(
     findings += [_finding(rule, text, s, e) for rule, s, e in _Folded.of(text).find(lists)]
     findings += [
         _finding(Rule.LINK, text, link.start, link.end, host=link.host)
-        for link in find_links(text)
+        for link in links
         if not host_allowed(link.host, policy.link_allow_list)
     ]
     findings += _mentions(text, account, reply_to)
@@ -188,8 +189,8 @@ def _excerpt(span: str) -> str:
     return flat if len(flat) <= _EXCERPT_MAX else flat[: _EXCERPT_MAX - 1] + "…"
 
 
-def _length(text: str, account: Account) -> list[Finding]:
-    length = measure(text, account.network)
+def _length(text: str, account: Account, links: list[Link]) -> list[Finding]:
+    length = measure(text, account.network, links=links)
     if length.over_at is None:
         return []
     finding = _finding(

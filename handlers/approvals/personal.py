@@ -25,11 +25,13 @@ _EMAIL = regex.compile(
     regex.VERSION1,
 )
 # 13 to 19 digits, optionally grouped by single spaces or hyphens.
-_CARD = re.compile(r"(?<![\d\w])\d(?:[ \-]?\d){12,18}(?![\d\w])")
+# The look-behind follows the first digit, so the search can skip to digits.
+_CARD = re.compile(r"\d(?<!\w\d)(?:[ \-]?\d){12,18}(?!\w)")
 # Country code, check digits, then the account part in groups or run together.
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
+_IBAN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 # Digits with the separators phone numbers are written with.
-_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t\u00a0().\-/]{4,24}\d")
+# (A leading "+" or "(" falls inside the matcher's context window.)
+_PHONE_CANDIDATE = re.compile(r"\d[\d \t\u00a0().\-/]{4,24}\d")
 _DIGIT = re.compile(r"\d")
 _MIN_PHONE_DIGITS = 7
 _CONTEXT = 3
@@ -52,7 +54,7 @@ def phones(
         if any(s <= candidate.start() and candidate.end() <= e for s, e in taken):
             continue
         # A number written with its country code reads the same in every region.
-        international = candidate.group().startswith("+")
+        international = text[max(0, candidate.start() - 1) : candidate.start()] == "+"
         # The matcher reads a little context: letters glued to the digits
         # make a code, not a phone number.
         start = max(0, candidate.start() - _CONTEXT)

@@ -105,3 +105,31 @@ def test_every_network_limit(network: Network, limit: int) -> None:
     assert measure("y" * limit, network).over_at is None
     over = measure("y" * (limit + 1), network)
     assert (over.count, over.limit, over.over_at) == (limit + 1, limit, limit)
+
+
+def test_the_joiner_class_holds_every_character_that_can_join_a_grapheme() -> None:
+    # If a character outside the class could join its neighbour, text made of
+    # plain characters and it would be counted one grapheme per character
+    # wrongly. Checked against the grapheme break property of the regex module.
+    import regex
+
+    from handlers.approvals.length import _JOINER
+
+    can_join = regex.compile(
+        r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+        r"\p{Grapheme_Cluster_Break=SpacingMark}\p{Grapheme_Cluster_Break=Prepend}"
+        r"\p{Grapheme_Cluster_Break=L}\p{Grapheme_Cluster_Break=V}\p{Grapheme_Cluster_Break=T}"
+        r"\p{Grapheme_Cluster_Break=LV}\p{Grapheme_Cluster_Break=LVT}"
+        r"\p{Grapheme_Cluster_Break=Regional_Indicator}\r]"
+    )
+    planes = [*range(0x30000), *range(0xE0000, 0xE1000)]
+    missing = [hex(c) for c in planes if can_join.match(chr(c)) and not _JOINER.match(chr(c))]
+    assert missing == []
+
+
+def test_grapheme_networks_count_joined_text_exactly() -> None:
+    korean = "\u1100\u1161\u11a8" * 301  # conjoining jamo: one syllable each
+    assert measure(korean, Network.BLUESKY).count == 301
+    assert measure(korean, Network.BLUESKY).over_at == 900
+    thai = "\u0e01\u0e33" * 301  # SARA AM joins the consonant before it
+    assert measure(thai, Network.BLUESKY).count == 301
