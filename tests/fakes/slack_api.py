@@ -16,10 +16,10 @@ unchanged:
 * Message responses posted to URLs minted by ``response_url()`` are recorded as
   calls to the pseudo-method ``"response_url"``.
 
-Message timestamps: with ``clock`` (a callable giving Unix seconds, e.g. the
-test's ManualClock), a message's ``ts`` is the time it was posted, as on Slack,
-kept unique and increasing; without it, ``ts`` values count up from
-``BASE_TS``. ``conversations.history`` (newest first) and
+Message timestamps: a message's ``ts`` is the time it was posted, as on
+Slack, kept unique and increasing: wall-clock time, or ``clock()`` (Unix
+seconds) when given, e.g. the test's ManualClock, so the bot's time-window
+look-ups and the fake agree. ``conversations.history`` (newest first) and
 ``conversations.replies`` (the parent, then replies oldest first) honour
 ``oldest``/``latest``/``inclusive``/``limit`` and page with an opaque
 ``response_metadata.next_cursor`` (Slack's own encoding, ``next_ts:<ts>`` in
@@ -52,7 +52,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
 """Fields Slack accepts as JSON-encoded strings in form and query parameters."""
 
-BASE_TS = 1767225600  # 2026-01-01T00:00:00Z; message ts values count up from here.
+BASE_TS = 1767225600  # 2026-01-01T00:00:00Z: the "updated" time of seeded objects.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_VIEW_BYTES = 250_000
@@ -168,7 +168,6 @@ class FakeSlack:
         self._rate_limits: dict[str, _RateLimit] = {}
         self._delays: dict[str | None, float] = {}
         self._drops: dict[str, int] = {}
-        self._ts_counter = 0
         self._last_micros = 0
         self._id_counter = 0
         self._view_stacks: list[_ViewStack] = []
@@ -610,11 +609,8 @@ class FakeSlack:
     # ------------------------------------------------------------------ ids
 
     def _next_ts(self) -> str:
-        self._ts_counter += 1
-        if self.clock is None:
-            micros = BASE_TS * 1_000_000 + self._ts_counter * 100
-        else:
-            micros = max(round(self.clock() * 1_000_000), self._last_micros + 100)
+        now = self.clock() if self.clock is not None else time.time()
+        micros = max(round(now * 1_000_000), self._last_micros + 100)
         self._last_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
