@@ -93,6 +93,7 @@ class SlackError(Exception):
 class _RateLimit:
     remaining: int
     retry_after: int
+    spared: int = 0  # calls still answered before the limit starts
 
 
 @dataclass
@@ -349,12 +350,13 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ faults
 
-    def rate_limit(self, method: str, times: int, retry_after: int = 1) -> None:
-        """The next ``times`` calls to ``method`` get HTTP 429 + ``Retry-After``."""
+    def rate_limit(self, method: str, times: int, retry_after: int = 1, *, after: int = 0) -> None:
+        """After ``after`` more answered calls, the next ``times`` calls to
+        ``method`` get HTTP 429 + ``Retry-After``."""
         if times <= 0:
             self._rate_limits.pop(method, None)
         else:
-            self._rate_limits[method] = _RateLimit(times, retry_after)
+            self._rate_limits[method] = _RateLimit(times, retry_after, after)
 
     def delay(self, method: str | None, seconds: float) -> None:
         """Answers to ``method`` (None: every method) wait ``seconds`` (after processing)."""
@@ -551,6 +553,9 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": e.error})
 
         limit = self._rate_limits.get(method)
+        if limit is not None and limit.spared > 0:
+            limit.spared -= 1
+            limit = None
         rate_limited = limit is not None and limit.remaining > 0
         dropped = not rate_limited and self._drops.get(method, 0) > 0
         recorded_args = {k: v for k, v in args.items() if k != "token"}

@@ -484,3 +484,22 @@ async def test_history_and_replies_page_through_a_time_window() -> None:
         with pytest.raises(SlackApiError) as bad:
             await client.conversations_history(channel=CHANNEL, cursor="not-a-cursor")
         assert bad.value.response["error"] == "invalid_cursor"
+
+
+async def test_a_rate_limit_can_start_after_some_answered_calls(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.rate_limit("conversations.history", times=1, retry_after=7, after=2)
+    for _ in range(2):
+        assert (await client.conversations_history(channel=CHANNEL))["ok"] is True
+    with pytest.raises(SlackApiError) as limited:
+        await client.conversations_history(channel=CHANNEL)
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "7"
+    assert (await client.conversations_history(channel=CHANNEL))["ok"] is True
+    assert [c.rate_limited for c in fake.calls_to("conversations.history")] == [
+        False,
+        False,
+        True,
+        False,
+    ]

@@ -176,3 +176,31 @@ async def test_a_rate_limited_look_up_waits_and_still_posts_once(rig: SlackRig) 
     history = rig.fake.calls_to("conversations.history")
     assert [call.rate_limited for call in history] == [True, False]
     assert await rig.runtime.store.outbox_size("slack") == 0
+
+
+async def test_a_search_cut_short_by_a_rate_limit_goes_on_from_where_it_stopped(
+    rig: SlackRig,
+) -> None:
+    await link_care(rig)
+    rig.fake.fail_connection("chat.postMessage", times=1)
+    assert await rig.runtime.ingest(parse_mention(MENTION))
+    await rig.runtime.sender(rig.platform.delivery).drain()
+    [lost] = [m for m in rig.fake.messages[CARE] if "dana" in str(m.get("text"))]
+    for n in range(450):  # three pages of history after the card, one a second
+        rig.manual_clock.advance(timedelta(seconds=1))
+        rig.fake.add_message(CARE, f"chatter {n}", user="U0ALEX")
+    restart(rig)
+    # The first page is answered, the second is refused with Retry-After.
+    rig.fake.rate_limit("conversations.history", times=1, retry_after=5, after=1)
+    await rig.settle()
+
+    assert len(cards_with(rig, delivery_id_of(lost))) == 1
+    history = rig.fake.calls_to("conversations.history")
+    assert [call.rate_limited for call in history[:2]] == [False, True]
+    first_page = min(float(m["ts"]) for m in rig.fake.messages[CARE][-200:])
+    # Later reads cover what is new since, then go on below the first page
+    # rather than reading the whole window again.
+    resumed = [call for call in history[2:] if "cursor" not in call.args]
+    assert float(resumed[-1].args["latest"]) == first_page
+    assert float(resumed[-1].args["oldest"]) == float(history[0].args["oldest"])
+    assert all(float(call.args["oldest"]) >= first_page - 120 for call in resumed[:-1])

@@ -62,13 +62,25 @@ class Conversation:
 
 @dataclass
 class _Searched:
-    """The span ``[oldest, newest]`` (Slack ts seconds) of a conversation that
-    has been read in full, and every card found in it (ids are definitive)."""
+    """What has been read of a conversation, and every card found in it
+    (a found id is definitive).
 
-    oldest: float
+    Every read starts at the top (now, plus :data:`SKEW`) or continues down
+    from ``oldest``, so everything from ``oldest`` up has been read; up to
+    ``newest`` it cannot have changed since (later items need a top-up
+    read). ``oldest`` is None until a first page has been read.
+    """
+
     newest: float
     at: datetime
+    oldest: float | None = None
     found: dict[str, str] = field(default_factory=dict)
+
+    def covers(self, oldest: float, settled: float) -> bool:
+        return self.oldest is not None and self.oldest <= oldest and self.newest >= settled
+
+    def reached(self, ts: float) -> None:
+        self.oldest = ts if self.oldest is None else min(self.oldest, ts)
 
 
 class Landings:
@@ -79,6 +91,7 @@ class Landings:
         self.pacer = pacer
         self.clock = clock
         self._searched: dict[Conversation, _Searched] = {}
+        self._calls = 0
 
     async def find(
         self, conversation: Conversation, delivery_id: str, since: datetime
@@ -93,7 +106,8 @@ class Landings:
         """Make sure ``conversation`` has been read from ``since`` to now.
 
         Raises :class:`RetryLater` when the look-up budget is spent or Slack
-        cannot answer; what was read before that is kept.
+        cannot answer; what was read before that is kept, and the next
+        search goes on from there.
         """
         now = self.clock.now()
         self._forget(now)
@@ -101,43 +115,39 @@ class Landings:
         latest = (now + SKEW).timestamp()
         oldest = (since - SKEW).timestamp()
         searched = self._searched.get(conversation)
-        if searched is not None and searched.oldest <= oldest and searched.newest >= settled:
+        if searched is not None and searched.covers(oldest, settled):
             return searched
         lane = f"lookup:{conversation.method}"
         await self.pacer.take(lane, LOOKUP_SPACING)
-        calls = 0
+        self._calls = 0
         try:
-            if searched is None:
-                searched = self._searched[conversation] = _Searched(settled, settled, now)
-            if searched.oldest >= searched.newest:
-                # Nothing read in full yet: one read from the top down.
-                searched.oldest = searched.newest = settled
-                calls += await self._read(conversation, searched, oldest, latest)
+            if searched is None or searched.oldest is None:
+                searched = self._searched[conversation] = _Searched(settled, now)
+                await self._read(conversation, searched, oldest, latest)
             else:
                 if settled > searched.newest:
-                    calls += await self._read(conversation, searched, searched.newest, latest)
+                    await self._read(conversation, searched, searched.newest, latest)
                     searched.newest = settled
                 if oldest < searched.oldest:
-                    calls += await self._read(conversation, searched, oldest, searched.oldest)
+                    await self._read(conversation, searched, oldest, searched.oldest)
             searched.at = now
         finally:
-            if calls > 1:
-                await self.pacer.hold(lane, LOOKUP_SPACING * calls)
+            if self._calls > 1:
+                await self.pacer.hold(lane, LOOKUP_SPACING * self._calls)
         return searched
 
     async def _read(
         self, conversation: Conversation, searched: _Searched, oldest: float, latest: float
-    ) -> int:
-        """Read ``[oldest, latest]`` page by page; returns the calls made.
+    ) -> None:
+        """Read ``[oldest, latest]`` page by page.
 
-        History comes newest first, so each page extends the searched span
+        History comes newest first, so each page extends the span read
         downwards as it arrives; a thread comes oldest first, so it counts
         only once read to the end.
         """
-        calls = 0
         cursor: str | None = None
         while True:
-            calls += 1
+            self._calls += 1
             page = await self._page(conversation, oldest, latest, cursor)
             messages = [m for m in page.get("messages") or [] if isinstance(m, dict)]
             for delivery_id, ts in _cards(messages):
@@ -146,10 +156,8 @@ class Landings:
             if not (page.get("has_more") and cursor):
                 break
             if conversation.thread_ts is None and messages:
-                reached = min(_ts(m) for m in messages)
-                searched.oldest = min(searched.oldest, max(reached, oldest))
-        searched.oldest = min(searched.oldest, oldest)
-        return calls
+                searched.reached(max(min(_ts(m) for m in messages), oldest))
+        searched.reached(oldest)
 
     async def _page(
         self, conversation: Conversation, oldest: float, latest: float, cursor: str | None
