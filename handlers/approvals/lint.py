@@ -109,6 +109,7 @@ _MENTION = regex.compile(
     regex.VERSION1,
 )
 _SPACES = re.compile(r"\s+")
+_INVISIBLE = regex.compile(r"[\p{Cf}\p{Cc}--\s]", regex.VERSION1)
 _RUNS = regex.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
 _FORMAT = regex.compile(r"\p{Cf}")
 
@@ -185,7 +186,10 @@ def _finding(rule: Rule, text: str, start: int, end: int, **facts: str | int) ->
 
 
 def _excerpt(span: str) -> str:
-    flat = _SPACES.sub(" ", span[: _EXCERPT_MAX * 4]).strip()
+    # Invisible and direction-changing characters never reach an approver's
+    # card: an excerpt shows what the words are, not how they were disguised.
+    visible = _INVISIBLE.sub("", span[: _EXCERPT_MAX * 4])
+    flat = _SPACES.sub(" ", visible).strip()
     return flat if len(flat) <= _EXCERPT_MAX else flat[: _EXCERPT_MAX - 1] + "…"
 
 

@@ -3,8 +3,11 @@ and who may draft for which account."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bot.cli import main
 from bot.config import parse_settings
 from bot.core.accounts import Account, Network, draftable_accounts, may_draft
 from bot.core.errors import ConfigError
@@ -174,3 +177,22 @@ def test_bad_step_deadline_names_its_line() -> None:
     text = SAMPLE.replace("step_deadline: 15m", "step_deadline: soon")
     [problem] = problems_of(text)
     assert problem.startswith(f"bad.yaml:{line_of(text, 'step_deadline')}: approvals.step_deadline")
+
+
+def test_unknown_phone_region_names_its_line() -> None:
+    text = SAMPLE.replace("phone_regions: [GB, US]", "phone_regions: [GB, XX]")
+    assert problems_of(text) == [
+        f"bad.yaml:{line_of(text, 'phone_regions:')}: phone_regions: unknown region 'XX' "
+        "(a country code such as GB or US)"
+    ]
+
+
+def test_check_command_reports_an_account_problem_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "playcaller.yaml"
+    text = SAMPLE.replace('spoke: "talent"}', 'spoke: "recruiting"}')
+    config.write_text(text, encoding="utf-8")
+    assert main(["--config", str(config), "check"]) == 2
+    line = line_of(text, 'spoke: "recruiting"')
+    assert f"{config}:{line}: unknown spoke 'recruiting'" in capsys.readouterr().err

@@ -224,6 +224,18 @@ def test_hidden_and_disguised_phrases_are_still_found(
         assert finding.rule is Rule.LEGAL_PHRASE
         assert text[finding.start : finding.end] == phrase
     assert run("We guaranteed nothing.", x_account, policy) == []
+    [disguised] = run(zero_width, x_account, policy)
+    assert said(disguised) == (
+        "Says “we guarantee”: a commitment or admission, so a legal approver must approve this reply too."
+    )
+
+
+def test_excerpts_drop_direction_overrides_and_control_characters(
+    x_account: Account, policy: LintPolicy
+) -> None:
+    text = "Ring +44 20 7946 0958. Contact \u202eliable\u202c\x07 people."
+    found = run(text, x_account, policy)
+    assert [f.excerpt for f in found] == ["+44 20 …", "liable"]
 
 
 def test_banned_terms_and_competitors(x_account: Account, policy: LintPolicy) -> None:
