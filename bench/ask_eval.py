@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import math
 import random
@@ -262,20 +263,21 @@ def configurations(knowledge: Any) -> dict[str, Any]:
     fields = {f.name for f in dataclasses.fields(options)}
     if "semantic_weight" not in fields:  # an engine from before the semantic stage
         return {"shipped": options()}
-    plain = options(typo=False, shorthand=False, semantic_weight=0.0)
+    bare = {"pair_weight": 0.0}
     configs = {
-        "BM25 plain (title + path + body)": plain,
-        "BM25 + typo + shorthand": options(semantic_weight=0.0),
-        "MiniLM only (max over windows)": options(semantic_weight=1.0),
+        "BM25 plain (title + path + body)": options(
+            typo=False, shorthand=False, semantic_weight=0.0, **bare
+        ),
+        "BM25 + typo + shorthand": options(semantic_weight=0.0, **bare),
+        "BM25 + typo + shorthand + pairs": options(semantic_weight=0.0),
+        "MiniLM only (max over windows)": options(semantic_weight=1.0, **bare),
+        "blend max-norm w=0.6": options(semantic_weight=0.6, blend="max", **bare),
+        "RRF k=60 w=0.6": options(semantic_weight=0.6, blend="rrf", **bare),
     }
-    for weight in (0.4, 0.5, 0.6, 0.7, 0.8):
-        configs[f"blend w={weight}"] = options(semantic_weight=weight)
     for weight in (0.5, 0.6, 0.7, 0.8):
-        configs[f"blend z w={weight}"] = options(semantic_weight=weight, blend="z")
+        configs[f"blend z w={weight}"] = options(semantic_weight=weight, **bare)
     for pair_weight in (0.3, 0.5, 1.0):
         configs[f"blend z w=0.6 + pairs x{pair_weight}"] = options(pair_weight=pair_weight)
-    for weight in (0.5, 0.6, 0.7):
-        configs[f"RRF k=60 w={weight}"] = options(semantic_weight=weight, blend="rrf")
     configs["shipped"] = options()
     return configs
 
@@ -291,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit", action="store_true", help="fit the calibration (old set)")
     parser.add_argument("--misses", action="store_true", help="list missed questions")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / ".playcaller" / "bench-index",
+        help="index cache (embeddings are computed once per document set)",
+    )
     args = parser.parse_args(argv)
     if args.misses and args.set == "handbooks":
         parser.error("--misses is refused on the held-out set: report it in aggregate only")
@@ -325,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, options in configurations(knowledge).items():
             if args.only and name != args.only:
                 continue
-            store = knowledge.GuidelineStore(folder, cache_dir=None, options=options)
+            # One cache folder per document set and index options (the cache keeps 2 keys).
+            digest = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
+            cache = args.cache / args.set / digest
+            store = knowledge.GuidelineStore(folder, cache_dir=cache, options=options)
             latencies = []
             outcomes = []
             for question in questions:

@@ -28,7 +28,7 @@ MAX_PASSAGE = 700
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "no.", "approx.")
 _SENTENCE_END = re.compile("(?<=[.!?])[\"'\u201d\u2019)]*\\s+(?=[\"'\u201c\u2018(\\[]?[A-Z0-9])")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
 
 #: Words that make a sentence an instruction or a rule.
 _DIRECTIVE = re.compile(
