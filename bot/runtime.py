@@ -29,6 +29,7 @@ from bot.core.storage import Effects, Store
 from bot.core.turn import Turn
 from bot.intake.enrich import SentimentModel, enrich
 from bot.intake.feed import IncomingMention
+from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.templates import JinjaTemplates
@@ -72,6 +73,7 @@ class Runtime:
     knowledge: Knowledge | None = None
     dispatcher: Dispatcher = field(default_factory=build_dispatcher)
     owner: str = field(default_factory=process_owner)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -104,6 +106,9 @@ class Runtime:
             handlers.ask.REVIEW_TIMER
         ):
             await self.store.apply(Effects(timers=(handlers.ask.review_timer(self.clock.now()),)))
+        if not await self.store.pending_timers(handlers.ask.RETENTION_TIMER):
+            timer = handlers.ask.retention_timer(self.clock.now())
+            await self.store.apply(Effects(timers=(timer,)))
 
     def scheduler(self) -> Scheduler:
         async def run(event: Event) -> None:
