@@ -209,11 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=500)
     parser.add_argument("--sections", type=int, default=10)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--real-only", action="store_true", help="part 1 only")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="ask-perf-"))
     try:
         real_documents(work)
+        if args.real_only:
+            return 0
         folder, cache = work / "guidelines", work / "cache"
         folder.mkdir()
         write_store(folder, args.docs, args.sections)
