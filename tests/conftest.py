@@ -217,7 +217,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     embedder = shared_embedder()
     if embedder is None:
         return
-    cache = session.config.cache.mkdir(_EMBEDDINGS_KEY) if session.config.cache else None
+    pytest_cache = getattr(session.config, "cache", None)  # None with -p no:cacheprovider
+    cache = pytest_cache.mkdir(_EMBEDDINGS_KEY) if pytest_cache else None
     stored = cache / f"{embedder.name.replace('/', '_')}.npz" if cache else None
     if stored is not None and stored.is_file():
         try:
@@ -244,9 +245,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from bot.knowledge.embedder import shared_embedder
 
     embedder = shared_embedder()
-    if embedder is None or session.config.cache is None:
+    pytest_cache = getattr(session.config, "cache", None)
+    if embedder is None or pytest_cache is None:
         return
-    folder = session.config.cache.mkdir(_EMBEDDINGS_KEY)
+    folder = pytest_cache.mkdir(_EMBEDDINGS_KEY)
     keys, vectors = embedder.export()
     temporary = folder / ".embeddings.tmp.npz"
     np.savez(temporary, keys=np.array(keys, dtype="S16"), vectors=vectors)
