@@ -148,6 +148,9 @@ def _check(loaded: Loaded) -> int:
         f"{len(settings.rules)} routing rules); {len(loaded.playbooks.crisis)} crisis playbooks, "
         f"{len(loaded.knowledge.guidelines())} guidelines; templates in {loaded.templates.root}"
     )
+    # Remarks that do not stop start-up, e.g. a guideline header field the bot does not use.
+    for note in loaded.knowledge.notes:
+        print(f"note: {note}")
     return 0
 
 

@@ -76,5 +76,9 @@ def _scalar(node: yaml.Node) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError:
+        # A scalar that looks like a date but is none (2026-13-01): keep it as text, so
+        # the field's own validation reports it with its line instead of a crash.
+        return node.value
     finally:
         loader.dispose()
