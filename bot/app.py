@@ -7,6 +7,7 @@ to start on exactly the same problems.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +51,31 @@ def templates_dir() -> Path:
     return Path(chosen) if chosen else bundled("templates")
 
 
-def load(config: str | None = None, *, index_cache: Path | None = None) -> Loaded:
+def guidelines_dir() -> Path:
+    """``PLAYCALLER_GUIDELINES``, else ``guidelines/`` in the playbook folder.
+
+    "Save as guidance" writes ``faq.md`` here, so ``serve`` needs it writable."""
+    chosen = os.environ.get("PLAYCALLER_GUIDELINES")
+    return Path(chosen) if chosen else playbooks_dir() / "guidelines"
+
+
+def private_guidelines(scratch: Path) -> Path:
+    """A copy of the guideline folder under ``scratch`` for a run that must not
+    change the original (the demo); returns the copy's path."""
+    copy = scratch / "guidelines"
+    shutil.copytree(guidelines_dir(), copy, ignore=shutil.ignore_patterns(".*"))
+    return copy
+
+
+def load(
+    config: str | None = None,
+    *,
+    index_cache: Path | None = None,
+    guidelines: Path | None = None,
+) -> Loaded:
     """Load config, playbooks, guidelines and templates; raise :class:`ConfigError`
     with every problem. ``index_cache`` is where the guideline index is persisted
-    (None: kept in memory only)."""
+    (None: kept in memory only); ``guidelines`` overrides :func:`guidelines_dir`."""
     path = config_path(config)
     settings = load_settings(path)
     templates = JinjaTemplates(templates_dir())
@@ -64,7 +86,7 @@ def load(config: str | None = None, *, index_cache: Path | None = None) -> Loade
     problems += playbook_problems
     knowledge: GuidelineStore | None = None
     try:
-        knowledge = GuidelineStore(playbooks_dir() / "guidelines", cache_dir=index_cache)
+        knowledge = GuidelineStore(guidelines or guidelines_dir(), cache_dir=index_cache)
     except ConfigError as error:
         problems += error.problems
     if problems or knowledge is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -18,7 +19,15 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from bot.app import Loaded, load, make_store, open_runtime, store_url
+from bot.app import (
+    Loaded,
+    guidelines_dir,
+    load,
+    make_store,
+    open_runtime,
+    private_guidelines,
+    store_url,
+)
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
 from bot.intake.feed import LineProblem, parse_lines
@@ -49,8 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     # bm25s logs every index build at DEBUG on its own handler.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    with contextlib.ExitStack() as cleanup:
+        scratch = None
+        if args.command == "demo":
+            # The demo never changes the checkout: its store and the guidelines
+            # it may save to live in a scratch folder removed at the end.
+            scratch = Path(
+                cleanup.enter_context(tempfile.TemporaryDirectory(prefix="playcaller-demo-"))
+            )
+        return _run(parser, args, scratch)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Path | None) -> int:
+    guidelines = None
+    if scratch is not None and guidelines_dir().is_dir():
+        guidelines = private_guidelines(scratch)
     try:
-        loaded = load(args.config, index_cache=_index_cache(args.command))
+        loaded = load(args.config, index_cache=_index_cache(args.command), guidelines=guidelines)
     except ConfigError as error:
         print(f"playcaller: configuration has {len(error.problems)} problem(s):", file=sys.stderr)
         for problem in error.problems:
@@ -77,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"playcaller: cannot read script {path}: {error.strerror}", file=sys.stderr
                     )
                     return 2
-            return asyncio.run(_demo(loaded, script, args.store, args.width))
+            assert scratch is not None
+            return asyncio.run(_demo(loaded, script, args.store, args.width, scratch))
         if command == "ingest":
             return asyncio.run(_ingest(loaded, Path(args.file), args.store))
         if command == "serve":
@@ -220,28 +245,29 @@ def _package(args: argparse.Namespace) -> int:
 
 
 async def _demo(
-    loaded: Loaded, script: tuple[Path, list[str]] | None, store: str | None, width: int | None
+    loaded: Loaded,
+    script: tuple[Path, list[str]] | None,
+    store: str | None,
+    width: int | None,
+    scratch: Path,
 ) -> int:
     from rich.console import Console
 
-    with tempfile.TemporaryDirectory(prefix="playcaller-demo-") as scratch:
-        url = store or f"sqlite:///{Path(scratch) / 'demo.db'}"
-        clock = ManualClock(DEMO_START)
-        runtime = await open_runtime(
-            loaded, store=make_store(url), clock=clock, platforms=["console"]
-        )
-        await runtime.start()
-        try:
-            if script:
-                console = Console(width=width or 110, force_terminal=False, color_system=None)
-                path, lines = script
-                session = ConsoleSession(runtime, clock, console, base_dir=path.parent)
-                return await _run_script(session, path.name, lines)
-            console = Console(width=width)
-            session = ConsoleSession(runtime, clock, console, base_dir=Path.cwd())
-            return await _interactive(session)
-        finally:
-            await runtime.store.close()
+    url = store or f"sqlite:///{scratch / 'demo.db'}"
+    clock = ManualClock(DEMO_START)
+    runtime = await open_runtime(loaded, store=make_store(url), clock=clock, platforms=["console"])
+    await runtime.start()
+    try:
+        if script:
+            console = Console(width=width or 110, force_terminal=False, color_system=None)
+            path, lines = script
+            session = ConsoleSession(runtime, clock, console, base_dir=path.parent)
+            return await _run_script(session, path.name, lines)
+        console = Console(width=width)
+        session = ConsoleSession(runtime, clock, console, base_dir=Path.cwd())
+        return await _interactive(session)
+    finally:
+        await runtime.store.close()
 
 
 async def _run_script(session: ConsoleSession, name: str, lines: list[str]) -> int:
@@ -319,6 +345,7 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
 
     slack = SlackSettings.from_env(os.environ)
     teams = TeamsSettings.from_env(os.environ)
+    log.info("guidelines in %s (Save as guidance writes faq.md there)", loaded.knowledge.folder)
 
     async def build() -> web.Application:
         runtime = await open_runtime(

@@ -127,3 +127,24 @@ def test_interactive_demo_starts_on_embedded_defaults(tmp_path: Path) -> None:
     assert "Unclaimed in Customer Care (5)" in out
     assert "You claimed the mention from @angry_dan" in out
     assert not (tmp_path / ".playcaller").exists()  # the demo keeps its store in a scratch folder
+
+
+SAVE_GUIDANCE = (
+    "as jo\nchannel @jo\n/ask can I wear the company hoodie in my dating profile photos?\n"
+    "click Ask a coach\nas maria\nchannel #hub\nclick Reply\n"
+    'fill answer="Yes, branded clothing is fine in personal photos."\nsubmit\n'
+    "click Save as guidance\nexpect Saved as guidance in faq.md\n"
+)
+
+
+def test_the_demo_never_changes_the_checkout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    guidelines = ROOT / "playbooks" / "guidelines"
+    before = {p.name: p.read_bytes() for p in guidelines.iterdir()}
+    script = tmp_path / "s.txt"
+    script.write_text(SAVE_GUIDANCE, encoding="utf-8")
+    for _ in range(2):  # a second run starts from the same guidelines again
+        status, out = run_demo(script, capsys)
+        assert status == 0, out
+    assert {p.name: p.read_bytes() for p in guidelines.iterdir()} == before
