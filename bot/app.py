@@ -6,6 +6,7 @@ to start on exactly the same problems.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -17,13 +18,16 @@ from bot.core.clock import Clock
 from bot.core.errors import ConfigError, Problem
 from bot.core.settings import Settings
 from bot.core.storage import Store
+from bot.deployment import resolve_platforms
 from bot.intake.enrich import SentimentModel, VaderSentiment
 from bot.knowledge.answer import GuidelineStore
 from bot.playbooks import PlaybookStore, load_playbooks
 from bot.resources import bundled
-from bot.runtime import Runtime, active_platforms, required_templates
+from bot.runtime import Runtime, required_templates
 from bot.store import open_store
 from bot.templates import JinjaTemplates
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STORE_URL = "sqlite:///.playcaller/playcaller.db"
 
@@ -106,15 +110,30 @@ async def open_runtime(
     clock: Clock,
     platforms: Sequence[str] | None = None,
     sentiment: SentimentModel | None = None,
+    use_record: bool = True,
 ) -> Runtime:
-    """Open ``store`` and build the runtime around it."""
+    """Open ``store`` and build the runtime around it. Cards are queued for
+    ``platforms``, else as :func:`bot.deployment.resolve_platforms` decides
+    (``use_record``: trust what a ``serve`` recorded in the store)."""
     await store.open()
+    choice = await resolve_platforms(
+        platforms, loaded.settings, os.environ, store, use_record=use_record
+    )
+    if choice.guessed and use_record:
+        log.warning(
+            "cards are queued for %s (guessed from %s); set platforms: in the config "
+            "so every process agrees",
+            ", ".join(choice.platforms),
+            "this environment's credentials" if choice.source == "credentials" else "no setting",
+        )
+    else:
+        log.info("cards are queued for %s (%s)", ", ".join(choice.platforms), choice.source)
     return Runtime(
         settings=loaded.settings,
         store=store,
         clock=clock,
         templates=loaded.templates,
-        platforms=active_platforms(platforms),
+        platforms=choice.platforms,
         sentiment=sentiment or VaderSentiment(),
         knowledge=loaded.knowledge,
     )

@@ -12,6 +12,7 @@ import gc
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from bot.app import (
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
 from bot.intake.feed import LineProblem, parse_lines
+from bot.listen import ListenError, bind, bound_port, parse_port
 from bot.platforms.console.session import ConsoleSession, ScriptError
 from bot.resources import bundled
 
@@ -106,15 +108,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
         if command == "ingest":
             return asyncio.run(_ingest(loaded, Path(args.file), args.store))
         if command == "serve":
-            raw_port = os.environ.get("PLAYCALLER_PORT", "3978")
-            if args.port is None and not raw_port.isdigit():
-                print(
-                    f"playcaller: PLAYCALLER_PORT must be a number, not {raw_port!r}",
-                    file=sys.stderr,
-                )
+            try:
+                port = parse_port(args.port, os.environ.get("PLAYCALLER_PORT"))
+                listener = bind(args.host, port)
+            except ListenError as error:
+                print(f"playcaller: {error}", file=sys.stderr)
                 return 2
-            port = args.port or int(raw_port)
-            return _serve(loaded, args.host, port, args.store)
+            return _serve(loaded, listener, args.store)
     except ConfigError as error:
         for problem in error.problems:
             print(f"playcaller: {problem}", file=sys.stderr)
@@ -156,7 +156,9 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--version", default="1.0.0", help="app version (X.Y.Z)")
     package.add_argument("--out", default="playcaller-teams.zip", help="zip file or folder")
     serve = commands.add_parser("serve", help="run the bot's web app")
-    serve.add_argument("--port", type=int, help="port (default: $PLAYCALLER_PORT or 3978)")
+    serve.add_argument(
+        "--port", help="port, 0 for any free one (default: $PLAYCALLER_PORT or 3978)"
+    )
     serve.add_argument("--host", default=os.environ.get("PLAYCALLER_HOST", "0.0.0.0"))
     serve.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
     return parser
@@ -335,9 +337,10 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
     return 1 if refused else 0
 
 
-def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
+def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from aiohttp import web
 
+    from bot.deployment import mismatches, record_platforms
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
@@ -349,7 +352,7 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
 
     async def build() -> web.Application:
         runtime = await open_runtime(
-            loaded, store=make_store(store_url(store)), clock=SystemClock()
+            loaded, store=make_store(store_url(store)), clock=SystemClock(), use_record=False
         )
         await runtime.start()
         platforms: list[ServedPlatform] = []
@@ -359,6 +362,10 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
             platforms.append(TeamsPlatform(teams, runtime))
         if "console" in runtime.platforms:
             platforms.append(TranscriptPlatform(TranscriptDelivery(loaded.settings, sys.stdout)))
+        await record_platforms(runtime.store, runtime.platforms, runtime.owner, runtime.clock.now())
+        served = [p.name for p in platforms]
+        for sentence in await mismatches(runtime.store, runtime.platforms, served):
+            log.warning("%s", sentence)
         app = create_app(runtime, platforms)
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
@@ -368,7 +375,11 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
         gc.set_threshold(*GC_THRESHOLDS)
         return app
 
-    web.run_app(build(), host=host, port=port, print=lambda text: log.info("%s", text))
+    host = str(listener.getsockname()[0])
+    shown = f"[{host}]" if ":" in host else host
+    # Printed (not logged) so a script that asked for port 0 can read it.
+    print(f"playcaller: serving on http://{shown}:{bound_port(listener)}", flush=True)
+    web.run_app(build(), sock=listener, print=None)
     return 0
 
 

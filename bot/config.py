@@ -98,6 +98,7 @@ class RawConfig(_Model):
     default_route: RawDefaultRoute
     sla: dict[Priority, RawSla]
     triage: RawTriage = RawTriage()
+    platforms: list[Literal["console", "slack", "teams"]] = []
 
 
 def config_path(explicit: str | None) -> Path:
@@ -271,4 +272,5 @@ def _build(raw: RawConfig) -> Settings:
         default_priority=raw.default_route.priority,
         triage=TriageTimings(raw.triage.nudge_owner_after, raw.triage.release_idle_after),
         channels=channels,
+        platforms=tuple(dict.fromkeys(raw.platforms)),
     )

@@ -62,6 +62,7 @@ class Settings:
     default_priority: Priority = Priority.NORMAL
     triage: TriageTimings = TriageTimings()
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
+    platforms: tuple[str, ...] = ()  # where cards go; empty: decided at start-up
 
     def spoke(self, spoke_id: str) -> Spoke:
         """The spoke (or the hub) with this id."""
