@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
+from bot.core.permissions import EVERYONE, Permission, with_overrides
 from bot.core.settings import RoutingRule, Settings, SlaPolicy, TriageTimings
 from bot.resources import bundled
 from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located
@@ -99,6 +100,7 @@ class RawConfig(_Model):
     sla: dict[Priority, RawSla]
     triage: RawTriage = RawTriage()
     platforms: list[Literal["console", "slack", "teams"]] = []
+    permissions: dict[str, list[str]] = {}
 
 
 def config_path(explicit: str | None) -> Path:
@@ -215,6 +217,7 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                     ("sla", priority.value), f"sla.{priority.value}: warn must come before breach"
                 )
             )
+    problems += _check_permissions(raw, located)
     for name, words in raw.risk_words.items():
         if not re.fullmatch(_ID, name):
             problems.append(
@@ -223,6 +226,40 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
         if not words:
             problems.append(located.problem(("risk_words", name), f"risk {name!r} lists no words"))
     return problems
+
+
+def _check_permissions(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
+    problems: list[Problem] = []
+    known = ", ".join(p.value for p in Permission)
+    roles = ", ".join([r.value for r in Role] + [EVERYONE])
+    for name, granted_to in raw.permissions.items():
+        if name not in Permission.__members__.values():
+            problems.append(
+                located.problem(
+                    ("permissions", name), f"permissions: unknown permission {name!r} ({known})"
+                )
+            )
+        for position, role in enumerate(granted_to):
+            if role != EVERYONE and role not in Role.__members__.values():
+                problems.append(
+                    located.problem(
+                        ("permissions", name, position),
+                        f"permissions.{name}: unknown role {role!r} ({roles})",
+                    )
+                )
+    return problems
+
+
+def _permissions(raw: RawConfig) -> dict[Permission, tuple[Role, ...]]:
+    overrides = {
+        Permission(name): [Role(r) for r in roles if r != EVERYONE]
+        for name, roles in raw.permissions.items()
+    }
+    # "everyone" anywhere in a list means everyone: an empty role list.
+    for name, roles in raw.permissions.items():
+        if EVERYONE in roles:
+            overrides[Permission(name)] = []
+    return with_overrides(overrides)
 
 
 def _build(raw: RawConfig) -> Settings:
@@ -273,4 +310,5 @@ def _build(raw: RawConfig) -> Settings:
         triage=TriageTimings(raw.triage.nudge_owner_after, raw.triage.release_idle_after),
         channels=channels,
         platforms=tuple(dict.fromkeys(raw.platforms)),
+        permissions=_permissions(raw),
     )
