@@ -41,6 +41,7 @@ class Loaded:
     playbooks: PlaybookStore
     templates: JinjaTemplates
     knowledge: GuidelineStore
+    notes: tuple[Problem, ...] = ()  # worth knowing, not worth refusing to start
 
 
 def playbooks_dir() -> Path:
@@ -93,9 +94,59 @@ def load(
         knowledge = GuidelineStore(guidelines or guidelines_dir(), cache_dir=index_cache)
     except ConfigError as error:
         problems += error.problems
+    if knowledge is not None:
+        problems += owner_problems(knowledge, settings)
     if problems or knowledge is None:
         raise ConfigError(problems)
-    return Loaded(path, settings, playbooks, templates, knowledge)
+    notes = tuple(channel_notes(settings, str(path)))
+    return Loaded(path, settings, playbooks, templates, knowledge, notes)
+
+
+def owner_problems(knowledge: GuidelineStore, settings: Settings) -> list[Problem]:
+    """A guideline whose ``owner`` is no person in the config: nobody would get
+    its review reminders."""
+    problems = []
+    known = ", ".join(list(settings.people)[:12])
+    for info in knowledge.guidelines():
+        if info.owner is not None and info.owner not in settings.people:
+            path = knowledge.folder / info.doc
+            problems.append(
+                Problem(
+                    str(path),
+                    _header_line(path, "owner"),
+                    f"owner: {info.owner!r} is not a person in the config (use an id: {known})",
+                )
+            )
+    return problems
+
+
+def _header_line(path: Path, field: str) -> int | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((n for n, line in enumerate(lines, 1) if line.startswith(f"{field}:")), None)
+
+
+def channel_notes(settings: Settings, file: str) -> list[Problem]:
+    """Spokes with no channel on a platform cards go to (they can be linked in chat)."""
+    platforms = settings.platforms or tuple(
+        dict.fromkeys(p for channels in settings.channels.values() for p in channels)
+    )
+    notes = []
+    for spoke in settings.all_spokes():
+        for platform in platforms or ("any platform",):
+            if not settings.channels.get(spoke.id, {}).get(platform):
+                notes.append(
+                    Problem(
+                        file,
+                        None,
+                        f"spoke {spoke.id!r} has no {platform} channel: its cards wait until an "
+                        f"admin types /playcaller link {spoke.id} in one, or "
+                        f"spokes[{spoke.id}].channels.{platform} is set",
+                    )
+                )
+    return notes
 
 
 def store_url(explicit: str | None = None) -> str:

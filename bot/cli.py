@@ -171,6 +171,8 @@ def _check(loaded: Loaded) -> int:
         f"{len(settings.rules)} routing rules); {len(loaded.playbooks.crisis)} crisis playbooks, "
         f"{len(loaded.knowledge.guidelines())} guidelines; templates in {loaded.templates.root}"
     )
+    for note in loaded.notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -349,6 +351,8 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     slack = SlackSettings.from_env(os.environ)
     teams = TeamsSettings.from_env(os.environ)
     log.info("guidelines in %s (Save as guidance writes faq.md there)", loaded.knowledge.folder)
+    for note in loaded.notes:
+        log.warning("%s", note)
 
     async def build() -> web.Application:
         runtime = await open_runtime(

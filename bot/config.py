@@ -20,12 +20,13 @@ from bot.core.model import Person, Priority, Role, Spoke
 from bot.core.permissions import EVERYONE, Permission, with_overrides
 from bot.core.settings import RoutingRule, Settings, SlaPolicy, TriageTimings
 from bot.resources import bundled
-from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located
+from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located, validation_problems
 
 _ID = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 def _duration(value: Any) -> timedelta:
+    """One duration grammar for config and playbooks: ``90s``, ``15m``, ``1h30m``, seconds."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -141,20 +142,7 @@ def parse_settings(text: str, file: str) -> Settings:
 
 
 def _pydantic_problems(error: ValidationError, located: LocatedYaml) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        path = tuple(p for p in item["loc"] if isinstance(p, str | int))
-        # pydantic appends validator names to a location; keep the YAML path.
-        while path and path not in located.lines and len(path) > 1:
-            path = path[:-1]
-        dotted = ".".join(str(p) for p in item["loc"])
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown setting"
-        elif item["type"] == "missing":
-            message = "required setting is missing"
-        problems.append(located.problem(path, f"{dotted}: {message}"))
-    return problems
+    return validation_problems(error.errors(), located)
 
 
 def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.errors import Problem
-from bot.yamlsource import YamlSyntaxError, load_located
+from bot.yamlsource import YamlSyntaxError, load_located, validation_problems
 
 log = logging.getLogger(__name__)
 
@@ -188,11 +188,7 @@ def _parse_header(path: Path, header_lines: list[str], problems: list[Problem]) 
     try:
         return _Header.model_validate(data)
     except ValidationError as error:
-        for item in error.errors():
-            loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
-            dotted = ".".join(str(p) for p in item["loc"])
-            message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
-            problems.append(located.problem(loc, f"{dotted}: {message}"))
+        problems += validation_problems(error.errors(), located, unknown="unknown field")
         return None
 
 
