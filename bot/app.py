@@ -190,9 +190,10 @@ async def open_runtime(
     )
 
 
-def make_store(url: str) -> Store:
-    """An unopened store for ``url`` (see :func:`bot.store.open_store`)."""
+def make_store(url: str, *, source: str = "PLAYCALLER_STORE_URL") -> Store:
+    """An unopened store for ``url`` (see :func:`bot.store.open_store`); a bad
+    URL is a problem blamed on ``source`` (the flag or variable it came from)."""
     try:
         return open_store(url, namespace=os.environ.get("PLAYCALLER_STORE_NAMESPACE", "playcaller"))
     except ValueError as error:
-        raise ConfigError([Problem("PLAYCALLER_STORE_URL", None, str(error))]) from error
+        raise ConfigError([Problem(source, None, f"{url!r}: {error}")]) from error

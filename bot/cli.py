@@ -1,4 +1,4 @@
-"""The ``playcaller`` command line: check, demo, ingest, serve.
+"""The ``playcaller`` command line (options and help text in :mod:`bot.cli_args`).
 
 Logging is set up here, at the entry point, and nowhere else.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
+from bot import cli_args
 from bot.app import (
     Loaded,
     guidelines_dir,
@@ -48,7 +49,7 @@ DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = _parser()
+    parser = cli_args.parser()
     args = parser.parse_args(argv)
     level = os.environ.get("PLAYCALLER_LOG_LEVEL", "").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -107,6 +108,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
             return asyncio.run(_demo(loaded, script, args.store, args.width, scratch))
         if command == "ingest":
             return asyncio.run(_ingest(loaded, Path(args.file), args.store))
+        if command == "audit":
+            from bot import audit
+
+            store = make_store(store_url(args.store), source=_store_source(args.store))
+            return asyncio.run(audit.main(store, args.subject, args.since, json_lines=args.json))
         if command == "serve":
             try:
                 port = parse_port(args.port, os.environ.get("PLAYCALLER_PORT"))
@@ -126,42 +132,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
     return 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="playcaller", description=__doc__)
-    parser.add_argument("--config", help="path to playcaller.yaml (default: $PLAYCALLER_CONFIG)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="validate config, playbooks and templates")
-    demo = commands.add_parser("demo", help="a terminal chat with the bot on sample data")
-    demo.add_argument("--script", help="run commands from FILE and print the transcript")
-    demo.add_argument("--store", help="store URL (default: a fresh SQLite file)")
-    demo.add_argument("--width", type=int, default=None, help="terminal width for cards")
-    ingest = commands.add_parser("ingest", help="ingest mentions from a JSONL file")
-    ingest.add_argument("file", help="one JSON mention per line (see README)")
-    ingest.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
-    manifest = commands.add_parser("manifest", help="print a platform's app manifest")
-    manifest.add_argument("platform", choices=["slack"])
-    manifest.add_argument("--url", help="public URL of /slack/events (HTTP mode)")
-    manifest.add_argument("--socket-mode", action="store_true", help="use Socket Mode")
-    ask = commands.add_parser("ask", help="answer a question from the guidelines")
-    ask.add_argument("question", nargs="+", help="the question, or - to read one per line")
-    ask.add_argument("--guidelines", help="a guideline folder (default: the configured store)")
-    ask.add_argument("--json", action="store_true", help="print a JSON object per question")
-    package = commands.add_parser("package", help="build a platform's app package")
-    package.add_argument("platform", choices=["teams"])
-    package.add_argument("--app-id", help="the bot's Microsoft App ID (default: $MICROSOFT_APP_ID)")
-    package.add_argument(
-        "--teams-app-id", help="the Teams app's own id (default: $TEAMS_APP_ID, else the App ID)"
-    )
-    package.add_argument("--host", help="the bot's public host name")
-    package.add_argument("--version", default="1.0.0", help="app version (X.Y.Z)")
-    package.add_argument("--out", default="playcaller-teams.zip", help="zip file or folder")
-    serve = commands.add_parser("serve", help="run the bot's web app")
-    serve.add_argument(
-        "--port", help="port, 0 for any free one (default: $PLAYCALLER_PORT or 3978)"
-    )
-    serve.add_argument("--host", default=os.environ.get("PLAYCALLER_HOST", "0.0.0.0"))
-    serve.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
-    return parser
+def _store_source(flag: str | None) -> str:
+    """Who chose the store URL, for an error message that blames the right place."""
+    if flag:
+        return "--store"
+    return "PLAYCALLER_STORE_URL" if os.environ.get("PLAYCALLER_STORE_URL") else "the default"
 
 
 def _check(loaded: Loaded) -> int:
@@ -178,6 +153,17 @@ def _check(loaded: Loaded) -> int:
 
 def _manifest(url: str | None, socket_mode: bool) -> int:
     import yaml
+    from yarl import URL
+
+    if url is not None:
+        parsed = URL(url) if url.isprintable() and " " not in url else None
+        if parsed is None or parsed.scheme != "https" or not parsed.host:
+            print(
+                f"playcaller: --url must be an https URL such as "
+                f"https://bot.example.com/slack/events, not {url!r}",
+                file=sys.stderr,
+            )
+            return 2
 
     from bot.platforms.slack.manifest import slack_manifest
     from bot.runtime import build_dispatcher
@@ -211,8 +197,14 @@ def _ask(loaded: Loaded, args: argparse.Namespace) -> int:
             for problem in error.problems:
                 print(f"playcaller: {problem}", file=sys.stderr)
             return 2
-    joined = " ".join(args.question)
-    questions = sys.stdin.read().splitlines() if joined == "-" else [joined]
+    joined = " ".join(args.question).strip()
+    if not joined:
+        print("playcaller: ask needs a question (or - to read them from stdin)", file=sys.stderr)
+        return 2
+    if joined == "-":
+        questions = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    else:
+        questions = [joined]
     for question in questions:
         answer = store.answer(question)
         if args.json:
@@ -259,7 +251,9 @@ async def _demo(
 
     url = store or f"sqlite:///{scratch / 'demo.db'}"
     clock = ManualClock(DEMO_START)
-    runtime = await open_runtime(loaded, store=make_store(url), clock=clock, platforms=["console"])
+    runtime = await open_runtime(
+        loaded, store=make_store(url, source="--store"), clock=clock, platforms=["console"]
+    )
     await runtime.start()
     try:
         if script:
@@ -314,7 +308,9 @@ async def _interactive(session: ConsoleSession) -> int:
 
 
 async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
-    runtime = await open_runtime(loaded, store=make_store(store_url(store)), clock=SystemClock())
+    runtime = await open_runtime(
+        loaded, store=make_store(store_url(store), source=_store_source(store)), clock=SystemClock()
+    )
     await runtime.start()
     stored = duplicates = refused = 0
     try:
@@ -356,7 +352,10 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
 
     async def build() -> web.Application:
         runtime = await open_runtime(
-            loaded, store=make_store(store_url(store)), clock=SystemClock(), use_record=False
+            loaded,
+            store=make_store(store_url(store), source=_store_source(store)),
+            clock=SystemClock(),
+            use_record=False,
         )
         await runtime.start()
         platforms: list[ServedPlatform] = []
