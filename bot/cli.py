@@ -34,7 +34,8 @@ from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
 from bot.intake.feed import LineProblem, parse_lines
 from bot.listen import ListenError, bind, bound_port, parse_port
-from bot.platforms.console.session import ConsoleSession, ScriptError
+from bot.platforms.console.script import COMMANDS, ScriptError
+from bot.platforms.console.session import ConsoleSession
 from bot.resources import bundled
 
 log = logging.getLogger("playcaller")
@@ -259,7 +260,7 @@ async def _demo(
         if script:
             console = Console(width=width or 110, force_terminal=False, color_system=None)
             path, lines = script
-            session = ConsoleSession(runtime, clock, console, base_dir=path.parent)
+            session = ConsoleSession(runtime, clock, console, base_dir=path.parent, plain=True)
             return await _run_script(session, path.name, lines)
         console = Console(width=width)
         session = ConsoleSession(runtime, clock, console, base_dir=Path.cwd())
@@ -275,25 +276,35 @@ async def _run_script(session: ConsoleSession, name: str, lines: list[str]) -> i
         except ScriptError as error:
             session.note(f"{name}:{number}: {error}", style="bold red")
             return 2
+    summary = session.expectations.summary()
     if session.failed_expectations:
-        session.note(f"{len(session.failed_expectations)} expectation(s) failed", style="bold red")
+        session.note(summary, style="bold red")
         return 1
+    session.note(summary, style="bold green")
     return 0
 
 
-INTRO = """Playcaller demo: a terminal chat on sample data, with an injected clock.
-Commands: as PERSON · channel NAME · /triage [spoke] · say TEXT · click LABEL [#N]
-          fill FIELD=VALUE ... · submit · advance 16m · ingest FILE · mention {json} · quit
-People: maria (coach), sam and alex (responders), priya (crisis lead), lee (legal),
-        jo (employee), ada (admin). Channels: #hub #care #comms #talent, @PERSON for DMs."""
+INTRO = "\n".join(
+    [
+        "Playcaller demo: a terminal chat on sample data, with an injected clock.",
+        "Commands:",
+        *(f"  {line}" for line in COMMANDS),
+        "People: maria (coach), sam and alex (responders), priya (crisis lead),",
+        "  lee (legal), jo (employee), ada (admin).",
+        "Channels: #hub #care #comms #talent, and @PERSON for direct messages.",
+    ]
+)
 
 
 async def _interactive(session: ConsoleSession) -> int:
     session.console.print(INTRO, markup=False, highlight=False)
     await session.ingest_file(bundled("samples") / "feed.jsonl")
     await session.settle()
+    # A terminal shows what is typed after the prompt; piped input is echoed
+    # by the session instead, so every line appears once either way.
+    typing = sys.stdin.isatty()
     while True:
-        prompt = f"{session.actor.person_id}@{session.channel}> "
+        prompt = f"{session.actor.person_id}@{session.channel}> " if typing else ""
         try:
             line = await asyncio.to_thread(input, prompt)
         except (EOFError, KeyboardInterrupt):
@@ -302,7 +313,7 @@ async def _interactive(session: ConsoleSession) -> int:
         if line.strip() in ("quit", "exit"):
             return 0
         try:
-            await session.run_line(line)
+            await session.run_line(line, echo=not typing)
         except ScriptError as error:
             session.note(str(error), style="bold red")
 

@@ -120,8 +120,8 @@ async def test_audit_prints_the_log_by_subject_and_time(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await chat.run("as ada", "channel #recruiting", "/playcaller link talent")
-    await chat.run("advance 2h", "channel #press", "/playcaller link comms")
+    await chat.run("as ada", "channel new #recruiting", "/playcaller link talent")
+    await chat.run("advance 2h", "channel new #press", "/playcaller link comms")
     url, namespace = store_backend
     monkeypatch.setenv("PLAYCALLER_STORE_NAMESPACE", namespace)
     from bot import audit
