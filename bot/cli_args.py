@@ -50,7 +50,8 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
     manifest = command("manifest", "print a platform's app manifest")
     manifest.add_argument("platform", choices=["slack"])
-    mode = manifest.add_mutually_exclusive_group(required=True)
+    # Not required here: without either, the manifest's own message asks for --url.
+    mode = manifest.add_mutually_exclusive_group()
     mode.add_argument("--url", help="https URL of /slack/events (HTTP mode)")
     mode.add_argument("--socket-mode", action="store_true", help="use Socket Mode (no URL)")
     ask = command("ask", "answer a question from the guidelines")

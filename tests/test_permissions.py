@@ -50,7 +50,7 @@ async def test_the_config_can_let_admins_triage(
         out = await chat.run("as ada", "channel #care", "/triage")
         assert "Triage queue: Customer Care" in out
         assert "/triage [spoke]" in await chat.run("say help")
-        out = await chat.run("as sam", "channel #x", "/playcaller link care")
+        out = await chat.run("as sam", "channel new #x", "/playcaller link care")
         assert "Only an admin can link channels." in out
     finally:
         await chat.store.close()
