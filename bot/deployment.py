@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.settings import Settings
-from bot.core.storage import Record, Store
+from bot.core.storage import AuditEntry, Effects, Record, Store
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +95,27 @@ async def recorded_platforms(store: Store) -> tuple[str, ...]:
 async def record_platforms(
     store: Store, platforms: Sequence[str], owner: str, now: datetime
 ) -> None:
-    """Remember the platforms this ``serve`` posts to, for the other processes."""
+    """Remember the platforms this ``serve`` posts to, for the other processes
+    (audited when the list changes)."""
     data = {"platforms": list(platforms), "by": owner, "at": now.isoformat()}
     for _ in range(5):
         current = await store.get(RECORD_KIND, RECORD_KEY)
-        if current is None:
-            written = await store.insert(Record(RECORD_KIND, RECORD_KEY, data))
-        else:
-            written = await store.replace(
-                Record(RECORD_KIND, RECORD_KEY, data, current.version), current.version
+        before = list(current.data.get("platforms", ())) if current else None
+        if before == list(platforms):
+            return
+        effects = Effects(
+            audit=(
+                AuditEntry(
+                    now, "system", "deployment.platforms", "deployment:platforms",
+                    {"platforms": list(platforms), "before": before, "by": owner},
+                ),
             )
+        )  # fmt: skip
+        if current is None:
+            written = await store.insert(Record(RECORD_KIND, RECORD_KEY, data), effects)
+        else:
+            record = Record(RECORD_KIND, RECORD_KEY, data, current.version)
+            written = await store.replace(record, current.version, effects)
         if written.ok:
             return
     log.warning("could not record the served platforms (other processes kept writing)")

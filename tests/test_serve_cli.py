@@ -4,6 +4,7 @@ platforms the cards are queued for."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -147,6 +148,13 @@ async def test_ingest_without_credentials_queues_for_the_platform_serve_posts_to
     assert done.returncode == 0, done.stderr
     assert "cards are queued for teams (recorded by serve)" in done.stderr
     assert await outbox(url) == {"console": 0, "slack": 0, "teams": 1}
+    audit = await asyncio.to_thread(
+        cli, "--config", str(ROOT / "playcaller.yaml"), "audit", "--subject",
+        "deployment:platforms", "--json", "--store", url, cwd=tmp_path, env=clean_env(),
+    )  # fmt: skip
+    [changed] = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert (changed["actor"], changed["action"]) == ("system", "deployment.platforms")
+    assert changed["detail"]["platforms"] == ["teams"] and changed["detail"]["before"] is None
     # A serve that cannot post to Teams says what waits for it.
     async with serve(tmp_path, clean_env(), "--store", url) as console_only:
         pass
