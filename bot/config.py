@@ -12,13 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
 from bot.core.permissions import EVERYONE, Permission, with_overrides
-from bot.core.settings import RoutingRule, Settings, SlaPolicy, TriageTimings
+from bot.core.settings import Retention, RoutingRule, Settings, SlaPolicy, TriageTimings
 from bot.resources import bundled
 from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located, validation_problems
 
@@ -88,6 +88,17 @@ class RawTriage(_Model):
     release_idle_after: Duration = timedelta(minutes=45)
 
 
+class RawRetention(_Model):
+    questions: Duration = timedelta(days=90)
+
+    @field_validator("questions")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("keep questions for at least 1d")
+        return value
+
+
 class RawConfig(_Model):
     organisation: str = Field(min_length=1)
     hub: RawSpoke
@@ -102,6 +113,7 @@ class RawConfig(_Model):
     triage: RawTriage = RawTriage()
     platforms: list[Literal["console", "slack", "teams"]] = []
     permissions: dict[str, list[str]] = {}
+    retention: RawRetention = RawRetention()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -299,4 +311,5 @@ def _build(raw: RawConfig) -> Settings:
         channels=channels,
         platforms=tuple(dict.fromkeys(raw.platforms)),
         permissions=_permissions(raw),
+        retention=Retention(raw.retention.questions),
     )

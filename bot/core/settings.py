@@ -48,6 +48,13 @@ class TriageTimings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long stored records are kept after their last activity."""
+
+    questions: timedelta = timedelta(days=90)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot knows about the organisation."""
 
@@ -62,6 +69,7 @@ class Settings:
     default_spoke: str = "hub"
     default_priority: Priority = Priority.NORMAL
     triage: TriageTimings = TriageTimings()
+    retention: Retention = Retention()
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
     platforms: tuple[str, ...] = ()  # where cards go; empty: decided at start-up
     permissions: dict[Permission, tuple[Role, ...]] = field(

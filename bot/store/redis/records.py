@@ -55,6 +55,20 @@ class RedisRecords(RedisBase):
             return Written(False, None)
         return Written(False, decode_record(record.kind, record.key, reply[1], reply[2], reply[3]))
 
+    async def delete(
+        self, kind: str, key: str, expected_version: int, effects: Effects = NO_EFFECTS
+    ) -> Written:
+        """Compare-and-set delete with its effects (see the port)."""
+        encoded = EncodedEffects.of(effects)
+        reply = await self._run(
+            "delete",
+            [self._record_key(kind, key)],
+            [self._p, str(int(expected_version)), *self._effect_args(encoded)],
+        )
+        if int(reply[0]) == 1 or len(reply) == 1:
+            return Written(int(reply[0]) == 1, None)
+        return Written(False, decode_record(kind, key, reply[1], reply[2], reply[3]))
+
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
         v, d, t = await self._read_record(self._record_key(kind, key))

@@ -98,6 +98,23 @@ return {1, version}
 """
 )
 
+# KEYS[1] record hash. ARGV: P expected, effects from 3. Reply {1} or {0[, v, d, t]}.
+LUA_DELETE = (
+    LUA_EFFECTS
+    + """
+local P, rk = ARGV[1], KEYS[1]
+local cur = redis.call('HMGET', rk, 'v', 'd', 't', 'tk')
+if cur[1] == false then return {0} end
+if tonumber(cur[1]) ~= tonumber(ARGV[2]) or not fence_holds(P, 3) then
+  return {0, cur[1], cur[2], cur[3]}
+end
+for _, tk in ipairs(cjson.decode(cur[4])) do redis.call('ZREM', tk, rk) end
+redis.call('DEL', rk)
+apply_effects(P, 3)
+return {1}
+"""
+)
+
 # KEYS[1] any key of the store. ARGV: P, effects from 2.
 LUA_APPLY = (
     LUA_EFFECTS
@@ -229,6 +246,7 @@ return out
 # Every script, by the name the store calls it with.
 SOURCES = {
     "write": LUA_WRITE,
+    "delete": LUA_DELETE,
     "apply": LUA_APPLY,
     "find": LUA_FIND,
     "put_once": LUA_PUT_ONCE,

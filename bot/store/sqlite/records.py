@@ -89,6 +89,26 @@ class SqliteRecords(SqliteBase):
             ),
         )
 
+    async def delete(
+        self, kind: str, key: str, expected_version: int, effects: Effects = NO_EFFECTS
+    ) -> Written:
+        """Compare-and-set delete with its effects (see the port)."""
+        encoded = EncodedEffects.of(effects)
+
+        def body(conn: sqlite3.Connection) -> tuple[bool, Any]:
+            row = conn.execute(SELECT_RECORD, (kind, key)).fetchone()
+            if row is None or row_version(row) != expected_version:
+                return False, row
+            if not fence_holds(conn, encoded.complete):
+                return False, row
+            conn.execute("DELETE FROM record_tags WHERE seq = ?", (int(row[0]),))
+            conn.execute("DELETE FROM records WHERE seq = ?", (int(row[0]),))
+            apply_effects(conn, encoded)
+            return True, None
+
+        ok, current = await self._tx(body)
+        return Written(ok, None if current is None else decode_record(current))
+
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
         rows = await self._fetch(SELECT_RECORD, (kind, key))
