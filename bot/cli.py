@@ -20,7 +20,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from bot import cli_args
+from bot import cli_args, logs
 from bot.app import (
     Loaded,
     guidelines_dir,
@@ -33,7 +33,9 @@ from bot.app import (
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
 from bot.intake.feed import LineProblem, parse_lines
+from bot.intake.progress import progress_console, tracked
 from bot.listen import ListenError, bind, bound_port, parse_port
+from bot.operations import intake_counts
 from bot.platforms.console.script import COMMANDS, ScriptError
 from bot.platforms.console.session import ConsoleSession
 from bot.resources import bundled
@@ -55,11 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("PLAYCALLER_LOG_LEVEL", "").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         level = "WARNING" if args.command == "demo" else "INFO"
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    try:
+        log_format = logs.log_format(os.environ.get("PLAYCALLER_LOG_FORMAT"))
+    except ValueError as error:
+        print(f"playcaller: {error}", file=sys.stderr)
+        return 2
+    logs.configure(level, log_format)
     # bm25s logs every index build at DEBUG on its own handler.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     with contextlib.ExitStack() as cleanup:
@@ -330,8 +333,10 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
         except OSError as error:
             print(f"playcaller: cannot read {path}: {error.strerror}", file=sys.stderr)
             return 2
-        with handle:
-            for item in parse_lines(handle):
+        size = os.fstat(handle.fileno()).st_size
+        bar = progress_console(size)
+        with handle, tracked(handle, size, f"ingest {path.name}", bar) as lines:
+            for item in parse_lines(lines):
                 if isinstance(item, LineProblem):
                     refused += 1
                     print(f"{path}:{item}", file=sys.stderr)
@@ -340,7 +345,10 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
                 else:
                     duplicates += 1
     finally:
-        await runtime.store.close()
+        try:
+            await runtime.store.add_counts(intake_counts(stored, duplicates, refused))
+        finally:
+            await runtime.store.close()
     summary = f"{duplicates} duplicates dropped; {refused} lines refused"
     print(f"ingested {stored} mentions from {path}; {summary}")
     return 1 if refused else 0

@@ -28,6 +28,7 @@ from bot.core.storage import Effects, Store
 from bot.core.turn import Turn
 from bot.intake.enrich import SentimentModel, enrich
 from bot.intake.feed import IncomingMention
+from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
 from bot.templates import JinjaTemplates
@@ -71,6 +72,7 @@ class Runtime:
     knowledge: Knowledge | None = None
     dispatcher: Dispatcher = field(default_factory=build_dispatcher)
     owner: str = field(default_factory=process_owner)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
