@@ -25,6 +25,7 @@ from bot.playbooks import PlaybookStore, load_playbooks
 from bot.resources import bundled
 from bot.runtime import Runtime, required_templates
 from bot.store import open_store
+from bot.store.pacing import pacing_for
 from bot.templates import JinjaTemplates
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ async def open_runtime(
         platforms=choice.platforms,
         sentiment=sentiment or VaderSentiment(),
         knowledge=loaded.knowledge,
+        pacing=pacing_for(store),
     )
 
 

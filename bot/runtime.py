@@ -21,7 +21,7 @@ from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived
 from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM
-from bot.core.ports import Responder
+from bot.core.ports import PacingBudget, Responder
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
 from bot.core.storage import Effects, Store
@@ -31,6 +31,7 @@ from bot.intake.feed import IncomingMention
 from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
+from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Runtime:
     dispatcher: Dispatcher = field(default_factory=build_dispatcher)
     owner: str = field(default_factory=process_owner)
     metrics: Metrics = field(default_factory=Metrics)
+    # Posting budgets: shared by every process on a Redis store.
+    pacing: PacingBudget = field(default_factory=LocalPacing)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(

@@ -103,7 +103,7 @@ class SlackPlatform:
         )
         self.people = SlackPeople(runtime.settings, self.client, runtime.clock, slack.team_id)
         self.delivery = SlackDelivery(
-            self.client, runtime.store, runtime.settings, self.people, runtime.clock
+            self.client, runtime.store, runtime.settings, self.people, runtime.clock, runtime.pacing
         )
         self._inflight: set[asyncio.Task[None]] = set()
         self._socket: AsyncSocketModeHandler | None = None
