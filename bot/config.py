@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from bot import config_accounts
+from bot.config_accounts import RawAccount, RawApprovals
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
@@ -107,6 +109,8 @@ class RawConfig(_Model):
     brands: list[str] = []
     competitors: list[str] = []
     risk_words: dict[str, list[str]] = {}
+    accounts: list[RawAccount] = []
+    approvals: RawApprovals = RawApprovals()
     routing: list[RawRule] = []
     default_route: RawDefaultRoute
     sla: dict[Priority, RawSla]
@@ -166,6 +170,13 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                 located.problem(("spokes", index, "id"), f"duplicate spoke id {spoke.id!r}")
             )
         spoke_ids.add(spoke.id)
+    problems += config_accounts.check(
+        raw.accounts,
+        raw.approvals,
+        spoke_ids=spoke_ids,
+        person_ids={p.id for p in raw.people},
+        located=located,
+    )
     seen_people: set[str] = set()
     seen_emails: set[str] = set()
     for index, person in enumerate(raw.people):
@@ -304,6 +315,10 @@ def _build(raw: RawConfig) -> Settings:
         sla={p: SlaPolicy(s.warn, s.breach) for p, s in raw.sla.items()},
         brands=tuple(raw.brands),
         competitors=tuple(raw.competitors),
+        accounts=config_accounts.build_accounts(raw.accounts),
+        approvals=config_accounts.build_approvals(
+            raw.approvals, competitors=tuple(raw.competitors)
+        ),
         risk_words={k: tuple(v) for k, v in raw.risk_words.items()},
         default_spoke=raw.default_route.spoke,
         default_priority=raw.default_route.priority,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.core.accounts import Account, ApprovalSettings
 from bot.core.model import Actor, Person, Priority, Role, Spoke
 from bot.core.permissions import DEFAULT_PERMISSIONS, Permission, granted
 
@@ -66,6 +67,8 @@ class Settings:
     brands: tuple[str, ...] = ()
     competitors: tuple[str, ...] = ()
     risk_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
     default_spoke: str = "hub"
     default_priority: Priority = Priority.NORMAL
     triage: TriageTimings = TriageTimings()
