@@ -204,6 +204,7 @@ class GuidelineStore:
 
     def save_faq(self, entry: FaqEntry) -> str:
         """Append ``entry`` to ``faq.md`` (created if absent) atomically; rebuild the index.
+        An entry whose question and answer are already there is not added again.
 
         The entry is a ``## <question>`` section with the answer and a line "Answered by
         <owner> on <date>". A new ``faq.md`` gets a header with the entry's owner and
@@ -234,10 +235,12 @@ class GuidelineStore:
             # A line starting with # in the answer would become a heading: escape it.
             body = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", answer)
             heading = question.lstrip("#").strip() or question
-            addition = (
-                f"\n## {heading}\n\n{body}\n\n"
-                f"Answered by {entry.owner} on {entry.saved_on.isoformat()}\n"
-            )
+            entry_text = f"\n## {heading}\n\n{body}\n\n"
+            if entry_text in existing:
+                # Saved already (a retried click, a second process): one copy is enough.
+                log.info("FAQ entry %r is already in %s", heading, path)
+                return FAQ_FILE
+            addition = f"{entry_text}Answered by {entry.owner} on {entry.saved_on.isoformat()}\n"
             _write_atomically(path, existing + addition)
             log.info("saved a FAQ entry to %s", path)
             self.refresh(force=True)

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.core.errors import Problem
 from bot.knowledge.markdown import blank_comments, plain_text
-from bot.yamlsource import YamlSyntaxError, load_located
+from bot.yamlsource import YamlSyntaxError, load_located, validation_problems
 
 log = logging.getLogger(__name__)
 
@@ -209,10 +209,7 @@ def _parse_header(
     try:
         header = _Header.model_validate(data)
     except ValidationError as error:
-        for item in error.errors():
-            loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
-            dotted = ".".join(str(p) for p in item["loc"])
-            problems.append(located.problem(loc, f"{dotted}: {item['msg']}"))
+        problems += validation_problems(error.errors(), located, unknown="unknown field")
         return None
     for name in header.model_extra or {}:
         notes.append(located.problem((name,), f"{name}: field not used by the bot (kept, ignored)"))

@@ -364,3 +364,13 @@ def test_ask_json_has_exactly_the_cli_fields(store: GuidelineStore) -> None:
     assert data["sources"][0]["doc"] == "social.md"
     scores = [s["score"] for s in data["sources"]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_saving_the_same_entry_twice_adds_it_once(store: GuidelineStore, folder: Path) -> None:
+    entry = FaqEntry("Can we reply in Welsh?", "Yes, in Welsh.", "priya", dt.date(2026, 3, 2))
+    store.save_faq(entry)
+    # The same question and answer again (a retried click, a fresh demo store) a day later.
+    store.save_faq(FaqEntry(entry.question, entry.answer, "maria", dt.date(2026, 3, 3)))
+    text = (folder / "faq.md").read_text()
+    assert text.count("## Can we reply in Welsh?") == 1
+    assert "Answered by maria" not in text
