@@ -10,32 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.cards import Card
 from bot.core.clock import Clock
+
+# RetryLater and Undeliverable live in the core, so adapters outside the
+# outbox (publishing) raise the same types; the platforms import them here.
+from bot.core.errors import RetryLater as RetryLater
+from bot.core.errors import Undeliverable as Undeliverable
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, Store
 
 log = logging.getLogger(__name__)
-
-
-class RetryLater(Exception):
-    """Try the item again after ``after``.
-
-    ``paced`` marks a wait that is not a failure (our own pacing, or the
-    platform's rate limit with Retry-After): it never counts towards giving up.
-    """
-
-    def __init__(self, after: timedelta, reason: str, *, paced: bool = False) -> None:
-        self.after = after
-        self.reason = reason
-        self.paced = paced
-        super().__init__(f"retry after {after.total_seconds():.1f}s: {reason}")
-
-
-class Undeliverable(Exception):
-    """The item can never be delivered (no such channel, person unknown)."""
 
 
 class Delivery(Protocol):
@@ -60,6 +48,16 @@ class Delivery(Protocol):
 
     async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         """Send to one person; return where it landed."""
+
+
+@runtime_checkable
+class PreparesBatches(Protocol):
+    """A delivery that looks at a leased batch before its items are delivered
+    (Slack searches each conversation once for all of the batch's ambiguous
+    posts, instead of once per item)."""
+
+    async def prepare(self, batch: Sequence[LeasedOutboxItem]) -> None:
+        """Get ready to deliver ``batch``; problems are left to each item."""
 
 
 class OutboxSender:
@@ -101,6 +99,8 @@ class OutboxSender:
             )
             if not batch:
                 break
+            if isinstance(self.delivery, PreparesBatches):
+                await self.delivery.prepare(batch)
             progress = 0
             for leased in batch:
                 progress += await self.deliver(leased)

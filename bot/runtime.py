@@ -10,7 +10,6 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived
 from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM
-from bot.core.ports import Responder
+from bot.core.ports import PacingBudget, Responder
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
 from bot.core.storage import Effects, Store
@@ -32,6 +31,7 @@ from bot.intake.feed import IncomingMention
 from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
+from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class Runtime:
     dispatcher: Dispatcher = field(default_factory=build_dispatcher)
     owner: str = field(default_factory=process_owner)
     metrics: Metrics = field(default_factory=Metrics)
+    # Posting budgets: shared by every process on a Redis store.
+    pacing: PacingBudget = field(default_factory=LocalPacing)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -131,19 +133,3 @@ def required_templates() -> list[str]:
     for source in root.rglob("*.py"):
         names.update(_TEMPLATE_NAME.findall(source.read_text(encoding="utf-8")))
     return sorted(names)
-
-
-def active_platforms(explicit: Sequence[str] | None = None) -> tuple[str, ...]:
-    """Platforms that get outbox items: ``PLAYCALLER_PLATFORMS`` (comma list),
-    else those whose credentials are set, else the console."""
-    if explicit:
-        return tuple(explicit)
-    listed = os.environ.get("PLAYCALLER_PLATFORMS", "")
-    if listed.strip():
-        return tuple(p.strip() for p in listed.split(",") if p.strip())
-    found = []
-    if os.environ.get("SLACK_BOT_TOKEN"):
-        found.append("slack")
-    if os.environ.get("MICROSOFT_APP_ID") or os.environ.get("PLAYCALLER_TEAMS_ANONYMOUS") == "1":
-        found.append("teams")
-    return tuple(found) or ("console",)

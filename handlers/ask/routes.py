@@ -10,7 +10,7 @@ from bot.core.cards import Button, ButtonStyle, Card, Field, Form, Input, InputK
 from bot.core.errors import InvalidInput, NotFound, NotPermitted, PlaycallerError, StaleAction
 from bot.core.events import Action, Command, FormSubmitted, Message, TimerFired
 from bot.core.knowledge import Answer, FaqEntry, Source
-from bot.core.model import Role
+from bot.core.permissions import Permission, role_names
 from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.text import snippet
@@ -24,7 +24,6 @@ router = Router("ask")
 REVIEW_TIMER = "ask.review"
 REVIEW_AFTER = timedelta(days=90)
 REPORT_LIMIT = 10
-COACHES = (Role.COACH,)
 
 
 def _person_name(turn: Turn, person_id: str | None) -> str:
@@ -34,7 +33,12 @@ def _person_name(turn: Turn, person_id: str | None) -> str:
     return person.name if person else person_id
 
 
-@router.command("ask", doing="ask about the social media guidelines", usage="/ask QUESTION")
+@router.command(
+    "ask",
+    permission=Permission.ASK,
+    doing="ask about the social media guidelines",
+    usage="/ask QUESTION",
+)
 async def on_ask_command(turn: Turn, command: Command) -> None:
     text = command.text.strip()
     if text.lower() == "report":
@@ -43,7 +47,7 @@ async def on_ask_command(turn: Turn, command: Command) -> None:
     await ask(turn, text)
 
 
-@router.message()
+@router.message(permission=Permission.ASK, doing="ask about the social media guidelines")
 async def on_message(turn: Turn, message: Message) -> None:
     # Anything said to the bot that no other route understood is a question.
     await ask(turn, message.text)
@@ -145,7 +149,7 @@ async def _change(
     raise PlaycallerError("That question is changing very fast; please try again.")
 
 
-@router.action("ask.vote", doing="rate an answer")
+@router.action("ask.vote", permission=Permission.ASK, doing="rate an answer")
 async def on_vote(turn: Turn, action: Action) -> None:
     key, _, vote = action.value.partition("|")
     if vote not in ("helpful", "not_helpful"):
@@ -164,7 +168,7 @@ async def on_vote(turn: Turn, action: Action) -> None:
         await turn.say(turn.render("ask/voted.txt", vote=vote, again=False))
 
 
-@router.action("ask.handoff", doing="ask a coach")
+@router.action("ask.handoff", permission=Permission.ASK, doing="ask a coach")
 async def on_handoff(turn: Turn, action: Action) -> None:
     key = action.value
     record = await turn.store.get(KIND, key)
@@ -225,7 +229,7 @@ def hub_card(turn: Turn, question: Question) -> Card:
     )
 
 
-@router.action("ask.reply", roles=COACHES, doing="answer questions")
+@router.action("ask.reply", permission=Permission.ANSWER_QUESTIONS, doing="answer questions")
 async def on_reply_clicked(turn: Turn, action: Action) -> None:
     record = await turn.store.get(KIND, action.value)
     if record is None:
@@ -253,7 +257,7 @@ async def on_reply_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form("ask.reply", roles=COACHES, doing="answer questions")
+@router.form("ask.reply", permission=Permission.ANSWER_QUESTIONS, doing="answer questions")
 async def on_reply(turn: Turn, form: FormSubmitted) -> None:
     reply = form.values.get("answer", "").strip()
     if not reply:
@@ -282,7 +286,7 @@ async def on_reply(turn: Turn, form: FormSubmitted) -> None:
         await turn.say(turn.render("ask/reply_sent.txt", asker=replied.asker_name))
 
 
-@router.action("ask.save", roles=COACHES, doing="save guidance")
+@router.action("ask.save", permission=Permission.ANSWER_QUESTIONS, doing="save guidance")
 async def on_save(turn: Turn, action: Action) -> None:
     key = action.value
     coach = turn.actor.person_id
@@ -308,8 +312,10 @@ async def on_save(turn: Turn, action: Action) -> None:
 
 async def report(turn: Turn) -> None:
     """Coaches' view: questions not answered yet, and answers people found unhelpful."""
-    if not turn.actor.has(*COACHES):
-        raise NotPermitted("see the questions report", ("coach",))
+    if not turn.actor.may(Permission.ASK_REPORT):
+        raise NotPermitted(
+            "see the questions report", role_names(turn.settings.permissions, Permission.ASK_REPORT)
+        )
     # Unanswered by the guidelines, or handed to the coaches and not replied to.
     waiting = {
         r.key: from_record(r)

@@ -1,17 +1,22 @@
-"""Help: what the person may do here, by their roles."""
+"""Help: what the person may do here, read from the permission table."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from bot.core.cards import Card, TextBlock
 from bot.core.events import Message
 from bot.core.model import Role
+from bot.core.permissions import Permission, Table, role_names
 from bot.core.router import Router
 from bot.core.turn import Turn
 
 router = Router("help")
 
 
-@router.message(r"^(help|\?|usage|hi|hello|what can you do\??)?$")
+@router.message(
+    r"^(help|\?|usage|hi|hello|what can you do\??)?$", permission=Permission.HELP, doing="get help"
+)
 async def on_help(turn: Turn, message: Message) -> None:
     await send_usage(turn)
 
@@ -32,14 +37,15 @@ async def send_usage(turn: Turn) -> None:
 
 
 def capabilities(turn: Turn) -> list[str]:
-    """Capability ids the actor has, in the order the help lists them."""
-    actor = turn.actor
-    found = []
-    if actor.has(Role.RESPONDER, Role.COACH):
-        found += ["triage_queue", "triage_buttons"]
-    if actor.has(Role.COACH):
-        found.append("coach_override")
-    found += ["ask", "help"]
-    if actor.has(Role.COACH):
-        found.append("ask_report")
-    return found
+    """What the actor may do, in the permission table's order."""
+    return [str(p) for p in turn.settings.permissions if turn.actor.may(p)]
+
+
+def permission_table(table: Table, render: Callable[..., str]) -> str:
+    """The permission table as Markdown (the README shows this; a test keeps them equal)."""
+    rows = ["| who | may |", "|---|---|"]
+    for permission in table:
+        who = ", ".join(role_names(table, permission)) or "everyone"
+        what = render("common/help_line.txt", capability=str(permission))
+        rows.append(f"| {who} | {what.replace('|', '/')} |")
+    return "\n".join(rows)

@@ -10,6 +10,7 @@ from bot.core.cards import Button, ButtonStyle, Card, Choice, Form, Input, Input
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, Command, FormSubmitted, TimerFired
 from bot.core.model import SYSTEM, Mention, MentionState, Outcome, Priority
+from bot.core.permissions import Permission
 from bot.core.router import Router
 from bot.core.text import single_line, snippet
 from bot.core.turn import BULK, INTERACTIVE, Turn
@@ -25,7 +26,7 @@ from handlers.triage.cards import (
     sla_text,
 )
 from handlers.triage.records import KIND, from_record, to_record
-from handlers.triage.rules import MAY_TRIAGE, Refusal
+from handlers.triage.rules import Refusal
 
 log = logging.getLogger(__name__)
 router = Router("triage")
@@ -127,7 +128,7 @@ def _subject(mention: Mention) -> str:
 # -- buttons -------------------------------------------------------------------
 
 
-@router.action("triage.claim", roles=MAY_TRIAGE, doing="claim mentions")
+@router.action("triage.claim", permission=Permission.TRIAGE, doing="claim mentions")
 async def on_claim(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
 
@@ -143,7 +144,7 @@ async def on_claim(turn: Turn, action: Action) -> None:
         await turn.say(turn.render("triage/done.txt", what="claimed", handle=claimed.author.handle))
 
 
-@router.action("triage.release", roles=MAY_TRIAGE, doing="release mentions")
+@router.action("triage.release", permission=Permission.TRIAGE, doing="release mentions")
 async def on_release(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
 
@@ -165,7 +166,7 @@ async def on_release(turn: Turn, action: Action) -> None:
         )
 
 
-@router.action("triage.resolve", roles=MAY_TRIAGE, doing="resolve mentions")
+@router.action("triage.resolve", permission=Permission.TRIAGE, doing="resolve mentions")
 async def on_resolve_clicked(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
     mention = await _load(turn, key)
@@ -195,7 +196,7 @@ async def on_resolve_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form("triage.resolve", roles=MAY_TRIAGE, doing="resolve mentions")
+@router.form("triage.resolve", permission=Permission.TRIAGE, doing="resolve mentions")
 async def on_resolve(turn: Turn, form: FormSubmitted) -> None:
     key, seen = parse_button_value(form.context)
     choice = form.values.get("outcome", "").strip()
@@ -227,7 +228,7 @@ async def on_resolve(turn: Turn, form: FormSubmitted) -> None:
         )
 
 
-@router.action("triage.escalate", roles=MAY_TRIAGE, doing="escalate mentions")
+@router.action("triage.escalate", permission=Permission.TRIAGE, doing="escalate mentions")
 async def on_escalate_clicked(turn: Turn, action: Action) -> None:
     key, _ = parse_button_value(action.value)
     mention = await _load(turn, key)
@@ -248,7 +249,7 @@ async def on_escalate_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form("triage.escalate", roles=MAY_TRIAGE, doing="escalate mentions")
+@router.form("triage.escalate", permission=Permission.TRIAGE, doing="escalate mentions")
 async def on_escalate(turn: Turn, form: FormSubmitted) -> None:
     key, seen = parse_button_value(form.context)
     reason = form.values.get("reason", "").strip()
@@ -304,7 +305,9 @@ def _notify_coaches(turn: Turn, mention: Mention, template: str, **words: object
 # -- /triage -------------------------------------------------------------------
 
 
-@router.command("triage", roles=MAY_TRIAGE, doing="see the triage queue", usage="/triage [spoke]")
+@router.command(
+    "triage", permission=Permission.TRIAGE, doing="see the triage queue", usage="/triage [spoke]"
+)
 async def on_triage(turn: Turn, command: Command) -> None:
     settings = turn.settings
     wanted = command.text.strip().lower()

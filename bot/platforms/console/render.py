@@ -97,7 +97,7 @@ def rich_card(card: Card, number: int | None, place: str, updated: bool = False)
     if safe.buttons:
         row = Text()
         for label, style in safe.buttons:
-            row.append(f"[ {label} ]", style=_STYLE[style])
+            row.append(f"[{label}]", style=_STYLE[style])
             row.append(" ")
         parts.append(row)
     if safe.context:
@@ -105,7 +105,8 @@ def rich_card(card: Card, number: int | None, place: str, updated: bool = False)
     return Panel(
         Group(*parts),
         title=Text(safe.title or "Playcaller", style="bold"),
-        subtitle=Text(heading(number, place, updated), style="dim"),
+        # Bracketed like the transcript, so what expect reads is what is on screen.
+        subtitle=Text(f"[{heading(number, place, updated)}]", style="dim"),
         subtitle_align="right",
         title_align="left",
         border_style="yellow" if updated else "blue",

@@ -122,7 +122,7 @@ class SlackPlatform:
         )
         self.people = SlackPeople(runtime.settings, self.client, runtime.clock, slack.team_id)
         self.delivery = SlackDelivery(
-            self.client, runtime.store, runtime.settings, self.people, runtime.clock
+            self.client, runtime.store, runtime.settings, self.people, runtime.clock, runtime.pacing
         )
         self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._process)
         self._inflight: set[asyncio.Task[object]] = set()
