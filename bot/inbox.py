@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -39,8 +40,75 @@ SWEEP_BATCH = 20
 # burst cannot flood the store and the event loop with work, and storing the
 # next request (before its ack) stays quick.
 MAX_HANDLING = 500
+# The same for requests handled after their ack (Slack): few at once, so that
+# under sustained load the event loop and the store stay free for admissions
+# (500 at once put the ack p99 at 3-4 s at 200 requests/s; see
+# docs/benchmarks.md). Waiting entries are durable, and handled in order.
+HANDLING_AFTER_ACK = 16
 
 Process = Callable[[LeasedInboxEntry], Awaitable[None]]
+
+
+def handling_from_env(default: int = HANDLING_AFTER_ACK) -> int:
+    """``PLAYCALLER_INBOX_HANDLERS`` (default 16): requests acknowledged before
+    they are handled (Slack) that one process handles at once."""
+    raw = os.environ.get("PLAYCALLER_INBOX_HANDLERS", "").strip()
+    if not raw:
+        return default
+    count = int(raw)
+    if count <= 0:
+        raise ValueError("PLAYCALLER_INBOX_HANDLERS must be a positive integer")
+    return count
+
+
+class Slots:
+    """At most ``size`` holders at once; waiters are served in arrival order,
+    recovered entries (the sweeper's) before fresh ones, so that an entry the
+    sweeper leased starts well within its lease instead of queueing behind a
+    burst of new requests (and being left for the sweeper again)."""
+
+    def __init__(self, size: int) -> None:
+        if size <= 0:
+            raise ValueError("a handling limit must be positive")
+        self.size = size
+        self.free = size
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),  # recovered
+            deque(),  # fresh
+        )
+
+    @property
+    def held(self) -> int:
+        return self.size - self.free
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(line) for line in self._waiting)
+
+    async def acquire(self, recovered: bool = False) -> None:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            return
+        ticket = asyncio.get_running_loop().create_future()
+        line = self._waiting[0 if recovered else 1]
+        line.append(ticket)
+        try:
+            await ticket
+        except asyncio.CancelledError:
+            if ticket.done() and not ticket.cancelled():
+                self.release()  # handed a slot just as its waiter was cancelled
+            else:
+                line.remove(ticket)
+            raise
+
+    def release(self) -> None:
+        for line in self._waiting:
+            while line:
+                ticket = line.popleft()
+                if not ticket.done():
+                    ticket.set_result(None)  # the slot passes straight to it
+                    return
+        self.free += 1
 
 
 def lease_from_env() -> timedelta:
@@ -77,7 +145,7 @@ class Inbox:
         self.process = process
         self.lease_for = lease_for or lease_from_env()
         self.max_attempts = max_attempts
-        self._slots = asyncio.Semaphore(max_handling)
+        self.slots = Slots(max_handling)
 
     async def admit(self, key: str | None, body: JSON) -> LeasedInboxEntry | None:
         """Store a verified request before it is acknowledged; None when it is
@@ -95,10 +163,18 @@ class Inbox:
             return None
         return LeasedInboxEntry(entry, token, 1)
 
-    async def handle(self, leased: LeasedInboxEntry, process: Process | None = None) -> bool:
+    async def handle(
+        self,
+        leased: LeasedInboxEntry,
+        process: Process | None = None,
+        *,
+        recovered: bool = False,
+    ) -> bool:
         """Process one leased entry (with ``process``, else the inbox's own
         function) and complete it. False when it was not handled now (it
         failed, or waited too long): it stays in the inbox for a later try.
+        At most ``max_handling`` entries are processed at once; the others
+        wait in arrival order, ``recovered`` ones (the sweeper's) first.
 
         A failure leaves it leased: it is tried again when the lease runs
         out, up to ``max_attempts`` times, then abandoned with an audit entry.
@@ -106,13 +182,16 @@ class Inbox:
         left for the sweeper (after the lease) rather than started late.
         """
         started_waiting = self.clock.now()
-        async with self._slots:
+        await self.slots.acquire(recovered)
+        try:
             if self.clock.now() - started_waiting > self.lease_for / 2:
                 log.warning(
                     "inbox entry %s waited too long; left for the sweeper", leased.entry.key
                 )
                 return False
             return await self._handle(leased, process)
+        finally:
+            self.slots.release()
 
     async def _handle(self, leased: LeasedInboxEntry, process: Process | None) -> bool:
         entry = leased.entry
@@ -145,12 +224,16 @@ class Inbox:
         handled = 0
         while stop is None or not stop.is_set():
             batch = await self.store.lease_inbox(
-                self.platform, self.clock.now(), self.owner, self.lease_for, limit=SWEEP_BATCH
+                self.platform,
+                self.clock.now(),
+                self.owner,
+                self.lease_for,
+                limit=min(SWEEP_BATCH, self.slots.size),
             )
             if not batch:
                 return handled
             log.info("recovering %d %s inbox entries", len(batch), self.platform)
-            await asyncio.gather(*(self.handle(leased) for leased in batch))
+            await asyncio.gather(*(self.handle(leased, recovered=True) for leased in batch))
             handled += len(batch)
         return handled
 

@@ -98,3 +98,78 @@ async def test_an_entry_that_waited_too_long_for_a_slot_is_left_for_the_sweeper(
     assert await box.sweep() == 1
     assert [key for key, _ in seen.seen] == ["slack:click:A", "slack:click:B"]
     assert await store.inbox_size() == 0
+
+
+async def test_no_more_than_the_limit_are_handled_at_once_and_all_are_handled_once(
+    store: Store,
+) -> None:
+    clock, limit = ManualClock(START), 3
+    running, most = 0, 0
+    seen: list[str] = []
+    release = asyncio.Event()
+
+    async def process(leased: LeasedInboxEntry) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        seen.append(leased.entry.key)
+        running -= 1
+
+    box = Inbox(store, clock, "me", "slack", process, lease_for=LEASE, max_handling=limit)
+    admitted = [await box.admit(f"click:N{n:02d}", {}) for n in range(20)]
+    tasks = [asyncio.ensure_future(box.handle(leased)) for leased in admitted if leased]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert running == limit  # the rest wait, already stored
+    assert await store.inbox_size() == 20
+    release.set()
+    assert all(await asyncio.gather(*tasks))
+    assert most == limit
+    assert seen == [f"slack:click:N{n:02d}" for n in range(20)]  # in arrival order, once each
+    assert await store.inbox_size() == 0
+
+
+async def test_recovered_entries_go_before_fresh_ones_waiting_for_a_slot(store: Store) -> None:
+    clock, seen = ManualClock(START), Recorder()
+    seen.gate = asyncio.Event()
+    box = inbox(store, clock, seen, max_handling=1)
+    orphan = await box.admit("click:OLD", {})  # its holder died before handling it
+    assert orphan is not None
+    clock.advance(LEASE)
+    busy = await box.admit("click:BUSY", {})
+    fresh = await box.admit("click:NEW", {})
+    assert busy is not None and fresh is not None
+    holding = asyncio.ensure_future(box.handle(busy))
+    waiting = asyncio.ensure_future(box.handle(fresh))
+    sweeping = asyncio.ensure_future(box.sweep())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    seen.gate.set()
+    assert await holding and await waiting
+    assert await sweeping == 1
+    assert [key for key, _ in seen.seen] == [
+        "slack:click:BUSY",
+        "slack:click:OLD",
+        "slack:click:NEW",
+    ]
+    assert await store.inbox_size() == 0
+
+
+async def test_a_waiter_cancelled_in_line_gives_its_turn_to_the_next(store: Store) -> None:
+    clock, seen = ManualClock(START), Recorder()
+    seen.gate = asyncio.Event()
+    box = inbox(store, clock, seen, max_handling=1)
+    first, second, third = [await box.admit(f"click:C{n}", {}) for n in range(3)]
+    assert first is not None and second is not None and third is not None
+    holding = asyncio.ensure_future(box.handle(first))
+    cancelled = asyncio.ensure_future(box.handle(second))
+    later = asyncio.ensure_future(box.handle(third))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    seen.gate.set()
+    assert await holding and await later
+    assert cancelled.cancelled()
+    assert [key for key, _ in seen.seen] == ["slack:click:C0", "slack:click:C2"]
+    assert box.slots.free == 1 and box.slots.waiting == 0
+    assert await store.inbox_size() == 1  # the cancelled one stays for the sweeper

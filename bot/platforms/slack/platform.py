@@ -29,7 +29,7 @@ from bot.core.directory import spoke_for_channel
 from bot.core.errors import ConfigError, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.storage import LeasedInboxEntry
-from bot.inbox import Inbox
+from bot.inbox import Inbox, handling_from_env
 from bot.platforms.slack.client import MeteredWebClient
 from bot.platforms.slack.delivery import SlackDelivery
 from bot.platforms.slack.inbound import (
@@ -124,7 +124,15 @@ class SlackPlatform:
         self.delivery = SlackDelivery(
             self.client, runtime.store, runtime.settings, self.people, runtime.clock, runtime.pacing
         )
-        self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._process)
+        # Handled after the ack: few at once, so admissions (and acks) stay quick.
+        self.inbox = Inbox(
+            runtime.store,
+            runtime.clock,
+            runtime.owner,
+            PLATFORM,
+            self._process,
+            max_handling=handling_from_env(),
+        )
         self._inflight: set[asyncio.Task[object]] = set()
         self._sweep_stop = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
