@@ -112,7 +112,7 @@ def test_interactive_demo_starts_on_embedded_defaults(tmp_path: Path) -> None:
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--width", "100"],
-        input="as sam\n/triage\nclick Claim 1\nquit\n",
+        input="as sam\n/triage\nclick Claim #9\nquit\n",
         capture_output=True,
         text=True,
         cwd=tmp_path,

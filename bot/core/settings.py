@@ -62,6 +62,8 @@ class Settings:
     default_priority: Priority = Priority.NORMAL
     triage: TriageTimings = TriageTimings()
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where a platform does not tell the viewer's own time zone (the console).
+    timezone: str = "UTC"
 
     def spoke(self, spoke_id: str) -> Spoke:
         """The spoke (or the hub) with this id."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -73,11 +74,13 @@ def press(
 async def test_install_link_and_a_card_arrives_in_the_channel(rig: TeamsRig) -> None:
     await install_and_link(rig)
     replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
-    assert any("This channel now receives Customer Care's mention cards." in t for t in replies)
+    assert any(
+        "This channel now receives the mention cards of Customer Care." in t for t in replies
+    )
     _, card = await card_in_channel(rig)
     shown = texts(card)
     assert "X mention from @dana" in shown
-    assert "Open: nobody has claimed it yet" in shown
+    assert "30m left" in shown and "Unclaimed" in shown
     assert "[Claim]" in shown and "[Resolve]" in shown and "[Escalate to coach]" in shown
     claim = next(n for n in card["body"] if n["type"] == "ActionSet")["actions"][0]
     assert claim["type"] == "Action.Execute" and claim["fallback"]["type"] == "Action.Submit"
@@ -195,8 +198,13 @@ async def test_hostile_text_is_inert_in_adaptive_cards(rig: TeamsRig) -> None:
         author={"handle": "evil", "name": "<at>Ada Byrne</at>"},
         url="javascript:alert(1)",
     )
-    types = {n.get("type") for n in _walk(card)}
-    assert "TextBlock" not in types  # no markdown anywhere: every text is a TextRun
+    # No markdown anywhere: every text is a TextRun, but for the one TextBlock
+    # whose only words are the client's own DATE/TIME of when it arrived.
+    for node in _walk(card):
+        if node.get("type") == "TextBlock":
+            assert re.fullmatch(
+                r"\{\{DATE\([0-9T:-]+Z, SHORT\)\}\} \{\{TIME\([0-9T:-]+Z\)\}\}", node["text"]
+            )
     dumped = json.dumps(card, ensure_ascii=False)
     assert "@everyone" not in dumped and "\u202e" not in dumped and "\u200b" not in dumped
     assert "javascript:" not in dumped

@@ -33,6 +33,7 @@ from bot.platforms.slack.inbound import (
     event_dedupe_key,
     event_origin,
     interaction_origin,
+    is_link_click,
     is_user_message,
     message_text,
     view_parts,
@@ -220,6 +221,10 @@ class SlackPlatform:
         await self._acked(ack, build)
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        if is_link_click(body):
+            await ack()  # the link opened in the browser; nothing for the bot to do
+            return
+
         async def build() -> tuple[Event, Origin]:
             origin = interaction_origin(body)
             parts = action_parts(body)
