@@ -26,9 +26,11 @@ from typing import Any
 import pytest
 
 from bot.app import Loaded
+from bot.platforms.slack import render as slack
 from bot.platforms.teams import render as teams
 from tests.card_gallery import Shot, gallery
 from tests.conftest import SCHEMAS, Chat, open_chat, writable_guidelines
+from tests.slack.slack_rig import assert_valid_message, assert_valid_modal
 
 HERE = Path(__file__).resolve().parent / "render"
 OUT = HERE / "out"
@@ -116,3 +118,27 @@ async def test_every_card_renders_in_teams_without_errors_or_overflow(
         for p in (*r["errors"], *r["overflow"], *r["truncated"])
     ]
     assert not problems, "\n".join(problems)
+
+
+async def test_every_card_is_valid_block_kit_with_no_text_as_mrkdwn(
+    shots: dict[str, Shot],
+) -> None:
+    """Slack: slack_sdk's models and the Block Kit schemas take every card, and
+    nothing (the post, an author's ``*name*``, a coach's ``**words**``) is
+    sent as mrkdwn, where Slack would format it."""
+    assert {"mention-hostile", "triage-queue", "ask-answer", "resolve-form"} <= set(shots)
+    for name, shot in shots.items():
+        if shot.form is not None:
+            assert_valid_modal(slack.modal(shot.form))
+            continue
+        assert shot.card is not None
+        message = slack.message(shot.card)
+        assert_valid_message(message)
+        if shot.card.blocks and shot.card.blocks[0].quote:
+            post = shot.card.blocks[0].text
+            quoted = [b for b in message["blocks"] if b["type"] == "rich_text"]
+            assert any(
+                q["elements"][0]["type"] == "rich_text_quote"
+                and q["elements"][0]["elements"][0]["text"] == post[:3000]
+                for q in quoted
+            ), name

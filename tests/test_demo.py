@@ -93,7 +93,7 @@ def test_help_lists_what_the_person_may_do(
     script.write_text(
         "as jo\nsay help\nexpect You have no triage role\n"
         "as maria\nsay what can you do?\nexpect /triage [spoke]\n"
-        "expect As a coach, release or resolve a mention someone else holds\n",
+        "expect Coaching\nexpect • Release or resolve a mention someone else holds\n",
         encoding="utf-8",
     )
     status, out = run_demo(script, capsys)

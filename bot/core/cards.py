@@ -72,6 +72,16 @@ class Badge:
     tone: Tone = Tone.NEUTRAL
 
 
+class BlockStyle(StrEnum):
+    """How much weight a paragraph gets."""
+
+    BODY = "body"
+    SUBTLE = "subtle"  # small print: what was asked, a hint
+    PROMINENT = "prominent"  # the one thing to read: an answer
+    HEADING = "heading"  # names a group of what follows
+    SOURCE = "source"  # where something comes from, shown like a link
+
+
 @dataclass(frozen=True)
 class TextBlock:
     """A paragraph. ``quote`` marks text quoted from outside (the social web),
@@ -80,6 +90,7 @@ class TextBlock:
     text: str
     quote: bool = False
     tone: Tone = Tone.NEUTRAL
+    style: BlockStyle = BlockStyle.BODY
 
 
 @dataclass(frozen=True)
@@ -166,7 +177,8 @@ class Card:
         return {
             "title": self.title,
             "blocks": tuple(
-                {"text": b.text, "quote": b.quote, "tone": b.tone} for b in self.blocks
+                {"text": b.text, "quote": b.quote, "tone": b.tone, "style": b.style}
+                for b in self.blocks
             ),
             "fields": tuple({"label": f.label, "value": f.value} for f in self.fields),
             "buttons": tuple(_button_json(b) for b in self.buttons),
@@ -192,7 +204,12 @@ class Card:
         return Card(
             title=data["title"],
             blocks=tuple(
-                TextBlock(b["text"], b.get("quote", False), Tone(b.get("tone", "neutral")))
+                TextBlock(
+                    b["text"],
+                    b.get("quote", False),
+                    Tone(b.get("tone", "neutral")),
+                    BlockStyle(b.get("style", "body")),
+                )
                 for b in data.get("blocks", ())
             ),
             fields=tuple(Field(**f) for f in data.get("fields", ())),

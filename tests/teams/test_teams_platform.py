@@ -358,3 +358,19 @@ async def test_ask_answers_with_its_source_in_teams(rig: TeamsRig) -> None:
     replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
     assert any("From the guidelines: When a journalist contacts you" in t for t in replies)
     assert any("press-enquiries.md, last reviewed 2026-08-02" in t for t in replies)
+
+
+async def test_triage_in_a_channel_answers_privately_in_the_personal_chat(rig: TeamsRig) -> None:
+    await install_and_link(rig)
+    await card_in_channel(rig)
+    before = len(rig.connector.sent(CHANNEL))
+    status, _ = await rig.post(teams.channel_message(rig.url, text="triage", user=PEOPLE["sam"]))
+    assert status in (200, 201)
+    await rig.settle()
+    # Nothing new in the channel (or its threads): the queue is Sam's alone.
+    assert len(rig.connector.sent(CHANNEL)) == before
+    personal = teams.personal_conversation_id(PEOPLE["sam"]["id"])
+    [queue] = [c for c in rig.cards_sent(personal) if "Triage queue" in texts(c)]
+    assert "High · 30m left · @dana" in texts(queue)
+    claims = [a for a in _walk(queue) if a.get("type") == "Action.Execute"]
+    assert [a["title"] for a in claims] == ["Claim"]

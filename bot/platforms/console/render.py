@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.core.cards import Button, ButtonStyle, Card, Form, InputKind, Tone
+from bot.core.cards import BlockStyle, Button, ButtonStyle, Card, Form, InputKind, Tone
 from bot.core.text import neutralize, single_line
 
 TITLE_LIMIT = 150
@@ -33,7 +33,7 @@ class SafeCard:
 
     title: str
     badges: tuple[tuple[str, Tone], ...]
-    blocks: tuple[tuple[str, bool, Tone], ...]
+    blocks: tuple[tuple[str, bool, Tone, BlockStyle], ...]
     fields: tuple[tuple[str, str], ...]
     rows: tuple[tuple[str, str, str], ...]
     buttons: tuple[tuple[str, ButtonStyle], ...]
@@ -68,7 +68,9 @@ def make_safe(card: Card, zone: str = "UTC") -> SafeCard:
     return SafeCard(
         title=single_line(card.title, TITLE_LIMIT) if card.title else "",
         badges=tuple((single_line(b.text, FIELD_LABEL_LIMIT), b.tone) for b in card.badges),
-        blocks=tuple((neutralize(b.text, BLOCK_LIMIT), b.quote, b.tone) for b in card.blocks),
+        blocks=tuple(
+            (neutralize(b.text, BLOCK_LIMIT), b.quote, b.tone, b.style) for b in card.blocks
+        ),
         fields=tuple(
             (single_line(f.label, FIELD_LABEL_LIMIT), single_line(f.value, FIELD_VALUE_LIMIT))
             for f in card.fields
@@ -104,8 +106,10 @@ def plain_lines(
         lines.append(safe.title)
     if safe.badges:
         lines.append("  " + " · ".join(text for text, _ in safe.badges))
-    for text, quote, tone in safe.blocks:
+    for text, quote, tone, style in safe.blocks:
         prefix = "  > " if quote else "  ! " if tone is Tone.ATTENTION else "  "
+        if style is BlockStyle.HEADING:
+            lines.append("")
         lines.extend(prefix + line for line in text.split("\n"))
     lines.extend(f"  {label}: {value}" for label, value in safe.fields)
     for text, snippet, button in safe.rows:
@@ -129,6 +133,12 @@ _STYLE = {
 }
 
 
+_STYLE_LOOK = {
+    BlockStyle.SUBTLE: "dim",
+    BlockStyle.PROMINENT: "bold",
+    BlockStyle.HEADING: "bold blue",
+    BlockStyle.SOURCE: "underline blue",
+}
 _TONE = {
     Tone.GOOD: "bold green",
     Tone.WARNING: "bold yellow",
@@ -151,8 +161,9 @@ def rich_card(
                 line.append("  ·  ", style="dim")
             line.append(text, style=_TONE[tone])
         parts.append(line)
-    for text, quote, tone in safe.blocks:
-        parts.append(Text(text, style="italic cyan" if quote else _TONE[tone] if tone else ""))
+    for text, quote, tone, weight in safe.blocks:
+        look = "italic cyan" if quote else _TONE[tone] if tone is not Tone.NEUTRAL else ""
+        parts.append(Text(text, style=look or _STYLE_LOOK.get(weight, "")))
     if safe.fields:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
@@ -169,8 +180,8 @@ def rich_card(
             parts.append(Text("  " + snippet, style="italic cyan"))
     if safe.buttons or safe.more:
         row = Text()
-        for label, style in safe.buttons:
-            row.append(f"[ {label} ]", style=_STYLE[style])
+        for label, emphasis in safe.buttons:
+            row.append(f"[ {label} ]", style=_STYLE[emphasis])
             row.append(" ")
         if safe.more:
             row.append(" more: " + " ".join(f"[{label}]" for label in safe.more), style="dim")

@@ -15,6 +15,7 @@ from typing import Any
 from bot.core.cards import (
     DETAILS_ACTION,
     Badge,
+    BlockStyle,
     Button,
     ButtonStyle,
     Card,
@@ -135,6 +136,14 @@ def _text_block(block: TextBlock) -> dict[str, Any]:
             {"type": "emoji", "name": NOTE_EMOJI[block.tone]},
             literal(" " + block.text, SECTION_TEXT, bold=True),
         )
+    if block.style is BlockStyle.SUBTLE:
+        return {"type": "context", "elements": [plain_block(block.text, CONTEXT_TEXT)]}
+    if block.style is BlockStyle.SOURCE:
+        return rich_text(
+            {"type": "emoji", "name": "page_facing_up"}, literal(" " + block.text, SECTION_TEXT)
+        )
+    if block.style in (BlockStyle.HEADING, BlockStyle.PROMINENT):
+        return rich_text(literal(block.text, SECTION_TEXT, bold=block.style is BlockStyle.HEADING))
     return rich_text(literal(block.text, SECTION_TEXT))
 
 

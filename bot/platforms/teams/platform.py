@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +27,13 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from msrest.serialization import Model
 
-from bot.core.cards import Card, Form
+from bot.core.cards import Card, Form, TextBlock
 from bot.core.directory import spoke_for_channel
 from bot.core.errors import ConfigError, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.model import Actor
 from bot.core.text import neutralize
+from bot.outbox import Undeliverable
 from bot.platforms.teams import render
 from bot.platforms.teams.delivery import TeamsDelivery
 from bot.platforms.teams.directory import TeamsDirectory
@@ -145,21 +147,44 @@ class _Notes:
     """An invoke's answers for the person who clicked (Teams has no ephemeral messages)."""
 
     def __init__(self) -> None:
-        self.notes: list[str] = []
+        self.notes: list[TextBlock] = []
         self.form: Form | None = None
+        self.card: Card | None = None
 
 
 class TeamsResponder:
-    """Answers one person: in an invoke's response, or in the conversation."""
+    """Answers one person: in an invoke's response, or in the conversation.
 
-    def __init__(self, turn_context: TurnContext, notes: _Notes | None) -> None:
+    Teams has no ephemeral messages: a private answer to a click replaces the
+    clicked card for the clicker only (the invoke response); a private answer
+    to a message in a channel goes to the person's 1:1 chat with the bot.
+    """
+
+    def __init__(
+        self,
+        turn_context: TurnContext,
+        notes: _Notes | None,
+        delivery: TeamsDelivery | None = None,
+    ) -> None:
         self.turn_context = turn_context
         self.invoke = notes
+        self.delivery = delivery
 
     async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
-        if self.invoke is not None and ephemeral and not card.title and not card.buttons:
-            self.invoke.notes.extend(block.text for block in card.blocks)
+        if self.invoke is not None and ephemeral:
+            if not card.title and not card.buttons:
+                self.invoke.notes.extend(card.blocks)
+            else:
+                self.invoke.card = card
             return
+        if ephemeral and not event.direct and self.delivery is not None:
+            try:
+                await self.delivery.dm(
+                    event.actor.person_id, card, delivery_id=uuid.uuid4().hex, attempt=1
+                )
+                return
+            except Undeliverable as error:
+                log.warning("a private answer went to the conversation: %s", error)
         await self.turn_context.send_activity(
             MessageFactory.attachment(CardFactory.adaptive_card(render.adaptive_card(card)))
         )
@@ -365,7 +390,7 @@ class TeamsPlatform:
         except MalformedActivity as error:
             log.warning("ignored a malformed Teams activity: no %s", error.field)
             return
-        await self.runtime.handle(event, TeamsResponder(turn_context, None))
+        await self.runtime.handle(event, TeamsResponder(turn_context, None, self._delivery))
 
     def _card_event(self, data: dict[str, Any], envelope: dict[str, Any]) -> Event:
         meaning = card_action(data)
@@ -394,6 +419,9 @@ class TeamsPlatform:
         await self.runtime.handle(event, TeamsResponder(turn_context, notes))
         if notes.form is not None:
             return _invoke(200, CARD_TYPE, render.form_card(notes.form))
+        if notes.card is not None:
+            card_notes = tuple(notes.notes)
+            return _invoke(200, CARD_TYPE, render.adaptive_card(notes.card, notes=card_notes))
         # Deliver the card updates this click caused now (briefly: Teams waits
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
@@ -401,12 +429,11 @@ class TeamsPlatform:
         if updated is not None:
             card = dict(updated)
             if notes.notes:
-                card["body"] = [
-                    render.text_block(note, limit=500, weight="Bolder", color="Attention")
-                    for note in notes.notes
-                ] + list(card["body"])
+                card["body"] = [render.note_block(note) for note in notes.notes] + list(
+                    card["body"]
+                )
             return _invoke(200, CARD_TYPE, card)
-        said = "\n".join(neutralize(note, 500) for note in notes.notes)
+        said = "\n".join(neutralize(note.text, 500) for note in notes.notes)
         return _invoke(200, MESSAGE_TYPE, said or "Done.")
 
 

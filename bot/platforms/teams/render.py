@@ -13,7 +13,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.cards import Badge, Button, ButtonStyle, Card, Form, InputKind, Row, TextBlock, Tone
+from bot.core.cards import (
+    Badge,
+    BlockStyle,
+    Button,
+    ButtonStyle,
+    Card,
+    Form,
+    InputKind,
+    Row,
+    TextBlock,
+    Tone,
+)
 from bot.core.text import neutralize, single_line
 
 CARD_VERSION = "1.5"
@@ -92,7 +103,16 @@ def _block(block: TextBlock, limit: int) -> dict[str, Any]:
         }
     if block.tone is not Tone.NEUTRAL:
         return text_block(block.text, limit=limit, weight="Bolder", color=TONE_COLOURS[block.tone])
-    return text_block(block.text, limit=limit)
+    return text_block(block.text, limit=limit, **STYLE_RUNS[block.style])
+
+
+STYLE_RUNS: dict[BlockStyle, dict[str, Any]] = {
+    BlockStyle.BODY: {},
+    BlockStyle.SUBTLE: {"isSubtle": True, "size": "Small"},
+    BlockStyle.PROMINENT: {"size": "Medium"},
+    BlockStyle.HEADING: {"weight": "Bolder", "color": "Accent"},
+    BlockStyle.SOURCE: {"color": "Accent", "size": "Small"},
+}
 
 
 def _row(row: Row) -> dict[str, Any]:
