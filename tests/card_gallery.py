@@ -22,6 +22,7 @@ class Shot:
     card: Card | None = None
     form: Form | None = None
     notes: tuple[TextBlock, ...] = ()
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -115,9 +116,18 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     found["nudge"] = card_titled(shots, "Still on it")
     shots = await step("as sam", "channel #care", "click Resolve #1")
     found["resolve-form"] = next(s for s in shots if s.form is not None)
+    form = found["resolve-form"].form
+    assert form is not None
+    found["resolve-form-error"] = Shot(
+        form=form, errors=tuple(form.problems({"outcome": "", "note": "later"}).items())
+    )
     shots = await step('fill outcome=replied note="Refunded and replied"', "submit")
     found["mention-resolved"] = with_note(shots, card_titled(shots, "@angry_dan"))
-    shots = await step("click Escalate to coach #6")
+    shots = await step("as maria", "click Assign #7")
+    found["assign-form"] = next(s for s in shots if s.form is not None)
+    shots = await step("fill person=alex", "submit")
+    found["assigned"] = card_titled(shots, "Assigned to you")
+    shots = await step("as sam", "click Escalate to coach #6")
     found["escalate-form"] = next(s for s in shots if s.form is not None)
     shots = await step('fill reason="They ask about a refund we cannot promise"', "submit")
     found["escalated-to-coach"] = card_titled(shots, "Escalated to you")

@@ -47,7 +47,8 @@ def browser() -> str | None:
 
 def adaptive(shot: Shot) -> dict[str, Any]:
     if shot.form is not None:
-        return teams.form_card(shot.form)
+        errors = dict(shot.errors)
+        return teams.form_card(shot.form, {"note": "later"} if errors else None, errors)
     assert shot.card is not None
     return teams.adaptive_card(shot.card, notes=shot.notes)
 

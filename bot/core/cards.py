@@ -257,8 +257,10 @@ def _button(data: dict[str, Any]) -> Button:
 class Form:
     """A form (Slack modal, Teams card with inputs, console prompt).
 
-    ``context`` comes back untouched in :class:`FormSubmitted` (for example the
-    mention key the form is about).
+    ``context`` comes back untouched in :class:`FormSubmitted` (for example
+    the mention key the form is about). ``return_to`` names the card the form
+    was opened from (a card key), for platforms where Cancel must put that
+    card back (Teams turns the clicked card into the form).
     """
 
     form_id: str
@@ -267,3 +269,70 @@ class Form:
     submit_label: str = "Submit"
     context: str = ""
     intro: str = ""
+    return_to: str = ""
+
+    def problems(self, values: dict[str, str]) -> dict[str, str]:
+        """What is wrong with submitted ``values``, by input id: a required
+        input left empty, or a choice the form does not offer."""
+        found: dict[str, str] = {}
+        for item in self.inputs:
+            value = values.get(item.id, "").strip()
+            offered = [c.value for c in item.choices]
+            if item.required and not value:
+                found[item.id] = f"{item.label} is required."
+            elif item.kind is InputKind.CHOICE and value and value not in offered:
+                found[item.id] = f"{item.label}: choose one of {', '.join(offered)}."
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict (carried in a Teams form's submit data)."""
+        return {
+            "form_id": self.form_id,
+            "title": self.title,
+            "inputs": [
+                {
+                    "id": i.id,
+                    "label": i.label,
+                    "kind": i.kind.value,
+                    "required": i.required,
+                    "choices": [[c.value, c.label] for c in i.choices],
+                    "placeholder": i.placeholder,
+                    "max_length": i.max_length,
+                }
+                for i in self.inputs
+            ],
+            "submit_label": self.submit_label,
+            "context": self.context,
+            "intro": self.intro,
+            "return_to": self.return_to,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Form:
+        """Inverse of :meth:`to_json` (initial values are not carried)."""
+        return Form(
+            form_id=str(data["form_id"]),
+            title=str(data.get("title", "")),
+            inputs=tuple(
+                Input(
+                    id=str(i["id"]),
+                    label=str(i.get("label", i["id"])),
+                    kind=InputKind(i.get("kind", "text")),
+                    required=bool(i.get("required", False)),
+                    choices=tuple(Choice(str(v), str(lbl)) for v, lbl in i.get("choices", ())),
+                    placeholder=str(i.get("placeholder", "")),
+                    max_length=int(i.get("max_length", 2000)),
+                )
+                for i in data.get("inputs", ())
+            ),
+            submit_label=str(data.get("submit_label", "Submit")),
+            context=str(data.get("context", "")),
+            intro=str(data.get("intro", "")),
+            return_to=str(data.get("return_to", "")),
+        )
+
+
+def refresh_action(card_key: str) -> str:
+    """The action that shows ``card_key``'s card again to one person
+    (``mention:x:1`` -> ``mention.refresh``); its handler owns the card."""
+    return card_key.partition(":")[0] + ".refresh"

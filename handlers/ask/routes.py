@@ -270,8 +270,18 @@ async def on_reply_clicked(turn: Turn, action: Action) -> None:
             ),
             submit_label="Send",
             context=question.key,
+            return_to=f"question:{question.key}",
         )
     )
+
+
+@router.action("question.refresh", roles=COACHES, doing="see a question card")
+async def on_refresh(turn: Turn, action: Action) -> None:
+    """The hub card again, for one coach (Cancel on a Teams form)."""
+    record = await turn.store.get(KIND, action.value.removeprefix("question:"))
+    if record is None:
+        raise NotFound("I can't find that question any more.")
+    await turn.reply(hub_card(turn, from_record(record)), ephemeral=True)
 
 
 @router.form("ask.reply", roles=COACHES, doing="answer questions")

@@ -15,6 +15,7 @@ from bot.core.turn import BULK, INTERACTIVE, Turn
 from handlers.triage import rules
 from handlers.triage.cards import (
     button_value,
+    card_key,
     details_card,
     mention_card,
     names,
@@ -192,6 +193,7 @@ async def on_resolve_clicked(turn: Turn, action: Action) -> None:
             ),
             submit_label="Resolve",
             context=button_value(mention),
+            return_to=card_key(mention),
         )
     )
 
@@ -246,6 +248,7 @@ async def on_escalate_clicked(turn: Turn, action: Action) -> None:
             inputs=(Input("reason", "Reason", InputKind.MULTILINE, required=True, max_length=500),),
             submit_label="Escalate",
             context=button_value(mention),
+            return_to=card_key(mention),
         )
     )
 
@@ -324,3 +327,12 @@ async def on_details(turn: Turn, action: Action) -> None:
     mention = await load_mention(turn, key)
     card = mention_card(mention, turn.settings, turn.templates, turn.now())
     await turn.reply(details_card(card), ephemeral=True)
+
+
+@router.action("mention.refresh", doing="see a mention card")
+async def on_refresh(turn: Turn, action: Action) -> None:
+    """The mention's card again, for one person (Cancel on a Teams form)."""
+    mention = await load_mention(turn, action.value.removeprefix("mention:"))
+    await turn.reply(
+        mention_card(mention, turn.settings, turn.templates, turn.now()), ephemeral=True
+    )

@@ -244,21 +244,31 @@ def view_submission(
     user_name: str | None = None,
     trigger_id: str | None = None,
     title: str = "Playcaller",
+    blocks: list[dict[str, Any]] | None = None,
 ) -> Request:
     """A modal submission. ``values`` is Slack's ``view.state.values``:
-    ``{block_id: {action_id: {"type": "plain_text_input", "value": "..."}}}``."""
-    blocks = [
-        {
-            "type": "input",
-            "block_id": block_id,
-            "label": {"type": "plain_text", "text": block_id, "emoji": True},
-            "optional": False,
-            "dispatch_action": False,
-            "element": {"type": str(state.get("type", "plain_text_input")), "action_id": action_id},
-        }
-        for block_id, actions in values.items()
-        for action_id, state in actions.items()
-    ]
+    ``{block_id: {action_id: {"type": "plain_text_input", "value": "..."}}}``;
+    ``blocks`` are the opened view's blocks, which Slack sends back (made up
+    from ``values`` when not given)."""
+    blocks = (
+        blocks
+        if blocks is not None
+        else [
+            {
+                "type": "input",
+                "block_id": block_id,
+                "label": {"type": "plain_text", "text": block_id, "emoji": True},
+                "optional": False,
+                "dispatch_action": False,
+                "element": {
+                    "type": str(state.get("type", "plain_text_input")),
+                    "action_id": action_id,
+                },
+            }
+            for block_id, actions in values.items()
+            for action_id, state in actions.items()
+        ]
+    )
     payload: dict[str, Any] = {
         "type": "view_submission",
         "team": _team(team_id, enterprise_id),

@@ -206,6 +206,48 @@ async def test_a_retried_click_and_a_double_click_have_one_effect(rig: SlackRig)
     assert sum("You already own this mention." in t for t in said) == 1
 
 
+async def test_a_bad_submission_is_answered_in_the_modal_and_changes_nothing(
+    rig: SlackRig,
+) -> None:
+    await link_care(rig)
+    card = await post_mention(rig)
+    await rig.send(click(rig, card, "Resolve", "U0SAM"))
+    await rig.settle()
+    [opened] = rig.fake.calls_to("views.open")
+    view = opened.args["view"]
+    [note] = [b for b in view["blocks"] if b.get("block_id") == "note"]
+    # Slack adds "(optional)" to an optional input's label itself.
+    assert note["optional"] is True and note["label"]["text"] == "Note"
+    before = len(rig.fake.calls)
+    status, body = await rig.send(
+        slack.view_submission(
+            SECRET,
+            user_id="U0SAM",
+            callback_id="triage.resolve",
+            private_metadata=view["private_metadata"],
+            blocks=view["blocks"],
+            values={
+                "outcome": {
+                    "value": {
+                        "type": "static_select",
+                        "selected_option": {"value": "maybe"},
+                    }
+                },
+                "note": {"value": {"type": "plain_text_input", "value": ""}},
+            },
+        )
+    )
+    assert status == 200
+    assert json.loads(body) == {
+        "response_action": "errors",
+        "errors": {"outcome": "Choose one of replied, no_action, spam."},
+    }
+    await rig.settle()
+    assert len(rig.fake.calls) == before  # nothing posted, to anyone
+    record = await rig.runtime.store.get(KIND, "x:42")
+    assert record is not None and from_record(record).outcome is None
+
+
 async def test_resolve_opens_a_modal_and_its_submission_resolves(rig: SlackRig) -> None:
     await link_care(rig)
     card = await post_mention(rig)

@@ -374,3 +374,39 @@ async def test_triage_in_a_channel_answers_privately_in_the_personal_chat(rig: T
     assert "High · 30m left · @dana" in texts(queue)
     claims = [a for a in _walk(queue) if a.get("type") == "Action.Execute"]
     assert [a["title"] for a in claims] == ["Claim"]
+
+
+async def test_a_form_shows_its_errors_in_place_and_cancel_restores_the_card(
+    rig: TeamsRig,
+) -> None:
+    await install_and_link(rig)
+    activity_id, card = await card_in_channel(rig)
+    _, body = await rig.post(press(rig, card, "Resolve", "sam", activity_id))
+    form = body["value"]
+    assert "[Resolve]" in texts(form) and "[Cancel]" in texts(form)
+    before = len(rig.connector.sent())
+    # No outcome chosen: the same form comes back with the error by its input.
+    _, body = await rig.post(press(rig, form, "Resolve", "sam", activity_id, in_note="later"))
+    again = body["value"]
+    inputs = [n.get("id") for n in _walk(again) if str(n.get("type", "")).startswith("Input.")]
+    errors = [
+        n["inlines"][0]["text"]
+        for n in _walk(again)
+        if n.get("type") == "RichTextBlock" and n["inlines"][0].get("color") == "Attention"
+    ]
+    assert errors == ["Outcome is required."]
+    order = [n.get("id") or n.get("type") for n in again["body"]]
+    assert order.index("in_outcome") + 1 == order.index("RichTextBlock", order.index("in_outcome"))
+    assert inputs == ["in_outcome", "in_note"]
+    assert next(n for n in _walk(again) if n.get("id") == "in_note")["value"] == "later"
+    await rig.settle()
+    assert len(rig.connector.sent()) == before  # nothing said in the channel
+    record = await rig.runtime.store.get(KIND, "x:42")
+    assert record is not None and from_record(record).outcome is None
+    # Cancel puts the mention card back for Sam.
+    _, body = await rig.post(press(rig, again, "Cancel", "sam", activity_id))
+    restored = body["value"]
+    assert "X mention from @dana" in texts(restored) and "[Claim]" in texts(restored)
+    cancel = next(n for n in _walk(form) if n.get("title") == "Cancel")
+    assert cancel["associatedInputs"] == "None"
+    assert cancel["fallback"]["associatedInputs"] == "None"

@@ -179,6 +179,33 @@ def view_parts(body: dict[str, Any]) -> ViewParts:
     )
 
 
+def view_errors(body: dict[str, Any]) -> dict[str, str]:
+    """Errors by block id for a view_submission that breaks the modal's own
+    definition (a required input empty, a choice it does not offer): checked
+    before the ack, so Slack shows each next to its input, privately."""
+    view = _dict(body.get("view"))
+    values = _dict(_dict(view.get("state")).get("values"))
+    errors: dict[str, str] = {}
+    for block in view.get("blocks") or []:
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        block_id = _str(block.get("block_id"))
+        label = _str(_dict(block.get("label")).get("text")) or "This"
+        element = _dict(block.get("element"))
+        entry = _dict(_dict(values.get(block_id)).get(_str(element.get("action_id")) or "value"))
+        if element.get("type") == "static_select":
+            chosen = _str(_dict(entry.get("selected_option")).get("value"))
+            offered = [_str(_dict(o).get("value")) for o in element.get("options") or []]
+            if chosen and offered and chosen not in offered:
+                errors[block_id] = f"Choose one of {', '.join(offered)}."[:150]
+                continue
+        else:
+            chosen = _str(entry.get("value")).strip()
+        if not chosen and not block.get("optional", False):
+            errors[block_id] = f"{label} is required."[:150]
+    return errors
+
+
 def event_origin(body: dict[str, Any]) -> Origin:
     """The sender of an Events API event (app_mention, message.im)."""
     event = body.get("event")

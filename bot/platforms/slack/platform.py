@@ -36,6 +36,7 @@ from bot.platforms.slack.inbound import (
     is_link_click,
     is_user_message,
     message_text,
+    view_errors,
     view_parts,
 )
 from bot.platforms.slack.people import SlackPeople
@@ -238,6 +239,11 @@ class SlackPlatform:
         await self._acked(ack, build)
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        errors = view_errors(body)
+        if errors:  # shown in the modal, next to each input, to the submitter only
+            await ack(response_action="errors", errors=errors)
+            return
+
         async def build() -> tuple[Event, Origin]:
             parts = view_parts(body)
             origin = interaction_origin(body, parts.channel_id)

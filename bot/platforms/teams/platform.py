@@ -407,6 +407,9 @@ class TeamsPlatform:
         try:
             sender = origin(activity)
             _, data = invoke_data(activity)
+            refused = _form_problems(data)
+            if refused is not None:
+                return _invoke(200, CARD_TYPE, refused)
             event = self._card_event(data, await self._envelope(sender))
         except MalformedActivity as error:
             return _invoke(
@@ -435,6 +438,24 @@ class TeamsPlatform:
             return _invoke(200, CARD_TYPE, card)
         said = "\n".join(neutralize(note.text, 500) for note in notes.notes)
         return _invoke(200, MESSAGE_TYPE, said or "Done.")
+
+
+def _form_problems(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The form again, with each error next to its input, when a submitted
+    form breaks its own definition (a required input empty, a choice not
+    offered); None when it is fine or is no form."""
+    meaning = card_action(data)
+    definition = data.get("form")
+    if not isinstance(meaning, FormSubmission) or not isinstance(definition, dict):
+        return None
+    try:
+        form = Form.from_json(definition)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedActivity("value.form") from error
+    if form.form_id != meaning.form_id:
+        raise MalformedActivity("value.form.form_id")
+    problems = form.problems(meaning.values)
+    return render.form_card(form, meaning.values, problems) if problems else None
 
 
 def _invoke(status: int, kind: str, value: object) -> InvokeResponse:

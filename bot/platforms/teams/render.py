@@ -24,6 +24,7 @@ from bot.core.cards import (
     Row,
     TextBlock,
     Tone,
+    refresh_action,
 )
 from bot.core.text import neutralize, single_line
 
@@ -248,8 +249,17 @@ def _adaptive_card(card: Card, notes: tuple[TextBlock, ...], limit: int) -> dict
 FORM_VERB = "pc.form"
 
 
-def form_card(form: Form) -> dict[str, Any]:
-    """A form as a card with inputs; submitting sends the inputs with the form's id and context."""
+def form_card(
+    form: Form,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A form as a card with inputs; submitting sends the inputs with the
+    form's id, context and definition (so a bad submission comes back as this
+    card with the error next to its input, seen only by the submitter).
+    Cancel shows the card the form was opened from again."""
+    values = values or {}
+    errors = errors or {}
     body: list[dict[str, Any]] = [
         text_block(
             single_line(form.title, TITLE_LIMIT), limit=TITLE_LIMIT, weight="Bolder", size="Medium"
@@ -285,16 +295,30 @@ def form_card(form: Form) -> dict[str, Any]:
                 "errorMessage": f"{label} is required" if item.required else None,
             }
         )
-        if item.initial:
-            element["value"] = item.initial[: item.max_length]
+        # A submitted form comes back as submitted; a new one with its defaults.
+        value = values.get(item.id, "") if values else item.initial
+        if value:
+            element["value"] = value[: item.max_length]
         body.append({k: v for k, v in element.items() if v is not None})
-    data = {MARK: "form", "form_id": form.form_id, "context": form.context}
-    body.append(
-        {
-            "type": "ActionSet",
-            "actions": [_action(form.submit_label, data, FORM_VERB, ButtonStyle.PRIMARY)],
-        }
-    )
+        if item.id in errors:
+            error = text_block(errors[item.id], limit=300, color="Attention")
+            body.append({**error, "spacing": "None"})
+    data = {
+        MARK: "form",
+        "form_id": form.form_id,
+        "context": form.context,
+        "form": form.to_json(),
+    }
+    actions = [_action(form.submit_label, data, FORM_VERB, ButtonStyle.PRIMARY)]
+    if form.return_to:
+        cancel = {**action_data(refresh_action(form.return_to), form.return_to)}
+        actions.append(
+            _action("Cancel", cancel, refresh_action(form.return_to), ButtonStyle.DEFAULT)
+        )
+        # Cancel must not be blocked by the required inputs it abandons.
+        actions[-1]["associatedInputs"] = "None"
+        actions[-1]["fallback"]["associatedInputs"] = "None"
+    body.append({"type": "ActionSet", "actions": actions})
     return {"type": "AdaptiveCard", "$schema": SCHEMA_URL, "version": CARD_VERSION, "body": body}
 
 
