@@ -143,7 +143,7 @@ def mention_card(mention: Mention, settings: Settings, templates: Templates, now
             )
         )
     blocks = [TextBlock(neutralize(mention.text, POST_LIMIT) or "(no text)", quote=True)]
-    if mention.escalation is not None:
+    if mention.escalation is not None and mention.state is not MentionState.RESOLVED:
         blocks.append(
             TextBlock(
                 templates.render(
@@ -168,6 +168,13 @@ def mention_card(mention: Mention, settings: Settings, templates: Templates, now
         details.append(Field("Names", ", ".join((*e.brands, *e.competitors))))
     if mention.url and not url:
         details.append(Field("Link", "not a plain web link, withheld"))
+    if mention.escalation is not None and mention.state is MentionState.RESOLVED:
+        details.append(
+            Field(
+                "Escalated to",
+                names(settings, mention.escalation.to) + ": " + mention.escalation.reason,
+            )
+        )
     primary, overflow = mention_actions(mention, url)
     return Card(
         title=templates.render(
