@@ -289,7 +289,7 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
     stored = duplicates = refused = 0
     try:
         try:
-            handle = path.open(encoding="utf-8")
+            handle = path.open("rb")  # decoded line by line: bad bytes cost one line
         except OSError as error:
             print(f"playcaller: cannot read {path}: {error.strerror}", file=sys.stderr)
             return 2

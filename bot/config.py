@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
-from bot.core.settings import RoutingRule, Settings, SlaPolicy, TriageTimings
+from bot.core.settings import Retention, RoutingRule, Settings, SlaPolicy, TriageTimings
 from bot.resources import bundled
 from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located
 
@@ -87,6 +87,17 @@ class RawTriage(_Model):
     release_idle_after: Duration = timedelta(minutes=45)
 
 
+class RawRetention(_Model):
+    questions: Duration = timedelta(days=90)
+
+    @field_validator("questions")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("keep questions for at least 1d")
+        return value
+
+
 class RawConfig(_Model):
     organisation: str = Field(min_length=1)
     hub: RawSpoke
@@ -100,6 +111,7 @@ class RawConfig(_Model):
     sla: dict[Priority, RawSla]
     triage: RawTriage = RawTriage()
     timezone: str = "UTC"
+    retention: RawRetention = RawRetention()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -283,4 +295,5 @@ def _build(raw: RawConfig) -> Settings:
         triage=TriageTimings(raw.triage.nudge_owner_after, raw.triage.release_idle_after),
         channels=channels,
         timezone=raw.timezone,
+        retention=Retention(raw.retention.questions),
     )

@@ -104,6 +104,9 @@ class Runtime:
             handlers.ask.REVIEW_TIMER
         ):
             await self.store.apply(Effects(timers=(handlers.ask.review_timer(self.clock.now()),)))
+        if not await self.store.pending_timers(handlers.ask.RETENTION_TIMER):
+            timer = handlers.ask.retention_timer(self.clock.now())
+            await self.store.apply(Effects(timers=(timer,)))
 
     def scheduler(self) -> Scheduler:
         async def run(event: Event) -> None:

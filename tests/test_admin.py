@@ -56,3 +56,9 @@ async def test_only_admins_link_and_bad_spokes_are_named(chat: Chat) -> None:
     out = await chat.run("channel @ada", "/playcaller link care")
     assert "channel: run /playcaller link in the channel to link, not in a DM" in out
     assert await chat.store.get(LINK_KIND, "console:talent") is None
+
+
+async def test_linking_the_hub_says_it_gets_questions(chat: Chat) -> None:
+    out = await chat.run("as ada", "channel #coaches", "/playcaller link hub")
+    assert "This channel is now the hub: coaches get questions from employees here." in out
+    assert "mention cards" not in out and "'s" not in out.split("link hub")[-1]

@@ -79,9 +79,11 @@ async def test_votes_are_stored_once_per_person(chat: Chat) -> None:
 async def test_ask_a_coach_reply_and_save_as_guidance(chat: Chat, tmp_path: Path) -> None:
     await chat.run("as jo", "/ask can I wear the company hoodie in my dating profile photos?")
     out = await chat.run("click Ask a coach")
-    assert "I've passed your question to the coaches" in out
+    # Queued is not delivered: the asker is told so, and told when it is posted.
+    assert "I've queued your question for the coaches in the social media hub." in out
+    assert "passed" not in out
     assert re.search(r"\[#\d+ · #hub\]", out) and "Question from Jo Martin" in out
-    assert "Your question is already with the coaches." in await chat.run("click Ask a coach")
+    assert "Your question has reached the coaches" in await chat.run("click Ask a coach")
     assert "Only a coach can answer questions." in await chat.run("as sam", "click Reply")
     out = await chat.run("as maria", "click Reply")
     assert "[form · Answer the question]" in out
@@ -238,3 +240,29 @@ async def test_a_coach_answer_reaches_someone_the_config_does_not_know(chat: Cha
     assert "Yes, that is fine." in out
     log = await chat.store.audit_log()
     assert not [e for e in log if e.action.startswith("outbox.")]
+
+
+async def test_questions_are_deleted_once_past_their_retention(chat: Chat) -> None:
+    await chat.runtime.start()
+    [timer] = await chat.store.pending_timers("ask.retention")
+    assert timer.due_at == datetime(2026, 3, 3, 3, tzinfo=UTC)
+    await chat.run("as jo", "/ask what is the cafeteria menu on friday?", f"/ask {WORKS_HERE}")
+    await chat.run("/ask can I wear the company hoodie in my dating profile photos?")
+    await chat.run("click Ask a coach")
+    await chat.run("advance 40d", "as sam", "/ask can I post photos from the offsite?")
+    await chat.run("as maria", "click Reply")
+    await chat.run('fill answer="Yes, in personal photos."', "submit")  # hoodie: active on day 40
+    assert len(await questions(chat, "asker:jo")) == 3
+    await chat.run("advance 51d")  # day 91: jo's untouched questions are past 90 days
+    kept = await questions(chat, "asker:jo")
+    assert [q.text for q in kept] == [  # type: ignore[attr-defined]
+        "can I wear the company hoodie in my dating profile photos?"
+    ]
+    assert len(await questions(chat, "asker:sam")) == 1
+    deleted = [e for e in await chat.store.audit_log() if e.action == "question.deleted"]
+    assert len(deleted) == 2 and {e.actor for e in deleted} == {"system"}
+    assert all(e.detail == {"reason": "retention", "days": 90} for e in deleted)
+    assert len(await chat.store.pending_timers("ask.retention")) == 1
+    await chat.run("advance 50d")  # day 141: hoodie's last activity was day 40
+    assert await questions(chat, "asker:jo") == []
+    assert await questions(chat, "asker:sam") == []

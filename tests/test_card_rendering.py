@@ -143,3 +143,27 @@ async def test_every_card_is_valid_block_kit_with_no_text_as_mrkdwn(
                 and q["elements"][0]["elements"][0]["text"] == post[:3000]
                 for q in quoted
             ), name
+
+
+async def test_teams_buttons_keep_their_style_in_the_older_clients_fallback(
+    shots: dict[str, Shot],
+) -> None:
+    styled = 0
+    for shot in shots.values():
+        for node in _walk(adaptive(shot)):
+            if node.get("type") == "Action.Execute":
+                assert node["fallback"].get("style") == node.get("style"), node["title"]
+                styled += "style" in node
+    assert styled >= 10
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found += _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _walk(value)
+    return found

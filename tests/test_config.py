@@ -135,3 +135,15 @@ def test_serve_refuses_to_start_on_a_bad_config(
         f"{bad}:{line_of(bad.read_text(), 'spoke: talnt')}: unknown spoke 'talnt'"
         in capsys.readouterr().err
     )
+
+
+def test_question_retention_defaults_to_90_days_and_must_be_a_day_or_more() -> None:
+    from datetime import timedelta
+
+    assert parse_settings(SAMPLE, "playcaller.yaml").retention.questions == timedelta(days=90)
+    text = SAMPLE + "retention:\n  questions: 30d\n"
+    assert parse_settings(text, "playcaller.yaml").retention.questions == timedelta(days=30)
+    text = SAMPLE + "retention:\n  questions: 12h\n"
+    [problem] = problems_of(text)
+    assert problem.startswith(f"bad.yaml:{line_of(text, 'questions: 12h')}: retention.questions:")
+    assert "keep questions for at least 1d" in problem

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.core.errors import InvalidInput
+from bot.core.jsontext import decode_json, nesting_depth
 from bot.intake.enrich import VaderSentiment, enrich
 from bot.intake.feed import LineProblem, parse_lines
+from bot.store import open_store
 from handlers.triage.records import KIND, from_record
 from tests.conftest import ROOT, START, Chat
 
@@ -137,3 +141,69 @@ def test_ingest_command_reports_bad_lines_and_stores_the_rest(
     assert status == 1
     assert f"{feed}:line 2: created_at: 'soon' is not an ISO 8601 timestamp" in captured.err
     assert "ingested 2 mentions" in captured.out and "1 lines refused" in captured.out
+
+
+def test_bad_bytes_and_deep_nesting_refuse_their_line_and_keep_every_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Over 8 KB of good lines first, so the bad bytes land past the first read
+    # chunk: the line just before them must still be stored.
+    padding = "x" * 500
+    good = [json.dumps({**GOOD, "id": f"g{n}", "text": padding}) for n in range(20)]
+    rows = [
+        *(line.encode() for line in good),
+        b'{"network": "x", "id": "bad", "text": "caf\xe9 \xff", "created_at": "2026-03-02"}',
+        json.dumps({**GOOD, "id": "after-bytes"}).encode(),
+        b"[" * 1200 + b"]" * 1200,
+        b'{"a": ' * 1200 + b"1" + b"}" * 1200,
+        json.dumps({**GOOD, "id": "last"}).encode(),
+    ]
+    feed = tmp_path / "hostile.jsonl"
+    feed.write_bytes(b"\n".join(rows))
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    status = main(["--config", str(ROOT / "playcaller.yaml"), "ingest", str(feed), "--store", url])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert (
+        f"{feed}:line 21: (encoding): not valid UTF-8 (byte 43 cannot be decoded)" in captured.err
+    )
+    assert f"{feed}:line 23: (json): nested deeper than 100 levels" in captured.err
+    assert f"{feed}:line 24: (json): nested deeper than 100 levels" in captured.err
+    assert "Traceback" not in captured.err
+    assert "ingested 22 mentions" in captured.out and "3 lines refused" in captured.out
+
+    async def stored() -> set[str]:
+        store = open_store(url, namespace="playcaller")
+        await store.open()
+        try:
+            return {r.key for r in await store.find(KIND, "state:open", limit=100)}
+        finally:
+            await store.close()
+
+    keys = asyncio.run(stored())
+    assert keys == {f"reddit:g{n}" for n in range(20)} | {"reddit:after-bytes", "reddit:last"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "problem"),
+    [
+        (b"\xc3\x28", "(encoding)", "not valid UTF-8 (byte 1 cannot be decoded)"),
+        ("[" * 101 + "]" * 101, "(json)", "nested deeper than 100 levels"),
+        ('{"a": NaN}', "(json)", "not valid JSON: NaN is not JSON"),
+        ("1" * 5000, "(json)", "not valid JSON: Exceeds the limit (4300 digits)"),
+        ('{"a": "' + "x" * 2_000_000 + '"}', "(size)", "2000009 bytes is over the limit"),
+        ('{"a": 1', "(json)", "not valid JSON: Expecting ',' delimiter at line 1 column 8"),
+    ],
+)
+def test_the_json_helper_names_what_is_wrong(raw: bytes | str, field: str, problem: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        decode_json(raw)
+    assert refused.value.field == field
+    assert refused.value.problem.startswith(problem)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = json.dumps({"text": "[[[[{{{{" * 50, "ok": [[1]]})
+    assert nesting_depth(text) == 3
+    assert decode_json(text)["ok"] == [[1]]
+    assert decode_json("[" * 100 + "]" * 100) == decode_json("[" * 100 + "]" * 100)

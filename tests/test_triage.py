@@ -68,8 +68,10 @@ async def test_claim_updates_the_card_for_everyone_and_is_audited(chat: Chat) ->
 async def test_second_responder_is_told_who_holds_it(chat: Chat) -> None:
     await chat.run(mention_line(), "as alex", "/triage", "as sam", "click Claim #1", "as alex")
     out = await chat.run("click Claim #2")
-    assert "Already claimed by Sam Okafor. Nothing was changed." in out
-    assert "The card you clicked was out of date" in out
+    assert (
+        "Already claimed by Sam Okafor. Nothing was changed. The card you clicked was out of date"
+        in out
+    )
     assert (await stored(chat)).owner == "sam"  # type: ignore[attr-defined]
 
 
@@ -181,6 +183,11 @@ async def test_reminder_at_warn_and_escalation_at_breach(chat: Chat) -> None:
     assert "Response time breached: Customer Care" in out
     assert "is still unclaimed after 30m (target 30m)" in out
     assert "Escalated to Maria Lopez: response time breached." in chat.card(1)
+    # The coach's DM: why it came to her, once; the coach is not offered to escalate.
+    dm = chat.card(3)
+    assert "As its coach, please claim it or assign it to a responder." in dm
+    assert dm.count("response time breached") == 0 and "Breached just now" in dm
+    assert "[Claim] [Open post ↗] [Resolve] · more: [Assign]\n" in dm
     actions = [e.action for e in await chat.store.audit_log("mention:x:42")]
     assert actions == ["mention.received", "mention.reminder", "mention.breach"]
     assert await chat.store.pending_timers() == []
@@ -330,3 +337,23 @@ async def test_a_timer_from_an_earlier_claim_does_nothing(chat: Chat) -> None:
     assert not [
         e for e in await chat.store.audit_log("mention:x:42") if e.action == "mention.auto_release"
     ]
+
+
+async def test_a_spoke_without_a_coach_tells_the_fallback_coach_so(chat: Chat) -> None:
+    assert not chat.runtime.settings.spoke("comms").coaches
+    news = {**COMPLAINT, "network": "news", "id": "n1", "text": "Acme shares slip"}
+    out = await chat.run("mention " + json.dumps(news), "advance 31m")
+    assert "Response time breached: PR & Communications" in out
+    assert "PR & Communications has no coach of its own, so it comes to you" in out
+    assert "You are its coach" not in out
+
+
+async def test_the_queue_shows_five_rows_then_show_more(chat: Chat) -> None:
+    for n in range(7):
+        await chat.run(mention_line(id=f"q{n}", author={"handle": f"person{n}"}))
+    out = await chat.run("as alex", "/triage")
+    assert out.count("[Claim]") == 5 and "[Show more]" in out
+    assert "(Showing 1-5 of 7 unclaimed)" in out
+    out = await chat.run("click Show more")
+    assert out.count("[Claim]") == 2 and "[Show more]" not in out
+    assert "(Showing 6-7 of 7 unclaimed)" in out

@@ -47,6 +47,13 @@ class TriageTimings:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long stored records are kept after their last activity."""
+
+    questions: timedelta = timedelta(days=90)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot knows about the organisation."""
 
@@ -61,6 +68,7 @@ class Settings:
     default_spoke: str = "hub"
     default_priority: Priority = Priority.NORMAL
     triage: TriageTimings = TriageTimings()
+    retention: Retention = Retention()
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
     # Where a platform does not tell the viewer's own time zone (the console).
     timezone: str = "UTC"

@@ -172,6 +172,15 @@ class Store(Protocol):
         """Compare-and-set: store ``record`` at ``expected_version + 1`` if the
         stored version equals ``expected_version``; otherwise write nothing."""
 
+    async def delete(
+        self, kind: str, key: str, expected_version: int, effects: Effects = NO_EFFECTS
+    ) -> Written:
+        """Compare-and-set delete: remove the record (and its tags) with its
+        effects if the stored version equals ``expected_version``. Otherwise, or
+        when ``effects.complete_timer`` is stale, nothing is written and
+        ``record`` is the current record (None if absent). On success
+        ``record`` is None; a later insert of the key starts at version 1."""
+
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
 

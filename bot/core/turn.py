@@ -140,6 +140,11 @@ class Turn:
         written = await self.store.replace(record, expected_version, self._take())
         return self._settle(written)
 
+    async def delete(self, record: Record) -> Written:
+        """Delete ``record`` if it is still at its version, with the buffered effects."""
+        written = await self.store.delete(record.kind, record.key, record.version, self._take())
+        return self._settle(written)
+
     async def flush(self) -> None:
         """Commit whatever effects are still buffered."""
         effects = self._take()

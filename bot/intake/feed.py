@@ -8,7 +8,6 @@ are kept in ``extra``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.errors import InvalidInput
+from bot.core.jsontext import decode_json
 from bot.core.model import Author
 
 KNOWN_FIELDS = {"network", "id", "text", "created_at", "author", "url", "lang", "in_reply_to"}
@@ -96,20 +96,17 @@ def parse_mention(data: Any) -> IncomingMention:
     )
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[IncomingMention | LineProblem]:
-    """Each non-blank line parsed, or the problem with its line number."""
+def parse_lines(lines: Iterable[str | bytes]) -> Iterator[IncomingMention | LineProblem]:
+    """Each non-blank line parsed, or the problem with its line number.
+
+    Give a file's lines as bytes (open it in binary mode): each line is then
+    decoded on its own, so bad bytes refuse their line and nothing else.
+    """
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield LineProblem(
-                number, "(json)", f"not valid JSON: {error.msg} at column {error.colno}"
-            )
-            continue
-        try:
-            yield parse_mention(data)
+            yield parse_mention(decode_json(line))
         except InvalidInput as error:
             yield LineProblem(number, error.field, error.problem)
 

@@ -27,7 +27,9 @@ from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.text import snippet
 from bot.core.turn import INTERACTIVE, Turn
+from handlers.ask.delivery import HubDelivery, hub_delivery
 from handlers.ask.records import KIND, MAX_QUESTION, Question, from_record, to_record
+from handlers.ask.retention import RETENTION_TIMER, clean_up
 
 router = Router("ask")
 
@@ -195,18 +197,31 @@ async def on_vote(turn: Turn, action: Action) -> None:
 @router.action("ask.handoff", doing="ask a coach")
 async def on_handoff(turn: Turn, action: Action) -> None:
     key = action.value
+    record = await turn.store.get(KIND, key)
+    if record is None:
+        raise NotFound("I can't find that question any more.")
+    earlier = from_record(record)
+    if earlier.handed_off_at is not None:
+        delivery = await hub_delivery(turn, earlier)
+        if delivery is not HubDelivery.FAILED:
+            # Say where it is: queued is not the same as with the coaches.
+            await turn.say(turn.render("ask/already_handed_off.txt", delivery=delivery.value))
+            return
 
     def change(q: Question) -> Question | str:
-        if q.handed_off_at is not None:
-            return turn.render("ask/already_handed_off.txt")
+        if q.handed_off_at != earlier.handed_off_at:  # someone handed it off meanwhile
+            return turn.render("ask/already_handed_off.txt", delivery="waiting")
         return q.evolve(handed_off_at=turn.now())
 
     def effects(q: Question) -> None:
         turn.post(turn.settings.hub.id, hub_card(turn, q), priority=INTERACTIVE)
-        turn.audit("question.handoff", f"question:{key}")
+        turn.audit("question.handoff", f"question:{key}", again=earlier.handed_off_at is not None)
 
     if await _change(turn, key, change, effects):
-        await turn.say(turn.render("ask/handed_off.txt"), tone=Tone.GOOD)
+        await turn.say(
+            turn.render("ask/handed_off.txt", again=earlier.handed_off_at is not None),
+            tone=Tone.GOOD,
+        )
 
 
 def hub_card(turn: Turn, question: Question) -> Card:
@@ -311,8 +326,9 @@ async def on_reply(turn: Turn, form: FormSubmitted) -> None:
         turn.update(hub_card(turn, q))
         turn.audit("question.reply", f"question:{q.key}")
 
-    if await _change(turn, form.context, change, effects):
-        await turn.say(turn.render("ask/reply_sent.txt"), tone=Tone.GOOD)
+    replied = await _change(turn, form.context, change, effects)
+    if replied:
+        await turn.say(turn.render("ask/reply_sent.txt", asker=replied.asker_name), tone=Tone.GOOD)
 
 
 @router.action("ask.save", roles=COACHES, doing="save guidance")
@@ -343,11 +359,16 @@ async def report(turn: Turn) -> None:
     """Coaches' view: questions not answered yet, and answers people found unhelpful."""
     if not turn.actor.has(*COACHES):
         raise NotPermitted("see the questions report", ("coach",))
-    open_questions = sorted(
-        (from_record(r) for r in await turn.store.find(KIND, "open", limit=1000)),
-        key=lambda q: q.asked_at,
-        reverse=True,
-    )[:REPORT_LIMIT]
+    # Unanswered by the guidelines, or handed to the coaches and not replied to.
+    waiting = {
+        r.key: from_record(r)
+        for tag in ("open", "status:handed_off")
+        for r in await turn.store.find(KIND, tag, limit=1000)
+    }
+    open_questions = sorted(waiting.values(), key=lambda q: q.asked_at, reverse=True)[:REPORT_LIMIT]
+    delivery = {
+        q.key: (await hub_delivery(turn, q)).value for q in open_questions if q.handed_off_at
+    }
     unhelpful = sorted(
         (from_record(r) for r in await turn.store.find(KIND, "unhelpful", limit=1000)),
         key=lambda q: (-q.unhelpful, q.asked_at),
@@ -359,6 +380,7 @@ async def report(turn: Turn) -> None:
             "asker": q.asker_name,
             "when": q.asked_at.strftime("%Y-%m-%d"),
             "status": q.status,
+            "hub": delivery.get(q.key),
             "unhelpful": q.unhelpful,
         }
 
@@ -391,6 +413,11 @@ def review_timer(now: datetime) -> Timer:
     days = (7 - now.weekday()) % 7 or 7
     due = (now + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
     return Timer(REVIEW_TIMER, REVIEW_TIMER, due)
+
+
+@router.timer(RETENTION_TIMER)
+async def on_retention(turn: Turn, timer: TimerFired) -> None:
+    await clean_up(turn)
 
 
 @router.timer(REVIEW_TIMER)

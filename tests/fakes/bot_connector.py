@@ -69,7 +69,7 @@ BASE_ACTIVITY_ID = 1767225600000
 MIN_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
-BlockStyle = Literal["conversation_blocked", "message_writes_blocked"]
+BlockStyle = Literal["conversation_blocked", "message_writes_blocked", "bot_not_in_conversation"]
 
 # Error codes and messages Teams documents per status (msteams-docs
 # conversation-messages.md, "Status codes from bot conversational APIs"). The 504
@@ -173,6 +173,11 @@ def _blocked_body(style: BlockStyle) -> dict[str, Any]:
     if style == "conversation_blocked":
         return error_body(
             "ConversationBlockedByUser", "User blocked the conversation with the bot."
+        )
+    if style == "bot_not_in_conversation":
+        # A channel of a team the bot was not added to (same status code table).
+        return error_body(
+            "BotNotInConversationRoster", "The bot is not part of the conversation roster."
         )
     inner = {
         "subCode": "MessageWritesBlocked",
@@ -381,7 +386,8 @@ class FakeConnector:
         self, conversation_id: str, *, style: BlockStyle = "conversation_blocked"
     ) -> None:
         """Writes to the conversation (send/reply/update/delete, and CreateConversation
-        resolving to it) answer 403 as for a user who blocked or uninstalled the bot.
+        resolving to it) answer 403 as for a user who blocked or uninstalled the bot,
+        or (``bot_not_in_conversation``) a channel of a team the bot is not in.
         ``style`` picks the documented body (see ``_blocked_body``)."""
         self._blocked[base_conversation_id(conversation_id)] = style
 

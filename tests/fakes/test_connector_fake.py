@@ -572,7 +572,9 @@ async def test_put_429_with_retry_after_is_retried_inside_botbuilder(
     ]
 
 
-@pytest.mark.parametrize("style", ["conversation_blocked", "message_writes_blocked"])
+@pytest.mark.parametrize(
+    "style", ["conversation_blocked", "message_writes_blocked", "bot_not_in_conversation"]
+)
 async def test_blocked_conversation_is_403(connector: FakeConnector, style: Any) -> None:
     connector.add_member(SAM["id"], SAM["name"], SAM["aadObjectId"], "sam@acme.test")
     inbound = ta.personal_message(connector.service_url, text="hi", user=SAM)
@@ -589,6 +591,9 @@ async def test_blocked_conversation_is_403(connector: FakeConnector, style: Any)
     if style == "conversation_blocked":
         assert exc.error.error.code == "ConversationBlockedByUser"
         assert str(exc) == "(ConversationBlockedByUser) User blocked the conversation with the bot."
+    elif style == "bot_not_in_conversation":
+        assert exc.error.error.code == "BotNotInConversationRoster"
+        assert "not part of the conversation roster" in str(exc)
     else:
         # Not an ErrorResponse: botbuilder finds no error.code; read the body.
         assert exc.error.error is None

@@ -13,6 +13,7 @@ import aiohttp
 import jsonschema
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from botframework.connector.auth import PasswordServiceClientCredentialFactory
 
 from bot.app import Loaded, open_runtime
 from bot.core.clock import ManualClock
@@ -175,7 +176,12 @@ async def teams_rig(
         clock=ManualClock(START),
         platforms=["teams"],
     )
-    platform = TeamsPlatform(settings or TeamsSettings("", "", "", anonymous=True), runtime)
+    # Outbound calls go unauthenticated to the fake Connector (no AAD in tests).
+    platform = TeamsPlatform(
+        settings or TeamsSettings("", "", "", anonymous=True),
+        runtime,
+        outbound=PasswordServiceClientCredentialFactory(),
+    )
     app = web.Application()
     platform.mount(app)
     server = TestServer(app, host="127.0.0.1")
@@ -185,6 +191,7 @@ async def teams_rig(
         yield rig
         rig.validate_everything()
     finally:
+        await platform.stop()
         await server.close()
         await runtime.store.close()
         await connector.close()

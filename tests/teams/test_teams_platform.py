@@ -103,6 +103,12 @@ async def test_two_people_press_claim_at_once(rig: TeamsRig) -> None:
     loser = "alex" if owner == "sam" else "sam"
     loser_view = json.dumps(answers[loser])
     assert f"Already claimed by {winner}. Nothing was changed." in loser_view
+    # The winner's note is a success (good colour), the loser's a refusal (attention).
+    first = {who: body["value"]["body"][0]["inlines"][0] for who, body in answers.items()}
+    assert first[owner]["text"].startswith("You claimed the mention")
+    assert first[owner]["color"] == "Good"
+    assert first[loser]["text"].startswith(f"Already claimed by {winner}")
+    assert first[loser]["color"] == "Attention"
     await rig.settle()
     current = rig.connector.activity(CHANNEL, activity_id)
     assert current is not None and f"Claimed by {winner}" in texts(cards_in(current)[0])

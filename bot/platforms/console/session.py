@@ -9,7 +9,6 @@ delivers outbox cards as a :class:`Delivery`.
 from __future__ import annotations
 
 import asyncio
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from bot.core.clock import ManualClock, parse_duration
 from bot.core.directory import channel_for_spoke, spoke_for_channel
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
+from bot.core.jsontext import decode_json
 from bot.core.model import Actor
 from bot.core.storage import JSON
 from bot.core.text import neutralize
@@ -326,7 +326,7 @@ class ConsoleSession:
     async def ingest_file(self, path: Path) -> tuple[int, int, list[LineProblem]]:
         """Ingest a JSONL feed; report what was stored, dropped and refused."""
         try:
-            lines = (await asyncio.to_thread(path.read_text, encoding="utf-8")).splitlines()
+            lines = (await asyncio.to_thread(path.read_bytes)).splitlines()
         except OSError as error:
             raise ScriptError(f"ingest: cannot read {path}: {error.strerror}") from error
         stored = duplicates = 0
@@ -347,10 +347,7 @@ class ConsoleSession:
 
     async def _mention(self, raw: str) -> None:
         try:
-            data = json.loads(raw)
-            incoming = parse_mention(data)
-        except json.JSONDecodeError as error:
-            raise ScriptError(f"mention: not valid JSON: {error.msg}") from error
+            incoming = parse_mention(decode_json(raw))
         except InvalidInput as error:
             raise ScriptError(f"mention: {error}") from error
         if not await self.runtime.ingest(incoming):

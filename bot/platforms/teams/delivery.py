@@ -37,6 +37,20 @@ log = logging.getLogger(__name__)
 PLATFORM = "teams"
 SEND_WINDOWS = ((timedelta(seconds=1), 7), (timedelta(seconds=30), 60), (timedelta(hours=1), 1800))
 RETRY_STATUSES = {412, 429, 502, 503, 504}
+# A configured channel the bot cannot reach yet (not added to its team) is
+# tried again at these intervals, doubling, until it can: never dropped.
+WAIT_FOR_TEAM_FIRST = timedelta(seconds=15)
+WAIT_FOR_TEAM_LONGEST = timedelta(minutes=2)
+
+
+class NotInConversation(Undeliverable):
+    """Teams says the bot is not in that conversation (403 roster, 404)."""
+
+
+def waiting_for_team(attempt: int) -> timedelta:
+    """How long a post to an unreachable channel waits before its next try."""
+    doubled = WAIT_FOR_TEAM_FIRST * (1 << min(max(attempt - 1, 0), 8))
+    return min(doubled, WAIT_FOR_TEAM_LONGEST)
 
 
 def http_status(error: BaseException) -> tuple[int | None, float | None, str]:
@@ -112,17 +126,31 @@ class TeamsDelivery:
                 "or type 'link SPOKE' to the bot in the channel"
             )
         reference = await teams.directory.reference(channel)
-        if reference is None:
-            # A configured channel the bot has not heard from: address it through
-            # the tenant's service URL, which every conversation shares.
-            known = await teams.directory.any_reference()
-            if known is None:
-                raise Undeliverable(f"the bot has not been added to a team yet (channel {channel})")
-            reference = {
-                **known,
-                "conversation": {"id": channel, "isGroup": True, "conversationType": "channel"},
-            }
-        return await self._send(reference, card)
+        if reference is not None:
+            return await self._send(reference, card)
+        # A configured channel the bot has not heard from: address it through
+        # the tenant's service URL, which every conversation shares. Until the
+        # bot is in that channel's team, the post waits (it is not dropped).
+        wait = waiting_for_team(attempt)
+        known = await teams.directory.any_reference()
+        if known is None:
+            if attempt <= 1:
+                log.info("post to %s waits: the bot has not heard from any Teams team", channel)
+            raise RetryLater(
+                wait, f"the bot has not heard from any team yet ({channel})", paced=True
+            )
+        reference = {
+            **known,
+            "conversation": {"id": channel, "isGroup": True, "conversationType": "channel"},
+        }
+        try:
+            return await self._send(reference, card)
+        except NotInConversation as refused:
+            if attempt <= 1:
+                log.info("post to %s waits: %s", channel, refused)
+            raise RetryLater(
+                wait, f"the bot is not in {channel} yet: {refused}", paced=True
+            ) from refused
 
     async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         teams = self.teams
@@ -262,6 +290,8 @@ class TeamsDelivery:
             raise Undeliverable(
                 "the person blocked or removed the bot (MessageWritesBlocked)"
             ) from error
+        if (status == 403 and "BotNotInConversationRoster" in body) or status == 404:
+            raise NotInConversation(f"Teams refused ({status}): {body[:200]}") from error
         if status is not None and 400 <= status < 500:
             raise Undeliverable(f"Teams refused ({status}): {body[:200]}") from error
         if (

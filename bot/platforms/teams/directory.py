@@ -21,15 +21,19 @@ class TeamsDirectory:
         self.store = store
         self.settings = settings
 
-    async def remember_conversation(self, key: str, reference: dict[str, Any], kind: str) -> None:
+    async def remember_conversation(self, key: str, reference: dict[str, Any], kind: str) -> bool:
+        """Store (or refresh) a conversation's reference; True when it is new."""
         record = await self.store.get(CONVERSATION_KIND, key)
         data = {"reference": reference, "type": kind}
+        # Tagged by type: any_reference() finds a service URL through the tag.
+        tags = frozenset({f"type:{kind}"})
         if record is None:
-            await self.store.insert(Record(CONVERSATION_KIND, key, data))
-        elif record.data != data:
+            return (await self.store.insert(Record(CONVERSATION_KIND, key, data, 0, tags))).ok
+        if record.data != data or record.tags != tags:
             await self.store.replace(
-                Record(CONVERSATION_KIND, key, data, record.version), record.version
+                Record(CONVERSATION_KIND, key, data, record.version, tags), record.version
             )
+        return False
 
     async def reference(self, key: str) -> dict[str, Any] | None:
         record = await self.store.get(CONVERSATION_KIND, key)

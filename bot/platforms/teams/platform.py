@@ -6,7 +6,6 @@ so a move to its successor SDK stays local.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -25,16 +24,25 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botframework.connector.auth import ServiceClientCredentialsFactory
 from msrest.serialization import Model
 
 from bot.core.cards import Card, Form, TextBlock
 from bot.core.directory import spoke_for_channel
-from bot.core.errors import ConfigError, Problem
+from bot.core.errors import ConfigError, InvalidInput, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
+from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
 from bot.core.text import neutralize
 from bot.outbox import Undeliverable
 from bot.platforms.teams import render
+from bot.platforms.teams.auth import (
+    OPENID_METADATA_URL,
+    KeysUnavailable,
+    SigningKeys,
+    TeamsAuthentication,
+    TokenValidator,
+)
 from bot.platforms.teams.delivery import TeamsDelivery
 from bot.platforms.teams.directory import TeamsDirectory
 from bot.platforms.teams.inbound import (
@@ -68,6 +76,8 @@ class TeamsSettings:
     app_password: str = field(repr=False)
     tenant_id: str
     anonymous: bool = False
+    # Where the inbound tokens' signing keys are published (tests point it at a fake).
+    openid_metadata_url: str = OPENID_METADATA_URL
 
     @staticmethod
     def from_env(env: Mapping[str, str]) -> TeamsSettings | None:
@@ -226,10 +236,27 @@ class TeamsPlatform:
 
     name = PLATFORM
 
-    def __init__(self, teams: TeamsSettings, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        teams: TeamsSettings,
+        runtime: Runtime,
+        *,
+        outbound: ServiceClientCredentialsFactory | None = None,
+    ) -> None:
+        """``outbound``: credentials for calls to the Connector (default: the app's)."""
         self.teams = teams
         self.runtime = runtime
-        self.adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(teams)))
+        self.keys = (
+            None if teams.anonymous else SigningKeys(runtime.clock, teams.openid_metadata_url)
+        )
+        self.adapter = CloudAdapter(
+            TeamsAuthentication(
+                ConfigurationBotFrameworkAuthentication(
+                    _AdapterConfig(teams), credentials_factory=outbound
+                ),
+                TokenValidator(teams.app_id, self.keys, runtime.clock) if self.keys else None,
+            )
+        )
         self.adapter.on_turn_error = self._on_turn_error
         self.adapter.use(_CloseConnectorClient())
         self.bot = _Bot(self)
@@ -247,17 +274,25 @@ class TeamsPlatform:
     async def start(self) -> None:
         if self.teams.anonymous:
             log.warning("Teams endpoint is ANONYMOUS: requests are not authenticated")
+        if self.keys is not None:
+            self.keys.start()
 
     async def stop(self) -> None:
-        """Nothing to close: Teams calls us over HTTP."""
+        """Stop refreshing the signing keys (Teams calls us over HTTP: nothing else to close)."""
+        if self.keys is not None:
+            await self.keys.stop()
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "Content-Type must be application/json"}, status=415)
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response({"error": "the body is not valid JSON"}, status=400)
+            body = decode_json(await request.read())
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": "the body is too large"}, status=413)
+        except TooLarge as error:
+            return web.json_response({"error": str(error)}, status=413)
+        except InvalidInput as error:
+            return web.json_response({"error": str(error)}, status=400)
         if not isinstance(body, dict):
             return web.json_response({"error": "the activity must be a JSON object"}, status=400)
         for required, kind in (
@@ -277,6 +312,12 @@ class TeamsPlatform:
             response = await self.adapter.process(request, self.bot)
         except web.HTTPException as error:
             return web.json_response({"error": error.reason}, status=error.status)
+        except KeysUnavailable:
+            return web.json_response(
+                {"error": "the signing keys are not available yet; retry shortly"},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
         return response if response is not None else web.Response(status=200)
 
     async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:

@@ -1,0 +1,201 @@
+"""The Redis store's client, lifecycle, read batcher and key names."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from bot.store import EncodedEffects
+from bot.store.redis.codec import q
+from bot.store.redis.reads import RECORD_FIELDS, Read, fail, retrieve
+from bot.store.redis.scripts import SOURCES
+
+log = logging.getLogger("bot.store.redis")
+
+
+class RedisBase:
+    """The client, its lifecycle, the read batcher, key names and effect arguments."""
+
+    def __init__(self, url: str, namespace: str = "playcaller") -> None:
+        if not namespace or "{" in namespace or "}" in namespace:
+            raise ValueError(f"invalid Redis store namespace {namespace!r}")
+        self._url = url
+        self._namespace = namespace
+        self._p = "{" + namespace + "}:"
+        self._pool: aioredis.ConnectionPool | None = None
+        self._client: aioredis.Redis | None = None
+        self._scripts: dict[str, AsyncScript] = {}
+        self._open_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one batch of record reads in flight at a time
+        self._queue: list[Read] = []  # record reads waiting to be sent
+
+    @property
+    def namespace(self) -> str:
+        """The namespace (hash tag) of every key."""
+        return self._namespace
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of every key of this store, ``{namespace}:``."""
+        return self._p
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect (failing early if Redis does not answer) and load scripts."""
+        async with self._open_lock:
+            if self._client is None:
+                await self._connect()
+
+    async def _connect(self) -> None:
+        pool = aioredis.ConnectionPool.from_url(self._url, decode_responses=True)
+        client = aioredis.Redis(connection_pool=pool)
+        try:
+            await client.ping()
+        except BaseException:
+            await client.aclose()
+            await pool.aclose()
+            raise
+        self._scripts = {name: client.register_script(src) for name, src in SOURCES.items()}
+        self._pool, self._client = pool, client
+        log.debug("opened Redis store namespace %s", self._namespace)
+
+    async def close(self) -> None:
+        """Close the client and its connection pool. The store can be reopened."""
+        client, pool = self._client, self._pool
+        self._client = self._pool = None
+        self._scripts = {}
+        if client is not None:
+            await client.aclose()
+        if pool is not None:
+            await pool.aclose()
+
+    async def ping(self) -> bool:
+        """True when Redis answers PING."""
+        if self._client is None:
+            return False
+        try:
+            return bool(await self._client.ping())
+        except (RedisError, OSError):
+            log.warning("Redis store %s does not answer", self._namespace, exc_info=True)
+            return False
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _redis(self) -> aioredis.Redis:
+        if self._client is None:
+            raise RuntimeError("RedisStore is not open; await store.open() first")
+        return self._client
+
+    async def _run(self, script: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        self._redis()
+        return await self._scripts[script](keys=list(keys), args=list(args))
+
+    async def _read_record(self, record_key: str) -> list[Any]:
+        """``HMGET`` the version, data and tags of a record hash.
+
+        Reads go out one batch at a time: a read alone is sent at once; reads
+        made while a batch is in flight queue up and the next batch sends them
+        all in one round trip, one ``HMGET`` per record however many callers
+        asked for it. Writes do not wait for reads. So a read queued behind a
+        batch sees a write sent meanwhile (a claimer still waiting to read
+        learns that someone else's claim just went through), and it is always
+        sent after it was requested, so it sees every write completed before.
+        """
+        call = Read(record_key, asyncio.get_running_loop().create_future())
+        self._queue.append(call)
+        try:
+            async with self._lock:
+                if self._queue:
+                    batch, self._queue = self._queue, []
+                    if len(batch) == 1:
+                        await self._send_reads(batch)
+                    else:
+                        # Shielded: if this task is cancelled, the others still
+                        # get their replies.
+                        sending = asyncio.ensure_future(self._send_reads(batch))
+                        sending.add_done_callback(retrieve)
+                        await asyncio.shield(sending)
+        except BaseException:
+            # Cancelled while waiting for the lock: a read not yet taken is never sent.
+            self._queue = [other for other in self._queue if other is not call]
+            raise
+        fields: list[Any] = await call.future
+        return fields
+
+    async def _send_reads(self, batch: list[Read]) -> None:
+        """Send ``batch`` in one round trip and settle every caller's future."""
+        callers: dict[str, list[Read]] = {}
+        for call in batch:
+            callers.setdefault(call.key, []).append(call)
+        replies: list[Any]
+        try:
+            client = self._redis()
+            if len(callers) == 1:
+                replies = [await client.hmget(batch[0].key, RECORD_FIELDS)]
+            else:
+                pipe = client.pipeline(transaction=False)
+                for key in callers:
+                    pipe.hmget(key, RECORD_FIELDS)
+                replies = await pipe.execute(raise_on_error=False)
+        except asyncio.CancelledError:
+            if len(batch) > 1:
+                fail(batch, asyncio.CancelledError())
+            raise
+        except Exception as error:
+            fail(batch, error)
+            return
+        for calls, reply in zip(callers.values(), replies, strict=True):
+            for call in calls:
+                if call.future.done():  # its caller was cancelled
+                    continue
+                if isinstance(reply, BaseException):
+                    call.future.set_exception(reply)
+                else:
+                    call.future.set_result(reply)
+
+    def _record_key(self, kind: str, key: str) -> str:
+        return f"{self._p}rec:{q(kind)}:{key}"
+
+    def _tag_key(self, kind: str, tag: str) -> str:
+        return f"{self._p}tag:{q(kind)}:{tag}"
+
+    def _card_prefix(self, platform: str) -> str:
+        return f"{self._p}card:{q(platform)}:"
+
+    def _effect_args(self, fx: EncodedEffects) -> list[str | int]:
+        args: list[str | int] = []
+        if fx.complete is None:
+            args += ["0", "", ""]
+        else:
+            args += ["1", fx.complete[0], str(int(fx.complete[1]))]
+        args.append(len(fx.cancel))
+        args += fx.cancel
+        args.append(len(fx.timers))
+        for timer in fx.timers:
+            args += timer
+        args.append(len(fx.outbox))
+        for o in fx.outbox:
+            args += [
+                o.id,
+                o.platform,
+                o.op,
+                o.destination,
+                "0" if o.card_key is None else "1",
+                o.card_key or "",
+                o.body,
+                o.priority,
+                o.created_us,
+                "" if o.not_before_us is None else o.not_before_us,
+                self._card_prefix(o.platform),
+            ]
+        args.append(len(fx.audit))
+        for entry in fx.audit:
+            args += entry
+        return args

@@ -1,0 +1,88 @@
+"""The outbox queue, card references and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.storage import JSON, AuditEntry, LeasedOutboxItem, OutboxItem
+from bot.store import dumps, duration_us, from_us, loads_object, to_us
+from bot.store.redis.base import RedisBase
+from bot.store.redis.codec import audit_entry
+
+
+class RedisOutbox(RedisBase):
+    """The outbox queue, card references and the audit log."""
+
+    async def lease_outbox(
+        self, platform: str, now: datetime, owner: str, lease_for: timedelta, limit: int = 50
+    ) -> list[LeasedOutboxItem]:
+        """Lease deliverable items for ``platform``: by priority, then FIFO."""
+        now_us = to_us(now)
+        until = now_us + duration_us(lease_for, "lease_for")
+        if limit <= 0:
+            return []
+        rows = await self._run(
+            "lease_outbox",
+            [f"{self._p}obq:{platform}"],
+            [self._p, now_us, until, owner, limit],
+        )
+        leased: list[LeasedOutboxItem] = []
+        for item_id, plat, op, dest, has_card, card, body, prio, created, nb, tok, n in rows:
+            item = OutboxItem(
+                id=item_id,
+                platform=plat,
+                op=op,
+                destination=dest,
+                body=loads_object(body),
+                created_at=from_us(int(created)),
+                card_key=card if has_card == "1" else None,
+                priority=int(prio),
+                not_before=from_us(int(nb)) if nb else None,
+            )
+            leased.append(LeasedOutboxItem(item, int(tok), int(n)))
+        return leased
+
+    async def finish_outbox(
+        self, item_id: str, token: int, card_ref: tuple[str, JSON] | None = None
+    ) -> bool:
+        """Remove a delivered item and remember ``card_ref``; False if fenced off."""
+        ref_args = ["0", "", ""] if card_ref is None else ["1", card_ref[0], dumps(card_ref[1])]
+        reply = await self._run(
+            "finish_outbox",
+            [f"{self._p}ob:{item_id}"],
+            [self._p, item_id, str(int(token)), *ref_args],
+        )
+        return int(reply) == 1
+
+    async def retry_outbox(self, item_id: str, token: int, not_before: datetime) -> bool:
+        """Release a leased item for another try at ``not_before``."""
+        reply = await self._run(
+            "retry_outbox", [f"{self._p}ob:{item_id}"], [str(int(token)), to_us(not_before)]
+        )
+        return int(reply) == 1
+
+    async def outbox_size(self, platform: str | None = None) -> int:
+        """Items waiting (leased or not), for one platform or all."""
+        if platform is None:
+            return int(await self._redis().scard(self._p + "outbox:ids"))
+        return int(await self._redis().zcard(f"{self._p}obq:{platform}"))
+
+    async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
+        """Where a card was posted on ``platform``, in posting order."""
+        refs: list[Any] = await self._redis().lrange(self._card_prefix(platform) + card_key, 0, -1)
+        return [loads_object(ref) for ref in refs]
+
+    # -- audit ---------------------------------------------------------------
+
+    async def audit_log(self, subject: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+        """The oldest ``limit`` audit entries, optionally for one subject."""
+        if limit <= 0:
+            return []
+        stream = self._p + "audit"
+        raw: Any
+        if subject is None:
+            raw = await self._redis().xrange(stream, count=limit)
+        else:
+            raw = await self._run("audit_subject", [f"{self._p}audit:s:{subject}", stream], [limit])
+        return [audit_entry(fields) for _, fields in raw]

@@ -1,0 +1,174 @@
+"""Records, effects without a record, and idempotency keys."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.storage import NO_EFFECTS, Effects, Record, Written
+from bot.store import EncodedEffects, dumps, duration_us, loads_object, to_us
+from bot.store.sqlite.base import SqliteBase
+from bot.store.sqlite.rows import apply_effects, decode_record, fence_holds, lastrowid, row_version
+from bot.store.sqlite.runner import transaction
+from bot.store.sqlite.schema import SELECT_RECORD
+
+
+class SqliteRecords(SqliteBase):
+    """Compare-and-set records with their effects; idempotency keys."""
+
+    async def insert(self, record: Record, effects: Effects = NO_EFFECTS) -> Written:
+        """Create ``record`` at version 1 with its effects (see the port)."""
+        return await self._write(record, None, effects)
+
+    async def replace(
+        self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS
+    ) -> Written:
+        """Compare-and-set ``record`` at ``expected_version + 1`` (see the port)."""
+        return await self._write(record, expected_version, effects)
+
+    async def _write(self, record: Record, expected: int | None, effects: Effects) -> Written:
+        kind, key = record.kind, record.key
+        data = dumps(record.data)
+        tags = sorted(record.tags)
+        tags_json = dumps(tags)
+        encoded = EncodedEffects.of(effects)
+        # (written, the current row when refused, the new version when written)
+        Outcome = tuple[bool, Any, int]
+
+        def body(conn: sqlite3.Connection) -> Outcome:
+            row = conn.execute(SELECT_RECORD, (kind, key)).fetchone()
+            if expected is None and row is not None:
+                return False, row, 0
+            if expected is not None and row_version(row) != expected:
+                return False, row, 0
+            if not fence_holds(conn, encoded.complete):
+                return False, row, 0
+            if row is not None:
+                seq = int(row[0])
+                version = int(row[3]) + 1
+                conn.execute(
+                    "UPDATE records SET version = ?, data = ?, tags = ? WHERE seq = ?",
+                    (version, data, tags_json, seq),
+                )
+                conn.execute("DELETE FROM record_tags WHERE seq = ?", (seq,))
+            else:
+                version = 1
+                cur = conn.execute(
+                    "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, ?, ?, ?)",
+                    (kind, key, version, data, tags_json),
+                )
+                seq = lastrowid(cur)
+            if tags:
+                conn.executemany(
+                    "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)",
+                    [(kind, tag, seq) for tag in tags],
+                )
+            apply_effects(conn, encoded)
+            return True, None, version
+
+        def write(conn: sqlite3.Connection) -> Outcome:
+            if expected is not None:
+                # A stale compare-and-set is refused without the write lock.
+                row = conn.execute(SELECT_RECORD, (kind, key)).fetchone()
+                if row_version(row) != expected:
+                    return False, row, 0
+            return transaction(conn, body)
+
+        ok, current, version = await self._run(write, writes=True)
+        if not ok:
+            return Written(False, None if current is None else decode_record(current))
+        return Written(
+            True,
+            Record(
+                kind=kind,
+                key=key,
+                data=loads_object(data),
+                version=version,
+                tags=frozenset(tags),
+            ),
+        )
+
+    async def delete(
+        self, kind: str, key: str, expected_version: int, effects: Effects = NO_EFFECTS
+    ) -> Written:
+        """Compare-and-set delete with its effects (see the port)."""
+        encoded = EncodedEffects.of(effects)
+
+        def body(conn: sqlite3.Connection) -> tuple[bool, Any]:
+            row = conn.execute(SELECT_RECORD, (kind, key)).fetchone()
+            if row is None or row_version(row) != expected_version:
+                return False, row
+            if not fence_holds(conn, encoded.complete):
+                return False, row
+            conn.execute("DELETE FROM record_tags WHERE seq = ?", (int(row[0]),))
+            conn.execute("DELETE FROM records WHERE seq = ?", (int(row[0]),))
+            apply_effects(conn, encoded)
+            return True, None
+
+        ok, current = await self._tx(body)
+        return Written(ok, None if current is None else decode_record(current))
+
+    async def get(self, kind: str, key: str) -> Record | None:
+        """The current record or None."""
+        rows = await self._fetch(SELECT_RECORD, (kind, key))
+        return decode_record(rows[0]) if rows else None
+
+    async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
+        """Records of ``kind`` carrying ``tag``, oldest insert first."""
+        if limit <= 0:
+            return []
+        rows = await self._fetch(
+            "SELECT r.seq, r.kind, r.key, r.version, r.data, r.tags"
+            " FROM record_tags t JOIN records r ON r.seq = t.seq"
+            " WHERE t.kind = ? AND t.tag = ? ORDER BY t.seq LIMIT ?",
+            (kind, tag, limit),
+        )
+        return [decode_record(row) for row in rows]
+
+    # -- effects and idempotency ---------------------------------------------
+
+    async def apply(self, effects: Effects) -> bool:
+        """Commit ``effects`` alone; False if its timer completion is fenced off."""
+        encoded = EncodedEffects.of(effects)
+        if not effects:
+            return True
+
+        def body(conn: sqlite3.Connection) -> bool:
+            if not fence_holds(conn, encoded.complete):
+                return False
+            apply_effects(conn, encoded)
+            return True
+
+        return await self._tx(body)
+
+    async def put_once(self, key: str, ttl: timedelta, now: datetime) -> bool:
+        """Set an idempotency key; True unless it is set and unexpired at ``now``."""
+        now_us = to_us(now)
+        expires = now_us + duration_us(ttl, "ttl")
+
+        def body(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now_us,))
+            cur = conn.execute(
+                "INSERT INTO idempotency (key, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (key, expires),
+            )
+            return cur.rowcount == 1
+
+        return await self._tx(body)
+
+    async def remembered(self, key: str, now: datetime) -> bool:
+        """True when an idempotency key is set and unexpired at ``now``."""
+        rows = await self._fetch(
+            "SELECT 1 FROM idempotency WHERE key = ? AND expires_at > ?", (key, to_us(now))
+        )
+        return bool(rows)
+
+    async def forget(self, key: str) -> None:
+        """Delete an idempotency key."""
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+
+        await self._tx(body)

@@ -1,0 +1,15 @@
+"""The SQLite store: every part combined."""
+
+from __future__ import annotations
+
+from bot.store.sqlite.outbox import SqliteOutbox
+from bot.store.sqlite.records import SqliteRecords
+from bot.store.sqlite.timers import SqliteTimers
+
+
+class SqliteStore(SqliteRecords, SqliteTimers, SqliteOutbox):
+    """A :class:`~bot.core.storage.Store` in one SQLite file (see :mod:`bot.store.sqlite`).
+
+    Several processes may open the same file; all writes are serialized by
+    SQLite's write lock, waiting up to ``busy_timeout`` seconds for it.
+    """
