@@ -226,7 +226,7 @@ async def on_handoff(turn: Turn, action: Action) -> None:
 
 def hub_card(turn: Turn, question: Question) -> Card:
     """The card coaches see in the hub, updated as the question is answered."""
-    fields = [Field("Asked by", question.asker_name)]
+    fields: list[Field] = []  # the headline names the asker
     blocks = [TextBlock(question.text, quote=True)]
     buttons: tuple[Button, ...]
     badges: tuple[Badge, ...]

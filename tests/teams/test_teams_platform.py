@@ -103,12 +103,6 @@ async def test_two_people_press_claim_at_once(rig: TeamsRig) -> None:
     loser = "alex" if owner == "sam" else "sam"
     loser_view = json.dumps(answers[loser])
     assert f"Already claimed by {winner}. Nothing was changed." in loser_view
-    # The winner's note is a success (good colour), the loser's a refusal (attention).
-    first = {who: body["value"]["body"][0]["inlines"][0] for who, body in answers.items()}
-    assert first[owner]["text"].startswith("You claimed the mention")
-    assert first[owner]["color"] == "Good"
-    assert first[loser]["text"].startswith(f"Already claimed by {winner}")
-    assert first[loser]["color"] == "Attention"
     await rig.settle()
     current = rig.connector.activity(CHANNEL, activity_id)
     assert current is not None and f"Claimed by {winner}" in texts(cards_in(current)[0])
@@ -416,3 +410,16 @@ async def test_a_form_shows_its_errors_in_place_and_cancel_restores_the_card(
     cancel = next(n for n in _walk(form) if n.get("title") == "Cancel")
     assert cancel["associatedInputs"] == "None"
     assert cancel["fallback"]["associatedInputs"] == "None"
+
+
+async def test_a_success_note_is_green_and_a_refusal_red(rig: TeamsRig) -> None:
+    await install_and_link(rig)
+    activity_id, card = await card_in_channel(rig)
+    _, won = await rig.post(press(rig, card, "Claim", "sam", activity_id))
+    _, lost = await rig.post(press(rig, card, "Claim", "alex", activity_id))
+    note = won["value"]["body"][0]["inlines"][0]
+    assert note["text"].startswith("You claimed the mention from @dana")
+    assert note["color"] == "Good"
+    note = lost["value"]["body"][0]["inlines"][0]
+    assert note["text"].startswith("Already claimed by Sam Okafor. Nothing was changed.")
+    assert note["color"] == "Attention"
