@@ -215,6 +215,7 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path) -> _Served:
     from bot.core.clock import SystemClock
     from bot.core.directory import spoke_for_channel
     from bot.intake.feed import parse_mention
+    from bot.operations import request_middleware
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.store import open_store
     from handlers.triage.records import KIND
@@ -230,7 +231,10 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path) -> _Served:
     slack_platform = SlackPlatform(
         SlackSettings(bot_token=BOT_TOKEN, signing_secret=SECRET, api_url=api_url), runtime
     )
-    app = web.Application()
+    # As `serve` does: a request id and the ack-time histogram around every request.
+    app = web.Application(
+        middlewares=[request_middleware(runtime.metrics, {"/slack/events": "slack"})]
+    )
     slack_platform.mount(app)
     await slack_platform.start()  # as `serve` does: one shared Web API session
     runner, port = await _site(app)

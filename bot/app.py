@@ -22,6 +22,7 @@ from bot.playbooks import PlaybookStore, load_playbooks
 from bot.resources import bundled
 from bot.runtime import Runtime, active_platforms, required_templates
 from bot.store import open_store
+from bot.store.pacing import pacing_for
 from bot.templates import JinjaTemplates
 
 DEFAULT_STORE_URL = "sqlite:///.playcaller/playcaller.db"
@@ -95,6 +96,7 @@ async def open_runtime(
         platforms=active_platforms(platforms),
         sentiment=sentiment or VaderSentiment(),
         knowledge=loaded.knowledge,
+        pacing=pacing_for(store),
     )
 
 

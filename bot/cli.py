@@ -18,10 +18,13 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
+from bot import logs
 from bot.app import Loaded, load, make_store, open_runtime, store_url
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
 from bot.intake.feed import LineProblem, parse_lines
+from bot.intake.progress import progress_console, tracked
+from bot.operations import intake_counts
 from bot.platforms.console.session import ConsoleSession, ScriptError
 from bot.resources import bundled
 
@@ -42,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("PLAYCALLER_LOG_LEVEL", "").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         level = "WARNING" if args.command == "demo" else "INFO"
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    try:
+        log_format = logs.log_format(os.environ.get("PLAYCALLER_LOG_FORMAT"))
+    except ValueError as error:
+        print(f"playcaller: {error}", file=sys.stderr)
+        return 2
+    logs.configure(level, log_format)
     # bm25s logs every index build at DEBUG on its own handler.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
@@ -293,8 +297,10 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
         except OSError as error:
             print(f"playcaller: cannot read {path}: {error.strerror}", file=sys.stderr)
             return 2
-        with handle:
-            for item in parse_lines(handle):
+        size = os.fstat(handle.fileno()).st_size
+        bar = progress_console(size)
+        with handle, tracked(handle, size, f"ingest {path.name}", bar) as lines:
+            for item in parse_lines(lines):
                 if isinstance(item, LineProblem):
                     refused += 1
                     print(f"{path}:{item}", file=sys.stderr)
@@ -303,7 +309,10 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
                 else:
                     duplicates += 1
     finally:
-        await runtime.store.close()
+        try:
+            await runtime.store.add_counts(intake_counts(stored, duplicates, refused))
+        finally:
+            await runtime.store.close()
     summary = f"{duplicates} duplicates dropped; {refused} lines refused"
     print(f"ingested {stored} mentions from {path}; {summary}")
     return 1 if refused else 0

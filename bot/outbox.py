@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.cards import Card
 from bot.core.clock import Clock
@@ -62,6 +63,16 @@ class Delivery(Protocol):
         """Send to one person; return where it landed."""
 
 
+@runtime_checkable
+class PreparesBatches(Protocol):
+    """A delivery that looks at a leased batch before its items are delivered
+    (Slack searches each conversation once for all of the batch's ambiguous
+    posts, instead of once per item)."""
+
+    async def prepare(self, batch: Sequence[LeasedOutboxItem]) -> None:
+        """Get ready to deliver ``batch``; problems are left to each item."""
+
+
 class OutboxSender:
     """Leases outbox items for one platform and delivers them."""
 
@@ -101,6 +112,8 @@ class OutboxSender:
             )
             if not batch:
                 break
+            if isinstance(self.delivery, PreparesBatches):
+                await self.delivery.prepare(batch)
             progress = 0
             for leased in batch:
                 progress += await self.deliver(leased)

@@ -22,15 +22,17 @@ from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived
 from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM
-from bot.core.ports import Responder
+from bot.core.ports import PacingBudget, Responder
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
 from bot.core.storage import Effects, Store
 from bot.core.turn import Turn
 from bot.intake.enrich import SentimentModel, enrich
 from bot.intake.feed import IncomingMention
+from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
+from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ class Runtime:
     knowledge: Knowledge | None = None
     dispatcher: Dispatcher = field(default_factory=build_dispatcher)
     owner: str = field(default_factory=process_owner)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Posting budgets: shared by every process on a Redis store.
+    pacing: PacingBudget = field(default_factory=LocalPacing)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(

@@ -1,4 +1,4 @@
-"""The ``serve`` web application: health, scheduler and outbox senders.
+"""The ``serve`` web application: health, metrics, scheduler and outbox senders.
 
 Start-up opens the store and starts background work; clean-up stops it and
 closes the store. Platforms (Slack, Teams) mount their routes on this app.
@@ -15,6 +15,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.core.storage import Store
+from bot.operations import metrics_route, request_middleware, watch_store
 from bot.outbox import Delivery
 from bot.runtime import Runtime
 
@@ -49,11 +50,25 @@ def create_app(
     poll_seconds: float = 1.0,
 ) -> web.Application:
     """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up)."""
-    app = web.Application()
+    platform_of: dict[str, str] = {}
+    app = web.Application(middlewares=[request_middleware(runtime.metrics, platform_of)])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_route(runtime.metrics))
     for platform in platforms:
+        before = {r.canonical for r in app.router.resources()}
         platform.mount(app)
+        platform_of.update(
+            (r.canonical, platform.name)
+            for r in app.router.resources()
+            if r.canonical not in before
+        )
+    watch_store(
+        runtime.metrics,
+        runtime.store,
+        runtime.clock,
+        {*runtime.platforms, *(p.name for p in platforms)},
+    )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         stop = asyncio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.cards import Card, Form
@@ -28,3 +29,20 @@ class Templates(Protocol):
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render template ``name`` (e.g. ``triage/claimed.txt``) to plain text."""
+
+
+class PacingBudget(Protocol):
+    """Spacing between calls in named lanes (one channel's posts, a
+    workspace's updates), shared by every process that shares the budget.
+
+    Times come from the caller's clock, so processes sharing a budget need
+    synchronised clocks (as they do for timers and leases).
+    """
+
+    async def reserve(self, lane: str, spacing: timedelta, now: datetime) -> timedelta:
+        """If ``lane`` is free at ``now``, close it for ``spacing`` and return
+        zero; otherwise change nothing and return how long until it opens."""
+
+    async def hold(self, lane: str, until: datetime, now: datetime) -> None:
+        """Keep ``lane`` closed until ``until`` (a platform's Retry-After);
+        never opens a lane earlier than it would have opened."""

@@ -98,6 +98,14 @@ class LeasedOutboxItem:
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """Outbox items waiting for one platform: how many, and the oldest's creation time."""
+
+    items: int
+    oldest: datetime
+
+
+@dataclass(frozen=True)
 class Effects:
     """Side effects committed atomically with a write (or on their own)."""
 
@@ -218,6 +226,9 @@ class Store(Protocol):
     async def next_timer_due(self) -> datetime | None:
         """When the soonest timer is due, or None."""
 
+    async def timers_due(self, at: datetime) -> int:
+        """How many timers are due at ``at`` (due time not after it), leased or not."""
+
     async def lease_outbox(
         self, platform: str, now: datetime, owner: str, lease_for: timedelta, limit: int = 50
     ) -> list[LeasedOutboxItem]:
@@ -237,8 +248,19 @@ class Store(Protocol):
     async def outbox_size(self, platform: str | None = None) -> int:
         """Items waiting (leased or not)."""
 
+    async def outbox_backlog(self) -> dict[str, Backlog]:
+        """For each platform with items waiting (leased or not): how many, and
+        when the oldest of them was created. Platforms with none are absent."""
+
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform`` (one entry per post)."""
 
     async def audit_log(self, subject: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Audit entries, oldest first, optionally for one subject."""
+
+    async def add_counts(self, counts: Mapping[str, int]) -> None:
+        """Add each amount to its named counter (absent counters start at 0),
+        all in one atomic step. Counters only grow: amounts are not negative."""
+
+    async def counts(self, prefix: str = "") -> dict[str, int]:
+        """Counters whose name starts with ``prefix``."""

@@ -12,6 +12,7 @@ shared by the backends so both encode JSON and time the same way:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -176,3 +177,12 @@ class EncodedEffects:
             ),
             complete=effects.complete_timer,
         )
+
+
+def checked_counts(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """``(name, amount)`` pairs for :meth:`Store.add_counts`; counters only grow."""
+    pairs = [(str(name), int(amount)) for name, amount in counts.items()]
+    for name, amount in pairs:
+        if amount < 0:
+            raise ValueError(f"counter {name!r} cannot go down (amount {amount})")
+    return pairs

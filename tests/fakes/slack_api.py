@@ -16,6 +16,15 @@ unchanged:
 * Message responses posted to URLs minted by ``response_url()`` are recorded as
   calls to the pseudo-method ``"response_url"``.
 
+Message timestamps: a message's ``ts`` is the time it was posted, as on
+Slack, kept unique and increasing: wall-clock time, or ``clock()`` (Unix
+seconds) when given, e.g. the test's ManualClock, so the bot's time-window
+look-ups and the fake agree. ``conversations.history`` (newest first) and
+``conversations.replies`` (the parent, then replies oldest first) honour
+``oldest``/``latest``/``inclusive``/``limit`` and page with an opaque
+``response_metadata.next_cursor`` (Slack's own encoding, ``next_ts:<ts>`` in
+base64); replies leave the parent off continuation pages, as Slack does.
+
 Fault injection: ``rate_limit`` (HTTP 429 + Retry-After), ``delay`` (slow
 answers) and ``fail_connection`` (the request is processed, then the
 connection is dropped without an answer, so the client cannot tell whether a
@@ -28,6 +37,8 @@ Close Socket Mode clients *before* ``await fake.close()``: a live
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import json
@@ -41,7 +52,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
 """Fields Slack accepts as JSON-encoded strings in form and query parameters."""
 
-BASE_TS = 1767225600  # 2026-01-01T00:00:00Z; message ts values count up from here.
+BASE_TS = 1767225600  # 2026-01-01T00:00:00Z: the "updated" time of seeded objects.
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_VIEW_BYTES = 250_000
@@ -82,6 +93,7 @@ class SlackError(Exception):
 class _RateLimit:
     remaining: int
     retry_after: int
+    spared: int = 0  # calls still answered before the limit starts
 
 
 @dataclass
@@ -123,7 +135,9 @@ class FakeSlack:
         bot_id: str = "B0BOT",
         bot_name: str = "playcaller",
         app_id: str = "A0PLAY",
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        self.clock = clock
         self.bot_token = bot_token
         self.app_token = app_token
         self.known_channels: set[str] = set(known_channels)
@@ -155,7 +169,7 @@ class FakeSlack:
         self._rate_limits: dict[str, _RateLimit] = {}
         self._delays: dict[str | None, float] = {}
         self._drops: dict[str, int] = {}
-        self._ts_counter = 0
+        self._last_micros = 0
         self._id_counter = 0
         self._view_stacks: list[_ViewStack] = []
         self._runner: web.AppRunner | None = None
@@ -336,12 +350,13 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ faults
 
-    def rate_limit(self, method: str, times: int, retry_after: int = 1) -> None:
-        """The next ``times`` calls to ``method`` get HTTP 429 + ``Retry-After``."""
+    def rate_limit(self, method: str, times: int, retry_after: int = 1, *, after: int = 0) -> None:
+        """After ``after`` more answered calls, the next ``times`` calls to
+        ``method`` get HTTP 429 + ``Retry-After``."""
         if times <= 0:
             self._rate_limits.pop(method, None)
         else:
-            self._rate_limits[method] = _RateLimit(times, retry_after)
+            self._rate_limits[method] = _RateLimit(times, retry_after, after)
 
     def delay(self, method: str | None, seconds: float) -> None:
         """Answers to ``method`` (None: every method) wait ``seconds`` (after processing)."""
@@ -538,6 +553,9 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": e.error})
 
         limit = self._rate_limits.get(method)
+        if limit is not None and limit.spared > 0:
+            limit.spared -= 1
+            limit = None
         rate_limited = limit is not None and limit.remaining > 0
         dropped = not rate_limited and self._drops.get(method, 0) > 0
         recorded_args = {k: v for k, v in args.items() if k != "token"}
@@ -596,8 +614,9 @@ class FakeSlack:
     # ------------------------------------------------------------------ ids
 
     def _next_ts(self) -> str:
-        self._ts_counter += 1
-        micros = BASE_TS * 1_000_000 + self._ts_counter * 100
+        now = self.clock() if self.clock is not None else time.time()
+        micros = max(round(now * 1_000_000), self._last_micros + 100)
+        self._last_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self) -> int:
@@ -851,16 +870,55 @@ class FakeSlack:
             raise SlackError("invalid_limit") from e
         return max(1, min(limit, 999))
 
+    def _window(self, args: dict[str, Any]) -> Callable[[str], bool]:
+        """``oldest``/``latest``/``inclusive`` as a test on a message ts."""
+        try:
+            oldest = float(str(args.get("oldest") or "0"))
+        except ValueError as e:
+            raise SlackError("invalid_ts_oldest") from e
+        try:
+            latest = float(str(args["latest"])) if args.get("latest") else None
+        except ValueError as e:
+            raise SlackError("invalid_ts_latest") from e
+        inclusive = _truthy(args.get("inclusive"))
+
+        def inside(ts: str) -> bool:
+            value = _ts_value(ts)
+            if value < oldest or (value == oldest and not inclusive and oldest > 0):
+                return False
+            return latest is None or value < latest or (value == latest and inclusive)
+
+        return inside
+
+    def _cursor_ts(self, args: dict[str, Any]) -> float | None:
+        cursor = args.get("cursor")
+        if not cursor:
+            return None
+        try:
+            decoded = base64.b64decode(str(cursor), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as e:
+            raise SlackError("invalid_cursor") from e
+        prefix, _, ts = decoded.partition(":")
+        if prefix != "next_ts" or not ts:
+            raise SlackError("invalid_cursor")
+        return _ts_value(ts)
+
+    @staticmethod
+    def _cursor_after(ts: str) -> str:
+        return base64.b64encode(f"next_ts:{ts}".encode()).decode()
+
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages (and thread broadcasts) in the window, newest first;
+        the cursor continues with older messages."""
         channel = self._channel(args)
         limit = self._limit(args)
         include_metadata = _truthy(args.get("include_all_metadata"))
-        inclusive = _truthy(args.get("inclusive"))
-        oldest = _ts_value(str(args.get("oldest") or "0"))
-        latest = _ts_value(str(args["latest"])) if args.get("latest") else None
+        inside = self._window(args)
+        before = self._cursor_ts(args)
         selected = []
-        for message in reversed(self.messages.get(channel, [])):
-            value = _ts_value(message["ts"])
+        for message in sorted(
+            self.messages.get(channel, []), key=lambda m: _ts_value(m["ts"]), reverse=True
+        ):
             thread_ts = message.get("thread_ts")
             if (
                 thread_ts
@@ -868,37 +926,58 @@ class FakeSlack:
                 and message.get("subtype") != ("thread_broadcast")
             ):
                 continue  # replies live in conversations.replies
-            if value < oldest or (value == oldest and not inclusive and oldest > 0):
+            if not inside(message["ts"]):
                 continue
-            if latest is not None and (value > latest or (value == latest and not inclusive)):
+            if before is not None and _ts_value(message["ts"]) >= before:
                 continue
-            selected.append(self._public(message, include_metadata))
+            selected.append(message)
         page = selected[:limit]
-        result: dict[str, Any] = {
+        more = len(selected) > limit
+        return {
             "ok": True,
-            "messages": page,
-            "has_more": len(selected) > limit,
+            "messages": [self._public(m, include_metadata) for m in page],
+            "has_more": more,
             "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+            "response_metadata": {
+                "next_cursor": self._cursor_after(page[-1]["ts"]) if more else ""
+            },
         }
-        if len(selected) > limit:
-            result["response_metadata"] = {"next_cursor": ""}
-        return result
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The parent (first page only), then its replies in the window oldest
+        first; the cursor continues with newer replies."""
         channel = self._channel(args)
         ts = self._require(args, "ts", "thread_not_found")
         parent = self.message(channel, ts)
         if parent is None:
             raise SlackError("thread_not_found")
         include_metadata = _truthy(args.get("include_all_metadata"))
-        thread = [parent] + [
-            m for m in self.messages.get(channel, []) if m.get("thread_ts") == ts and m["ts"] != ts
-        ]
+        inside = self._window(args)
+        after = self._cursor_ts(args)
+        replies = sorted(
+            (
+                m
+                for m in self.messages.get(channel, [])
+                if m.get("thread_ts") == ts
+                and m["ts"] != ts
+                and inside(m["ts"])
+                and (after is None or _ts_value(m["ts"]) > after)
+            ),
+            key=lambda m: _ts_value(m["ts"]),
+        )
         limit = self._limit(args, default=1000)
+        page = replies[:limit]
+        more = len(replies) > limit
+        thread = page if after is not None else [parent, *page]
         return {
             "ok": True,
-            "messages": [self._public(m, include_metadata) for m in thread[:limit]],
-            "has_more": len(thread) > limit,
+            "messages": [self._public(m, include_metadata) for m in thread],
+            "has_more": more,
+            "response_metadata": {
+                "next_cursor": self._cursor_after(page[-1]["ts"]) if more else ""
+            },
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -422,3 +422,84 @@ async def test_signed_requests_dispatch_through_bolt(fake: FakeSlack) -> None:
     assert seen == ["command", "action:K-1", "view:hi", "mention:U0SAM"]
     assert fake.calls_to("response_url")[0].args["text"] == "triaging K-1"
     assert fake.calls_to("auth.test")
+
+
+async def test_history_and_replies_page_through_a_time_window() -> None:
+    now = [1_772_442_000.0]
+    async with FakeSlack(known_channels={CHANNEL}, clock=lambda: now[0]) as fake:
+        client = AsyncWebClient(token=BOT, base_url=fake.api_url)
+        posted = []
+        for n in range(7):
+            posted.append((await client.chat_postMessage(channel=CHANNEL, text=f"m{n}"))["ts"])
+            now[0] += 10
+        # Slack stamps a message with the time it lands.
+        assert [float(ts) for ts in posted] == [1_772_442_000.0 + 10 * n for n in range(7)]
+
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await client.conversations_history(
+                channel=CHANNEL,
+                oldest=posted[1],
+                latest=posted[5],
+                inclusive=True,
+                limit=2,
+                cursor=cursor,
+            )
+            seen += [m["text"] for m in page["messages"]]
+            cursor = page["response_metadata"]["next_cursor"]
+            if not page["has_more"]:
+                assert cursor == ""
+                break
+            assert cursor  # opaque, as Slack's
+        assert seen == ["m5", "m4", "m3", "m2", "m1"]  # newest first, every page
+        exclusive = await client.conversations_history(
+            channel=CHANNEL, oldest=posted[1], latest=posted[5]
+        )
+        assert [m["text"] for m in exclusive["messages"]] == ["m4", "m3", "m2"]
+
+        parent = posted[0]
+        replies = [
+            (await client.chat_postMessage(channel=CHANNEL, thread_ts=parent, text=f"r{n}"))["ts"]
+            for n in range(5)
+        ]
+        assert min(float(ts) for ts in replies) > float(posted[-1])
+        history = await client.conversations_history(channel=CHANNEL, oldest=posted[6])
+        assert [m["text"] for m in history["messages"]] == []  # replies are not in history
+        first = await client.conversations_replies(
+            channel=CHANNEL, ts=parent, oldest=replies[1], inclusive=True, limit=2
+        )
+        assert [m["text"] for m in first["messages"]] == ["m0", "r1", "r2"]  # parent first
+        assert first["has_more"] is True
+        rest = await client.conversations_replies(
+            channel=CHANNEL,
+            ts=parent,
+            oldest=replies[1],
+            inclusive=True,
+            limit=2,
+            cursor=first["response_metadata"]["next_cursor"],
+        )
+        assert [m["text"] for m in rest["messages"]] == ["r3", "r4"]  # no parent again
+        assert rest["has_more"] is False
+        with pytest.raises(SlackApiError) as bad:
+            await client.conversations_history(channel=CHANNEL, cursor="not-a-cursor")
+        assert bad.value.response["error"] == "invalid_cursor"
+
+
+async def test_a_rate_limit_can_start_after_some_answered_calls(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.rate_limit("conversations.history", times=1, retry_after=7, after=2)
+    for _ in range(2):
+        assert (await client.conversations_history(channel=CHANNEL))["ok"] is True
+    with pytest.raises(SlackApiError) as limited:
+        await client.conversations_history(channel=CHANNEL)
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "7"
+    assert (await client.conversations_history(channel=CHANNEL))["ok"] is True
+    assert [c.rate_limited for c in fake.calls_to("conversations.history")] == [
+        False,
+        False,
+        True,
+        False,
+    ]

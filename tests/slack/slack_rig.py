@@ -161,14 +161,16 @@ class SlackRig:
 async def slack_rig(
     loaded: Loaded, url: str, namespace: str, *, app_token: str | None = None
 ) -> AsyncIterator[SlackRig]:
-    fake = FakeSlack()
+    clock = ManualClock(START)
+    # Slack stamps a message with the time it lands: here, the bot's clock.
+    fake = FakeSlack(clock=lambda: clock.now().timestamp())
     await fake.start()
     for user_id, (name, email) in PEOPLE.items():
         fake.add_user(user_id, name, email)
     runtime = await open_runtime(
         loaded,
         store=open_store(url, namespace=namespace),
-        clock=ManualClock(START),
+        clock=clock,
         platforms=["slack"],
     )
     platform = SlackPlatform(

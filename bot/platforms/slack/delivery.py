@@ -1,11 +1,12 @@
 """Slack's side of the outbox: paced posts, in-place updates, DMs, and the
-look-up that keeps an ambiguous post from being sent twice."""
+look-up that keeps an ambiguous post from being sent twice (see
+:mod:`bot.platforms.slack.landing`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -14,11 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.cards import Card
 from bot.core.clock import Clock
 from bot.core.directory import channel_for_spoke
+from bot.core.ports import PacingBudget
 from bot.core.settings import Settings
-from bot.core.storage import JSON, Store
+from bot.core.storage import JSON, LeasedOutboxItem, OutboxItem, Store
 from bot.outbox import RetryLater, Undeliverable
 from bot.platforms.slack import render
-from bot.platforms.slack.errors import error_of
+from bot.platforms.slack.landing import CARD_METADATA_TYPE, Conversation, Landings
+from bot.platforms.slack.pacing import Pacer
 from bot.platforms.slack.people import SlackPeople
 
 log = logging.getLogger(__name__)
@@ -28,51 +31,9 @@ PLATFORM = "slack"
 POST_SPACING = timedelta(seconds=1)
 # chat.update is Tier 3 (about 50 a minute per workspace).
 UPDATE_SPACING = timedelta(seconds=1.2)
-# Errors that another attempt cannot fix.
-PERMANENT_ERRORS = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "msg_too_long",
-    "invalid_blocks",
-    "invalid_metadata_format",
-    "no_text",
-    "message_not_found",
-    "cant_update_message",
-    "edit_window_closed",
-    "user_not_found",
-    "users_not_found",
-    "user_disabled",
-    "cannot_dm_bot",
-    "restricted_action",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "missing_scope",
-    "not_authed",
-}
-CARD_METADATA_TYPE = "playcaller_card"
-
-
-class Pacer:
-    """Per-lane pacing (a channel's posts, the workspace's updates) on the
-    injected clock: a lane that is busy answers with :class:`RetryLater`."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self._free_at: dict[str, datetime] = {}
-
-    def take(self, lane: str, spacing: timedelta) -> None:
-        now = self.clock.now()
-        free = self._free_at.get(lane, now)
-        if free > now:
-            raise RetryLater(free - now, f"pacing {lane}", paced=True)
-        self._free_at[lane] = now + spacing
-
-    def hold(self, lane: str, seconds: float) -> None:
-        """Keep ``lane`` closed for ``seconds`` (Slack's Retry-After)."""
-        until = self.clock.now() + timedelta(seconds=seconds)
-        self._free_at[lane] = max(self._free_at.get(lane, until), until)
+# An ambiguous item this process never saw queued (not leased through a
+# batch): how far back to look for it.
+UNKNOWN_QUEUE_TIME_LOOKBACK = timedelta(hours=1)
 
 
 class SlackDelivery:
@@ -87,15 +48,63 @@ class SlackDelivery:
         settings: Settings,
         people: SlackPeople,
         clock: Clock,
+        pacing: PacingBudget,
     ) -> None:
         self.client = client
         self.store = store
         self.settings = settings
         self.people = people
-        self.pacer = Pacer(clock)
-        # Deliveries this process attempted, and those whose outcome it does not know.
+        self.clock = clock
+        self.pacer = Pacer(clock, pacing)
+        self.landings = Landings(client, self.pacer, clock)
+        # Deliveries this process attempted; those whose outcome it does not
+        # know, with when the first such attempt began.
         self._tried: set[str] = set()
-        self._unsure: set[str] = set()
+        self._unsure: dict[str, datetime] = {}
+        # When each ambiguous item of the current batch was queued.
+        self._queued_at: dict[str, datetime] = {}
+        self._dm_channels: dict[str, str] = {}
+
+    def _ambiguous(self, delivery_id: str, attempt: int) -> bool:
+        """An earlier attempt (here, or in a process that stopped) may have
+        landed without our knowing."""
+        return delivery_id in self._unsure or (attempt > 1 and delivery_id not in self._tried)
+
+    async def prepare(self, batch: Sequence[LeasedOutboxItem]) -> None:
+        """Search each conversation once for all the ambiguous posts of a
+        leased batch, before they are delivered one by one."""
+        self._queued_at = {}
+        since: dict[Conversation, datetime] = {}
+        for leased in batch:
+            item = leased.item
+            if item.op not in ("post", "dm", "thread") or not self._ambiguous(
+                item.id, leased.attempts
+            ):
+                continue
+            try:
+                conversation = await self._conversation_of(item)
+            except (RetryLater, Undeliverable):
+                continue  # the item's own delivery meets and reports the problem
+            if conversation is None:
+                continue
+            self._queued_at[item.id] = item.created_at
+            since[conversation] = min(since.get(conversation, item.created_at), item.created_at)
+        for conversation, queued in since.items():
+            try:
+                await self.landings.search(conversation, queued)
+            except (RetryLater, Undeliverable) as problem:
+                # Each item then looks for itself, within the same budget.
+                log.info("batched look-up in %s not done: %s", conversation.channel, problem)
+
+    async def _conversation_of(self, item: OutboxItem) -> Conversation | None:
+        if item.op == "post":
+            channel = await channel_for_spoke(self.store, self.settings, PLATFORM, item.destination)
+            return Conversation(channel) if channel else None
+        if item.op == "dm":
+            user_id = await self.people.user_id_for(item.destination.removeprefix("person:"))
+            return Conversation(await self._open_dm(user_id))
+        refs = await self.store.card_refs(PLATFORM, item.destination.removeprefix("thread:"))
+        return Conversation(str(refs[0]["channel"]), str(refs[0]["ts"])) if refs else None
 
     async def post(self, destination: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         channel = await channel_for_spoke(self.store, self.settings, PLATFORM, destination)
@@ -104,50 +113,51 @@ class SlackDelivery:
                 f"no Slack channel for {destination!r}: set channels.slack in the config "
                 "or run /playcaller link in the channel"
             )
-        return await self._post(channel, card, delivery_id, attempt)
+        return await self._post(Conversation(channel), card, delivery_id, attempt)
 
     async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         user_id = await self.people.user_id_for(person_id)
         channel = await self._open_dm(user_id)
-        return await self._post(channel, card, delivery_id, attempt)
+        return await self._post(Conversation(channel), card, delivery_id, attempt)
 
     async def _open_dm(self, user_id: str) -> str:
+        known = self._dm_channels.get(user_id)
+        if known:
+            return known
         try:
             opened = await self.client.conversations_open(users=user_id)
         except SlackApiError as error:
-            self._raise_for(error, "open")
+            await self.pacer.raise_for(error, "open")
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RetryLater(timedelta(seconds=2), f"conversations.open: {error!r}") from error
-        return str((opened.get("channel") or {}).get("id"))
+        channel = str((opened.get("channel") or {}).get("id"))
+        self._dm_channels[user_id] = channel
+        return channel
 
     async def post_in_thread(
         self, ref: JSON, card: Card, *, delivery_id: str, attempt: int
     ) -> JSON:
-        return await self._post(
-            str(ref["channel"]), card, delivery_id, attempt, thread_ts=str(ref["ts"])
-        )
+        conversation = Conversation(str(ref["channel"]), str(ref["ts"]))
+        return await self._post(conversation, card, delivery_id, attempt)
 
     async def _post(
-        self,
-        channel: str,
-        card: Card,
-        delivery_id: str,
-        attempt: int,
-        thread_ts: str | None = None,
+        self, conversation: Conversation, card: Card, delivery_id: str, attempt: int
     ) -> JSON:
+        channel = conversation.channel
         lane = f"post:{channel}"
-        if delivery_id in self._unsure or (attempt > 1 and delivery_id not in self._tried):
-            # An earlier attempt (here, or in a process that stopped) may have
-            # landed without our knowing: look before posting again.
-            landed = await self._find_posted(channel, delivery_id)
+        if self._ambiguous(delivery_id, attempt):
+            since = self._queued_at.get(delivery_id) or self._unsure.get(delivery_id)
+            if since is None:
+                since = self.clock.now() - UNKNOWN_QUEUE_TIME_LOOKBACK
+            landed = await self.landings.find(conversation, delivery_id, since)
+            self._unsure.pop(delivery_id, None)
             if landed is not None:
-                self._unsure.discard(delivery_id)
                 return landed
-            self._unsure.discard(delivery_id)
         # From here this process knows the outcome of each attempt (paced,
         # refused or posted) unless the post itself is ambiguous.
         self._tried.add(delivery_id)
-        self.pacer.take(lane, POST_SPACING)
+        await self.pacer.take(lane, POST_SPACING)
+        started = self.clock.now()
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -157,56 +167,24 @@ class SlackDelivery:
                 },
                 unfurl_links=False,
                 unfurl_media=False,
-                thread_ts=thread_ts,
+                thread_ts=conversation.thread_ts,
                 **render.message(card),
             )
         except SlackApiError as error:
-            self._raise_for(error, lane)
+            await self.pacer.raise_for(error, lane)
         except (aiohttp.ClientError, TimeoutError) as error:
             # Ambiguous: the message may have landed. The next attempt checks.
-            self._unsure.add(delivery_id)
+            self._unsure.setdefault(delivery_id, started)
             raise RetryLater(timedelta(seconds=2), f"chat.postMessage: {error!r}") from error
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
-    async def _find_posted(self, channel: str, delivery_id: str) -> JSON | None:
-        try:
-            history = await self.client.conversations_history(
-                channel=channel, limit=50, include_all_metadata=True
-            )
-        except SlackApiError as error:
-            self._raise_for(error, "history")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise RetryLater(
-                timedelta(seconds=5), f"cannot check for an earlier post: {error!r}"
-            ) from error
-        for message in history.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == CARD_METADATA_TYPE
-                and payload.get("delivery_id") == delivery_id
-            ):
-                return {"channel": channel, "ts": str(message["ts"])}
-        return None
-
     async def update(self, ref: JSON, card: Card) -> None:
-        self.pacer.take("update", UPDATE_SPACING)
+        await self.pacer.take("update", UPDATE_SPACING)
         try:
             await self.client.chat_update(
                 channel=str(ref["channel"]), ts=str(ref["ts"]), **render.message(card)
             )
         except SlackApiError as error:
-            self._raise_for(error, "update")
+            await self.pacer.raise_for(error, "update")
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RetryLater(timedelta(seconds=2), f"chat.update: {error!r}") from error
-
-    def _raise_for(self, error: SlackApiError, lane: str) -> Any:
-        status, code, after = error_of(error)
-        if status == 429 or code == "ratelimited":
-            self.pacer.hold(lane, after)
-            raise RetryLater(
-                timedelta(seconds=after), f"{lane} rate limited", paced=True
-            ) from error
-        if code in PERMANENT_ERRORS:
-            raise Undeliverable(f"Slack refused ({code})") from error
-        raise RetryLater(timedelta(seconds=5), f"Slack error {code or status}") from error

@@ -17,3 +17,31 @@ def error_of(error: SlackApiError) -> tuple[int, str, float]:
     except (TypeError, ValueError):
         seconds = 1.0
     return status, code, max(seconds, 0.0)
+
+
+# Errors that another attempt cannot fix.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_metadata_format",
+        "no_text",
+        "message_not_found",
+        "thread_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "user_not_found",
+        "users_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "restricted_action",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "missing_scope",
+        "not_authed",
+    }
+)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -22,6 +23,13 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 PEOPLE_CACHE_TTL = timedelta(minutes=10)
+# users.info could not answer (an outage, a timeout): ask again after this.
+FAILED_LOOKUP_TTL = timedelta(seconds=30)
+# Answers Slack gives for a user it will not describe to us; they are kept
+# like any answer, so a burst of events from such a user costs one call.
+NO_SUCH_USER = frozenset({"user_not_found", "user_not_visible", "users_not_found"})
+# Cached users past this many are pruned of expired entries.
+CACHE_PRUNE_AT = 10_000
 
 
 class SlackPeople:
@@ -34,6 +42,7 @@ class SlackPeople:
         self.client = client
         self.clock = clock
         self.team_id = team_id
+        # user id -> (person id or None, display name, valid until)
         self._person_of: dict[str, tuple[str | None, str, datetime]] = {}
         self._lookups: dict[str, asyncio.Future[tuple[str | None, str]]] = {}
         self._user_of: dict[str, tuple[str, datetime]] = {}
@@ -52,7 +61,7 @@ class SlackPeople:
     async def _lookup(self, user_id: str, fallback_name: str) -> tuple[str | None, str]:
         now = self.clock.now()
         cached = self._person_of.get(user_id)
-        if cached and now - cached[2] < PEOPLE_CACHE_TTL:
+        if cached and now < cached[2]:
             return cached[0], cached[1]
         # One users.info call per user at a time: a burst of clicks shares it.
         pending = self._lookups.get(user_id)
@@ -63,19 +72,40 @@ class SlackPeople:
         return await asyncio.shield(pending)
 
     async def _fetch_person(self, user_id: str, fallback_name: str) -> tuple[str | None, str]:
+        """Who ``user_id`` is in the config, remembered for a while whatever
+        the answer: a person, nobody, or no answer at all."""
         now = self.clock.now()
         try:
             response = await self.client.users_info(user=user_id)
         except SlackApiError as error:
-            log.warning("users.info %s failed: %s", user_id, error_of(error)[1])
-            return None, fallback_name or user_id
+            status, code, after = error_of(error)
+            log.warning("users.info %s failed: %s", user_id, code or status)
+            if code in NO_SUCH_USER:
+                keep = PEOPLE_CACHE_TTL
+            elif status == 429 or code == "ratelimited":
+                keep = max(timedelta(seconds=after), FAILED_LOOKUP_TTL)
+            else:
+                keep = FAILED_LOOKUP_TTL
+            return self._remember(user_id, None, fallback_name or user_id, now + keep)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("users.info %s failed: %r", user_id, error)
+            return self._remember(user_id, None, fallback_name or user_id, now + FAILED_LOOKUP_TTL)
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         email = str(profile.get("email") or "")
         name = str(user.get("real_name") or profile.get("real_name") or user.get("name") or user_id)
         person = self.settings.person_by_email(email) if email else None
-        self._person_of[user_id] = (person.id if person else None, name, now)
-        return (person.id if person else None), name
+        return self._remember(user_id, person.id if person else None, name, now + PEOPLE_CACHE_TTL)
+
+    def _remember(
+        self, user_id: str, person_id: str | None, name: str, until: datetime
+    ) -> tuple[str | None, str]:
+        if len(self._person_of) >= CACHE_PRUNE_AT:
+            now = self.clock.now()
+            for stale in [u for u, (_, _, valid) in self._person_of.items() if valid <= now]:
+                del self._person_of[stale]
+        self._person_of[user_id] = (person_id, name, until)
+        return person_id, name
 
     async def user_id_for(self, person_id: str) -> str:
         """The Slack user id of a configured person (by config id, else by email)."""

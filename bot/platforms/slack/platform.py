@@ -18,11 +18,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.directory import spoke_for_channel
 from bot.core.errors import ConfigError, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
+from bot.platforms.slack.client import MeteredWebClient
 from bot.platforms.slack.delivery import SlackDelivery
 from bot.platforms.slack.inbound import (
     MalformedPayload,
@@ -41,6 +41,7 @@ from bot.platforms.slack.inbound import (
 )
 from bot.platforms.slack.people import SlackPeople
 from bot.platforms.slack.responder import SlackResponder
+from bot.platforms.slack.tracing import bind_slack_request_id
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class SlackPlatform:
         if slack.api_url:
             client_args["base_url"] = slack.api_url
         # No automatic retries: the outbox decides, and never re-posts blindly.
-        self.client = AsyncWebClient(**client_args)
+        self.client = MeteredWebClient(calls=runtime.metrics.platform_calls, **client_args)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=slack.signing_secret or "socket-mode-has-no-signature",
@@ -104,7 +105,7 @@ class SlackPlatform:
         )
         self.people = SlackPeople(runtime.settings, self.client, runtime.clock, slack.team_id)
         self.delivery = SlackDelivery(
-            self.client, runtime.store, runtime.settings, self.people, runtime.clock
+            self.client, runtime.store, runtime.settings, self.people, runtime.clock, runtime.pacing
         )
         self._inflight: set[asyncio.Task[None]] = set()
         self._socket: AsyncSocketModeHandler | None = None
@@ -161,6 +162,7 @@ class SlackPlatform:
 
     def _register(self) -> None:
         bolt = self.bolt
+        bolt.use(bind_slack_request_id)
         bolt.command(re.compile(r"^/.+"))(self._on_command)
         bolt.action(re.compile(r".+"))(self._on_action)
         bolt.view(re.compile(r".+"))(self._on_view)

@@ -23,7 +23,7 @@ from botbuilder.core import (
     TurnContext,
 )
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 from botframework.connector.auth import ServiceClientCredentialsFactory
 from msrest.serialization import Model
 
@@ -34,6 +34,7 @@ from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
 from bot.core.text import neutralize
+from bot.logs import bind_request_id
 from bot.outbox import Undeliverable
 from bot.platforms.teams import render
 from bot.platforms.teams.auth import (
@@ -43,6 +44,7 @@ from bot.platforms.teams.auth import (
     TeamsAuthentication,
     TokenValidator,
 )
+from bot.platforms.teams.connector import MeteredAuthentication
 from bot.platforms.teams.delivery import TeamsDelivery
 from bot.platforms.teams.directory import TeamsDirectory
 from bot.platforms.teams.inbound import (
@@ -213,6 +215,7 @@ class _Bot(ActivityHandler):  # type: ignore[misc]
         self.platform = platform
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        bind_request_id(turn_context.activity.id)
         await self.platform.remember(turn_context)
         await super().on_turn(turn_context)
 
@@ -251,8 +254,10 @@ class TeamsPlatform:
         )
         self.adapter = CloudAdapter(
             TeamsAuthentication(
-                ConfigurationBotFrameworkAuthentication(
-                    _AdapterConfig(teams), credentials_factory=outbound
+                MeteredAuthentication(
+                    _AdapterConfig(teams),
+                    calls=runtime.metrics.platform_calls,
+                    credentials_factory=outbound,
                 ),
                 TokenValidator(teams.app_id, self.keys, runtime.clock) if self.keys else None,
             )

@@ -23,6 +23,7 @@ name component except the last so components can never run together):
 * ``P card:q(platform):card_key`` list of card refs (JSON).
 * ``P audit`` stream (append-only); ``P audit:s:subject`` list of stream ids.
 * ``P seq:rec``, ``P seq:outbox``, ``P seq:token`` counters (``INCR``).
+* ``P counts`` hash of named counters (``add_counts``, ``HINCRBY`` in MULTI).
 
 Time is always the caller's: ``put_once`` stores the expiry timestamp and the
 script compares it with the ``now`` passed in, so expiry never depends on the
@@ -39,12 +40,13 @@ before its batch is sent is never sent.
 Contract interpretations are the same as the SQLite backend's (see
 :mod:`bot.store.sqlite`). Outbox sequence numbers must stay below 2**40 for
 FIFO order to hold, and priorities within ``bot.store.MIN_PRIORITY`` ..
-``MAX_PRIORITY``. ``pending_timers`` scans all timers (fine for thousands).
+``MAX_PRIORITY``. ``pending_timers`` scans all timers and ``outbox_backlog``
+all waiting items (fine for thousands; the latter is read only by ``/metrics``).
 
 Layout of the package: ``base`` (client, lifecycle, read batcher, key names),
 ``scripts`` (the Lua sources), ``reads``, ``codec``, and one part per concern:
 ``records``, ``timers``, ``outbox`` (with card refs and the audit log),
-combined in ``store``.
+``counts``, combined in ``store``.
 """
 
 from bot.store.redis.store import RedisStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.storage import JSON, AuditEntry, LeasedOutboxItem, OutboxItem
+from bot.core.storage import JSON, AuditEntry, Backlog, LeasedOutboxItem, OutboxItem
 from bot.store import dumps, duration_us, from_us, loads_object, to_us
 from bot.store.redis.base import RedisBase
 from bot.store.redis.codec import audit_entry
@@ -67,6 +67,11 @@ class RedisOutbox(RedisBase):
         if platform is None:
             return int(await self._redis().scard(self._p + "outbox:ids"))
         return int(await self._redis().zcard(f"{self._p}obq:{platform}"))
+
+    async def outbox_backlog(self) -> dict[str, Backlog]:
+        """Per platform with items waiting: how many, and the oldest's creation time."""
+        rows = await self._run("outbox_backlog", [self._p + "outbox:ids"], [self._p])
+        return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
 
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform``, in posting order."""

@@ -243,6 +243,34 @@ return out
 """
 
 
+# KEYS[1] outbox:ids. ARGV: P. Per platform: waiting items and the smallest
+# created time (a scan of every waiting item: fine for thousands, and only
+# read when /metrics is scraped).
+LUA_OUTBOX_BACKLOG = """
+local found, order = {}, {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local f = redis.call('HMGET', ARGV[1] .. 'ob:' .. id, 'platform', 'created')
+  if f[1] then
+    local created = tonumber(f[2])
+    local entry = found[f[1]]
+    if entry == nil then
+      entry = {0, created}
+      found[f[1]] = entry
+      table.insert(order, f[1])
+    end
+    entry[1] = entry[1] + 1
+    if created < entry[2] then entry[2] = created end
+  end
+end
+local out = {}
+for _, platform in ipairs(order) do
+  local entry = found[platform]
+  table.insert(out, {platform, entry[1], string.format('%.0f', entry[2])})
+end
+return out
+"""
+
+
 # Every script, by the name the store calls it with.
 SOURCES = {
     "write": LUA_WRITE,
@@ -257,4 +285,5 @@ SOURCES = {
     "finish_outbox": LUA_FINISH_OUTBOX,
     "retry_outbox": LUA_RETRY_OUTBOX,
     "audit_subject": LUA_AUDIT_SUBJECT,
+    "outbox_backlog": LUA_OUTBOX_BACKLOG,
 }

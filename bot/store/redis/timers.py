@@ -53,3 +53,7 @@ class RedisTimers(RedisBase):
         """The earliest moment a timer can be leased, or None without timers."""
         rows = await self._redis().zrange(self._p + "timers:ready", 0, 0, withscores=True)
         return from_us(int(rows[0][1])) if rows else None
+
+    async def timers_due(self, at: datetime) -> int:
+        """Timers due at ``at`` (leased or not)."""
+        return int(await self._redis().zcount(self._p + "timers:due", "-inf", to_us(at)))

@@ -58,7 +58,7 @@ Layout: ``base`` (connection, lifecycle, job runner), ``runner`` (the
 connection thread and transactions), ``schema``, ``rows`` (fencing, effects
 and row decoding inside a transaction), and one part per concern:
 ``records``, ``timers``, ``outbox`` (with card refs and the audit log),
-combined in ``store``.
+``counts`` (named counters in the ``tallies`` table), combined in ``store``.
 """
 
 from bot.store.sqlite.store import SqliteStore

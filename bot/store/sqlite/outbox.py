@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from bot.core.storage import JSON, AuditEntry, LeasedOutboxItem
+from bot.core.storage import JSON, AuditEntry, Backlog, LeasedOutboxItem
 from bot.store import dumps, duration_us, from_us, loads_object, to_us
 from bot.store.sqlite.base import SqliteBase
 from bot.store.sqlite.rows import next_tokens, outbox_item
@@ -90,6 +90,13 @@ class SqliteOutbox(SqliteBase):
         else:
             rows = await self._fetch("SELECT count(*) FROM outbox WHERE platform = ?", (platform,))
         return int(rows[0][0])
+
+    async def outbox_backlog(self) -> dict[str, Backlog]:
+        """Per platform with items waiting: how many, and the oldest's creation time."""
+        rows = await self._fetch(
+            "SELECT platform, count(*), min(created_at) FROM outbox GROUP BY platform"
+        )
+        return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
 
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform``, in posting order."""

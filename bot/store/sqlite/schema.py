@@ -95,6 +95,12 @@ SCHEMA = (
     ) WITHOUT ROWID
     """,
     "INSERT OR IGNORE INTO counters (name, value) VALUES ('fencing_token', 0)",
+    """
+    CREATE TABLE IF NOT EXISTS tallies (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
 )
 
 SELECT_RECORD = "SELECT seq, kind, key, version, data, tags FROM records WHERE kind = ? AND key = ?"

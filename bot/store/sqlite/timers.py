@@ -74,3 +74,8 @@ class SqliteTimers(SqliteBase):
         """The earliest moment a timer can be leased, or None without timers."""
         rows = await self._fetch(f"SELECT min({READY}) FROM timers")
         return None if not rows or rows[0][0] is None else from_us(int(rows[0][0]))
+
+    async def timers_due(self, at: datetime) -> int:
+        """Timers due at ``at`` (leased or not)."""
+        rows = await self._fetch("SELECT count(*) FROM timers WHERE due_at <= ?", (to_us(at),))
+        return int(rows[0][0])
