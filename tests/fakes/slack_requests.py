@@ -178,11 +178,13 @@ def block_action(
     style: str | None = None,
     message: dict[str, Any] | None = None,
     response_url: str | None = None,
+    selected_option: dict[str, Any] | None = None,
 ) -> Request:
     """A button click on a bot message (``block_actions``), as ``payload=<json>``.
 
     ``message`` defaults to a minimal bot message holding the button; pass the
-    message the fake stored (``FakeSlack.message``) for full fidelity.
+    message the fake stored (``FakeSlack.message``) for full fidelity. With
+    ``selected_option`` it is a choice from an ``overflow`` menu instead.
     """
     action: dict[str, Any] = {
         "action_id": action_id,
@@ -194,6 +196,14 @@ def block_action(
     }
     if style is not None:
         action["style"] = style
+    if selected_option is not None:
+        action = {
+            "type": "overflow",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": selected_option,
+            "action_ts": action["action_ts"],
+        }
     button = {k: v for k, v in action.items() if k not in ("block_id", "action_ts")}
     if message is None:
         message = {

@@ -498,3 +498,44 @@ async def test_ask_answers_with_its_source_in_slack(rig: SlackRig) -> None:
     assert "From the guidelines: When a journalist contacts you" in answer
     blocks = json.dumps([c.args for c in rig.fake.calls_to("chat.postEphemeral")])
     assert "press-enquiries.md, last reviewed 2026-08-02" in blocks
+
+
+async def test_open_post_is_a_link_and_more_is_an_overflow_menu(rig: SlackRig) -> None:
+    await link_care(rig)
+    card = await post_mention(rig)
+    link = button(card, "Open post")
+    assert link["url"] == "https://x.com/dana/status/42" and "value" not in link
+    before = len(rig.fake.calls)
+    status, _ = await rig.send(
+        slack.block_action(
+            SECRET,
+            user_id="U0SAM",
+            action_id=link["action_id"],
+            value="",
+            channel_id=card["channel"],
+            message_ts=ts_of(rig, card),
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    assert len(rig.fake.calls) == before  # the browser opened the post; the bot does nothing
+    # Details from the overflow menu: privately, with the ids kept off the card.
+    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
+    overflow = next(e for e in actions["elements"] if e["type"] == "overflow")
+    details = next(o for o in overflow["options"] if o["text"]["text"] == "Details")
+    status, _ = await rig.send(
+        slack.block_action(
+            SECRET,
+            user_id="U0SAM",
+            action_id=overflow["action_id"],
+            value="",
+            channel_id=card["channel"],
+            message_ts=ts_of(rig, card),
+            selected_option=details,
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    [said] = rig.ephemerals("U0SAM")
+    assert "Post id" in said and "x:42" in said and "rule unhappy-customers" in said
+    assert "x:42" not in shown_text(card)  # ids only in button values, never shown
