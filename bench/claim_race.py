@@ -113,6 +113,7 @@ async def _claimer_rounds(
     from bot.core.clock import SystemClock
     from bot.core.events import Action
     from bot.core.model import Actor, Role
+    from bot.core.permissions import granted
     from bot.core.turn import Turn
     from bot.runtime import SilentResponder
     from bot.store import open_store
@@ -130,6 +131,7 @@ async def _claimer_rounds(
             person_id=f"claimer-{proc}-{n:02d}",
             name=f"Claimer {proc}.{n}",
             roles=frozenset({Role.RESPONDER}),
+            permissions=frozenset(granted(loaded.settings.permissions, {Role.RESPONDER})),
         )
         for n in range(claimers)
     ]

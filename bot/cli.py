@@ -1,4 +1,4 @@
-"""The ``playcaller`` command line: check, demo, ingest, serve.
+"""The ``playcaller`` command line (options and help text in :mod:`bot.cli_args`).
 
 Logging is set up here, at the entry point, and nowhere else.
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
 import os
+import socket
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -18,14 +20,24 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 
-from bot import logs
-from bot.app import Loaded, load, make_store, open_runtime, store_url
+from bot import cli_args, logs
+from bot.app import (
+    Loaded,
+    guidelines_dir,
+    load,
+    make_store,
+    open_runtime,
+    private_guidelines,
+    store_url,
+)
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError
 from bot.intake.feed import LineProblem, parse_lines
 from bot.intake.progress import progress_console, tracked
+from bot.listen import ListenError, bind, bound_port, parse_port
 from bot.operations import intake_counts
-from bot.platforms.console.session import ConsoleSession, ScriptError
+from bot.platforms.console.script import COMMANDS, ScriptError
+from bot.platforms.console.session import ConsoleSession
 from bot.resources import bundled
 
 log = logging.getLogger("playcaller")
@@ -40,7 +52,7 @@ DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = _parser()
+    parser = cli_args.parser()
     args = parser.parse_args(argv)
     level = os.environ.get("PLAYCALLER_LOG_LEVEL", "").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -53,8 +65,23 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(level, log_format)
     # bm25s logs every index build at DEBUG on its own handler.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    with contextlib.ExitStack() as cleanup:
+        scratch = None
+        if args.command == "demo":
+            # The demo never changes the checkout: its store and the guidelines
+            # it may save to live in a scratch folder removed at the end.
+            scratch = Path(
+                cleanup.enter_context(tempfile.TemporaryDirectory(prefix="playcaller-demo-"))
+            )
+        return _run(parser, args, scratch)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Path | None) -> int:
+    guidelines = None
+    if scratch is not None and guidelines_dir().is_dir():
+        guidelines = private_guidelines(scratch)
     try:
-        loaded = load(args.config, index_cache=_index_cache(args.command))
+        loaded = load(args.config, index_cache=_index_cache(args.command), guidelines=guidelines)
     except ConfigError as error:
         print(f"playcaller: configuration has {len(error.problems)} problem(s):", file=sys.stderr)
         for problem in error.problems:
@@ -81,19 +108,23 @@ def main(argv: list[str] | None = None) -> int:
                         f"playcaller: cannot read script {path}: {error.strerror}", file=sys.stderr
                     )
                     return 2
-            return asyncio.run(_demo(loaded, script, args.store, args.width))
+            assert scratch is not None
+            return asyncio.run(_demo(loaded, script, args.store, args.width, scratch))
         if command == "ingest":
             return asyncio.run(_ingest(loaded, Path(args.file), args.store))
+        if command == "audit":
+            from bot import audit
+
+            store = make_store(store_url(args.store), source=_store_source(args.store))
+            return asyncio.run(audit.main(store, args.subject, args.since, json_lines=args.json))
         if command == "serve":
-            raw_port = os.environ.get("PLAYCALLER_PORT", "3978")
-            if args.port is None and not raw_port.isdigit():
-                print(
-                    f"playcaller: PLAYCALLER_PORT must be a number, not {raw_port!r}",
-                    file=sys.stderr,
-                )
+            try:
+                port = parse_port(args.port, os.environ.get("PLAYCALLER_PORT"))
+                listener = bind(args.host, port)
+            except ListenError as error:
+                print(f"playcaller: {error}", file=sys.stderr)
                 return 2
-            port = args.port or int(raw_port)
-            return _serve(loaded, args.host, port, args.store)
+            return _serve(loaded, listener, args.store)
     except ConfigError as error:
         for problem in error.problems:
             print(f"playcaller: {problem}", file=sys.stderr)
@@ -105,40 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="playcaller", description=__doc__)
-    parser.add_argument("--config", help="path to playcaller.yaml (default: $PLAYCALLER_CONFIG)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="validate config, playbooks and templates")
-    demo = commands.add_parser("demo", help="a terminal chat with the bot on sample data")
-    demo.add_argument("--script", help="run commands from FILE and print the transcript")
-    demo.add_argument("--store", help="store URL (default: a fresh SQLite file)")
-    demo.add_argument("--width", type=int, default=None, help="terminal width for cards")
-    ingest = commands.add_parser("ingest", help="ingest mentions from a JSONL file")
-    ingest.add_argument("file", help="one JSON mention per line (see README)")
-    ingest.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
-    manifest = commands.add_parser("manifest", help="print a platform's app manifest")
-    manifest.add_argument("platform", choices=["slack"])
-    manifest.add_argument("--url", help="public URL of /slack/events (HTTP mode)")
-    manifest.add_argument("--socket-mode", action="store_true", help="use Socket Mode")
-    ask = commands.add_parser("ask", help="answer a question from the guidelines")
-    ask.add_argument("question", nargs="+", help="the question, or - to read one per line")
-    ask.add_argument("--guidelines", help="a guideline folder (default: the configured store)")
-    ask.add_argument("--json", action="store_true", help="print a JSON object per question")
-    package = commands.add_parser("package", help="build a platform's app package")
-    package.add_argument("platform", choices=["teams"])
-    package.add_argument("--app-id", help="the bot's Microsoft App ID (default: $MICROSOFT_APP_ID)")
-    package.add_argument(
-        "--teams-app-id", help="the Teams app's own id (default: $TEAMS_APP_ID, else the App ID)"
-    )
-    package.add_argument("--host", help="the bot's public host name")
-    package.add_argument("--version", default="1.0.0", help="app version (X.Y.Z)")
-    package.add_argument("--out", default="playcaller-teams.zip", help="zip file or folder")
-    serve = commands.add_parser("serve", help="run the bot's web app")
-    serve.add_argument("--port", type=int, help="port (default: $PLAYCALLER_PORT or 3978)")
-    serve.add_argument("--host", default=os.environ.get("PLAYCALLER_HOST", "0.0.0.0"))
-    serve.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
-    return parser
+def _store_source(flag: str | None) -> str:
+    """Who chose the store URL, for an error message that blames the right place."""
+    if flag:
+        return "--store"
+    return "PLAYCALLER_STORE_URL" if os.environ.get("PLAYCALLER_STORE_URL") else "the default"
 
 
 def _check(loaded: Loaded) -> int:
@@ -148,11 +150,26 @@ def _check(loaded: Loaded) -> int:
         f"{len(settings.rules)} routing rules); {len(loaded.playbooks.crisis)} crisis playbooks, "
         f"{len(loaded.knowledge.guidelines())} guidelines; templates in {loaded.templates.root}"
     )
+    # Remarks that do not stop start-up: a spoke without a channel, a guideline
+    # header field the bot does not use.
+    for note in (*loaded.notes, *loaded.knowledge.notes):
+        print(f"note: {note}")
     return 0
 
 
 def _manifest(url: str | None, socket_mode: bool) -> int:
     import yaml
+    from yarl import URL
+
+    if url is not None:
+        parsed = URL(url) if url.isprintable() and " " not in url else None
+        if parsed is None or parsed.scheme != "https" or not parsed.host:
+            print(
+                f"playcaller: --url must be an https URL such as "
+                f"https://bot.example.com/slack/events, not {url!r}",
+                file=sys.stderr,
+            )
+            return 2
 
     from bot.platforms.slack.manifest import slack_manifest
     from bot.runtime import build_dispatcher
@@ -186,8 +203,14 @@ def _ask(loaded: Loaded, args: argparse.Namespace) -> int:
             for problem in error.problems:
                 print(f"playcaller: {problem}", file=sys.stderr)
             return 2
-    joined = " ".join(args.question)
-    questions = sys.stdin.read().splitlines() if joined == "-" else [joined]
+    joined = " ".join(args.question).strip()
+    if not joined:
+        print("playcaller: ask needs a question (or - to read them from stdin)", file=sys.stderr)
+        return 2
+    if joined == "-":
+        questions = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    else:
+        questions = [joined]
     for question in questions:
         answer = store.answer(question)
         if args.json:
@@ -224,28 +247,31 @@ def _package(args: argparse.Namespace) -> int:
 
 
 async def _demo(
-    loaded: Loaded, script: tuple[Path, list[str]] | None, store: str | None, width: int | None
+    loaded: Loaded,
+    script: tuple[Path, list[str]] | None,
+    store: str | None,
+    width: int | None,
+    scratch: Path,
 ) -> int:
     from rich.console import Console
 
-    with tempfile.TemporaryDirectory(prefix="playcaller-demo-") as scratch:
-        url = store or f"sqlite:///{Path(scratch) / 'demo.db'}"
-        clock = ManualClock(DEMO_START)
-        runtime = await open_runtime(
-            loaded, store=make_store(url), clock=clock, platforms=["console"]
-        )
-        await runtime.start()
-        try:
-            if script:
-                console = Console(width=width or 110, force_terminal=False, color_system=None)
-                path, lines = script
-                session = ConsoleSession(runtime, clock, console, base_dir=path.parent)
-                return await _run_script(session, path.name, lines)
-            console = Console(width=width)
-            session = ConsoleSession(runtime, clock, console, base_dir=Path.cwd())
-            return await _interactive(session)
-        finally:
-            await runtime.store.close()
+    url = store or f"sqlite:///{scratch / 'demo.db'}"
+    clock = ManualClock(DEMO_START)
+    runtime = await open_runtime(
+        loaded, store=make_store(url, source="--store"), clock=clock, platforms=["console"]
+    )
+    await runtime.start()
+    try:
+        if script:
+            console = Console(width=width or 110, force_terminal=False, color_system=None)
+            path, lines = script
+            session = ConsoleSession(runtime, clock, console, base_dir=path.parent, plain=True)
+            return await _run_script(session, path.name, lines)
+        console = Console(width=width)
+        session = ConsoleSession(runtime, clock, console, base_dir=Path.cwd())
+        return await _interactive(session)
+    finally:
+        await runtime.store.close()
 
 
 async def _run_script(session: ConsoleSession, name: str, lines: list[str]) -> int:
@@ -255,25 +281,35 @@ async def _run_script(session: ConsoleSession, name: str, lines: list[str]) -> i
         except ScriptError as error:
             session.note(f"{name}:{number}: {error}", style="bold red")
             return 2
+    summary = session.expectations.summary()
     if session.failed_expectations:
-        session.note(f"{len(session.failed_expectations)} expectation(s) failed", style="bold red")
+        session.note(summary, style="bold red")
         return 1
+    session.note(summary, style="bold green")
     return 0
 
 
-INTRO = """Playcaller demo: a terminal chat on sample data, with an injected clock.
-Commands: as PERSON · channel NAME · /triage [spoke] · say TEXT · click LABEL [#N]
-          fill FIELD=VALUE ... · submit · advance 16m · ingest FILE · mention {json} · quit
-People: maria (coach), sam and alex (responders), priya (crisis lead), lee (legal),
-        jo (employee), ada (admin). Channels: #hub #care #comms #talent, @PERSON for DMs."""
+INTRO = "\n".join(
+    [
+        "Playcaller demo: a terminal chat on sample data, with an injected clock.",
+        "Commands:",
+        *(f"  {line}" for line in COMMANDS),
+        "People: maria (coach), sam and alex (responders), priya (crisis lead),",
+        "  lee (legal), jo (employee), ada (admin).",
+        "Channels: #hub #care #comms #talent, and @PERSON for direct messages.",
+    ]
+)
 
 
 async def _interactive(session: ConsoleSession) -> int:
     session.console.print(INTRO, markup=False, highlight=False)
     await session.ingest_file(bundled("samples") / "feed.jsonl")
     await session.settle()
+    # A terminal shows what is typed after the prompt; piped input is echoed
+    # by the session instead, so every line appears once either way.
+    typing = sys.stdin.isatty()
     while True:
-        prompt = f"{session.actor.person_id}@{session.channel}> "
+        prompt = f"{session.actor.person_id}@{session.channel}> " if typing else ""
         try:
             line = await asyncio.to_thread(input, prompt)
         except (EOFError, KeyboardInterrupt):
@@ -282,13 +318,15 @@ async def _interactive(session: ConsoleSession) -> int:
         if line.strip() in ("quit", "exit"):
             return 0
         try:
-            await session.run_line(line)
+            await session.run_line(line, echo=not typing)
         except ScriptError as error:
             session.note(str(error), style="bold red")
 
 
 async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
-    runtime = await open_runtime(loaded, store=make_store(store_url(store)), clock=SystemClock())
+    runtime = await open_runtime(
+        loaded, store=make_store(store_url(store), source=_store_source(store)), clock=SystemClock()
+    )
     await runtime.start()
     stored = duplicates = refused = 0
     try:
@@ -318,9 +356,10 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
     return 1 if refused else 0
 
 
-def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
+def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from aiohttp import web
 
+    from bot.deployment import mismatches, record_platforms
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
@@ -328,10 +367,16 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
 
     slack = SlackSettings.from_env(os.environ)
     teams = TeamsSettings.from_env(os.environ)
+    log.info("guidelines in %s (Save as guidance writes faq.md there)", loaded.knowledge.folder)
+    for note in loaded.notes:
+        log.warning("%s", note)
 
     async def build() -> web.Application:
         runtime = await open_runtime(
-            loaded, store=make_store(store_url(store)), clock=SystemClock()
+            loaded,
+            store=make_store(store_url(store), source=_store_source(store)),
+            clock=SystemClock(),
+            use_record=False,
         )
         await runtime.start()
         platforms: list[ServedPlatform] = []
@@ -341,6 +386,10 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
             platforms.append(TeamsPlatform(teams, runtime))
         if "console" in runtime.platforms:
             platforms.append(TranscriptPlatform(TranscriptDelivery(loaded.settings, sys.stdout)))
+        await record_platforms(runtime.store, runtime.platforms, runtime.owner, runtime.clock.now())
+        served = [p.name for p in platforms]
+        for sentence in await mismatches(runtime.store, runtime.platforms, served):
+            log.warning("%s", sentence)
         app = create_app(runtime, platforms)
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
@@ -350,7 +399,11 @@ def _serve(loaded: Loaded, host: str, port: int, store: str | None) -> int:
         gc.set_threshold(*GC_THRESHOLDS)
         return app
 
-    web.run_app(build(), host=host, port=port, print=lambda text: log.info("%s", text))
+    host = str(listener.getsockname()[0])
+    shown = f"[{host}]" if ":" in host else host
+    # Printed (not logged) so a script that asked for port 0 can read it.
+    print(f"playcaller: serving on http://{shown}:{bound_port(listener)}", flush=True)
+    web.run_app(build(), sock=listener, print=None)
     return 0
 
 

@@ -15,17 +15,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from bot import config_accounts
+from bot.config_accounts import RawAccount, RawApprovals
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
+from bot.core.permissions import EVERYONE, Permission, with_overrides
 from bot.core.settings import Retention, RoutingRule, Settings, SlaPolicy, TriageTimings
 from bot.resources import bundled
-from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located
+from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located, validation_problems
 
 _ID = r"^[a-z][a-z0-9_-]{0,39}$"
 
 
 def _duration(value: Any) -> timedelta:
+    """One duration grammar for config and playbooks: ``90s``, ``15m``, ``1h30m``, seconds."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -106,11 +110,15 @@ class RawConfig(_Model):
     brands: list[str] = []
     competitors: list[str] = []
     risk_words: dict[str, list[str]] = {}
+    accounts: list[RawAccount] = []
+    approvals: RawApprovals = RawApprovals()
     routing: list[RawRule] = []
     default_route: RawDefaultRoute
     sla: dict[Priority, RawSla]
     triage: RawTriage = RawTriage()
     timezone: str = "UTC"
+    platforms: list[Literal["console", "slack", "teams"]] = []
+    permissions: dict[str, list[str]] = {}
     retention: RawRetention = RawRetention()
 
 
@@ -152,20 +160,7 @@ def parse_settings(text: str, file: str) -> Settings:
 
 
 def _pydantic_problems(error: ValidationError, located: LocatedYaml) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        path = tuple(p for p in item["loc"] if isinstance(p, str | int))
-        # pydantic appends validator names to a location; keep the YAML path.
-        while path and path not in located.lines and len(path) > 1:
-            path = path[:-1]
-        dotted = ".".join(str(p) for p in item["loc"])
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown setting"
-        elif item["type"] == "missing":
-            message = "required setting is missing"
-        problems.append(located.problem(path, f"{dotted}: {message}"))
-    return problems
+    return validation_problems(error.errors(), located)
 
 
 def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
@@ -177,6 +172,13 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                 located.problem(("spokes", index, "id"), f"duplicate spoke id {spoke.id!r}")
             )
         spoke_ids.add(spoke.id)
+    problems += config_accounts.check(
+        raw.accounts,
+        raw.approvals,
+        spoke_ids=spoke_ids,
+        person_ids={p.id for p in raw.people},
+        located=located,
+    )
     seen_people: set[str] = set()
     seen_emails: set[str] = set()
     for index, person in enumerate(raw.people):
@@ -237,6 +239,7 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                     ("sla", priority.value), f"sla.{priority.value}: warn must come before breach"
                 )
             )
+    problems += _check_permissions(raw, located)
     for name, words in raw.risk_words.items():
         if not re.fullmatch(_ID, name):
             problems.append(
@@ -245,6 +248,40 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
         if not words:
             problems.append(located.problem(("risk_words", name), f"risk {name!r} lists no words"))
     return problems
+
+
+def _check_permissions(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
+    problems: list[Problem] = []
+    known = ", ".join(p.value for p in Permission)
+    roles = ", ".join([r.value for r in Role] + [EVERYONE])
+    for name, granted_to in raw.permissions.items():
+        if name not in Permission.__members__.values():
+            problems.append(
+                located.problem(
+                    ("permissions", name), f"permissions: unknown permission {name!r} ({known})"
+                )
+            )
+        for position, role in enumerate(granted_to):
+            if role != EVERYONE and role not in Role.__members__.values():
+                problems.append(
+                    located.problem(
+                        ("permissions", name, position),
+                        f"permissions.{name}: unknown role {role!r} ({roles})",
+                    )
+                )
+    return problems
+
+
+def _permissions(raw: RawConfig) -> dict[Permission, tuple[Role, ...]]:
+    overrides = {
+        Permission(name): [Role(r) for r in roles if r != EVERYONE]
+        for name, roles in raw.permissions.items()
+    }
+    # "everyone" anywhere in a list means everyone: an empty role list.
+    for name, roles in raw.permissions.items():
+        if EVERYONE in roles:
+            overrides[Permission(name)] = []
+    return with_overrides(overrides)
 
 
 def _build(raw: RawConfig) -> Settings:
@@ -289,11 +326,17 @@ def _build(raw: RawConfig) -> Settings:
         sla={p: SlaPolicy(s.warn, s.breach) for p, s in raw.sla.items()},
         brands=tuple(raw.brands),
         competitors=tuple(raw.competitors),
+        accounts=config_accounts.build_accounts(raw.accounts),
+        approvals=config_accounts.build_approvals(
+            raw.approvals, competitors=tuple(raw.competitors)
+        ),
         risk_words={k: tuple(v) for k, v in raw.risk_words.items()},
         default_spoke=raw.default_route.spoke,
         default_priority=raw.default_route.priority,
         triage=TriageTimings(raw.triage.nudge_owner_after, raw.triage.release_idle_after),
         channels=channels,
         timezone=raw.timezone,
+        platforms=tuple(dict.fromkeys(raw.platforms)),
+        permissions=_permissions(raw),
         retention=Retention(raw.retention.questions),
     )

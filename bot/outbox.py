@@ -16,27 +16,14 @@ from typing import Protocol, runtime_checkable
 
 from bot.core.cards import Card
 from bot.core.clock import Clock
+
+# RetryLater and Undeliverable live in the core, so adapters outside the
+# outbox (publishing) raise the same types; the platforms import them here.
+from bot.core.errors import RetryLater as RetryLater
+from bot.core.errors import Undeliverable as Undeliverable
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, Store
 
 log = logging.getLogger(__name__)
-
-
-class RetryLater(Exception):
-    """Try the item again after ``after``.
-
-    ``paced`` marks a wait that is not a failure (our own pacing, or the
-    platform's rate limit with Retry-After): it never counts towards giving up.
-    """
-
-    def __init__(self, after: timedelta, reason: str, *, paced: bool = False) -> None:
-        self.after = after
-        self.reason = reason
-        self.paced = paced
-        super().__init__(f"retry after {after.total_seconds():.1f}s: {reason}")
-
-
-class Undeliverable(Exception):
-    """The item can never be delivered (no such channel, person unknown)."""
 
 
 class Delivery(Protocol):

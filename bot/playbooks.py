@@ -11,9 +11,16 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.config import Duration
 from bot.core.errors import Problem
 from bot.core.settings import Settings
-from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located
+from bot.yamlsource import (
+    LocatedYaml,
+    YamlSyntaxError,
+    load_located,
+    readable_path,
+    validation_problems,
+)
 
 _ID = r"^[a-z][a-z0-9_-]{0,63}$"
 M = TypeVar("M", bound="BaseModel")
@@ -31,7 +38,7 @@ class PageTarget(_Model):
 
 
 class EscalationStep(_Model):
-    after: str = Field(pattern=r"^\d+[smh]$")
+    after: Duration
     page: list[PageTarget] = Field(min_length=1)
 
 
@@ -48,7 +55,7 @@ class CrisisPlaybook(_Model):
     summary: str = Field(min_length=1)
     severity: Literal["sev1", "sev2", "sev3"]
     page: list[PageTarget] = Field(min_length=1)
-    ack_within: str = Field(pattern=r"^\d+[smh]$")
+    ack_within: Duration
     escalation: list[EscalationStep] = []
     max_repeats: int = Field(default=2, ge=0, le=5)
     checklist: list[str] = Field(min_length=1)
@@ -107,9 +114,9 @@ def _check_target(
     if (target.role is None) == (target.person is None):
         problems.append(located.problem(path, "name exactly one of role or person"))
     elif target.person is not None and target.person not in settings.people:
-        dotted = ".".join(str(p) for p in path)
+        where = readable_path((*path, "person"), located.data)
         problems.append(
-            located.problem((*path, "person"), f"{dotted}.person: unknown person {target.person!r}")
+            located.problem((*path, "person"), f"{where}: unknown person {target.person!r}")
         )
 
 
@@ -120,9 +127,5 @@ def _validate(model: type[M], located: LocatedYaml, problems: list[Problem]) -> 
     try:
         return model.model_validate(located.data)
     except ValidationError as error:
-        for item in error.errors():
-            path = tuple(p for p in item["loc"] if isinstance(p, str | int))
-            dotted = ".".join(str(p) for p in item["loc"])
-            message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
-            problems.append(located.problem(path, f"{dotted}: {message}"))
+        problems += validation_problems(error.errors(), located, unknown="unknown field")
         return None

@@ -10,7 +10,6 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,19 +133,3 @@ def required_templates() -> list[str]:
     for source in root.rglob("*.py"):
         names.update(_TEMPLATE_NAME.findall(source.read_text(encoding="utf-8")))
     return sorted(names)
-
-
-def active_platforms(explicit: Sequence[str] | None = None) -> tuple[str, ...]:
-    """Platforms that get outbox items: ``PLAYCALLER_PLATFORMS`` (comma list),
-    else those whose credentials are set, else the console."""
-    if explicit:
-        return tuple(explicit)
-    listed = os.environ.get("PLAYCALLER_PLATFORMS", "")
-    if listed.strip():
-        return tuple(p.strip() for p in listed.split(",") if p.strip())
-    found = []
-    if os.environ.get("SLACK_BOT_TOKEN"):
-        found.append("slack")
-    if os.environ.get("MICROSOFT_APP_ID") or os.environ.get("PLAYCALLER_TEAMS_ANONYMOUS") == "1":
-        found.append("teams")
-    return tuple(found) or ("console",)

@@ -195,3 +195,61 @@ async def chat(
     opened = await open_chat(url, namespace, writable_guidelines(loaded, tmp_path / "guidelines"))
     yield opened
     await opened.store.close()
+
+
+# -- the embedding model, once per session ------------------------------------------
+#
+# Embedding the shipped guidelines takes seconds (tens on a busy machine), so the
+# window vectors are computed once, before any test runs (no per-test timeout), and
+# kept in pytest's cache folder (.pytest_cache, inside the repository) for the next
+# session; a fresh clone computes them once. Every store in the session shares the
+# one loaded model (bot.knowledge.embedder.shared_embedder).
+
+_EMBEDDINGS_KEY = "playcaller-embeddings"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import numpy as np
+
+    from bot.knowledge import GuidelineStore
+    from bot.knowledge.embedder import shared_embedder
+
+    embedder = shared_embedder()
+    if embedder is None:
+        return
+    pytest_cache = getattr(session.config, "cache", None)  # None with -p no:cacheprovider
+    cache = pytest_cache.mkdir(_EMBEDDINGS_KEY) if pytest_cache else None
+    stored = cache / f"{embedder.name.replace('/', '_')}.npz" if cache else None
+    if stored is not None and stored.is_file():
+        try:
+            with np.load(stored) as data:
+                embedder.restore([bytes(k) for k in data["keys"]], data["vectors"])
+        except (OSError, ValueError, KeyError):
+            stored.unlink(missing_ok=True)
+    import shutil
+    import tempfile
+
+    from tests.knowledge.conftest import FOREIGN, HANDBOOKS
+
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in FOREIGN:
+            shutil.copy(HANDBOOKS / name, Path(scratch) / name)
+        for folder in (ROOT / "playbooks" / "guidelines", Path(scratch)):
+            store = GuidelineStore(folder, cache_dir=None, check_interval=None)
+            store.index.window_vectors()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    import numpy as np
+
+    from bot.knowledge.embedder import shared_embedder
+
+    embedder = shared_embedder()
+    pytest_cache = getattr(session.config, "cache", None)
+    if embedder is None or pytest_cache is None:
+        return
+    folder = pytest_cache.mkdir(_EMBEDDINGS_KEY)
+    keys, vectors = embedder.export()
+    temporary = folder / ".embeddings.tmp.npz"
+    np.savez(temporary, keys=np.array(keys, dtype="S16"), vectors=vectors)
+    temporary.replace(folder / f"{embedder.name.replace('/', '_')}.npz")

@@ -17,7 +17,7 @@ CAREERS = {
 
 
 async def test_an_admin_links_a_channel_and_cards_arrive_there(chat: Chat) -> None:
-    out = await chat.run("as ada", "channel #recruiting", "/playcaller link talent")
+    out = await chat.run("as ada", "channel new #recruiting", "/playcaller link talent")
     assert "This channel now receives the mention cards of HR & Recruiting." in out
     out = await chat.run("mention " + json.dumps(CAREERS))
     assert "[#1 · #recruiting]" in out
@@ -28,7 +28,9 @@ async def test_an_admin_links_a_channel_and_cards_arrive_there(chat: Chat) -> No
 
 
 async def test_relinking_a_channel_moves_it_to_the_new_spoke(chat: Chat) -> None:
-    await chat.run("as ada", "channel #shared", "/playcaller link talent", "/playcaller link comms")
+    await chat.run(
+        "as ada", "channel new #shared", "/playcaller link talent", "/playcaller link comms"
+    )
     talent = await chat.store.get(LINK_KIND, "console:talent")
     assert talent is not None and talent.data["channel"] is None
     out = await chat.run("mention " + json.dumps({**CAREERS, "network": "news", "id": "n1"}))
@@ -49,7 +51,7 @@ async def test_linking_a_configured_channel_unbinds_its_old_spoke(chat: Chat) ->
 
 
 async def test_only_admins_link_and_bad_spokes_are_named(chat: Chat) -> None:
-    out = await chat.run("as sam", "channel #x", "/playcaller link talent")
+    out = await chat.run("as sam", "channel new #x", "/playcaller link talent")
     assert "Only an admin can link channels." in out
     out = await chat.run("as ada", "/playcaller link nowhere")
     assert "spoke: name one of hub, care, comms, talent" in out
@@ -59,6 +61,6 @@ async def test_only_admins_link_and_bad_spokes_are_named(chat: Chat) -> None:
 
 
 async def test_linking_the_hub_says_it_gets_questions(chat: Chat) -> None:
-    out = await chat.run("as ada", "channel #coaches", "/playcaller link hub")
+    out = await chat.run("as ada", "channel new #coaches", "/playcaller link hub")
     assert "This channel is now the hub: coaches get questions from employees here." in out
     assert "mention cards" not in out and "'s" not in out.split("link hub")[-1]

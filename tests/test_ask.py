@@ -242,6 +242,30 @@ async def test_a_coach_answer_reaches_someone_the_config_does_not_know(chat: Cha
     assert not [e for e in log if e.action.startswith("outbox.")]
 
 
+def test_check_notes_unknown_guideline_header_fields_and_still_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    books = tmp_path / "playbooks"
+    shutil.copytree(ROOT / "playbooks", books)
+    hugo = books / "guidelines" / "hugo.md"
+    hugo.write_text(
+        "---\ntitle: Exported from Hugo\nurl: /handbook/press/\nlicence: CC BY-SA 4.0\n---\n"
+        "# Exported from Hugo\n\nSend journalists to the press team.\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PLAYCALLER_PLAYBOOKS", str(books))
+    assert main(["--config", str(ROOT / "playcaller.yaml"), "check"]) == 0
+    out = capsys.readouterr().out
+    assert f"note: {hugo}:3: url: field not used by the bot (kept, ignored)" in out
+    assert f"note: {hugo}:4: licence: field not used by the bot (kept, ignored)" in out
+    # A known field stays validated.
+    hugo.write_text("---\ntitle: Bad\nlast_reviewed: someday\nurl: /x/\n---\nText.\n")
+    assert main(["--config", str(ROOT / "playcaller.yaml"), "check"]) == 2
+    assert f"{hugo}:3: last_reviewed" in capsys.readouterr().err
+
+
 async def test_questions_are_deleted_once_past_their_retention(chat: Chat) -> None:
     await chat.runtime.start()
     [timer] = await chat.store.pending_timers("ask.retention")

@@ -85,3 +85,12 @@ def test_the_checker_catches_a_violation(tmp_path: Path, monkeypatch: pytest.Mon
         "handlers/sneaky.py imports redis.asyncio",
         "handlers/sneaky.py imports slack_sdk",
     ]
+
+
+def test_publishing_adapters_stay_outside_the_runtime_and_the_outbox() -> None:
+    for path in sorted((ROOT / "bot" / "publishing").rglob("*.py")):
+        for name in imports_of(path):
+            for banned in ("bot.runtime", "bot.outbox", "bot.platforms", "bot.store", "handlers"):
+                assert not (name == banned or name.startswith(banned + ".")), (
+                    f"{path} imports {name}"
+                )

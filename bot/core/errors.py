@@ -9,6 +9,7 @@ which carries every problem with its file and line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class PlaycallerError(Exception):
@@ -66,3 +67,22 @@ class ConfigError(PlaycallerError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class RetryLater(Exception):
+    """An outbound effect (a card, a publish) should be tried again after ``after``.
+
+    ``paced`` marks a wait that is not a failure (our own pacing, or the
+    platform's rate limit with Retry-After): it never counts towards giving up.
+    """
+
+    def __init__(self, after: timedelta, reason: str, *, paced: bool = False) -> None:
+        self.after = after
+        self.reason = reason
+        self.paced = paced
+        super().__init__(f"retry after {after.total_seconds():.1f}s: {reason}")
+
+
+class Undeliverable(Exception):
+    """The item can never be delivered (no such channel, person unknown, a
+    publish the receiver refused)."""

@@ -70,10 +70,17 @@ class Actor:
     platform: str = "console"
     platform_user_id: str = ""
     known: bool = True
+    # What the permission table grants these roles (bot.core.permissions);
+    # strings so the model does not depend on the table.
+    permissions: frozenset[str] = frozenset()
 
     def has(self, *roles: Role) -> bool:
-        """True when the actor holds any of ``roles`` (admins hold them all)."""
-        return Role.ADMIN in self.roles or any(role in self.roles for role in roles)
+        """True when the actor holds any of ``roles``."""
+        return any(role in self.roles for role in roles)
+
+    def may(self, permission: str) -> bool:
+        """True when the permission table lets the actor do ``permission``."""
+        return permission in self.permissions
 
 
 SYSTEM = Actor(person_id="system", name="Playcaller", roles=frozenset({Role.ADMIN}))

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from bot.core.cards import Card, Form
 from bot.core.events import Event
+from bot.core.publishing import Publication, Published
 
 
 class Responder(Protocol):
@@ -22,6 +23,18 @@ class Responder(Protocol):
 
     async def open_form(self, event: Event, form: Form) -> None:
         """Show a form to the actor."""
+
+
+class Publisher(Protocol):
+    """Publishes approved replies and posts through the company's system.
+
+    Raises :class:`bot.core.errors.RetryLater` when the attempt may be
+    repeated later (with the same key), and
+    :class:`bot.core.errors.Undeliverable` when the receiver refused it.
+    """
+
+    async def publish(self, publication: Publication, *, attempt: int) -> Published:
+        """Publish ``publication`` (``attempt`` counts from 1)."""
 
 
 class Templates(Protocol):

@@ -1,7 +1,7 @@
 """Routers declare what they handle; the Dispatcher composes them.
 
 Matching is declared at registration (``@router.action("triage.claim")``),
-role checks are declared there too, and the dispatcher is the single boundary
+the permission it needs is declared there too, and the dispatcher is the single boundary
 that turns a :class:`PlaycallerError` into a short message for the person.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from bot.core.cards import Tone
 from bot.core.errors import NotPermitted, PlaycallerError
 from bot.core.events import Action, Command, Event, FormSubmitted, Message, TimerFired
-from bot.core.model import Role
+from bot.core.permissions import Permission, role_names
 from bot.core.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Route:
     event_type: type[Event]
     key: str | None
     handler: Handler
-    roles: tuple[Role, ...]
+    permission: Permission | None
     doing: str
     pattern: re.Pattern[str] | None = None
     usage: str = ""
@@ -59,7 +59,7 @@ class Router:
         self,
         event_type: type[Event],
         key: str | None,
-        roles: Sequence[Role],
+        permission: Permission | None,
         doing: str,
         pattern: re.Pattern[str] | None = None,
         usage: str = "",
@@ -68,36 +68,41 @@ class Router:
             handler: Callable[[Turn, E], Awaitable[None]],
         ) -> Callable[[Turn, E], Awaitable[None]]:
             self.routes.append(
-                Route(event_type, key, handler, tuple(roles), doing or key or "", pattern, usage)
+                Route(event_type, key, handler, permission, doing or key or "", pattern, usage)
             )
             return handler
 
         return decorate
 
     def command(
-        self, name: str, *, roles: Sequence[Role] = (), doing: str = "", usage: str = ""
+        self,
+        name: str,
+        *,
+        permission: Permission | None = None,
+        doing: str = "",
+        usage: str = "",
     ) -> Callable[
         [Callable[[Turn, Command], Awaitable[None]]], Callable[[Turn, Command], Awaitable[None]]
     ]:
         """Handle ``/name``."""
-        return self._register(Command, name, roles, doing or f"use /{name}", usage=usage)
+        return self._register(Command, name, permission, doing or f"use /{name}", usage=usage)
 
     def action(
-        self, action_id: str, *, roles: Sequence[Role] = (), doing: str = ""
+        self, action_id: str, *, permission: Permission | None = None, doing: str = ""
     ) -> Callable[
         [Callable[[Turn, Action], Awaitable[None]]], Callable[[Turn, Action], Awaitable[None]]
     ]:
         """Handle a button press with this action id."""
-        return self._register(Action, action_id, roles, doing)
+        return self._register(Action, action_id, permission, doing)
 
     def form(
-        self, form_id: str, *, roles: Sequence[Role] = (), doing: str = ""
+        self, form_id: str, *, permission: Permission | None = None, doing: str = ""
     ) -> Callable[
         [Callable[[Turn, FormSubmitted], Awaitable[None]]],
         Callable[[Turn, FormSubmitted], Awaitable[None]],
     ]:
         """Handle a submitted form with this id."""
-        return self._register(FormSubmitted, form_id, roles, doing)
+        return self._register(FormSubmitted, form_id, permission, doing)
 
     def timer(
         self, kind: str
@@ -106,17 +111,21 @@ class Router:
         Callable[[Turn, TimerFired], Awaitable[None]],
     ]:
         """Handle a durable timer of this kind coming due."""
-        return self._register(TimerFired, kind, (), kind)
+        return self._register(TimerFired, kind, None, kind)
 
     def message(
-        self, pattern: str | None = None, *, roles: Sequence[Role] = (), doing: str = ""
+        self,
+        pattern: str | None = None,
+        *,
+        permission: Permission | None = None,
+        doing: str = "",
     ) -> Callable[
         [Callable[[Turn, Message], Awaitable[None]]], Callable[[Turn, Message], Awaitable[None]]
     ]:
         """Handle a message to the bot matching ``pattern`` (None: any message,
         tried after every pattern)."""
         compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
-        return self._register(Message, None, roles, doing, compiled)
+        return self._register(Message, None, permission, doing, compiled)
 
 
 class UnknownRoute(PlaycallerError):
@@ -189,8 +198,8 @@ class Dispatcher:
         route = self.route_for(event)
         if route is None:
             raise UnknownRoute(f"I don't know how to handle {_describe(event)}.")
-        if route.roles and not turn.actor.has(*route.roles):
-            raise NotPermitted(route.doing, tuple(r.value.replace("_", " ") for r in route.roles))
+        if route.permission is not None and not turn.actor.may(route.permission):
+            raise NotPermitted(route.doing, role_names(turn.settings.permissions, route.permission))
         await route.handler(turn, event)
 
 

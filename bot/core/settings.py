@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.core.accounts import Account, ApprovalSettings
 from bot.core.model import Actor, Person, Priority, Role, Spoke
+from bot.core.permissions import DEFAULT_PERMISSIONS, Permission, granted
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Settings:
     brands: tuple[str, ...] = ()
     competitors: tuple[str, ...] = ()
     risk_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
     default_spoke: str = "hub"
     default_priority: Priority = Priority.NORMAL
     triage: TriageTimings = TriageTimings()
@@ -72,6 +76,10 @@ class Settings:
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
     # Where a platform does not tell the viewer's own time zone (the console).
     timezone: str = "UTC"
+    platforms: tuple[str, ...] = ()  # where cards go; empty: decided at start-up
+    permissions: dict[Permission, tuple[Role, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_PERMISSIONS)
+    )
 
     def spoke(self, spoke_id: str) -> Spoke:
         """The spoke (or the hub) with this id."""
@@ -110,6 +118,7 @@ class Settings:
             spokes=person.spokes,
             platform=platform,
             platform_user_id=platform_user_id or person.id,
+            permissions=frozenset(granted(self.permissions, person.roles or {Role.EMPLOYEE})),
         )
 
     def unknown_actor(self, platform: str, platform_user_id: str, name: str) -> Actor:
@@ -121,6 +130,7 @@ class Settings:
             platform=platform,
             platform_user_id=platform_user_id,
             known=False,
+            permissions=frozenset(granted(self.permissions, {Role.EMPLOYEE})),
         )
 
     def channel_spoke(self, platform: str, platform_channel: str) -> str | None:

@@ -1,7 +1,8 @@
 """The guideline store: extractive answers from the guidelines, with sources and confidence.
 
 :class:`GuidelineStore` implements :class:`bot.core.knowledge.Knowledge`. It builds
-(or loads from its cache) a BM25 index of the guideline folder when it is created and
+(or loads from its cache) the section index of the guideline folder (BM25 and
+embeddings, :mod:`bot.knowledge.index`) when it is created and
 raises :class:`~bot.core.errors.ConfigError` if a guideline is malformed, so start-up
 stops. Afterwards it notices changed files by itself: :meth:`GuidelineStore.answer`
 checks the files' names, sizes and modification times at most once per
@@ -23,37 +24,34 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from bot.core.errors import ConfigError, Problem
 from bot.core.knowledge import Answer, FaqEntry, GuidelineInfo, Source
+from bot.knowledge.cache import content_key, read_folder, stat_signature
 from bot.knowledge.documents import Section, load_files
-from bot.knowledge.index import (
-    Hit,
-    IndexOptions,
-    Query,
-    SectionIndex,
-    content_key,
-    read_folder,
-    stat_signature,
-)
+from bot.knowledge.embedder import Embedder, shared_embedder
+from bot.knowledge.index import FORMAT_VERSION, Hit, IndexOptions, Query, SectionIndex
+from bot.knowledge.passage import extract_passage
+from bot.knowledge.safety import TOPICS, SafetyTopics
 
 log = logging.getLogger(__name__)
 
 #: Where the index is cached unless told otherwise (relative to the working directory).
 DEFAULT_CACHE_DIR = Path(".playcaller/index")
-#: Answer only when the confidence is at least this (chosen with ``bench/ask_eval.py``).
-DEFAULT_THRESHOLD = 0.5
+#: Answer only when the confidence is at least this (chosen with ``bench/ask_eval.py``
+#: on the old set: the best mean of answered share and correct abstention, with
+#: cross-validated confidences); :data:`LEXICAL_THRESHOLD` when running on BM25 alone.
+DEFAULT_THRESHOLD = 0.75
+LEXICAL_THRESHOLD = 0.5
 #: Questions are cut to this many characters before retrieval.
 MAX_QUESTION = 1000
 #: The FAQ document that :meth:`GuidelineStore.save_faq` appends to.
 FAQ_FILE = "faq.md"
 FAQ_TITLE = "Questions answered by coaches"
 
-MAX_SENTENCES = 3
-MAX_PASSAGE = 700
 #: Further sources are listed after the quoted one when they score this share of it.
 SOURCE_RATIO = 0.6
 
@@ -62,22 +60,24 @@ SOURCE_RATIO = 0.6
 class Calibration:
     """Maps retrieval features to a confidence: a logistic model fitted by ``ask_eval``.
 
-    The features (see :class:`Features`) are ``coverage``, ``margin`` and
-    ``log(1 + matched)``. The weights are fitted on ``eval/ask/questions.jsonl``
-    with ``uv run python bench/ask_eval.py --fit``, which compares feature sets by
-    cross-validated log loss: margin and matched terms won, and coverage adds
-    nothing once they are in (its weight is 0).
+    The features (see :class:`Features`) are the best section's ``cosine`` with the
+    question, ``coverage``, ``margin`` and ``log(1 + matched)``. ``bench/ask_eval.py
+    --fit`` fits the weights on ``eval/ask/questions.jsonl`` and compares feature sets
+    by cross-validated log loss; :data:`SEMANTIC_CALIBRATION` is used with embeddings,
+    :data:`LEXICAL_CALIBRATION` when the store runs on BM25 alone.
     """
 
-    bias: float = -4.259
+    bias: float
+    cosine: float = 0.0
     coverage: float = 0.0
-    margin: float = 2.141
-    matched: float = 2.92
+    margin: float = 0.0
+    matched: float = 0.0
 
     def confidence(self, features: Features) -> float:
         """The probability that the best section answers the question."""
         z = (
             self.bias
+            + self.cosine * features.cosine
             + self.coverage * features.coverage
             + self.margin * features.margin
             + self.matched * math.log1p(features.matched)
@@ -85,16 +85,25 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
+#: Fitted with embeddings on the old set (``bench/ask_eval.py --fit``): cosine and
+#: log(1+matched), the target being "the question is answerable".
+SEMANTIC_CALIBRATION = Calibration(bias=-5.078, cosine=7.102, matched=3.302)
+#: Fitted on BM25 alone (margin + log(1+matched)).
+LEXICAL_CALIBRATION = Calibration(bias=-4.259, margin=2.141, matched=2.92)
+
+
 @dataclass(frozen=True)
 class Features:
     """What the confidence is computed from.
 
-    ``coverage`` is the idf-weighted share of the question's terms (known to the
-    index or not) found in the best section; ``margin`` is how far the best score is
-    ahead of the second, relative to the best; ``matched`` is how many distinct
-    question terms the best section contains.
+    ``cosine`` is the best section's embedding similarity to the question (0 without
+    embeddings); ``coverage`` is the idf-weighted share of the question's terms (known
+    to the index or not) found in the best section; ``margin`` is how far the best
+    score is ahead of the second, relative to the best; ``matched`` is how many
+    distinct question terms the best section contains.
     """
 
+    cosine: float
     coverage: float
     margin: float
     matched: int
@@ -109,6 +118,7 @@ class Retrieval:
     hits: list[tuple[Section, float]]
     features: Features | None
     confidence: float
+    safety: frozenset[str] = frozenset()  # safety topics named by the question and the best hit
 
 
 class GuidelineStore:
@@ -116,8 +126,12 @@ class GuidelineStore:
 
     ``folder`` holds the ``*.md`` guidelines. ``cache_dir`` is where indexes are
     persisted (``None``: not persisted). ``threshold`` is the confidence below which the
-    store does not answer. ``check_interval`` is how often (seconds, at most)
-    :meth:`answer` checks the files for changes; ``None`` means only :meth:`refresh`.
+    store does not answer, unless the question and the best section name the same
+    safety topic (:mod:`bot.knowledge.safety`). ``embedder`` is the semantic stage's
+    encoder: by default the process's shared MiniLM (:func:`shared_embedder`); ``None``
+    or ``options.semantic_weight == 0`` runs on BM25 alone. ``check_interval`` is how
+    often (seconds, at most) :meth:`answer` checks the files for changes; ``None`` means
+    only :meth:`refresh`.
     Raises :class:`~bot.core.errors.ConfigError` if the folder or a guideline is invalid.
     """
 
@@ -127,16 +141,21 @@ class GuidelineStore:
         *,
         cache_dir: Path | None = DEFAULT_CACHE_DIR,
         options: IndexOptions | None = None,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         calibration: Calibration | None = None,
+        embedder: Embedder | Literal["shared"] | None = "shared",
         check_interval: float | None = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.folder = folder
         self.cache_dir = cache_dir
         self.options = options or IndexOptions()
-        self.threshold = threshold
-        self.calibration = calibration or Calibration()
+        self._threshold = threshold
+        self._calibration = calibration
+        if embedder == "shared":
+            embedder = shared_embedder() if self.options.semantic_weight > 0 else None
+        self.embedder: Embedder | None = embedder
+        self._safety_topics: SafetyTopics | None = None
         self.check_interval = check_interval
         self._clock = clock
         self._lock = threading.RLock()
@@ -164,11 +183,11 @@ class GuidelineStore:
         if not found.hits:
             return Answer(False, 0.0, "", ())
         confidence = round(found.confidence, 4)
-        if confidence < self.threshold:
+        if confidence < self.threshold and not found.safety:
             leads = tuple(self._source(index, s, score) for s, score in found.hits[:3])
             return Answer(False, confidence, "", leads)
         best, best_score = found.hits[0]
-        passage = extract_passage(index, best, found.query)
+        passage = extract_passage(index, best, found.query, self._safety(index).stems(found.safety))
         sources = [self._source(index, best, best_score)]
         for section, score in found.hits[1:3]:
             if score >= SOURCE_RATIO * best_score:
@@ -185,6 +204,7 @@ class GuidelineStore:
 
     def save_faq(self, entry: FaqEntry) -> str:
         """Append ``entry`` to ``faq.md`` (created if absent) atomically; rebuild the index.
+        An entry whose question and answer are already there is not added again.
 
         The entry is a ``## <question>`` section with the answer and a line "Answered by
         <owner> on <date>". A new ``faq.md`` gets a header with the entry's owner and
@@ -215,10 +235,12 @@ class GuidelineStore:
             # A line starting with # in the answer would become a heading: escape it.
             body = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", answer)
             heading = question.lstrip("#").strip() or question
-            addition = (
-                f"\n## {heading}\n\n{body}\n\n"
-                f"Answered by {entry.owner} on {entry.saved_on.isoformat()}\n"
-            )
+            entry_text = f"\n## {heading}\n\n{body}\n\n"
+            if entry_text in existing:
+                # Saved already (a retried click, a second process): one copy is enough.
+                log.info("FAQ entry %r is already in %s", heading, path)
+                return FAQ_FILE
+            addition = f"{entry_text}Answered by {entry.owner} on {entry.saved_on.isoformat()}\n"
             _write_atomically(path, existing + addition)
             log.info("saved a FAQ entry to %s", path)
             self.refresh(force=True)
@@ -234,12 +256,49 @@ class GuidelineStore:
         index = self._index
         query = index.analyse(question[:MAX_QUESTION], typo=typo)
         hits = index.search(query, k=k)
+        safety = self._safety(index)
+        topics = safety.of_text(question[:MAX_QUESTION])
+        # A safety topic the question names: the best-ranked section that names it too
+        # (the most specific topic first, among all sections) goes first.
+        for topic in (t for t in TOPICS if t in topics):
+            chosen = next(
+                (
+                    hit
+                    for hit in index.search(query, k=len(index.sections), every=True)
+                    if topic in safety.of_terms(index.section_terms(hit.section))
+                ),
+                None,
+            )
+            if chosen is not None:
+                hits = [chosen, *(h for h in hits if h.section != chosen.section)][:k]
+                features = compute_features(index, query, hits)
+                confidence = self.calibration_for(index).confidence(features)
+                ranked = [(index.sections[h.section], h.score) for h in hits]
+                return Retrieval(index, query, ranked, features, confidence, frozenset([topic]))
         if not hits:
             return Retrieval(index, query, [], None, 0.0)
         features = compute_features(index, query, hits)
         ranked = [(index.sections[h.section], h.score) for h in hits]
-        confidence = self.calibration.confidence(features)
+        confidence = self.calibration_for(index).confidence(features)
         return Retrieval(index, query, ranked, features, confidence)
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which the store does not answer (see ``__init__``)."""
+        if self._threshold is not None:
+            return self._threshold
+        return DEFAULT_THRESHOLD if self._index.semantic else LEXICAL_THRESHOLD
+
+    def calibration_for(self, index: SectionIndex) -> Calibration:
+        """The calibration given to the store, else the one fitted for the index's stages."""
+        if self._calibration is not None:
+            return self._calibration
+        return SEMANTIC_CALIBRATION if index.semantic else LEXICAL_CALIBRATION
+
+    @property
+    def notes(self) -> list[Problem]:
+        """Remarks on the guidelines that are not problems (e.g. header fields not used)."""
+        return [note for document in self._index.documents for note in document.notes]
 
     def refresh(self, force: bool = False) -> bool:
         """Rebuild the index if the files changed (or if ``force``); True if it was."""
@@ -250,7 +309,7 @@ class GuidelineStore:
                 return False
             files = read_folder(self.folder)
             self._signature = signature
-            if content_key(files, self.options) == self._index.key:
+            if self._key(files) == self._index.key:
                 return False
             index = self._load_index(files)
             if index is None:
@@ -279,9 +338,11 @@ class GuidelineStore:
 
     def _load_index(self, files: list[tuple[Path, bytes]]) -> SectionIndex | None:
         """The index for ``files``: from the cache, else built; None if they are invalid."""
-        key = content_key(files, self.options)
+        key = self._key(files)
         if self.cache_dir is not None:
-            cached = SectionIndex.load(self.cache_dir, key, self.options, self.folder)
+            cached = SectionIndex.load(
+                self.cache_dir, key, self.options, self.folder, self.embedder
+            )
             if cached is not None:
                 log.debug("guideline index loaded from %s", self.cache_dir / key)
                 self.problems = []
@@ -290,13 +351,22 @@ class GuidelineStore:
         self.problems = problems
         if problems:
             return None
-        index = SectionIndex.build(documents, self.options, key)
+        index = SectionIndex.build(documents, self.options, key, self.embedder)
         if self.cache_dir is not None:
             try:
                 index.save(self.cache_dir)
             except OSError as error:
                 log.warning("cannot cache the guideline index in %s: %s", self.cache_dir, error)
         return index
+
+    def _key(self, files: list[tuple[Path, bytes]]) -> str:
+        model = self.embedder.name if self.embedder is not None else "none"
+        return content_key(files, f"v{FORMAT_VERSION}\n{self.options.key()}\n{model}")
+
+    def _safety(self, index: SectionIndex) -> SafetyTopics:
+        if self._safety_topics is None:
+            self._safety_topics = SafetyTopics(index.analyzer)
+        return self._safety_topics
 
     @staticmethod
     def _source(index: SectionIndex, section: Section, score: float) -> Source:
@@ -312,7 +382,7 @@ class GuidelineStore:
 
 
 def compute_features(index: SectionIndex, query: Query, hits: list[Hit]) -> Features:
-    """Coverage, margin and matched terms of the best hit (see :class:`Features`)."""
+    """Cosine, coverage, margin and matched terms of the best hit (see :class:`Features`)."""
     best = hits[0]
     present = index.section_terms(best.section)
     total = covered = 0.0
@@ -325,90 +395,11 @@ def compute_features(index: SectionIndex, query: Query, hits: list[Hit]) -> Feat
             matched += 1
     second = hits[1].score if len(hits) > 1 else 0.0
     return Features(
+        cosine=best.cosine if best.cosine is not None else 0.0,
         coverage=covered / total if total else 0.0,
         margin=(best.score - second) / best.score if best.score > 0 else 0.0,
         matched=matched,
     )
-
-
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "no.", "approx.")
-_SENTENCE_END = re.compile("(?<=[.!?])[\"'\u201d\u2019)]*\\s+(?=[\"'\u201c\u2018(\\[]?[A-Z0-9])")
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split section text into quotable units: sentences, list items and table rows."""
-    units: list[str] = []
-    paragraph: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            units.extend(_sentences(" ".join(paragraph)))
-            paragraph.clear()
-
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if not line or line.startswith(("```", "~~~")) or set(line) <= set("|-: "):
-            flush()
-            continue
-        if _LIST_ITEM.match(raw) or line.startswith("|") or line.startswith(">"):
-            flush()
-            line = _LIST_ITEM.sub("", raw).strip().lstrip(">").strip()
-        paragraph.append(line)
-    flush()
-    return [u for u in units if u]
-
-
-def _sentences(paragraph: str) -> list[str]:
-    paragraph = " ".join(paragraph.replace("**", "").replace("__", "").split())
-    paragraph = _ESCAPED.sub(r"\1", paragraph)  # Markdown escapes: "\#" is shown as "#"
-    pieces = _SENTENCE_END.split(paragraph)
-    merged: list[str] = []
-    for piece in pieces:
-        if merged and merged[-1].lower().endswith(_ABBREVIATIONS):
-            merged[-1] = f"{merged[-1]} {piece}"
-        else:
-            merged.append(piece)
-    return merged
-
-
-def extract_passage(index: SectionIndex, section: Section, query: Query) -> str:
-    """The one to three consecutive sentences of ``section`` that best match ``query``, quoted."""
-    units = split_sentences(section.text)
-    if not units:
-        return section.text.strip()[:MAX_PASSAGE]
-    weights = {
-        term: index.idf(term) * weight
-        for term, weight in zip(query.terms, query.weights, strict=True)
-    }
-    unit_terms = [set(index.analyzer.terms(unit)) & weights.keys() for unit in units]
-    best: tuple[float, int, int] | None = None  # (score, -length, -start)
-    best_span = (0, 1)
-    for start in range(len(units)):
-        covered: set[str] = set()
-        length = 0
-        for end in range(start, min(start + MAX_SENTENCES, len(units))):
-            length += len(units[end]) + 1
-            if end > start and length > MAX_PASSAGE:
-                break
-            covered |= unit_terms[end]
-            if end > start and not unit_terms[end]:
-                break  # a window grows only by sentences that match
-            score = sum(weights[t] for t in covered)
-            key = (score, -(end - start), -start)
-            if best is None or key > best:
-                best, best_span = key, (start, end + 1)
-    start, end = best_span
-    if best is not None and best[0] == 0:
-        # Only the headings matched: the section's opening is the best quote.
-        end = start + 1
-        while end < len(units) and end < MAX_SENTENCES and len(" ".join(units[:end])) < 200:
-            end += 1
-    passage = " ".join(units[start:end])
-    if len(passage) > MAX_PASSAGE:
-        passage = passage[: MAX_PASSAGE - 1].rsplit(" ", 1)[0] + "…"
-    return passage
 
 
 def ask_json(answer: Answer) -> dict[str, Any]:

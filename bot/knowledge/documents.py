@@ -15,9 +15,15 @@ A guideline looks like this::
     Text of the section headed ("When a journalist contacts you", "Direct messages").
 
 The header is optional. Without one the title is the first ``# `` heading (else the
-file name) and owner and last review are unknown. A header that is present must be
-valid: every problem names its file and line, and :func:`load_folder` returns the
-problems so that start-up can stop (see :class:`bot.core.errors.ConfigError`).
+file name) and owner and last review are unknown. The fields above are validated:
+every problem names its file and line, and :func:`load_folder` returns the problems
+so that start-up can stop (see :class:`bot.core.errors.ConfigError`). Any other field
+(``url``, ``source``, ``licence``... as in handbooks exported from Hugo or Jekyll) is
+kept in :attr:`Document.extra` and otherwise ignored; it is reported as a note
+(:attr:`Document.notes`), not a problem, so another organisation's handbook loads
+without edits. Headings may be at any level (``#`` to ``######``, or underlined), and
+links, inline HTML and comments in the body are reduced to their text
+(:mod:`bot.knowledge.markdown`).
 """
 
 from __future__ import annotations
@@ -27,18 +33,22 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.errors import Problem
-from bot.yamlsource import YamlSyntaxError, load_located
+from bot.knowledge.markdown import blank_comments, plain_text
+from bot.yamlsource import YamlSyntaxError, load_located, validation_problems
 
 log = logging.getLogger(__name__)
 
 #: Separator between the parts of a heading path when it is shown (a single right angle quote).
 PATH_SEPARATOR = " \u203a "
 
-_HEADING = re.compile(r"^(#{1,3})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_UNDERLINE = re.compile(r"^[ ]{0,3}(=+|-+)[ \t]*$")
+_LEVELS = 6
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 
 
@@ -78,6 +88,10 @@ class Document:
     audience: tuple[str, ...]
     tags: tuple[str, ...]
     sections: tuple[Section, ...]
+    #: Header fields the bot does not use, kept as they were (e.g. ``url``, ``licence``).
+    extra: tuple[tuple[str, Any], ...] = ()
+    #: Remarks that are not problems, e.g. an unknown header field (file and line).
+    notes: tuple[Problem, ...] = ()
 
     @property
     def name(self) -> str:
@@ -88,7 +102,7 @@ class Document:
 class _Header(BaseModel):
     """The fields a guideline header may have; every one is optional."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     title: str | None = Field(default=None, min_length=1, max_length=150)
     owner: str | None = Field(default=None, min_length=1)
@@ -143,6 +157,7 @@ def parse_document(path: Path, text: str, problems: list[Problem]) -> Document |
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     header = _Header()
+    notes: list[Problem] = []
     body_start = 0  # index of the first body line
     if lines and lines[0].rstrip() == "---":
         end = next(
@@ -152,11 +167,13 @@ def parse_document(path: Path, text: str, problems: list[Problem]) -> Document |
         if end is None:
             problems.append(Problem(str(path), 1, "the YAML header is not closed with ---"))
             return None
-        parsed = _parse_header(path, lines[1:end], problems)
+        parsed = _parse_header(path, lines[1:end], problems, notes)
         if parsed is None:
             return None
         header = parsed
         body_start = end + 1
+    body = blank_comments("\n".join(lines[body_start:])).split("\n")
+    lines = lines[:body_start] + body
     first_title = _first_title(lines, body_start)
     title = header.title or first_title or path.stem.replace("-", " ").replace("_", " ")
     sections = split_sections(path.name, title, lines, body_start)
@@ -171,10 +188,14 @@ def parse_document(path: Path, text: str, problems: list[Problem]) -> Document |
         audience=header.audience,
         tags=header.tags,
         sections=tuple(sections),
+        extra=tuple((header.model_extra or {}).items()),
+        notes=tuple(notes),
     )
 
 
-def _parse_header(path: Path, header_lines: list[str], problems: list[Problem]) -> _Header | None:
+def _parse_header(
+    path: Path, header_lines: list[str], problems: list[Problem], notes: list[Problem]
+) -> _Header | None:
     try:
         # The leading newline stands for the opening --- so YAML lines are file lines.
         located = load_located("\n" + "\n".join(header_lines), str(path))
@@ -186,14 +207,13 @@ def _parse_header(path: Path, header_lines: list[str], problems: list[Problem]) 
         problems.append(Problem(str(path), 2, "the YAML header must be a mapping of fields"))
         return None
     try:
-        return _Header.model_validate(data)
+        header = _Header.model_validate(data)
     except ValidationError as error:
-        for item in error.errors():
-            loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
-            dotted = ".".join(str(p) for p in item["loc"])
-            message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
-            problems.append(located.problem(loc, f"{dotted}: {message}"))
+        problems += validation_problems(error.errors(), located, unknown="unknown field")
         return None
+    for name in header.model_extra or {}:
+        notes.append(located.problem((name,), f"{name}: field not used by the bot (kept, ignored)"))
+    return header
 
 
 def _first_title(lines: list[str], start: int) -> str | None:
@@ -205,7 +225,7 @@ def _first_title(lines: list[str], start: int) -> str | None:
             continue
         match = _HEADING.match(line)
         if match and len(match.group(1)) == 1:
-            return match.group(2).strip()
+            return _clean_heading(match.group(2))
     return None
 
 
@@ -222,15 +242,17 @@ def _track_fence(line: str, fence: str | None) -> tuple[str | None, bool]:
 
 
 def split_sections(doc: str, title: str, lines: list[str], start: int = 0) -> list[Section]:
-    """Split Markdown ``lines[start:]`` into sections by ``#``, ``##`` and ``###`` headings.
+    """Split Markdown ``lines[start:]`` into sections by headings of any level.
 
-    Each section keeps its heading path (beginning with ``title``), its own text and
-    its line number. Text before the first heading is the intro, headed by the title.
-    A ``#`` heading seen before any other heading or text is the title line itself.
+    Headings are ATX (``#`` to ``######``) or setext (a line underlined with ``=`` or
+    ``-``). Each section keeps its heading path (beginning with ``title``), its own
+    text (see :func:`bot.knowledge.markdown.plain_text`) and its line number. Text
+    before the first heading is the intro, headed by the title. A ``#`` heading seen
+    before any other heading or text, or repeating the title, is the title line itself.
     Sections without text are left out (their headings still head their children).
     """
     sections: list[Section] = []
-    stack: list[str | None] = [None, None, None]  # headings at levels 1..3
+    stack: list[str | None] = [None] * _LEVELS  # the open heading at each level
     current_path: tuple[str, ...] = (title,)
     current_line: int | None = None
     buffer: list[str] = []
@@ -238,7 +260,7 @@ def split_sections(doc: str, title: str, lines: list[str], start: int = 0) -> li
     fence: str | None = None
 
     def flush() -> None:
-        text = "\n".join(buffer).strip()
+        text = plain_text("\n".join(buffer))
         if text:
             first = current_line
             if first is None:  # the intro: its line is its first line of text
@@ -251,8 +273,16 @@ def split_sections(doc: str, title: str, lines: list[str], start: int = 0) -> li
     for index in range(start, len(lines)):
         line = lines[index]
         fence, is_code = _track_fence(line, fence)
+        heading_at = index
         match = None if is_code else _HEADING.match(line)
-        if match is None:
+        level = len(match.group(1)) if match else 0
+        raw_heading = match.group(2) if match else ""
+        if match is None and not is_code and _is_underline(line, buffer):
+            # A one-line paragraph underlined: a setext heading (level 1 for =, 2 for -).
+            raw_heading = buffer.pop()
+            level = 1 if line.strip().startswith("=") else 2
+            heading_at = index - 1
+        if not level:
             if not buffer:
                 buffer_start = index
             buffer.append(line)
@@ -260,16 +290,15 @@ def split_sections(doc: str, title: str, lines: list[str], start: int = 0) -> li
                 seen_anything = True
             continue
         flush()
-        level = len(match.group(1))
-        heading = _clean_heading(match.group(2))
+        heading = _clean_heading(raw_heading)
         if level == 1 and (not seen_anything or heading.casefold() == title.casefold()):
-            stack = [None, None, None]  # the title line: what follows is the intro
+            stack = [None] * _LEVELS  # the title line: what follows is the intro
             current_line = None
         else:
             stack[level - 1] = heading
-            for deeper in range(level, 3):
+            for deeper in range(level, _LEVELS):
                 stack[deeper] = None
-            current_line = index + 1
+            current_line = heading_at + 1
         seen_anything = True
         current_path = (title, *(h for h in stack if h))
         buffer_start = index + 1
@@ -277,7 +306,20 @@ def split_sections(doc: str, title: str, lines: list[str], start: int = 0) -> li
     return sections
 
 
+def _is_underline(line: str, buffer: list[str]) -> bool:
+    """Whether ``line`` underlines the last buffered line, a paragraph of one line."""
+    if not _UNDERLINE.match(line) or not buffer or not buffer[-1].strip():
+        return False
+    if len(buffer) > 1 and buffer[-2].strip():
+        return False  # the paragraph has several lines: "---" is a rule, not a heading
+    last = buffer[-1].strip()
+    return not _LIST_OR_QUOTE.match(last)
+
+
+_LIST_OR_QUOTE = re.compile(r"^(?:[-*+>|]|\d+[.)])(?:\s|$)")
+
+
 def _clean_heading(heading: str) -> str:
-    """A heading without Markdown emphasis or link syntax."""
-    heading = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
-    return re.sub(r"[*_`]+", "", heading).strip() or heading.strip()
+    """A heading without Markdown emphasis, link syntax or HTML."""
+    text = " ".join(plain_text(heading).split())
+    return re.sub(r"[*_`]+", "", text).strip() or heading.strip()

@@ -1,34 +1,34 @@
-"""A BM25 index over guideline sections, persisted to a cache keyed by the files' content.
+"""The section index: plain BM25 and sentence embeddings over guideline sections, fused.
 
-Text is normalised before indexing and querying: lower case, accents stripped,
-English stop words removed, English (Snowball) stemming. Each section is indexed as
-its own text plus its heading path, its document's title and tags, repeated to weight
-them, and a section's score adds a share of its whole document's score (see
-:class:`IndexOptions`). A query word that is not in the index is spelled out if it
-is chat shorthand (:mod:`bot.knowledge.lexicon`) or else corrected if it is one
-typing slip away from an indexed word (:class:`TypoIndex`).
+Each section is indexed once as its document title, its heading path and its text
+(no repetition, no tags, no document-level boost: tuning of that kind was measured to
+help on our own guidelines and hurt on other organisations', see
+``docs/benchmarks.md``). BM25 uses the textbook parameters (k1 1.5, b 0.75) over
+stemmed, stop-word-free words (:mod:`bot.knowledge.text`); a query word that is not in
+the index is spelled out if it is chat shorthand (:mod:`bot.knowledge.lexicon`) or
+else corrected if it is one typing slip away from an indexed word
+(:class:`~bot.knowledge.typos.TypoIndex`).
 
-The index is persisted in ``cache_dir/<key>/`` where the key hashes the file names,
-sizes and content hashes (and the index options and format version), so a second
-start with the same files loads instead of building. Modification times are only used
-to notice cheaply that something may have changed (:func:`stat_signature`); they are
-not part of the key, so a fresh checkout of the same files still hits the cache.
+The semantic stage embeds every section as windows of up to ``window_words`` words
+(heading path first) with an :class:`~bot.knowledge.embedder.Embedder`; a section's
+similarity to a question is its best window's cosine. The two scores are blended:
+``(1 - w) * bm25 / max(bm25) + w * minmax(cosine)`` with ``w = semantic_weight``,
+chosen on ``eval/ask/questions.jsonl`` (``bench/ask_eval.py``). The window vectors are
+computed when the index is built and persisted with it (``vectors.npy``), so a start
+with unchanged files loads them, and a rebuild after a file changed embeds only the
+windows whose text is new (:class:`~bot.knowledge.embedder.MemoEmbedder`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import hashlib
 import json
 import logging
 import math
 import os
-import re
 import shutil
 import tempfile
 import threading
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,263 +37,380 @@ from typing import Any
 
 import bm25s  # type: ignore[import-untyped]
 import numpy as np
-import Stemmer  # type: ignore[import-not-found]
-from bm25s.stopwords import STOPWORDS_EN_PLUS  # type: ignore[import-untyped]
 
-from bot.knowledge.documents import PATH_SEPARATOR, Document, Section
+from bot.knowledge.cache import document_from_json, document_to_json, prune
+from bot.knowledge.documents import Document, Section
+from bot.knowledge.embedder import Embedder, MemoEmbedder, Vectors
 from bot.knowledge.lexicon import SHORTHAND
+from bot.knowledge.text import STOPWORDS, Analyzer, normalise
+from bot.knowledge.typos import TypoIndex, plausible_typo
+
+__all__ = [
+    "STOPWORDS",
+    "Analyzer",
+    "Hit",
+    "IndexOptions",
+    "Query",
+    "SectionIndex",
+    "TypoIndex",
+    "normalise",
+    "plausible_typo",
+]
 
 log = logging.getLogger(__name__)
 
 #: Bump when the cached format or the text processing changes.
-FORMAT_VERSION = 1
-
-_EXTRA_STOPWORDS = frozenset(
-    {
-        "also",
-        "anyone",
-        "anything",
-        "could",
-        "etc",
-        "may",
-        "might",
-        "must",
-        "ok",
-        "okay",
-        "please",
-        "shall",
-        "someone",
-        "something",
-        "us",
-        "would",
-    }
-)
-STOPWORDS: frozenset[str] = frozenset(STOPWORDS_EN_PLUS) | _EXTRA_STOPWORDS
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-
-def normalise(text: str) -> str:
-    """Lower case, accents stripped, typographic apostrophes made plain."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.replace("\u2019", "'").replace("\u2018", "'")
-
-
-class Analyzer:
-    """Turns text into index terms: normalise, split, drop stop words, stem."""
-
-    def __init__(self, stem: bool = True, stopwords: bool = True) -> None:
-        self._stemmer = Stemmer.Stemmer("english") if stem else None
-        self._stemmer_lock = threading.Lock()  # a PyStemmer object is not thread-safe
-        self._stopwords = STOPWORDS if stopwords else frozenset()
-        self._cache: dict[str, str] = {}
-
-    def words(self, text: str) -> list[str]:
-        """The normalised words of ``text`` that are not stop words (unstemmed)."""
-        found = []
-        for word in _WORD.findall(normalise(text)):
-            if word in self._stopwords:
-                continue
-            word = word.split("'", 1)[0]  # "company's" -> "company"
-            if len(word) > 1 and word not in self._stopwords:
-                found.append(word)
-        return found
-
-    def stem(self, word: str) -> str:
-        """The stem of one normalised word."""
-        if self._stemmer is None:
-            return word
-        stem = self._cache.get(word)
-        if stem is None:
-            with self._stemmer_lock:
-                stem = str(self._stemmer.stemWord(word))
-            if len(self._cache) < 100_000:
-                self._cache[word] = stem
-        return stem
-
-    def terms(self, text: str) -> list[str]:
-        """The index terms of ``text``, in order, with repeats."""
-        return [self.stem(word) for word in self.words(text)]
-
-
-_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
-
-
-def _keyboard_neighbours() -> dict[str, set[str]]:
-    """Keys next to each other on a QWERTY keyboard, whose rows are staggered."""
-    neighbours: dict[str, set[str]] = {}
-    for r, row in enumerate(_KEYBOARD_ROWS):
-        for i, key in enumerate(row):
-            near = {(r, i - 1), (r, i + 1), (r - 1, i), (r - 1, i + 1), (r + 1, i - 1), (r + 1, i)}
-            neighbours[key] = {
-                _KEYBOARD_ROWS[nr][ni]
-                for nr, ni in near
-                if 0 <= nr < len(_KEYBOARD_ROWS) and 0 <= ni < len(_KEYBOARD_ROWS[nr])
-            }
-    return neighbours
-
-
-_NEIGHBOURS = _keyboard_neighbours()
-
-
-def _near(a: str, b: str) -> bool:
-    return a == b or b in _NEIGHBOURS.get(a, ())
-
-
-def plausible_typo(typed: str, word: str) -> bool:
-    """Whether ``typed`` is ``word`` with one typical typing slip.
-
-    The slips: a letter left out, two neighbouring letters swapped, a letter replaced
-    by a key next to it, or an extra letter that repeats or neighbours a letter beside
-    it. Replacing a letter by a distant key usually makes another real word
-    ("guest" for "guess"), so that is not treated as a typo.
-    """
-    if len(typed) + 1 == len(word):
-        return any(word[:i] + word[i + 1 :] == typed for i in range(len(word)))
-    if len(typed) == len(word) + 1:
-        for i in range(len(typed)):
-            if typed[:i] + typed[i + 1 :] != word:
-                continue
-            around = typed[max(i - 1, 0) : i] + typed[i + 1 : i + 2]
-            if any(_near(typed[i], c) for c in around):
-                return True
-        return False
-    if len(typed) != len(word):
-        return False
-    diffs = [i for i in range(len(word)) if typed[i] != word[i]]
-    if len(diffs) == 1:
-        return _near(typed[diffs[0]], word[diffs[0]])
-    if len(diffs) == 2 and diffs[1] == diffs[0] + 1:
-        i = diffs[0]
-        return typed[i] == word[i + 1] and typed[i + 1] == word[i]
-    return False
-
-
-class TypoIndex:
-    """Finds the indexed word a misspelt query word was meant to be.
-
-    A query word of at least ``min_length`` characters that is not indexed is matched
-    to an indexed word one typing slip away (see :func:`plausible_typo`) with the same
-    first letter; ties go to the word in more sections. Candidates come from a
-    symmetric-delete table (each word with each one letter left out).
-    """
-
-    def __init__(self, word_counts: dict[str, int], min_length: int = 5) -> None:
-        self.min_length = min_length
-        self._counts = word_counts
-        self._deletes: dict[str, list[str]] = {}
-        for word in word_counts:
-            if len(word) < min_length - 1:
-                continue
-            for variant in _deletes(word):
-                self._deletes.setdefault(variant, []).append(word)
-
-    def correct(self, word: str) -> str | None:
-        """The intended indexed word, or None if none is one slip away."""
-        if len(word) < self.min_length or word in self._counts:
-            return None
-        candidates: set[str] = set()
-        for variant in _deletes(word):
-            candidates.update(self._deletes.get(variant, ()))
-        best: tuple[int, str] | None = None
-        for candidate in candidates:
-            if candidate[0] != word[0] or not plausible_typo(word, candidate):
-                continue
-            key = (-self._counts[candidate], candidate)
-            if best is None or key < best:
-                best = key
-        return best[1] if best else None
-
-
-def _deletes(word: str) -> set[str]:
-    """``word`` and every string made by leaving one letter out."""
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+FORMAT_VERSION = 2
+#: A section that shares no word with the question is a hit only if at least this similar.
+MIN_COSINE = 0.2
 
 
 @dataclass(frozen=True)
 class IndexOptions:
     """How sections are indexed and queried.
 
-    ``heading_weight`` and ``title_weight`` repeat the section's own headings and the
-    document title that many times in the indexed text (0 leaves them out);
-    ``tag_weight`` does the same for the document's tags; ``doc_weight`` adds that
-    share of the whole document's score to each section's; ``typo`` turns on typo
-    tolerance and ``shorthand`` the spelling out of chat shorthand. ``k1`` and ``b``
-    are the BM25 parameters (0.9 and 0.4 as in Anserini). The defaults are what
-    ``bench/ask_eval.py`` measured best; it reports the alternatives.
+    ``k1`` and ``b`` are the BM25 parameters; ``typo`` turns on typo tolerance and
+    ``shorthand`` the spelling out of chat shorthand (both only for query words the
+    index does not know). ``semantic_weight`` is the share of the semantic score in
+    the blend (0: BM25 alone, no embeddings); ``window_words`` and ``window_step`` cut
+    sections into the windows that are embedded.
     """
 
-    heading_weight: int = 2
-    title_weight: int = 1
-    tag_weight: int = 1
-    doc_weight: float = 0.5
+    k1: float = 1.5
+    b: float = 0.75
     stem: bool = True
     stopwords: bool = True
     typo: bool = True
     shorthand: bool = True
-    k1: float = 0.9
-    b: float = 0.4
+    semantic_weight: float = 0.6
+    blend: str = "z"
+    pair_weight: float = 0.5
+    window_words: int = 128
+    window_step: int = 96
 
     def key(self) -> str:
         """The options that change the index, for the cache key."""
         fields = dataclasses.asdict(self)
-        fields.pop("typo")  # query-time options
-        fields.pop("shorthand")
+        for query_time in ("typo", "shorthand", "semantic_weight", "blend", "pair_weight"):
+            fields.pop(query_time)
+        fields["pairs"] = self.pair_weight > 0
+        fields["semantic"] = self.semantic_weight > 0
         return json.dumps(fields, sort_keys=True)
-
-
-def stat_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, sizes and modification times of the ``*.md`` files: a cheap change check."""
-    signature = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return ()
-    for entry in entries:
-        if entry.name.endswith(".md") and entry.is_file():
-            try:
-                info = entry.stat()
-            except OSError:
-                continue
-            signature.append((entry.name, info.st_size, info.st_mtime_ns))
-    return tuple(sorted(signature))
-
-
-def read_folder(folder: Path) -> list[tuple[Path, bytes]]:
-    """The ``*.md`` files directly in ``folder`` and their bytes, sorted by name."""
-    files = []
-    for path in sorted(folder.glob("*.md")):
-        try:
-            files.append((path, path.read_bytes()))
-        except OSError as error:
-            log.warning("cannot read %s: %s", path, error)
-    return files
-
-
-def content_key(files: list[tuple[Path, bytes]], options: IndexOptions) -> str:
-    """A hash of the files' names, sizes and contents, and of the index options."""
-    digest = hashlib.sha256(f"v{FORMAT_VERSION}\n{options.key()}\n".encode())
-    for path, data in files:
-        content = hashlib.sha256(data).hexdigest()
-        digest.update(f"{path.name}\0{len(data)}\0{content}\n".encode())
-    return digest.hexdigest()[:32]
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A section found for a query, with its BM25 score."""
+    """A section found for a query: blended score and the two scores it blends."""
 
     section: int  # position in :attr:`SectionIndex.sections`
     score: float
+    bm25: float
+    cosine: float | None  # None without the semantic stage
 
 
 @dataclass(frozen=True)
 class Query:
-    """An analysed query: its unique terms (stems, in order) and their weights."""
+    """An analysed query: its text, unique terms (stems, in order) and their weights."""
 
+    text: str
     terms: tuple[str, ...]
     weights: tuple[float, ...]
     corrected: dict[str, str]  # misspelt or shorthand word -> what was searched instead
+
+
+def windows(section: Section, words: int, step: int) -> list[str]:
+    """The texts embedded for ``section``: heading path, then up to ``words`` words."""
+    heading = ". ".join(section.path)
+    body = section.text.split()
+    if len(body) <= words:
+        return [f"{heading}. {' '.join(body)}"]
+    return [
+        f"{heading}. {' '.join(body[start : start + words])}"
+        for start in range(0, len(body) - words + step, step)
+    ]
+
+
+def _save_array(path: Path, array: Vectors) -> None:
+    """Write ``array`` to ``path`` atomically (a temporary file, then a rename)."""
+    fd, temporary = tempfile.mkstemp(prefix=".vectors-", suffix=".npy", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array)
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        log.warning("cannot save the section embeddings in %s: %s", path.parent, error)
+
+
+class SectionIndex:
+    """BM25 and (optionally) embeddings over sections; :meth:`build`, :meth:`save`, :meth:`load`."""
+
+    def __init__(
+        self,
+        documents: list[Document],
+        bm25: _Bm25,
+        word_counts: dict[str, int],
+        options: IndexOptions,
+        key: str,
+        embedder: Embedder | None = None,
+        vectors: Vectors | None = None,
+    ) -> None:
+        self.documents = documents
+        self.sections = [section for document in documents for section in document.sections]
+        self.options = options
+        self.key = key
+        self.analyzer = Analyzer(stem=options.stem, stopwords=options.stopwords)
+        self.embedder = embedder if options.semantic_weight > 0 else None
+        self.vectors = vectors
+        self._window_texts: list[str] = []
+        owners: list[int] = []
+        for position, section in enumerate(self.sections):
+            for text in windows(section, options.window_words, options.window_step):
+                self._window_texts.append(text)
+                owners.append(position)
+        self.window_section = np.array(owners, dtype=np.int64)
+        if vectors is not None and vectors.shape[0] != len(owners):
+            raise ValueError(f"{vectors.shape[0]} vectors for {len(owners)} windows")
+        self._vectors_lock = threading.Lock()
+        self._saved_at: Path | None = None
+        self._bm25 = bm25
+        self._word_counts = word_counts
+        self._typos = TypoIndex(word_counts) if options.typo else None
+        self._by_name = {document.name: document for document in documents}
+        self._n = max(len(self.sections), 1)
+        self._df = bm25.document_frequencies()
+        self._max_idf = math.log(1.0 + (self._n + 0.5) / 0.5)
+        self.loaded_from_cache = False
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the semantic stage is on."""
+        return self.embedder is not None
+
+    def window_vectors(self) -> Vectors | None:
+        """The windows' embeddings, computed on first use (and then persisted).
+
+        They are computed lazily so that commands that never ask (``check``,
+        ``ingest``) do not pay for them; a saved index gets them written beside it.
+        """
+        if self.embedder is None:
+            return None
+        with self._vectors_lock:
+            if self.vectors is None:
+                self.vectors = self.embedder.embed(self._window_texts)
+                if self._saved_at is not None:
+                    _save_array(self._saved_at / "vectors.npy", self.vectors)
+            return self.vectors
+
+    # -- building -------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        documents: list[Document],
+        options: IndexOptions,
+        key: str,
+        embedder: Embedder | None = None,
+    ) -> SectionIndex:
+        """Index every section of ``documents`` (and embed them if ``embedder``)."""
+        analyzer = Analyzer(stem=options.stem, stopwords=options.stopwords)
+        corpus: list[list[str]] = []
+        word_counts: Counter[str] = Counter()
+        for document in documents:
+            for section in document.sections:
+                text = "\n".join([*section.path, section.text])
+                words = analyzer.words(text)
+                word_counts.update(set(words))
+                pairs = analyzer.pairs(text) if options.pair_weight > 0 else []
+                corpus.append([analyzer.stem(w) for w in words] + pairs or [""])
+        return cls(
+            documents, _Bm25.build(corpus, options), dict(word_counts), options, key, embedder
+        )
+
+    # -- persistence ----------------------------------------------------------
+
+    def save(self, cache_dir: Path, keep: int = 2) -> Path:
+        """Write the index to ``cache_dir/<key>/`` atomically; prune older entries."""
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        target = cache_dir / self.key
+        if target.is_dir():
+            self._saved_at = target
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
+        try:
+            self._bm25.save(staging / "sections")
+            if self.vectors is not None:
+                np.save(staging / "vectors.npy", self.vectors)
+            meta = {
+                "format": FORMAT_VERSION,
+                "key": self.key,
+                "options": dataclasses.asdict(self.options),
+                "model": self.embedder.name if self.embedder else None,  # of vectors.npy
+                "word_counts": self._word_counts,
+                "documents": [document_to_json(d) for d in self.documents],
+            }
+            (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            try:
+                os.replace(staging, target)
+            except OSError:  # another process wrote the same key first
+                shutil.rmtree(staging, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        prune(cache_dir, keep)
+        self._saved_at = target
+        return target
+
+    @classmethod
+    def load(
+        cls,
+        cache_dir: Path,
+        key: str,
+        options: IndexOptions,
+        folder: Path,
+        embedder: Embedder | None = None,
+    ) -> SectionIndex | None:
+        """The index of ``folder`` cached under ``key``, or None if absent or unreadable."""
+        target = cache_dir / key
+        meta_path = target / "meta.json"
+        if not meta_path.is_file():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
+                return None
+            documents = [document_from_json(d, folder) for d in meta["documents"]]
+            n_sections = sum(len(d.sections) for d in documents)
+            vectors = None
+            stored = target / "vectors.npy"
+            if embedder is not None and meta.get("model") == embedder.name and stored.is_file():
+                vectors = np.load(stored)
+            index = cls(
+                documents,
+                _Bm25.load(target / "sections", n_sections, options),
+                meta["word_counts"],
+                options,
+                key,
+                embedder,
+                vectors,
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("ignoring unreadable index cache %s: %s", target, error)
+            return None
+        if isinstance(embedder, MemoEmbedder) and vectors is not None:
+            # A later rebuild (one file changed) then embeds only the changed windows.
+            embedder.remember(index._window_texts, vectors)
+        index._saved_at = target
+        os.utime(target)  # most recently used, for pruning
+        index.loaded_from_cache = True
+        return index
+
+    # -- querying -------------------------------------------------------------
+
+    def analyse(
+        self, question: str, typo: bool | None = None, shorthand: bool | None = None
+    ) -> Query:
+        """The query's unique terms and weights, shorthand spelled out and typos corrected.
+
+        Only a word that is not in the index is spelled out (see
+        :mod:`bot.knowledge.lexicon`) or else corrected (see :class:`TypoIndex`).
+        """
+        use_typo = self.options.typo if typo is None else typo
+        use_shorthand = self.options.shorthand if shorthand is None else shorthand
+        terms: list[str] = []
+        corrected: dict[str, str] = {}
+        for word in self.analyzer.words(question):
+            found = [self.analyzer.stem(word)]
+            if found[0] not in self._df:
+                plain = SHORTHAND.get(word) if use_shorthand else None
+                fixed = None
+                if use_typo and not plain and self._typos is not None:
+                    fixed = self._typos.correct(word)
+                if plain or fixed:
+                    corrected[word] = plain or fixed or word
+                    found = self.analyzer.terms(corrected[word])
+            terms += [term for term in found if term not in terms]
+        return Query(question, tuple(terms), tuple(1.0 for _ in terms), corrected)
+
+    def bm25_scores(self, query: Query) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """The BM25 score of every section for ``query`` (its words, and pairs if indexed)."""
+        scores = self._bm25.scores(query.terms, query.weights)
+        if self.options.pair_weight > 0:
+            pairs = list(dict.fromkeys(self.analyzer.pairs(query.text)))
+            weights = [self.options.pair_weight] * len(pairs)
+            scores = scores + self._bm25.scores(pairs, weights)
+        return scores
+
+    def cosines(self, query: Query) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+        """Every section's best window cosine with the question, or None without embeddings."""
+        vectors = self.window_vectors()
+        if self.embedder is None or vectors is None:
+            return None
+        # A question is embedded afresh: the memo is for the windows, not for every question.
+        encoder = self.embedder.inner if isinstance(self.embedder, MemoEmbedder) else self.embedder
+        question = encoder.embed([query.text])[0]
+        per_window = vectors @ question
+        best = np.full(len(self.sections), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.window_section, per_window)
+        return best
+
+    def search(self, query: Query, k: int = 10, every: bool = False) -> list[Hit]:
+        """The ``k`` best sections, best first (see the module docstring for the blend).
+
+        A section that shares no word with the question and is not similar enough
+        (:data:`MIN_COSINE`) is left out, unless ``every``.
+        """
+        n = len(self.sections)
+        if n == 0:
+            return []
+        bm25 = self.bm25_scores(query)
+        top_bm25 = float(bm25.max())
+        cosines = self.cosines(query) if self.options.semantic_weight > 0 else None
+        if cosines is None:
+            if top_bm25 <= 0 and not every:
+                return []
+            scores = bm25
+        else:
+            w = self.options.semantic_weight
+            if self.options.blend == "rrf":
+                # Reciprocal-rank fusion (k = 60); the weight shifts the two rankings' shares.
+                lexical_rank = np.argsort(np.argsort(-bm25, kind="stable"), kind="stable")
+                semantic_rank = np.argsort(np.argsort(-cosines, kind="stable"), kind="stable")
+                scores = (1 - w) / (60.0 + lexical_rank) + w / (60.0 + semantic_rank)
+            elif self.options.blend == "z":
+                lexical = (bm25 - bm25.mean()) / (float(bm25.std()) or 1.0)
+                semantic = (cosines - cosines.mean()) / (float(cosines.std()) or 1.0)
+                scores = (1 - w) * lexical + w * semantic
+                scores = scores - float(scores.min()) + 1e-6
+            else:
+                lexical = bm25 / top_bm25 if top_bm25 > 0 else bm25
+                low, high = float(cosines.min()), float(cosines.max())
+                semantic = (cosines - low) / (high - low) if high > low else cosines * 0
+                scores = (1 - w) * lexical + w * semantic
+        k = min(k, n)
+        top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+        ranked = sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
+        return [
+            Hit(i, float(scores[i]), float(bm25[i]), None if cosines is None else float(cosines[i]))
+            for i in ranked
+            if every or bm25[i] > 0 or (cosines is not None and cosines[i] >= MIN_COSINE)
+        ]
+
+    def section_terms(self, position: int) -> set[str]:
+        """The terms indexed for one section (its headings and text)."""
+        section = self.sections[position]
+        return set(self.analyzer.terms("\n".join([*section.path, section.text])))
+
+    def idf(self, term: str) -> float:
+        """The term's inverse section frequency; unknown terms get the rarest term's."""
+        df = self._df.get(term)
+        if not df:
+            return self._max_idf
+        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+
+    def document(self, section: Section) -> Document:
+        """The document a section belongs to."""
+        return self._by_name[section.doc]
 
 
 class _Bm25:
@@ -346,257 +463,3 @@ class _Bm25:
     def document_frequencies(self) -> dict[str, int]:
         counts = np.diff(self.indptr)
         return {term: int(counts[i]) for term, i in self.vocab.items() if term}
-
-
-class SectionIndex:
-    """BM25 over sections; build with :meth:`build`, persist with :meth:`save`/:meth:`load`.
-
-    A section's score is its own BM25 score plus ``options.doc_weight`` times the BM25
-    score of its whole document (all its sections, title and tags), so that a
-    question about a document's topic favours that document's sections.
-    """
-
-    def __init__(
-        self,
-        documents: list[Document],
-        sections_bm25: _Bm25,
-        documents_bm25: _Bm25,
-        word_counts: dict[str, int],
-        options: IndexOptions,
-        key: str,
-    ) -> None:
-        self.documents = documents
-        self.sections = [section for document in documents for section in document.sections]
-        self.options = options
-        self.key = key
-        self.analyzer = Analyzer(stem=options.stem, stopwords=options.stopwords)
-        self._sections_bm25 = sections_bm25
-        self._documents_bm25 = documents_bm25
-        self._section_doc = np.array(
-            [i for i, document in enumerate(documents) for _ in document.sections], dtype=np.int64
-        )
-        self._word_counts = word_counts
-        self._typos: TypoIndex | None = None
-        self._by_name = {document.name: document for document in documents}
-        n = max(len(self.sections), 1)
-        self._df = sections_bm25.document_frequencies()
-        self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        self._n = n
-        self.loaded_from_cache = False
-        if options.typo:
-            self._typo_index()  # built now, not on the first misspelt question
-
-    # -- building -------------------------------------------------------------
-
-    @classmethod
-    def build(cls, documents: list[Document], options: IndexOptions, key: str) -> SectionIndex:
-        """Index every section of ``documents``."""
-        analyzer = Analyzer(stem=options.stem, stopwords=options.stopwords)
-        section_corpus: list[list[str]] = []
-        document_corpus: list[list[str]] = []
-        word_counts: Counter[str] = Counter()
-        for document in documents:
-            document_words: list[str] = []
-            document_words += analyzer.words(document.title) * max(options.title_weight, 1)
-            document_words += analyzer.words(" ".join(document.tags)) * options.tag_weight
-            for section in document.sections:
-                parts = [section.text]
-                parts += [PATH_SEPARATOR.join(section.path[1:])] * options.heading_weight
-                parts += [document.title] * options.title_weight
-                parts += [" ".join(document.tags)] * options.tag_weight
-                words = [w for part in parts for w in analyzer.words(part)]
-                word_counts.update(set(words))
-                section_corpus.append([analyzer.stem(w) for w in words] or [""])
-                document_words += analyzer.words(section.text)
-                document_words += analyzer.words(PATH_SEPARATOR.join(section.path[1:]))
-            document_corpus.append([analyzer.stem(w) for w in document_words] or [""])
-        return cls(
-            documents,
-            _Bm25.build(section_corpus, options),
-            _Bm25.build(document_corpus, options),
-            dict(word_counts),
-            options,
-            key,
-        )
-
-    # -- persistence ----------------------------------------------------------
-
-    def save(self, cache_dir: Path, keep: int = 2) -> Path:
-        """Write the index to ``cache_dir/<key>/`` atomically; prune older entries."""
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        target = cache_dir / self.key
-        if target.is_dir():
-            return target
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
-        try:
-            self._sections_bm25.save(staging / "sections")
-            self._documents_bm25.save(staging / "documents")
-            meta = {
-                "format": FORMAT_VERSION,
-                "key": self.key,
-                "options": dataclasses.asdict(self.options),
-                "word_counts": self._word_counts,
-                "documents": [_document_to_json(d) for d in self.documents],
-            }
-            (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-            try:
-                os.replace(staging, target)
-            except OSError:  # another process wrote the same key first
-                shutil.rmtree(staging, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _prune(cache_dir, keep)
-        return target
-
-    @classmethod
-    def load(
-        cls, cache_dir: Path, key: str, options: IndexOptions, folder: Path
-    ) -> SectionIndex | None:
-        """The index of ``folder`` cached under ``key``, or None if absent or unreadable."""
-        target = cache_dir / key
-        meta_path = target / "meta.json"
-        if not meta_path.is_file():
-            return None
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
-                return None
-            documents = [_document_from_json(d, folder) for d in meta["documents"]]
-            n_sections = sum(len(d.sections) for d in documents)
-            index = cls(
-                documents,
-                _Bm25.load(target / "sections", n_sections, options),
-                _Bm25.load(target / "documents", len(documents), options),
-                meta["word_counts"],
-                options,
-                key,
-            )
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("ignoring unreadable index cache %s: %s", target, error)
-            return None
-        os.utime(target)  # most recently used, for pruning
-        index.loaded_from_cache = True
-        return index
-
-    # -- querying -------------------------------------------------------------
-
-    def analyse(
-        self, question: str, typo: bool | None = None, shorthand: bool | None = None
-    ) -> Query:
-        """The query's unique terms and weights, shorthand spelled out and typos corrected.
-
-        Only a word that is not in the index is spelled out (see
-        :mod:`bot.knowledge.lexicon`) or else corrected (see :class:`TypoIndex`).
-        """
-        use_typo = self.options.typo if typo is None else typo
-        use_shorthand = self.options.shorthand if shorthand is None else shorthand
-        terms: list[str] = []
-        weights: list[float] = []
-        corrected: dict[str, str] = {}
-        for word in self.analyzer.words(question):
-            found = [self.analyzer.stem(word)]
-            if found[0] not in self._df:
-                plain = SHORTHAND.get(word) if use_shorthand else None
-                fixed = self._typo_index().correct(word) if use_typo and not plain else None
-                if plain or fixed:
-                    corrected[word] = plain or fixed or word
-                    found = self.analyzer.terms(corrected[word])
-            for term in found:
-                if term not in terms:
-                    terms.append(term)
-                    weights.append(1.0)
-        return Query(tuple(terms), tuple(weights), corrected)
-
-    def scores(self, query: Query) -> np.ndarray[Any, Any]:
-        """The score of every section for ``query`` (see the class docstring)."""
-        scores = self._sections_bm25.scores(query.terms, query.weights)
-        if self.options.doc_weight and len(self.documents) > 1:
-            by_document = self._documents_bm25.scores(query.terms, query.weights)
-            scores += self.options.doc_weight * by_document[self._section_doc]
-        return scores
-
-    def search(self, query: Query, k: int = 10) -> list[Hit]:
-        """The ``k`` best sections with a positive score, best first."""
-        n = len(self.sections)
-        if n == 0:
-            return []
-        scores = self.scores(query)
-        k = min(k, n)
-        top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-        ranked = sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
-        return [Hit(i, float(scores[i])) for i in ranked if scores[i] > 0]
-
-    def section_terms(self, position: int) -> set[str]:
-        """The terms indexed for one section (its text, headings and title)."""
-        section = self.sections[position]
-        document = self._by_name[section.doc]
-        text = " ".join(
-            [
-                section.text,
-                PATH_SEPARATOR.join(section.path[1:]),
-                document.title,
-                *(document.tags if self.options.tag_weight else ()),
-            ]
-        )
-        return set(self.analyzer.terms(text))
-
-    def idf(self, term: str) -> float:
-        """The term's inverse section frequency; unknown terms get the rarest term's."""
-        df = self._df.get(term)
-        if not df:
-            return self._max_idf
-        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
-
-    def document(self, section: Section) -> Document:
-        """The document a section belongs to."""
-        return self._by_name[section.doc]
-
-    # -- internals ------------------------------------------------------------
-
-    def _typo_index(self) -> TypoIndex:
-        if self._typos is None:
-            self._typos = TypoIndex(self._word_counts)
-        return self._typos
-
-
-def _prune(cache_dir: Path, keep: int) -> None:
-    """Remove all but the ``keep`` most recently used cache entries."""
-    entries = []
-    for child in cache_dir.iterdir():
-        if child.is_dir() and not child.name.startswith(".tmp-"):
-            try:
-                entries.append((child.stat().st_mtime_ns, child))
-            except OSError:
-                continue
-    entries.sort(reverse=True)
-    for _, child in entries[keep:]:
-        shutil.rmtree(child, ignore_errors=True)
-
-
-def _document_to_json(document: Document) -> dict[str, Any]:
-    return {
-        "name": document.name,
-        "title": document.title,
-        "owner": document.owner,
-        "last_reviewed": document.last_reviewed.isoformat() if document.last_reviewed else None,
-        "audience": list(document.audience),
-        "tags": list(document.tags),
-        "sections": [[list(s.path), s.text, s.line] for s in document.sections],
-    }
-
-
-def _document_from_json(data: dict[str, Any], folder: Path) -> Document:
-    path = folder / data["name"]
-    reviewed = data["last_reviewed"]
-    return Document(
-        path=path,
-        title=data["title"],
-        owner=data["owner"],
-        last_reviewed=dt.date.fromisoformat(reviewed) if reviewed else None,
-        audience=tuple(data["audience"]),
-        tags=tuple(data["tags"]),
-        sections=tuple(
-            Section(path.name, tuple(p), text, line) for p, text, line in data["sections"]
-        ),
-    )

@@ -6,7 +6,7 @@ from bot.core.cards import Tone
 from bot.core.directory import LINK_KIND, channel_tag, link_key, link_record
 from bot.core.errors import InvalidInput, NotPermitted
 from bot.core.events import Command
-from bot.core.model import Role
+from bot.core.permissions import Permission, role_names
 from bot.core.router import Router
 from bot.core.text import single_line
 from bot.core.turn import Turn
@@ -32,8 +32,10 @@ async def on_playcaller(turn: Turn, command: Command) -> None:
 
 async def link(turn: Turn, command: Command, spoke: str) -> None:
     """Bind the channel the command came from to ``spoke`` on this platform."""
-    if not turn.actor.has(Role.ADMIN):
-        raise NotPermitted("link channels", ("admin",))
+    if not turn.actor.may(Permission.LINK_CHANNELS):
+        raise NotPermitted(
+            "link channels", role_names(turn.settings.permissions, Permission.LINK_CHANNELS)
+        )
     settings = turn.settings
     if not spoke or not settings.has_spoke(spoke):
         known = ", ".join(s.id for s in settings.all_spokes())

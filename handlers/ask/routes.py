@@ -22,7 +22,7 @@ from bot.core.cards import (
 from bot.core.errors import InvalidInput, NotFound, NotPermitted, PlaycallerError, StaleAction
 from bot.core.events import Action, Command, FormSubmitted, Message, TimerFired
 from bot.core.knowledge import Answer, FaqEntry, Source
-from bot.core.model import Role
+from bot.core.permissions import Permission, role_names
 from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.text import snippet
@@ -36,7 +36,6 @@ router = Router("ask")
 REVIEW_TIMER = "ask.review"
 REVIEW_AFTER = timedelta(days=90)
 REPORT_LIMIT = 10
-COACHES = (Role.COACH,)
 
 
 def _person_name(turn: Turn, person_id: str | None) -> str:
@@ -46,7 +45,12 @@ def _person_name(turn: Turn, person_id: str | None) -> str:
     return person.name if person else person_id
 
 
-@router.command("ask", doing="ask about the social media guidelines", usage="/ask QUESTION")
+@router.command(
+    "ask",
+    permission=Permission.ASK,
+    doing="ask about the social media guidelines",
+    usage="/ask QUESTION",
+)
 async def on_ask_command(turn: Turn, command: Command) -> None:
     text = command.text.strip()
     if text.lower() == "report":
@@ -55,7 +59,7 @@ async def on_ask_command(turn: Turn, command: Command) -> None:
     await ask(turn, text)
 
 
-@router.message()
+@router.message(permission=Permission.ASK, doing="ask about the social media guidelines")
 async def on_message(turn: Turn, message: Message) -> None:
     # Anything said to the bot that no other route understood is a question.
     await ask(turn, message.text)
@@ -175,7 +179,7 @@ async def _change(
     raise PlaycallerError("That question is changing very fast; please try again.")
 
 
-@router.action("ask.vote", doing="rate an answer")
+@router.action("ask.vote", permission=Permission.ASK, doing="rate an answer")
 async def on_vote(turn: Turn, action: Action) -> None:
     key, _, vote = action.value.partition("|")
     if vote not in ("helpful", "not_helpful"):
@@ -194,7 +198,7 @@ async def on_vote(turn: Turn, action: Action) -> None:
         await turn.say(turn.render("ask/voted.txt", vote=vote, again=False), tone=Tone.GOOD)
 
 
-@router.action("ask.handoff", doing="ask a coach")
+@router.action("ask.handoff", permission=Permission.ASK, doing="ask a coach")
 async def on_handoff(turn: Turn, action: Action) -> None:
     key = action.value
     record = await turn.store.get(KIND, key)
@@ -261,7 +265,7 @@ def hub_card(turn: Turn, question: Question) -> Card:
     )
 
 
-@router.action("ask.reply", roles=COACHES, doing="answer questions")
+@router.action("ask.reply", permission=Permission.ANSWER_QUESTIONS, doing="answer questions")
 async def on_reply_clicked(turn: Turn, action: Action) -> None:
     record = await turn.store.get(KIND, action.value)
     if record is None:
@@ -290,7 +294,9 @@ async def on_reply_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.action("question.refresh", roles=COACHES, doing="see a question card")
+@router.action(
+    "question.refresh", permission=Permission.ANSWER_QUESTIONS, doing="see a question card"
+)
 async def on_refresh(turn: Turn, action: Action) -> None:
     """The hub card again, for one coach (Cancel on a Teams form)."""
     record = await turn.store.get(KIND, action.value.removeprefix("question:"))
@@ -299,7 +305,7 @@ async def on_refresh(turn: Turn, action: Action) -> None:
     await turn.reply(hub_card(turn, from_record(record)), ephemeral=True)
 
 
-@router.form("ask.reply", roles=COACHES, doing="answer questions")
+@router.form("ask.reply", permission=Permission.ANSWER_QUESTIONS, doing="answer questions")
 async def on_reply(turn: Turn, form: FormSubmitted) -> None:
     reply = form.values.get("answer", "").strip()
     if not reply:
@@ -331,7 +337,7 @@ async def on_reply(turn: Turn, form: FormSubmitted) -> None:
         await turn.say(turn.render("ask/reply_sent.txt", asker=replied.asker_name), tone=Tone.GOOD)
 
 
-@router.action("ask.save", roles=COACHES, doing="save guidance")
+@router.action("ask.save", permission=Permission.ANSWER_QUESTIONS, doing="save guidance")
 async def on_save(turn: Turn, action: Action) -> None:
     key = action.value
     coach = turn.actor.person_id
@@ -357,8 +363,10 @@ async def on_save(turn: Turn, action: Action) -> None:
 
 async def report(turn: Turn) -> None:
     """Coaches' view: questions not answered yet, and answers people found unhelpful."""
-    if not turn.actor.has(*COACHES):
-        raise NotPermitted("see the questions report", ("coach",))
+    if not turn.actor.may(Permission.ASK_REPORT):
+        raise NotPermitted(
+            "see the questions report", role_names(turn.settings.permissions, Permission.ASK_REPORT)
+        )
     # Unanswered by the guidelines, or handed to the coaches and not replied to.
     waiting = {
         r.key: from_record(r)

@@ -1,24 +1,25 @@
-"""Help: what the person may do here, grouped by the role that allows it."""
+"""Help: what the person may do here, read from the permission table and
+grouped by the roles that allow it."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from bot.core.cards import Badge, BlockStyle, Card, TextBlock, Tone
 from bot.core.events import Message
 from bot.core.model import Role
+from bot.core.permissions import Permission, Table, role_names
 from bot.core.router import Router
 from bot.core.turn import Turn
 
 router = Router("help")
+# Role words as a group heading says them ("For coaches").
+PLURALS = {"coach": "coaches", "legal": "legal"}
 
-# (group, roles that open it (none: everyone), capabilities in the order listed)
-GROUPS: tuple[tuple[str, tuple[Role, ...], tuple[str, ...]], ...] = (
-    ("triage", (Role.RESPONDER, Role.COACH), ("triage_queue", "triage_buttons")),
-    ("coach", (Role.COACH,), ("coach_override", "coach_assign", "ask_report")),
-    ("everyone", (), ("ask", "help")),
+
+@router.message(
+    r"^(help|\?|usage|hi|hello|what can you do\??)?$", permission=Permission.HELP, doing="get help"
 )
-
-
-@router.message(r"^(help|\?|usage|hi|hello|what can you do\??)?$")
 async def on_help(turn: Turn, message: Message) -> None:
     await send_usage(turn)
 
@@ -27,9 +28,12 @@ async def send_usage(turn: Turn) -> None:
     actor = turn.actor
     roles = sorted(r.value.replace("_", " ") for r in actor.roles if r is not Role.EMPLOYEE)
     blocks = [TextBlock(turn.render("common/help.txt", name=actor.name, roles=", ".join(roles)))]
-    for group, capabilities in groups(turn):
+    for who, capabilities in groups(turn):
         blocks.append(
-            TextBlock(turn.render("common/help_group.txt", group=group), style=BlockStyle.HEADING)
+            TextBlock(
+                turn.render("common/help_group.txt", roles=[PLURALS.get(r, r + "s") for r in who]),
+                style=BlockStyle.HEADING,
+            )
         )
         blocks.append(
             TextBlock(
@@ -47,15 +51,27 @@ async def send_usage(turn: Turn) -> None:
     )
 
 
-def groups(turn: Turn) -> list[tuple[str, tuple[str, ...]]]:
-    """The groups of capabilities the actor has, in the order the help lists them."""
-    return [
-        (group, capabilities)
-        for group, roles, capabilities in GROUPS
-        if not roles or turn.actor.has(*roles)
-    ]
+def groups(turn: Turn) -> list[tuple[tuple[str, ...], list[str]]]:
+    """What the actor may do, grouped by the roles that allow it (everyone's
+    last), each group in the permission table's order."""
+    table = turn.settings.permissions
+    found: dict[tuple[str, ...], list[str]] = {}
+    for permission in table:
+        if turn.actor.may(permission):
+            found.setdefault(role_names(table, permission), []).append(str(permission))
+    return sorted(found.items(), key=lambda group: not group[0])
 
 
 def capabilities(turn: Turn) -> list[str]:
-    """Capability ids the actor has, in the order the help lists them."""
-    return [c for _, found in groups(turn) for c in found]
+    """What the actor may do, in the permission table's order."""
+    return [str(p) for p in turn.settings.permissions if turn.actor.may(p)]
+
+
+def permission_table(table: Table, render: Callable[..., str]) -> str:
+    """The permission table as Markdown (the README shows this; a test keeps them equal)."""
+    rows = ["| who | may |", "|---|---|"]
+    for permission in table:
+        who = ", ".join(role_names(table, permission)) or "everyone"
+        what = render("common/help_line.txt", capability=str(permission))
+        rows.append(f"| {who} | {what.replace('|', '/')} |")
+    return "\n".join(rows)

@@ -6,6 +6,7 @@ from bot.core.cards import Card, Choice, Form, Input, InputKind, TextBlock, Tone
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, FormSubmitted
 from bot.core.model import Mention, MentionState, Role
+from bot.core.permissions import Permission
 from bot.core.settings import Settings
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.triage import rules
@@ -17,7 +18,7 @@ from handlers.triage.cards import (
     person_name,
 )
 from handlers.triage.routes import load_mention, refuse, router, subject, transition
-from handlers.triage.rules import MAY_OVERRIDE, Refusal
+from handlers.triage.rules import Refusal
 
 FORM = "triage.assign"
 
@@ -32,7 +33,7 @@ def responders(settings: Settings, spoke_id: str) -> list[tuple[str, str]]:
     return sorted(found, key=lambda pair: pair[1])
 
 
-@router.action("triage.assign", roles=MAY_OVERRIDE, doing="assign mentions")
+@router.action("triage.assign", permission=Permission.OVERRIDE, doing="assign mentions")
 async def on_assign_clicked(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
     mention = await load_mention(turn, key)
@@ -70,7 +71,7 @@ async def on_assign_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form(FORM, roles=MAY_OVERRIDE, doing="assign mentions")
+@router.form(FORM, permission=Permission.OVERRIDE, doing="assign mentions")
 async def on_assign(turn: Turn, form: FormSubmitted) -> None:
     key, seen = parse_button_value(form.context)
     chosen = form.values.get("person", "").strip()

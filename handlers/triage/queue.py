@@ -8,13 +8,14 @@ from bot.core.cards import Button, ButtonStyle, Card, Row, TextBlock
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, Command
 from bot.core.model import Mention, MentionState, Priority
+from bot.core.permissions import Permission
 from bot.core.settings import Settings
 from bot.core.text import single_line, snippet
 from bot.core.turn import Turn
 from handlers.triage.cards import button_value
 from handlers.triage.records import KIND, from_record
 from handlers.triage.routes import router
-from handlers.triage.rules import MAY_TRIAGE, sla_left
+from handlers.triage.rules import sla_left
 
 # Rows shown at once; "Show more" pages through the rest.
 PAGE = 5
@@ -23,7 +24,9 @@ SCAN_LIMIT = 50
 SNIPPET = 90
 
 
-@router.command("triage", roles=MAY_TRIAGE, doing="see the triage queue", usage="/triage [spoke]")
+@router.command(
+    "triage", permission=Permission.TRIAGE, doing="see the triage queue", usage="/triage [spoke]"
+)
 async def on_triage(turn: Turn, command: Command) -> None:
     settings = turn.settings
     wanted = command.text.strip().lower()
@@ -41,7 +44,7 @@ async def on_triage(turn: Turn, command: Command) -> None:
     await turn.reply(await queue_card(turn, spoke_id, 0), ephemeral=True)
 
 
-@router.action("triage.queue", roles=MAY_TRIAGE, doing="see the triage queue")
+@router.action("triage.queue", permission=Permission.TRIAGE, doing="see the triage queue")
 async def on_show_more(turn: Turn, action: Action) -> None:
     spoke_id, _, start = action.value.partition("|")
     if not turn.settings.has_spoke(spoke_id):

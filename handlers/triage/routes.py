@@ -9,6 +9,7 @@ from bot.core.cards import DETAILS_ACTION, Card, Choice, Form, Input, InputKind,
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, FormSubmitted
 from bot.core.model import SYSTEM, Mention, Outcome
+from bot.core.permissions import Permission
 from bot.core.router import Router
 from bot.core.text import single_line
 from bot.core.turn import BULK, INTERACTIVE, Turn
@@ -23,7 +24,7 @@ from handlers.triage.cards import (
     person_name,
 )
 from handlers.triage.records import KIND, from_record, to_record
-from handlers.triage.rules import MAY_TRIAGE, Refusal
+from handlers.triage.rules import Refusal
 
 log = logging.getLogger(__name__)
 router = Router("triage")
@@ -125,7 +126,7 @@ def subject(mention: Mention) -> str:
 # -- buttons -------------------------------------------------------------------
 
 
-@router.action("triage.claim", roles=MAY_TRIAGE, doing="claim mentions")
+@router.action("triage.claim", permission=Permission.TRIAGE, doing="claim mentions")
 async def on_claim(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
 
@@ -144,7 +145,7 @@ async def on_claim(turn: Turn, action: Action) -> None:
         )
 
 
-@router.action("triage.release", roles=MAY_TRIAGE, doing="release mentions")
+@router.action("triage.release", permission=Permission.TRIAGE, doing="release mentions")
 async def on_release(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
 
@@ -167,7 +168,7 @@ async def on_release(turn: Turn, action: Action) -> None:
         )
 
 
-@router.action("triage.resolve", roles=MAY_TRIAGE, doing="resolve mentions")
+@router.action("triage.resolve", permission=Permission.TRIAGE, doing="resolve mentions")
 async def on_resolve_clicked(turn: Turn, action: Action) -> None:
     key, seen = parse_button_value(action.value)
     mention = await load_mention(turn, key)
@@ -198,7 +199,7 @@ async def on_resolve_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form("triage.resolve", roles=MAY_TRIAGE, doing="resolve mentions")
+@router.form("triage.resolve", permission=Permission.TRIAGE, doing="resolve mentions")
 async def on_resolve(turn: Turn, form: FormSubmitted) -> None:
     key, seen = parse_button_value(form.context)
     choice = form.values.get("outcome", "").strip()
@@ -231,7 +232,7 @@ async def on_resolve(turn: Turn, form: FormSubmitted) -> None:
         )
 
 
-@router.action("triage.escalate", roles=MAY_TRIAGE, doing="escalate mentions")
+@router.action("triage.escalate", permission=Permission.TRIAGE, doing="escalate mentions")
 async def on_escalate_clicked(turn: Turn, action: Action) -> None:
     key, _ = parse_button_value(action.value)
     mention = await load_mention(turn, key)
@@ -253,7 +254,7 @@ async def on_escalate_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form("triage.escalate", roles=MAY_TRIAGE, doing="escalate mentions")
+@router.form("triage.escalate", permission=Permission.TRIAGE, doing="escalate mentions")
 async def on_escalate(turn: Turn, form: FormSubmitted) -> None:
     key, seen = parse_button_value(form.context)
     reason = form.values.get("reason", "").strip()

@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.model import Actor, Escalation, Mention, MentionState, Outcome, Role
+from bot.core.model import Actor, Escalation, Mention, MentionState, Outcome
+from bot.core.permissions import Permission
 from bot.core.settings import Settings
 from bot.core.storage import Timer
-
-MAY_TRIAGE = (Role.RESPONDER, Role.COACH)
-MAY_OVERRIDE = (Role.COACH,)
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,11 @@ def release(mention: Mention, actor: Actor | None, now: datetime) -> Mention | R
     """Give a claim back to the queue (``actor`` None: released by the bot)."""
     if mention.state is not MentionState.CLAIMED:
         return Refusal("not_claimed", mention)
-    if actor is not None and mention.owner != actor.person_id and not actor.has(*MAY_OVERRIDE):
+    if (
+        actor is not None
+        and mention.owner != actor.person_id
+        and not actor.may(Permission.OVERRIDE)
+    ):
         return Refusal("not_yours", mention)
     return mention.evolve(
         state=MentionState.OPEN, owner=None, claimed_at=None, last_activity_at=now
@@ -70,7 +72,7 @@ def resolve(
     if (
         mention.state is MentionState.CLAIMED
         and mention.owner != actor.person_id
-        and not actor.has(*MAY_OVERRIDE)
+        and not actor.may(Permission.OVERRIDE)
     ):
         return Refusal("claimed_by_other", mention)
     return mention.evolve(

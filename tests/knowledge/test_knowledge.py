@@ -11,8 +11,8 @@ import pytest
 from bot.core.errors import ConfigError
 from bot.core.knowledge import FaqEntry, Knowledge
 from bot.knowledge import GuidelineStore, ask_json, load_folder
-from bot.knowledge.answer import split_sentences
 from bot.knowledge.index import TypoIndex, plausible_typo
+from bot.knowledge.passage import split_sentences
 
 SEP = " \u203a "
 
@@ -114,6 +114,29 @@ def test_without_header_or_heading_the_file_name_is_the_title(tmp_path: Path) ->
     assert documents[0].sections[0].heading == "dress code"
 
 
+def test_unknown_header_fields_are_kept_and_noted_known_ones_still_checked(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "hugo.md").write_text(
+        "---\ntitle: Press\nowner: priya\nurl: https://example.org/press/\n"
+        "licence: CC BY-SA 4.0\nweight: 30\n---\n# Press\n\nSend journalists to comms.\n"
+    )
+    documents, problems = load_folder(tmp_path)
+    assert problems == []
+    [document] = documents
+    assert (document.title, document.owner) == ("Press", "priya")
+    assert dict(document.extra) == {
+        "url": "https://example.org/press/",
+        "licence": "CC BY-SA 4.0",
+        "weight": 30,
+    }
+    assert [(n.line, n.message) for n in document.notes] == [
+        (4, "url: field not used by the bot (kept, ignored)"),
+        (5, "licence: field not used by the bot (kept, ignored)"),
+        (6, "weight: field not used by the bot (kept, ignored)"),
+    ]
+
+
 def test_headings_inside_code_fences_are_text(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# A\n\n```\n# not a heading\n```\n\n## B\n\nText.\n")
     documents, _ = load_folder(tmp_path)
@@ -125,7 +148,8 @@ def test_headings_inside_code_fences_are_text(tmp_path: Path) -> None:
     [
         ("title: [unclosed\nowner: maria\n", 3, "invalid YAML"),
         ("title: Fine\nlast_reviewed: soon\n", 3, "last_reviewed"),
-        ("title: Fine\nownr: maria\n", 3, "unknown field"),
+        ("title: Fine\nowner: maria\nlast_reviewed: 2026-13-01\n", 4, "last_reviewed"),
+        ("title: ''\n", 2, "title"),
         ("- just\n- a list\n", 2, "mapping"),
     ],
 )
@@ -340,3 +364,13 @@ def test_ask_json_has_exactly_the_cli_fields(store: GuidelineStore) -> None:
     assert data["sources"][0]["doc"] == "social.md"
     scores = [s["score"] for s in data["sources"]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_saving_the_same_entry_twice_adds_it_once(store: GuidelineStore, folder: Path) -> None:
+    entry = FaqEntry("Can we reply in Welsh?", "Yes, in Welsh.", "priya", dt.date(2026, 3, 2))
+    store.save_faq(entry)
+    # The same question and answer again (a retried click, a fresh demo store) a day later.
+    store.save_faq(FaqEntry(entry.question, entry.answer, "maria", dt.date(2026, 3, 3)))
+    text = (folder / "faq.md").read_text()
+    assert text.count("## Can we reply in Welsh?") == 1
+    assert "Answered by maria" not in text

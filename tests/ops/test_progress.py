@@ -89,7 +89,7 @@ def test_ingest_in_a_pipe_prints_no_bar(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     done = subprocess.run(
         ingest_command(feed, tmp_path),
-        env={**env, "PLAYCALLER_LOG_LEVEL": "WARNING"},
+        env={**env, "PLAYCALLER_LOG_LEVEL": "WARNING", "PLAYCALLER_PLATFORMS": "console"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -106,7 +106,12 @@ def test_ingest_on_a_terminal_draws_the_bar(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     with subprocess.Popen(
         ingest_command(feed, tmp_path),
-        env={**env, "PLAYCALLER_LOG_LEVEL": "WARNING", "TERM": "xterm"},
+        env={
+            **env,
+            "PLAYCALLER_LOG_LEVEL": "WARNING",
+            "PLAYCALLER_PLATFORMS": "console",
+            "TERM": "xterm",
+        },
         stdout=subprocess.PIPE,
         stderr=follower,
     ) as process:

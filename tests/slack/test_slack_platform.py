@@ -368,7 +368,7 @@ async def test_a_retried_event_has_one_effect_and_help_lists_roles(rig: SlackRig
     await rig.settle()
     answers = rig.ephemerals("U0MARIA")
     assert len(answers) == 1
-    assert "Coaching" in answers[0] and "Coach" in answers[0]
+    assert "For coaches" in answers[0] and "Coach" in answers[0]
     assert "/triage [spoke]" in answers[0]
 
 

@@ -181,7 +181,7 @@ def rich_card(
     if safe.buttons or safe.more:
         row = Text()
         for label, emphasis in safe.buttons:
-            row.append(f"[ {label} ]", style=_STYLE[emphasis])
+            row.append(f"[{label}]", style=_STYLE[emphasis])
             row.append(" ")
         if safe.more:
             row.append(" more: " + " ".join(f"[{label}]" for label in safe.more), style="dim")
@@ -191,7 +191,8 @@ def rich_card(
     return Panel(
         Group(*parts),
         title=Text(safe.title or "Playcaller", style="bold"),
-        subtitle=Text(heading(number, place, updated), style="dim"),
+        # Bracketed like the transcript, so what expect reads is what is on screen.
+        subtitle=Text(f"[{heading(number, place, updated)}]", style="dim"),
         subtitle_align="right",
         title_align="left",
         border_style="yellow" if updated else "blue",

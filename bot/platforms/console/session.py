@@ -9,13 +9,12 @@ delivers outbox cards as a :class:`Delivery`.
 from __future__ import annotations
 
 import asyncio
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
-from bot.core.cards import Card, Form, InputKind
+from bot.core.cards import Card, Form
 from bot.core.clock import ManualClock, parse_duration
 from bot.core.directory import channel_for_spoke, spoke_for_channel
 from bot.core.errors import InvalidInput
@@ -27,13 +26,17 @@ from bot.core.text import neutralize
 from bot.intake.feed import LineProblem, parse_lines, parse_mention
 from bot.outbox import OutboxSender, Undeliverable
 from bot.platforms.console.render import BLOCK_LIMIT, form_lines, plain_lines, rich_card
+from bot.platforms.console.script import (
+    COMMANDS,
+    PLATFORM,
+    Expectations,
+    ScriptError,
+    actor_named,
+    fill_values,
+    label_and_number,
+    resolve_channel,
+)
 from bot.runtime import Runtime
-
-PLATFORM = "console"
-
-
-class ScriptError(Exception):
-    """A script line that cannot be run (unknown command, bad argument)."""
 
 
 @dataclass
@@ -66,6 +69,7 @@ class ConsoleSession:
         *,
         base_dir: Path,
         person: str = "sam",
+        plain: bool = False,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
@@ -73,10 +77,11 @@ class ConsoleSession:
         self.base_dir = base_dir
         self.shown: dict[int, Shown] = {}
         self.form: OpenForm | None = None
+        # What expect reads; with ``plain`` it is also exactly what is printed.
         self.transcript: list[str] = []
-        self._window_start = 0
-        self._after_expect = False
-        self.failed_expectations: list[str] = []
+        self.plain = plain
+        self.expectations = Expectations()
+        self.opened: set[str] = set()
         self.sender = OutboxSender(runtime.store, self, clock, runtime.owner)
         self.actor = self._actor(person)
         self.channel = self._place_of(self._first_spoke(self.actor))
@@ -90,8 +95,17 @@ class ConsoleSession:
 
     def _show(self, card: Card, number: int | None, place: str, updated: bool = False) -> None:
         zone = self.runtime.settings.timezone
-        self.transcript.extend(plain_lines(card, number, place, updated, zone))
-        self.console.print(rich_card(card, number, place, updated, zone))
+        lines = plain_lines(card, number, place, updated, zone)
+        self.transcript.extend(lines)
+        if self.plain:
+            for line in lines:
+                self.console.print(line, markup=False, highlight=False)
+        else:
+            self.console.print(rich_card(card, number, place, updated, zone))
+
+    @property
+    def failed_expectations(self) -> list[str]:
+        return self.expectations.failed
 
     def _new_number(self) -> int:
         return max(self.shown, default=0) + 1
@@ -161,8 +175,9 @@ class ConsoleSession:
 
     # -- commands ---------------------------------------------------------------
 
-    async def run_line(self, line: str) -> None:
-        """Run one command line (see the README's command list)."""
+    async def run_line(self, line: str, *, echo: bool = True) -> None:
+        """Run one command line (see the README's command list). ``echo`` False:
+        the terminal has shown the typed line already, so it is only recorded."""
         text = line.strip()
         if not text or text.startswith("#"):
             return
@@ -172,18 +187,24 @@ class ConsoleSession:
             # Checked before the line is echoed, so it never matches itself.
             self._expect(rest)
             return
-        if self._after_expect:
-            # A new command after a group of expects opens a new window.
-            self._window_start = len(self.transcript)
-            self._after_expect = False
-        self.note(f"{self.actor.person_id}@{self.channel}> {text}", style="bold magenta")
-        if verb.startswith("/"):
+        self.expectations.next_command(len(self.transcript))
+        typed = f"{self.actor.person_id}@{self.channel}> {text}"
+        if echo:
+            self.note(typed, style="bold magenta")
+        else:
+            self.transcript.append(typed)
+        if verb == "help":
+            self.note("Demo commands:\n  " + "\n  ".join(COMMANDS))
+            await self._say("help")
+        elif verb.startswith("/"):
             await self._command(verb[1:], rest)
         elif verb == "as":
             self.actor = self._actor(rest)
             self.note(f"(acting as {self.actor.name})")
         elif verb == "channel":
-            self.channel = self._channel(rest)
+            self.channel = await resolve_channel(
+                rest, self.runtime.store, self.runtime.settings, self.opened
+            )
             self.note(f"(now in {self.channel})")
         elif verb == "say":
             await self._say(rest)
@@ -202,7 +223,7 @@ class ConsoleSession:
         else:
             raise ScriptError(
                 f"unknown command {verb!r}: use as, channel, say, /COMMAND, click, fill, "
-                "submit, advance, ingest, mention or expect"
+                "submit, advance, ingest, mention, expect or help"
             )
         await self.settle()
 
@@ -235,7 +256,7 @@ class ConsoleSession:
         await self._dispatch(Message(text=text, mentioned=True, **await self._envelope()))  # type: ignore[arg-type]
 
     async def _click(self, spec: str) -> None:
-        label, number = _label_and_number(spec)
+        label, number = label_and_number(spec)
         target = self._find_card(label, number)
         button = next(b for b in target.card.actions() if b.label.lower() == label.lower())
         envelope = await self._envelope(target.place)
@@ -263,24 +284,7 @@ class ConsoleSession:
     def _fill(self, spec: str) -> None:
         if self.form is None:
             raise ScriptError("no form is open")
-        try:
-            pairs = shlex.split(spec)
-        except ValueError as error:
-            raise ScriptError(f"fill: {error}") from error
-        known = {i.id: i for i in self.form.form.inputs}
-        for pair in pairs:
-            name, sep, value = pair.partition("=")
-            if not sep:
-                raise ScriptError(f"fill: expected FIELD=VALUE, got {pair!r}")
-            item = known.get(name)
-            if item is None:
-                raise ScriptError(
-                    f"fill: the form has no field {name!r} (fields: {', '.join(known)})"
-                )
-            if item.kind is InputKind.CHOICE and value not in {c.value for c in item.choices}:
-                allowed = ", ".join(c.value for c in item.choices)
-                raise ScriptError(f"fill: {name} must be one of {allowed}")
-            self.form.values[name] = value[: item.max_length]
+        self.form.values.update(fill_values(self.form.form, spec))
         self.note(
             "(form filled: " + ", ".join(f"{k}={v!r}" for k, v in self.form.values.items()) + ")"
         )
@@ -354,14 +358,9 @@ class ConsoleSession:
             self.note("(duplicate mention dropped)")
 
     def _expect(self, wanted: str) -> None:
-        if not wanted:
-            raise ScriptError("expect needs some text")
-        seen = "\n".join(self.transcript[self._window_start :])
-        self._after_expect = True
-        if wanted in seen:
+        if self.expectations.check(wanted, self.transcript):
             self._say_quietly(f"expect {wanted} (ok)", "green")
         else:
-            self.failed_expectations.append(wanted)
             self._say_quietly(f"EXPECTATION FAILED: {wanted!r} did not appear", "bold red")
 
     def _say_quietly(self, text: str, style: str) -> None:
@@ -371,14 +370,7 @@ class ConsoleSession:
     # -- people and places ------------------------------------------------------
 
     def _actor(self, name: str) -> Actor:
-        settings = self.runtime.settings
-        wanted = name.strip().lower()
-        if not wanted:
-            raise ScriptError("as needs a person")
-        person = settings.people.get(wanted) or settings.person_by_email(wanted)
-        if person is None:
-            return settings.unknown_actor(PLATFORM, wanted, wanted)
-        return settings.actor_for(person, PLATFORM)
+        return actor_named(self.runtime.settings, name)
 
     def _first_spoke(self, actor: Actor) -> str:
         return actor.spokes[0] if actor.spokes else self.runtime.settings.hub.id
@@ -387,33 +379,8 @@ class ConsoleSession:
         channels = self.runtime.settings.channels.get(spoke_id, {})
         return channels.get(PLATFORM, f"#{spoke_id}")
 
-    def _channel(self, name: str) -> str:
-        wanted = name.strip()
-        if not wanted:
-            raise ScriptError("channel needs a name, e.g. #care or @maria")
-        if wanted.startswith("@"):
-            return wanted
-        settings = self.runtime.settings
-        bare = wanted.lstrip("#")
-        for spoke in settings.all_spokes():
-            place = self._place_of(spoke.id)
-            if bare in (spoke.id, place.lstrip("#")):
-                return place
-        return "#" + bare
-
     def _path(self, raw: str) -> Path:
         if not raw:
             raise ScriptError("ingest needs a file")
         path = Path(raw)
         return path if path.is_absolute() else self.base_dir / path
-
-
-def _label_and_number(spec: str) -> tuple[str, int | None]:
-    label = spec.strip()
-    number = None
-    head, _, tail = label.rpartition(" ")
-    if tail.startswith("#") and tail[1:].isdigit():
-        label, number = head.strip(), int(tail[1:])
-    if not label:
-        raise ScriptError("click needs a button label")
-    return label, number

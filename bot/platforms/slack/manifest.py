@@ -65,7 +65,7 @@ def slack_manifest(
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
             "name": name,
-            "description": "Social mention triage, approvals and crisis playbooks for your teams.",
+            "description": "Social mention triage and guideline answers for your teams.",
             "background_color": "#1d3557",
             "long_description": LONG_DESCRIPTION,
         },

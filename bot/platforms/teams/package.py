@@ -46,15 +46,13 @@ DEFAULT_COMMANDS: tuple[Command, ...] = (
     ("link", "Link this channel to a spoke (admins)", ("team",)),
 )
 
-SHORT_DESCRIPTION = "Social media triage, approvals and crisis playbooks for your team"
+SHORT_DESCRIPTION = "Social media triage and guideline answers for your team"
 FULL_DESCRIPTION = (
     "Playcaller brings social media operations into Microsoft Teams. Mentions of your brand "
     "arrive in each team's channel as triage cards that a responder claims with one click. "
     "Response-time reminders nudge whoever holds a claim, and anything left too long escalates "
-    "to the team's coaches. Draft replies go to an approver before they are posted, crisis "
-    "playbooks walk the team through every step when something blows up, and anyone can ask "
-    "the bot what the posting guidelines say. Type help in a chat with the bot to see what "
-    "you can do."
+    "to the team's coaches. Anyone can ask the bot what the posting guidelines say and get the "
+    "answer with its source. Type help in a chat with the bot to see what you can do."
 )
 
 # The v1.19 limits; v1.24 allows 12 commands, 128-character titles and 4000-character

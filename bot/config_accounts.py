@@ -1,0 +1,187 @@
+"""The ``accounts`` and ``approvals`` sections of ``playcaller.yaml``.
+
+Kept beside :mod:`bot.config` (which calls :func:`check` and :func:`build`)
+so the approvals feature's settings grow without crowding the core config.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from bot.core.accounts import EVERY_SPOKE, Account, ApprovalSettings, LintPolicy, Network
+from bot.core.clock import parse_duration
+from bot.core.errors import Problem
+from bot.core.model import Role
+from bot.yamlsource import LocatedYaml
+
+_ID = r"^[a-z][a-z0-9_-]{0,39}$"
+# A bare host name: labels of letters, digits and hyphens, at least one dot.
+_DOMAIN = re.compile(r"(?i)^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+RoleName = Literal["admin", "coach", "responder", "crisis_lead", "legal"]
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 15m or 2h")
+    return parse_duration(value)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RawDrafters(_Model):
+    roles: list[RoleName] = ["responder", "coach"]
+    people: list[str] = []
+
+
+class RawAccount(_Model):
+    id: str = Field(pattern=_ID)
+    network: Network
+    handle: str = Field(min_length=2, pattern=r"^\S+$")
+    spoke: str
+    drafters: RawDrafters = RawDrafters()
+
+
+class RawLint(_Model):
+    legal_phrases: dict[str, list[str]] = {}
+    banned_terms: list[str] = []
+    link_allow_list: list[str] = []
+    reference_patterns: dict[str, str] = {}
+    shouting_min_letters: int = Field(default=12, ge=2)
+    phone_regions: list[str] = ["US", "GB"]
+
+
+class RawApprovals(_Model):
+    step_deadline: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(minutes=15)
+    lint: RawLint = RawLint()
+
+
+def check(
+    accounts: list[RawAccount],
+    approvals: RawApprovals,
+    *,
+    spoke_ids: set[str],
+    person_ids: set[str],
+    located: LocatedYaml,
+) -> list[Problem]:
+    """Every cross-reference problem in the two sections, with its line."""
+    problems: list[Problem] = []
+    seen_ids: set[str] = set()
+    seen_handles: set[tuple[str, str]] = set()
+    for index, account in enumerate(accounts):
+        where = ("accounts", index)
+        if account.id in seen_ids:
+            problems.append(located.problem((*where, "id"), f"duplicate account id {account.id!r}"))
+        seen_ids.add(account.id)
+        handle = (account.network.value, account.handle.lower())
+        if handle in seen_handles:
+            problems.append(
+                located.problem(
+                    (*where, "handle"),
+                    f"account {account.handle!r} on {account.network.value} is listed twice",
+                )
+            )
+        seen_handles.add(handle)
+        if account.spoke not in spoke_ids:
+            problems.append(located.problem((*where, "spoke"), f"unknown spoke {account.spoke!r}"))
+        for position, person in enumerate(account.drafters.people):
+            if person not in person_ids:
+                problems.append(
+                    located.problem(
+                        (*where, "drafters", "people", position), f"unknown person {person!r}"
+                    )
+                )
+        if not account.drafters.roles and not account.drafters.people:
+            problems.append(
+                located.problem(
+                    (*where, "drafters"), f"account {account.id!r}: nobody may draft for it"
+                )
+            )
+    lint = approvals.lint
+    base = ("approvals", "lint")
+    for spoke in lint.legal_phrases:
+        if spoke != EVERY_SPOKE and spoke not in spoke_ids:
+            problems.append(
+                located.problem(
+                    (*base, "legal_phrases", spoke),
+                    f"legal_phrases: unknown spoke {spoke!r} (use a spoke id or {EVERY_SPOKE!r})",
+                )
+            )
+    for position, domain in enumerate(lint.link_allow_list):
+        if not _DOMAIN.match(domain):
+            problems.append(
+                located.problem(
+                    (*base, "link_allow_list", position),
+                    f"link_allow_list: {domain!r} is not a domain such as example.com",
+                )
+            )
+    for position, region in enumerate(lint.phone_regions):
+        if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            problems.append(
+                located.problem(
+                    (*base, "phone_regions", position),
+                    f"phone_regions: unknown region {region!r} (a country code such as GB or US)",
+                )
+            )
+    for name, pattern in lint.reference_patterns.items():
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            problems.append(
+                located.problem(
+                    (*base, "reference_patterns", name),
+                    f"reference_patterns.{name}: invalid pattern: {error}",
+                )
+            )
+            continue
+        if compiled.match(""):
+            problems.append(
+                located.problem(
+                    (*base, "reference_patterns", name),
+                    f"reference_patterns.{name}: the pattern matches empty text",
+                )
+            )
+    return problems
+
+
+def build_accounts(accounts: list[RawAccount]) -> dict[str, Account]:
+    """Accounts by id, in config order."""
+    return {
+        a.id: Account(
+            id=a.id,
+            network=a.network,
+            handle=a.handle,
+            spoke=a.spoke,
+            drafter_roles=frozenset(Role(r) for r in a.drafters.roles),
+            drafter_people=frozenset(a.drafters.people),
+        )
+        for a in accounts
+    }
+
+
+def build_approvals(approvals: RawApprovals, *, competitors: tuple[str, ...]) -> ApprovalSettings:
+    """The approval settings (competitor names come from the top-level list)."""
+    lint = approvals.lint
+    return ApprovalSettings(
+        lint=LintPolicy(
+            legal_phrases={k: tuple(v) for k, v in lint.legal_phrases.items()},
+            banned_terms=tuple(lint.banned_terms),
+            competitors=competitors,
+            link_allow_list=tuple(d.lower() for d in lint.link_allow_list),
+            reference_patterns={k: re.compile(v) for k, v in lint.reference_patterns.items()},
+            shouting_min_letters=lint.shouting_min_letters,
+            phone_regions=tuple(r.upper() for r in lint.phone_regions),
+        ),
+        step_deadline=approvals.step_deadline,
+    )

@@ -1,0 +1,208 @@
+"""The webhook Publisher: a signed POST to the company's own receiver.
+
+Outcomes, per attempt (the outbox decides when to try again):
+
+* 2xx: published; an optional JSON body ``{"url": ..., "id": ...}`` says
+  where the post landed.
+* connection errors, timeouts, 408, 5xx: :class:`RetryLater` after an
+  exponential back-off with jitter; 429: after its ``Retry-After`` (a rate
+  limit is pacing, not failure). Every attempt carries the same
+  ``Idempotency-Key``, so a receiver that got an earlier attempt publishes
+  once.
+* any other status: :class:`PublishRejected` with the receiver's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+
+from bot.core.clock import Clock
+from bot.core.errors import ConfigError, Problem, RetryLater, Undeliverable
+from bot.core.publishing import Publication, Published
+from bot.publishing.request import build_request
+
+MAX_ANSWER_BYTES = 64 * 1024
+MAX_REASON = 300
+BACKOFF_BASE = timedelta(seconds=5)
+BACKOFF_CAP = timedelta(minutes=15)
+RETRY_AFTER_CAP = timedelta(hours=1)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where to publish and the shared secret (never shown in ``repr``)."""
+
+    url: str
+    secret: str = field(repr=False)
+    timeout: timedelta = timedelta(seconds=10)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> WebhookSettings | None:
+        """``PLAYCALLER_PUBLISH_URL`` and ``PLAYCALLER_PUBLISH_SECRET``; ``None``
+        when no URL is set (publishing is then manual)."""
+        url = environ.get("PLAYCALLER_PUBLISH_URL", "").strip()
+        if not url:
+            return None
+        problems = []
+        if not re.match(r"^https?://[^\s/]+", url):
+            problems.append(
+                Problem("environment", None, "PLAYCALLER_PUBLISH_URL must be an http(s) URL")
+            )
+        secret = environ.get("PLAYCALLER_PUBLISH_SECRET", "")
+        if len(secret) < 16:
+            problems.append(
+                Problem(
+                    "environment",
+                    None,
+                    "PLAYCALLER_PUBLISH_SECRET must be set (at least 16 characters) "
+                    "when PLAYCALLER_PUBLISH_URL is",
+                )
+            )
+        if problems:
+            raise ConfigError(problems)
+        return cls(url, secret)
+
+
+class PublishRejected(Undeliverable):
+    """The receiver refused the publication; ``reason`` is its own words."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+        super().__init__(f"the publishing system refused it ({status}): {reason}")
+
+
+def backoff(attempt: int, rng: random.Random) -> timedelta:
+    """Exponential back-off with jitter: 5 s doubling per attempt up to
+    15 min, then a random point in the upper half, so many publishers that
+    failed together do not retry together."""
+    ceiling: timedelta = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(max(0, attempt - 1), 20))
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+class WebhookPublisher:
+    """The :class:`bot.core.ports.Publisher` over HTTP."""
+
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        clock: Clock,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._session = session
+        self._own_session = session is None
+        self._rng = rng or random.Random()
+
+    async def publish(self, publication: Publication, *, attempt: int) -> Published:
+        request = build_request(publication, secret=self.settings.secret, now=self.clock.now())
+        session = self._session_for_use()
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout.total_seconds())
+        try:
+            async with session.post(
+                self.settings.url,
+                data=request.body,
+                headers=request.headers,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                answer = await response.content.read(MAX_ANSWER_BYTES)
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+        except TimeoutError as error:
+            seconds = self.settings.timeout.total_seconds()
+            raise RetryLater(
+                backoff(attempt, self._rng), f"no answer within {seconds:g}s"
+            ) from error
+        except aiohttp.ClientError as error:
+            raise RetryLater(
+                backoff(attempt, self._rng),
+                f"could not reach the receiver ({type(error).__name__})",
+            ) from error
+        return self.outcome(status, answer, retry_after, attempt=attempt)
+
+    def outcome(
+        self, status: int, answer: bytes, retry_after: str | None, *, attempt: int
+    ) -> Published:
+        """Classify the receiver's answer (raising for anything but success)."""
+        if 200 <= status < 300:
+            return _published(answer)
+        if status == 429:
+            wait = _retry_after(retry_after, self.clock.now()) or backoff(attempt, self._rng)
+            raise RetryLater(wait, "the receiver is rate limiting (429)", paced=True)
+        if status == 408 or status >= 500:
+            raise RetryLater(backoff(attempt, self._rng), f"the receiver answered {status}")
+        raise PublishRejected(status, _reason(answer, status))
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _session_for_use(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+
+def _published(answer: bytes) -> Published:
+    document = _json_object(answer)
+    url = document.get("url")
+    identifier = document.get("id")
+    return Published(
+        url=url if isinstance(url, str) and re.match(r"^https?://\S+$", url) else None,
+        id=str(identifier)[:200] if isinstance(identifier, str | int) else None,
+    )
+
+
+def _reason(answer: bytes, status: int) -> str:
+    document = _json_object(answer)
+    for key in ("error", "reason", "message"):
+        value = document.get(key)
+        if isinstance(value, str) and value.strip():
+            return _clean(value)
+    if document:
+        return f"status {status}"
+    text = answer.decode("utf-8", errors="replace")
+    return _clean(text) if text.strip() else f"status {status}"
+
+
+def _clean(text: str) -> str:
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= MAX_REASON else flat[: MAX_REASON - 1] + "…"
+
+
+def _json_object(answer: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(answer.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        wait = timedelta(seconds=int(value))
+    else:
+        try:
+            wait = parsedate_to_datetime(value) - now
+        except (TypeError, ValueError, IndexError):
+            return None
+    return max(timedelta(seconds=1), min(wait, RETRY_AFTER_CAP))

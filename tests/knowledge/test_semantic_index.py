@@ -1,0 +1,105 @@
+"""Section embeddings: computed once, persisted with the index, rebuilt for changed files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.knowledge import GuidelineStore
+from bot.knowledge.embedder import MemoEmbedder, Vectors, shared_embedder
+from bot.knowledge.index import IndexOptions
+
+PRESS = """\
+---
+title: Press
+---
+# Press
+
+## Reporters
+
+Only the communications team talks to reporters. Forward every request to press@example.org.
+"""
+TRAVEL = """\
+# Travel
+
+## Hotels
+
+Book hotels through the travel portal.
+"""
+
+
+class Counting:
+    """The shared MiniLM, counting what it is asked to embed."""
+
+    name = "all-MiniLM-L6-v2@1110a243"
+    dimension = 384
+
+    def __init__(self) -> None:
+        shared = shared_embedder()
+        assert shared is not None
+        self.inner = shared
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts += texts
+        return self.inner.embed(texts)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    guidelines = tmp_path / "guidelines"
+    guidelines.mkdir()
+    (guidelines / "press.md").write_text(PRESS)
+    (guidelines / "travel.md").write_text(TRAVEL)
+    return guidelines
+
+
+def test_window_vectors_are_persisted_and_reused(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    counting = Counting()
+    first = GuidelineStore(folder, cache_dir=cache, embedder=counting, check_interval=None)
+    assert counting.texts == []  # nothing is embedded before the first question
+    assert first.answer("who may speak to journalists?").sources[0].heading.endswith("Reporters")
+    windows = [t for t in counting.texts if t != "who may speak to journalists?"]
+    assert len(windows) == len(first.index.sections)
+    [entry] = list(cache.iterdir())
+    assert np.load(entry / "vectors.npy").shape == (len(windows), 384)
+
+    again = Counting()
+    second = GuidelineStore(folder, cache_dir=cache, embedder=again, check_interval=None)
+    assert second.index.loaded_from_cache
+    assert second.answer("which hotel booking site?").sources[0].heading.endswith("Hotels")
+    assert again.texts == ["which hotel booking site?"]  # the windows came from the cache
+
+
+def test_a_changed_file_re_embeds_only_its_new_windows(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    GuidelineStore(folder, cache_dir=cache, check_interval=None).answer("hotels?")
+    counting = Counting()
+    store = GuidelineStore(
+        folder, cache_dir=cache, embedder=MemoEmbedder(counting), check_interval=None
+    )
+    (folder / "travel.md").write_text(
+        TRAVEL + "\n## Trains\n\nTake the train for trips under four hours.\n"
+    )
+    assert store.refresh() is True
+    answer = store.answer("can I go by rail?")
+    assert answer.sources[0].heading.endswith("Trains")
+    assert counting.texts == [
+        "Travel. Trains. Take the train for trips under four hours.",
+        "can I go by rail?",
+    ]
+
+
+def test_without_embeddings_the_store_runs_on_bm25(folder: Path) -> None:
+    store = GuidelineStore(folder, cache_dir=None, embedder=None, check_interval=None)
+    assert not store.index.semantic
+    answer = store.answer("who talks to reporters?")
+    assert answer.answered and answer.sources[0].heading.endswith("Reporters")
+    off = GuidelineStore(
+        folder, cache_dir=None, options=IndexOptions(semantic_weight=0), check_interval=None
+    )
+    assert not off.index.semantic
