@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.core.cards import Card, Form, TextBlock
+from bot.core.cards import Card, Form, TextBlock, Tone
 from bot.core.clock import Clock
 from bot.core.errors import PlaycallerError
 from bot.core.events import Event, TimerFired
@@ -82,10 +82,11 @@ class Turn:
 
     # -- immediate feedback -------------------------------------------------
 
-    async def say(self, text: str, *, ephemeral: bool = True) -> None:
-        """A short text answer to the actor."""
+    async def say(self, text: str, *, ephemeral: bool = True, tone: Tone = Tone.NEUTRAL) -> None:
+        """A short text answer to the actor: ``Tone.GOOD`` for a success,
+        ``Tone.ATTENTION`` for a refusal or an error."""
         await self.responder.reply(
-            self.event, Card(title="", blocks=(TextBlock(text),)), ephemeral=ephemeral
+            self.event, Card(title="", blocks=(TextBlock(text, tone=tone),)), ephemeral=ephemeral
         )
 
     async def reply(self, card: Card, *, ephemeral: bool = False) -> None:
