@@ -31,7 +31,7 @@ from bot.app import (
     store_url,
 )
 from bot.core.clock import ManualClock, SystemClock
-from bot.core.errors import ConfigError
+from bot.core.errors import ConfigError, InvalidInput
 from bot.intake.feed import LineProblem, parse_lines
 from bot.intake.progress import progress_console, tracked
 from bot.listen import ListenError, bind, bound_port, parse_port
@@ -360,6 +360,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from aiohttp import web
 
     from bot.deployment import mismatches, record_platforms
+    from bot.intake.endpoint import IntakeSettings
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
@@ -367,6 +368,13 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
 
     slack = SlackSettings.from_env(os.environ)
     teams = TeamsSettings.from_env(os.environ)
+    try:
+        intake = IntakeSettings.from_env(os.environ)
+    except InvalidInput as error:
+        print(f"playcaller: {error}", file=sys.stderr)
+        return 2
+    if intake is None:
+        log.info("POST /intake is off: PLAYCALLER_INTAKE_SECRET is not set")
     log.info("guidelines in %s (Save as guidance writes faq.md there)", loaded.knowledge.folder)
     for note in loaded.notes:
         log.warning("%s", note)
@@ -390,7 +398,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
         served = [p.name for p in platforms]
         for sentence in await mismatches(runtime.store, runtime.platforms, served):
             log.warning("%s", sentence)
-        app = create_app(runtime, platforms)
+        app = create_app(runtime, platforms, intake=intake)
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
         # which otherwise pauses the event loop for tens of milliseconds.
