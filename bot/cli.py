@@ -32,8 +32,10 @@ from bot.app import (
 )
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError, InvalidInput
-from bot.intake.feed import LineProblem, parse_lines
+from bot.intake.batch import parse_lines
+from bot.intake.feed import LineProblem
 from bot.intake.progress import progress_console, tracked
+from bot.intake.sources import normalizer
 from bot.listen import ListenError, bind, bound_port, parse_port
 from bot.operations import intake_counts
 from bot.platforms.console.script import COMMANDS, ScriptError
@@ -111,7 +113,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
             assert scratch is not None
             return asyncio.run(_demo(loaded, script, args.store, args.width, scratch))
         if command == "ingest":
-            return asyncio.run(_ingest(loaded, Path(args.file), args.store))
+            if args.source is not None:
+                try:
+                    normalizer(args.source)
+                except InvalidInput as error:
+                    print(f"playcaller: --source: {error.problem}", file=sys.stderr)
+                    return 2
+            return asyncio.run(_ingest(loaded, Path(args.file), args.store, args.source))
         if command == "audit":
             from bot import audit
 
@@ -323,7 +331,7 @@ async def _interactive(session: ConsoleSession) -> int:
             session.note(str(error), style="bold red")
 
 
-async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
+async def _ingest(loaded: Loaded, path: Path, store: str | None, source: str | None) -> int:
     runtime = await open_runtime(
         loaded, store=make_store(store_url(store), source=_store_source(store)), clock=SystemClock()
     )
@@ -338,7 +346,7 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
         size = os.fstat(handle.fileno()).st_size
         bar = progress_console(size)
         with handle, tracked(handle, size, f"ingest {path.name}", bar) as lines:
-            for item in parse_lines(lines):
+            for item in parse_lines(lines, source):
                 if isinstance(item, LineProblem):
                     refused += 1
                     print(f"{path}:{item}", file=sys.stderr)

@@ -49,6 +49,7 @@ class Intake:
         timestamp: int | None = None,
         signed_body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        query: str = "",
     ) -> tuple[int, Any]:
         ts = self.now() if timestamp is None else timestamp
         sent = {
@@ -62,7 +63,7 @@ class Intake:
             sent = headers
         async with (
             aiohttp.ClientSession() as http,
-            http.post(self.url, data=body, headers=sent) as response,
+            http.post(self.url + query, data=body, headers=sent) as response,
         ):
             return response.status, await response.json()
 
@@ -268,3 +269,26 @@ def test_intake_settings_come_from_the_environment() -> None:
         IntakeSettings.from_env(
             {"PLAYCALLER_INTAKE_SECRET": "s", "PLAYCALLER_INTAKE_MAX_BYTES": "5M"}
         )
+
+
+async def test_a_source_query_normalizes_network_payloads(intake: Intake) -> None:
+    from tests.test_intake_sources import fixture, x_post_with_author
+
+    status = fixture("mastodon_status.json")
+    body = json.dumps([status, {"uri": "no created_at"}]).encode()
+    _, answer = await intake.post(body)
+    assert answer["refused"] == 2  # not in the intake format
+    _, answer = await intake.post(body, query="?source=mastodon")
+    assert [(i["item"], i["status"]) for i in answer["items"]] == [(1, "stored"), (2, "refused")]
+    assert answer["items"][1]["field"] == "created_at"
+    x_line = {"source": "x", **x_post_with_author()}
+    _, answer = await intake.post(ndjson([x_line]), content_type="application/x-ndjson")
+    assert answer["stored"] == 1
+    assert await intake.keys() == {"mastodon:" + status["uri"], "x:1234567890"}
+
+
+async def test_an_unknown_source_query_is_400_after_the_signature(intake: Intake) -> None:
+    status, answer = await intake.post(b"{}", query="?source=orkut")
+    assert (status, answer["field"]) == (400, "source")
+    status, _ = await intake.post(b"{}", query="?source=orkut", secret="wrong")
+    assert status == 401

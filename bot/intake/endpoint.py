@@ -1,7 +1,9 @@
 """``POST /intake``: signed batches of mentions from a listening tool.
 
 The body is one JSON object, a JSON array of them, or NDJSON
-(``Content-Type: application/x-ndjson``), at most ``max_bytes`` (413 beyond).
+(``Content-Type: application/x-ndjson``), at most ``max_bytes`` (413 beyond);
+``?source=x`` (or a ``source`` field in a document) reads each document as
+that network's payload (:mod:`bot.intake.sources`).
 It must carry ``X-Playcaller-Timestamp`` and ``X-Playcaller-Signature``
 (:mod:`bot.signing`, secret ``PLAYCALLER_INTAKE_SECRET``); anything else is
 401 and nothing is read further. Each item is answered ``stored``,
@@ -22,6 +24,7 @@ from aiohttp import web
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import TooLarge
 from bot.intake.batch import Item, ItemProblem, parse_body
+from bot.intake.sources import normalizer
 from bot.operations import intake_counts
 from bot.runtime import Runtime
 from bot.signing import SignatureError, verify
@@ -81,8 +84,13 @@ def mount(app: web.Application, runtime: Runtime, settings: IntakeSettings) -> N
             )
         except SignatureError as error:
             return _refused(str(error))
+        source = request.query.get("source")
         try:
-            items = parse_body(body, request.content_type, max_bytes=settings.max_bytes)
+            if source is not None:
+                normalizer(source)
+            items = parse_body(
+                body, request.content_type, max_bytes=settings.max_bytes, source=source
+            )
         except TooLarge as error:
             return web.json_response({"error": error.problem}, status=413)
         except InvalidInput as error:
