@@ -33,7 +33,8 @@ from bot.app import (
 from bot.core.clock import ManualClock, SystemClock
 from bot.core.errors import ConfigError, InvalidInput
 from bot.intake.batch import parse_lines
-from bot.intake.feed import LineProblem
+from bot.intake.endpoint import BATCH as INGEST_BATCH
+from bot.intake.feed import IncomingMention, LineProblem
 from bot.intake.progress import progress_console, tracked
 from bot.intake.sources import normalizer
 from bot.listen import ListenError, bind, bound_port, parse_port
@@ -346,14 +347,25 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None, source: str | N
         size = os.fstat(handle.fileno()).st_size
         bar = progress_console(size)
         with handle, tracked(handle, size, f"ingest {path.name}", bar) as lines:
+            pending: list[IncomingMention] = []
+
+            async def admit_pending() -> None:
+                nonlocal stored, duplicates
+                written = await runtime.ingest_batch(pending)
+                stored += sum(written)
+                duplicates += len(written) - sum(written)
+                pending.clear()
+
             for item in parse_lines(lines, source):
                 if isinstance(item, LineProblem):
                     refused += 1
                     print(f"{path}:{item}", file=sys.stderr)
-                elif await runtime.ingest(item):
-                    stored += 1
-                else:
-                    duplicates += 1
+                    continue
+                pending.append(item)
+                if len(pending) >= INGEST_BATCH:
+                    await admit_pending()
+            if pending:
+                await admit_pending()
     finally:
         try:
             await runtime.store.add_counts(intake_counts(stored, duplicates, refused))

@@ -38,6 +38,8 @@ DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 TIMESTAMP_HEADER = "X-Playcaller-Timestamp"
 SIGNATURE_HEADER = "X-Playcaller-Signature"
 _CHUNK = 64 * 1024
+# Mentions admitted per store call: one SQLite transaction or one Redis pipeline.
+BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,13 @@ def mount(app: web.Application, runtime: Runtime, settings: IntakeSettings) -> N
 
 
 async def admit_items(runtime: Runtime, items: list[Item | ItemProblem]) -> dict[str, Any]:
-    """Store the good items; the per-item answer and the totals."""
+    """Store the good items, :data:`BATCH` per store call; the per-item answer and totals."""
+    accepted = [entry for entry in items if isinstance(entry, Item)]
+    stored: list[bool] = []
+    for start in range(0, len(accepted), BATCH):
+        chunk = accepted[start : start + BATCH]
+        stored += await runtime.ingest_batch([entry.mention for entry in chunk])
+    outcome_of = {id(entry): ok for entry, ok in zip(accepted, stored, strict=True)}
     results: list[dict[str, Any]] = []
     totals = {"stored": 0, "duplicate": 0, "refused": 0}
     for entry in items:
@@ -114,13 +122,11 @@ async def admit_items(runtime: Runtime, items: list[Item | ItemProblem]) -> dict
                 "error": entry.message,
             }
         else:
-            mention = entry.mention
-            stored = await runtime.ingest(mention)
             outcome = {
                 "item": entry.item,
-                "status": "stored" if stored else "duplicate",
-                "network": mention.network,
-                "id": mention.external_id,
+                "status": "stored" if outcome_of[id(entry)] else "duplicate",
+                "network": entry.mention.network,
+                "id": entry.mention.external_id,
             }
         totals[outcome["status"]] += 1
         results.append(outcome)

@@ -12,6 +12,7 @@ from bot.core.events import Action, Command, FormSubmitted, TimerFired
 from bot.core.model import SYSTEM, Mention, MentionState, Outcome, Priority
 from bot.core.permissions import Permission
 from bot.core.router import Router
+from bot.core.storage import Record
 from bot.core.text import single_line, snippet
 from bot.core.turn import BULK, INTERACTIVE, Turn
 from handlers.triage import rules
@@ -45,6 +46,13 @@ class Busy(PlaycallerError):
 
 async def admit(turn: Turn, mention: Mention) -> bool:
     """Store a new mention, post its card, start its SLA timers. False if a duplicate."""
+    written = await turn.insert(admission(turn, mention))
+    return written.ok
+
+
+def admission(turn: Turn, mention: Mention) -> Record:
+    """Buffer a new mention's card, SLA timers and audit entry on ``turn``; the
+    record to insert with them (batched intake inserts many at once)."""
     stored = mention.evolve(version=1)
     turn.post(
         mention.enrichment.spoke,
@@ -60,8 +68,7 @@ async def admit(turn: Turn, mention: Mention) -> bool:
         priority=mention.enrichment.priority.value,
         rule=mention.enrichment.rule,
     )
-    written = await turn.insert(to_record(mention))
-    return written.ok
+    return to_record(mention)
 
 
 async def _load(turn: Turn, key: str) -> Mention:
