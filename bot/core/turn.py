@@ -148,6 +148,11 @@ class Turn:
         written = await self.store.delete(record.kind, record.key, record.version, self._take())
         return self._settle(written)
 
+    def take_effects(self) -> Effects:
+        """The buffered effects, for a caller that writes them itself (batched
+        intake's :meth:`Store.insert_many`); the buffer is left empty."""
+        return self._take()
+
     async def flush(self) -> None:
         """Commit whatever effects are still buffered."""
         effects = self._take()

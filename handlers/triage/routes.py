@@ -11,6 +11,7 @@ from bot.core.events import Action, FormSubmitted
 from bot.core.model import SYSTEM, Mention, Outcome
 from bot.core.permissions import Permission
 from bot.core.router import Router
+from bot.core.storage import Record
 from bot.core.text import single_line
 from bot.core.turn import BULK, INTERACTIVE, Turn
 from handlers.triage import rules
@@ -42,6 +43,13 @@ class Busy(PlaycallerError):
 
 async def admit(turn: Turn, mention: Mention) -> bool:
     """Store a new mention, post its card, start its SLA timers. False if a duplicate."""
+    written = await turn.insert(admission(turn, mention))
+    return written.ok
+
+
+def admission(turn: Turn, mention: Mention) -> Record:
+    """Buffer a new mention's card, SLA timers and audit entry on ``turn``; the
+    record to insert with them (batched intake inserts many at once)."""
     stored = mention.evolve(version=1)
     turn.post(
         mention.enrichment.spoke,
@@ -57,8 +65,7 @@ async def admit(turn: Turn, mention: Mention) -> bool:
         priority=mention.enrichment.priority.value,
         rule=mention.enrichment.rule,
     )
-    written = await turn.insert(to_record(mention))
-    return written.ok
+    return to_record(mention)
 
 
 async def load_mention(turn: Turn, key: str) -> Mention:
