@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from bot.core.cards import Card, Form
 from bot.core.events import Event
+from bot.core.paging import Page, PageSent
 from bot.core.playbook import Statement
 from bot.core.publishing import Publication, Published
 
@@ -76,3 +77,18 @@ class StatementRenderer(Protocol):
 
     def variables_of(self, statement: Statement) -> frozenset[str]:
         """The variable names the statement uses."""
+
+
+class Pager(Protocol):
+    """Sends a page through one channel (PagerDuty, e-mail, a signed webhook).
+
+    Raises :class:`bot.core.errors.RetryLater` when the same page may be
+    sent again later (with the same key) and
+    :class:`bot.core.errors.Undeliverable` when it never can be, so pages
+    ride the outbox like cards and publications.
+    """
+
+    channel: str
+
+    async def send(self, page: Page, *, attempt: int) -> PageSent:
+        """Send ``page`` (``attempt`` counts from 1)."""
