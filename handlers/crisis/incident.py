@@ -124,6 +124,7 @@ class Incident:
     publishing_paused: bool = False
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
+    version: int = 0  # the store version it was read at (0: not stored yet)
 
     @property
     def open(self) -> bool:
