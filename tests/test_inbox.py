@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.storage import LeasedInboxEntry, Store
-from bot.inbox import Inbox
+from bot.inbox import Inbox, handling_from_env
 from bot.store import open_store
 from tests.conftest import START
 
@@ -173,3 +173,13 @@ async def test_a_waiter_cancelled_in_line_gives_its_turn_to_the_next(store: Stor
     assert [key for key, _ in seen.seen] == ["slack:click:C0", "slack:click:C2"]
     assert box.slots.free == 1 and box.slots.waiting == 0
     assert await store.inbox_size() == 1  # the cancelled one stays for the sweeper
+
+
+def test_the_handling_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLAYCALLER_INBOX_HANDLERS", raising=False)
+    assert handling_from_env() == 16
+    monkeypatch.setenv("PLAYCALLER_INBOX_HANDLERS", "4")
+    assert handling_from_env() == 4
+    monkeypatch.setenv("PLAYCALLER_INBOX_HANDLERS", "0")
+    with pytest.raises(ValueError, match="PLAYCALLER_INBOX_HANDLERS must be a positive integer"):
+        handling_from_env()
