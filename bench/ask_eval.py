@@ -313,8 +313,6 @@ def configurations(knowledge: Any) -> dict[str, Any]:
         return configs
     for weight in (0.5, 0.6, 0.7, 0.8):
         configs[f"blend z w={weight}"] = options(semantic_weight=weight, blend="z", **bare)
-    # The first pass's engine: z-score blend, w = 0.6, word pairs x0.5.
-    configs["z w=0.6 + pairs x0.5 (before)"] = options(semantic_weight=0.6, blend="z")
     for rrf_k in (3.0, 5.0, 8.0, 10.0, 20.0, 60.0):
         for weight in (0.4, 0.5, 0.6):
             configs[f"RRF k={rrf_k:g} w={weight} + pairs x0.5"] = options(

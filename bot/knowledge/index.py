@@ -77,8 +77,10 @@ class IndexOptions:
     ``k1`` and ``b`` are the BM25 parameters; ``typo`` turns on typo tolerance and
     ``shorthand`` the spelling out of chat shorthand (both only for query words the
     index does not know). ``semantic_weight`` is the share of the semantic score in
-    the blend (0: BM25 alone, no embeddings); ``window_words`` and ``window_step`` cut
-    sections into the windows that are embedded.
+    the blend (0: BM25 alone, no embeddings); ``blend`` is how the two are fused
+    (``"z"``: z-scores, shipped; ``"rrf"``: reciprocal ranks with constant ``rrf_k``;
+    ``"max"``: BM25 over its maximum and min-max cosines); ``window_words`` and
+    ``window_step`` cut sections into the windows that are embedded.
     """
 
     k1: float = 1.5
