@@ -16,7 +16,9 @@ Processes (all spawned, all on 127.0.0.1):
 * a fake Slack Web API (``tests/fakes/slack_api.py``) whose every answer takes
   ``--api-delay`` seconds (default 2 s), seeded with the test users;
 * the server under test, one at a time, each in its own process with its own
-  event loop: Playcaller's ``SlackPlatform`` on a temporary SQLite store
+  event loop: Playcaller's ``SlackPlatform`` on a temporary SQLite store (or,
+  with ``--store redis``, a fresh namespace on ``REDIS_URL``), which writes
+  every request to its inbox before acknowledging it
   (``SystemClock``, the repository's ``playcaller.yaml``), then the bare Bolt
   app; both mounted on ``web.AppRunner`` + ``TCPSite`` on a random port;
 * this process: the load generator.
@@ -66,6 +68,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -98,6 +101,20 @@ SERVERS = ("playcaller", "bare")
 TARGET_P99_MS = 100.0
 SETUP_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 10.0
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def _drop_namespace(namespace: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        async for key in client.scan_iter(match=f"{{{namespace}}}*", count=500):
+            await client.delete(key)
+    finally:
+        await client.aclose()
 
 
 def _mention_key(n: int) -> str:
@@ -208,7 +225,7 @@ async def _post(port: int, request: tuple[bytes, dict[str, str]]) -> tuple[int, 
         return response.status, await response.text()
 
 
-async def _serve_playcaller(api_url: str, mentions: int, tmp: Path) -> _Served:
+async def _serve_playcaller(api_url: str, mentions: int, tmp: Path, backend: str) -> _Served:
     from aiohttp import web
 
     from bot.app import load, open_runtime
@@ -222,9 +239,11 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path) -> _Served:
     from tests.fakes import slack_requests as slack
 
     loaded = load(str(CONFIG))
+    namespace = f"bench-{uuid.uuid4().hex}"
+    url = f"sqlite:///{tmp / 'ack.db'}" if backend == "sqlite" else REDIS_URL
     runtime = await open_runtime(
         loaded,
-        store=open_store(f"sqlite:///{tmp / 'ack.db'}"),
+        store=open_store(url, namespace=namespace),
         clock=SystemClock(),
         platforms=["slack"],
     )
@@ -286,15 +305,19 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path) -> _Served:
         return {
             "open_mentions": len(await store.find(KIND, "queue:care:open", limit=mentions + 1)),
             "outbox_slack": await store.outbox_size("slack"),
+            # Stored requests not yet handled (0 once the work after the ack is done).
+            "inbox_waiting": await store.inbox_size("slack"),
         }
 
     async def close() -> None:
         await slack_platform.stop()
         await runner.cleanup()
         await store.close()
+        if backend == "redis":
+            await _drop_namespace(namespace)
 
     # The platform's tracked tasks (private: read here for the report only).
-    inflight: set[asyncio.Task[None]] = slack_platform._inflight
+    inflight: set[asyncio.Task[object]] = slack_platform._inflight
 
     def cancel() -> int:
         for task in inflight:
@@ -445,13 +468,14 @@ async def _server_main(
     profile: str | None,
     drain_timeout: float,
     gc_freeze: bool,
+    backend: str,
 ) -> None:
     tally = _child_logging()
     tmp = Path(tempfile.mkdtemp(prefix="playcaller-ack-"))
     served: _Served | None = None
     try:
         if kind == "playcaller":
-            served = await _serve_playcaller(api_url, mentions, tmp)
+            served = await _serve_playcaller(api_url, mentions, tmp, backend)
         else:
             served = await _serve_bare(api_url)
         if gc_freeze:  # experiment: keep start-up objects out of every full collection
@@ -517,8 +541,9 @@ def server_process(
     profile: str | None,
     drain_timeout: float,
     gc_freeze: bool,
+    backend: str,
 ) -> None:
-    _child(conn, _server_main, kind, api_url, mentions, profile, drain_timeout, gc_freeze)
+    _child(conn, _server_main, kind, api_url, mentions, profile, drain_timeout, gc_freeze, backend)
 
 
 # -- talking to the children --------------------------------------------------------
@@ -758,6 +783,7 @@ async def measure_server(
         profile,
         args.drain_timeout,
         args.gc_freeze,
+        args.store,
     )
     try:
         _, port, pid = await child.expect("ready")
@@ -845,6 +871,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "api_delay_s": args.api_delay,
             "drain_timeout_s": args.drain_timeout,
             "gc_freeze": args.gc_freeze,
+            "store": args.store,
             "order": list(args.order),
             "processes": "fake Web API, each server and the load generator in separate processes",
         },
@@ -867,7 +894,8 @@ def report(result: dict[str, Any]) -> str:
     m, s = result["machine"], result["settings"]
     lines = [
         f"Slack ack latency, {s['rate']:g} req/s for {s['seconds']:g} s per server "
-        f"(half /triage, half Claim clicks), Web API answers after {s['api_delay_s']:g} s"
+        f"(half /triage, half Claim clicks), Web API answers after {s['api_delay_s']:g} s, "
+        f"Playcaller on {s['store']} (every request stored in its inbox before the ack)"
         + (" [experiment: gc.freeze() after start-up]" if s["gc_freeze"] else ""),
         f"{m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, "
         f"slack_bolt {m['slack_bolt']}, aiohttp {m['aiohttp']}; commit {m['commit']}"
@@ -894,7 +922,8 @@ def report(result: dict[str, Any]) -> str:
         if "open_mentions" in info:
             extra = (
                 f", {info['open_mentions']} of {s['mentions']} mentions still open, "
-                f"{info['outbox_slack']} outbox items"
+                f"{info['outbox_slack']} outbox items, {info['inbox_waiting']} requests "
+                "left in the inbox"
             )
         cancelled = info["drain_cancelled"]
         finished = (
@@ -953,6 +982,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--samples",
         help="append every measured request to this CSV "
         "(server,kind,at_s,ack_ms,send_lag_ms,error)",
+    )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "redis"),
+        default="sqlite",
+        help="Playcaller's store, which every request is written to before its ack "
+        "(redis: REDIS_URL, a fresh namespace deleted afterwards)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)

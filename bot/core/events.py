@@ -20,7 +20,10 @@ class Envelope:
     ``channel`` is the neutral channel (a spoke id, ``hub``) when the platform
     channel is bound to one, else None; ``platform_channel`` is the platform's
     own id. ``dedupe_key`` identifies a delivery so retries and double clicks
-    have one effect.
+    have one effect. ``inbox_lease`` is ``(entry key, fencing token)`` when
+    the event was stored in the inbox before it was acknowledged: the inbox
+    already deduplicated it, and the turn's first committed write completes
+    the entry (see :mod:`bot.inbox`).
     """
 
     platform: str
@@ -30,6 +33,7 @@ class Envelope:
     platform_channel: str = ""
     direct: bool = False
     dedupe_key: str | None = None
+    inbox_lease: tuple[str, int] | None = None
     raw_ref: dict[str, Any] = field(default_factory=dict)
 
 

@@ -226,7 +226,8 @@ async def dedupe_deliveries(turn: Turn, event: Event, call_next: Next) -> None:
     delivery died mid-way (the process crashed, or the work failed) finds no
     done mark once the in-progress mark has lapsed, and is processed.
     """
-    if event.dedupe_key is None:
+    if event.dedupe_key is None or event.inbox_lease is not None:
+        # (The inbox deduplicated it when it was stored.)
         await call_next(turn, event)
         return
     key = f"delivery:{event.platform}:{event.dedupe_key}"

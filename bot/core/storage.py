@@ -8,7 +8,7 @@ loses nothing.
 
 Atomicity model: each write takes an :class:`Effects` bundle (audit entries,
 timers to schedule or cancel, outbox messages, the fenced completion of the
-timer that caused the write). A backend applies the record change and its
+timer or inbox entry that caused the write). A backend applies the record change and its
 effects in one transaction, or none of them.
 """
 
@@ -98,6 +98,31 @@ class LeasedOutboxItem:
 
 
 @dataclass(frozen=True)
+class InboxEntry:
+    """A verified inbound request, stored before it is acknowledged.
+
+    ``key`` is its dedupe key (a Slack trigger or event id, a Teams activity
+    id): the same request delivered again within the remembered window is
+    not stored twice. ``body`` is what the platform needs to handle it later,
+    in any process.
+    """
+
+    key: str
+    platform: str
+    body: JSON
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class LeasedInboxEntry:
+    """An inbox entry leased to one process; ``token`` fences completing it."""
+
+    entry: InboxEntry
+    token: int
+    attempts: int
+
+
+@dataclass(frozen=True)
 class Backlog:
     """Outbox items waiting for one platform: how many, and the oldest's creation time."""
 
@@ -114,6 +139,7 @@ class Effects:
     cancel_timers: tuple[str, ...] = ()
     outbox: tuple[OutboxItem, ...] = ()
     complete_timer: tuple[str, int] | None = None
+    complete_inbox: tuple[str, int] | None = None
 
     def __bool__(self) -> bool:
         return bool(
@@ -122,18 +148,22 @@ class Effects:
             or self.cancel_timers
             or self.outbox
             or self.complete_timer is not None
+            or self.complete_inbox is not None
         )
 
     def merge(self, other: Effects) -> Effects:
         """Both bundles, this one's entries first."""
         if self.complete_timer and other.complete_timer:
             raise ValueError("only one timer completion per write")
+        if self.complete_inbox and other.complete_inbox:
+            raise ValueError("only one inbox completion per write")
         return Effects(
             audit=self.audit + other.audit,
             timers=self.timers + other.timers,
             cancel_timers=self.cancel_timers + other.cancel_timers,
             outbox=self.outbox + other.outbox,
             complete_timer=self.complete_timer or other.complete_timer,
+            complete_inbox=self.complete_inbox or other.complete_inbox,
         )
 
 
@@ -170,8 +200,9 @@ class Store(Protocol):
         """Create ``record`` at version 1 with its effects.
 
         If ``(kind, key)`` exists, nothing is written and the result carries
-        the existing record. A stale ``effects.complete_timer`` token also
-        rejects the whole write (``ok=False``, ``record`` = current or None).
+        the existing record. A stale ``effects.complete_timer`` or
+        ``effects.complete_inbox`` token also rejects the whole write
+        (``ok=False``, ``record`` = current or None).
         """
 
     async def replace(
@@ -197,7 +228,8 @@ class Store(Protocol):
 
     async def apply(self, effects: Effects) -> bool:
         """Commit effects without a record change. False (nothing written)
-        when ``effects.complete_timer`` names a lease that is no longer held."""
+        when ``effects.complete_timer`` or ``effects.complete_inbox`` names a
+        lease that is no longer held."""
 
     async def put_once(self, key: str, ttl: timedelta, now: datetime) -> bool:
         """Set an idempotency key. True the first time within ``ttl``."""
@@ -254,6 +286,34 @@ class Store(Protocol):
 
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform`` (one entry per post)."""
+
+    async def admit_inbox(
+        self,
+        entry: InboxEntry,
+        now: datetime,
+        owner: str,
+        lease_for: timedelta,
+        remember_for: timedelta,
+    ) -> int | None:
+        """Store ``entry`` leased to ``owner`` and return its fencing token.
+
+        One atomic write. None (nothing written) when an entry with the same
+        key was admitted within ``remember_for`` before ``now``, whether it is
+        still waiting or already completed: a redelivery has one effect.
+        """
+
+    async def lease_inbox(
+        self, platform: str, now: datetime, owner: str, lease_for: timedelta, limit: int = 50
+    ) -> list[LeasedInboxEntry]:
+        """Lease entries of ``platform`` whose lease expired at ``now`` (their
+        holder died or gave up), oldest lease first. Tokens are unique and
+        increasing; two processes never hold one entry under a live lease."""
+
+    async def finish_inbox(self, key: str, token: int) -> bool:
+        """Delete a completed entry if ``token`` still holds its lease."""
+
+    async def inbox_size(self, platform: str | None = None) -> int:
+        """Entries waiting (leased or not)."""
 
     async def audit_log(self, subject: str | None = None, limit: int = 1000) -> list[AuditEntry]:
         """Audit entries, oldest first, optionally for one subject."""

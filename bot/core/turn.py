@@ -56,6 +56,9 @@ class Turn:
         self._complete_timer: tuple[str, int] | None = (
             (event.key, event.token) if isinstance(event, TimerFired) else None
         )
+        # The inbox entry this event came from is completed with the first
+        # committed write, so a crash after it never runs the event again.
+        self._complete_inbox = event.inbox_lease
 
     @property
     def actor(self) -> Actor:
@@ -150,6 +153,7 @@ class Turn:
         if effects:
             await self.store.apply(effects)
         self._complete_timer = None
+        self._complete_inbox = None
 
     def discard(self) -> None:
         """Drop buffered effects (the handler failed)."""
@@ -186,12 +190,16 @@ class Turn:
         effects = self._buffer
         if self._complete_timer is not None:
             effects = effects.merge(Effects(complete_timer=self._complete_timer))
+        if self._complete_inbox is not None:
+            effects = effects.merge(Effects(complete_inbox=self._complete_inbox))
         self._buffer = Effects()
         return effects
 
     def _settle(self, written: Written) -> Written:
-        # The timer's completion rode on a write that happened; on a rejected
-        # write it stays pending for the next one (or the final flush).
+        # The timer's (or inbox entry's) completion rode on a write that
+        # happened; on a rejected write it stays pending for the next one (or
+        # the final flush).
         if written.ok:
             self._complete_timer = None
+            self._complete_inbox = None
         return written

@@ -149,6 +149,7 @@ class EncodedEffects:
     cancel: tuple[str, ...]
     outbox: tuple[EncodedOutboxItem, ...]
     complete: tuple[str, int] | None
+    complete_inbox: tuple[str, int] | None
 
     @classmethod
     def of(cls, effects: Effects) -> EncodedEffects:
@@ -176,6 +177,7 @@ class EncodedEffects:
                 for o in effects.outbox
             ),
             complete=effects.complete_timer,
+            complete_inbox=effects.complete_inbox,
         )
 
 

@@ -32,12 +32,14 @@ fake never saw). A channel's activities are keyed by the channel id without the
 ``;messageid=`` thread suffix, so an activity posted to ``19:c@thread.tacv2``
 can be updated through ``19:c@thread.tacv2;messageid=...`` and vice versa.
 
-Fault injection: ``throttle`` (429 + ``Retry-After``, or 412/502/504) and
-``block_writes`` (403 for a user who blocked or uninstalled the bot).
+Fault injection: ``throttle`` (429 + ``Retry-After``, or 412/502/504),
+``block_writes`` (403 for a user who blocked or uninstalled the bot) and
+``delay`` (an operation answers late).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -236,6 +238,7 @@ class FakeConnector:
         self._deleted: list[tuple[str, str]] = []
         self._blocked: dict[str, BlockStyle] = {}
         self._faults: list[_Fault] = []
+        self._delays: dict[str, float] = {}
         self._next_activity = BASE_ACTIVITY_ID
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -358,6 +361,10 @@ class FakeConnector:
 
     # ------------------------------------------------------------------ faults
 
+    def delay(self, operation: Operation, seconds: float) -> None:
+        """Answer every ``operation`` call (e.g. ``member``) ``seconds`` late."""
+        self._delays[operation] = seconds
+
     def throttle(
         self,
         times: int,
@@ -446,6 +453,8 @@ class FakeConnector:
                 body = raw.decode("utf-8", "replace")
         conversation_id = request.match_info.get("conversationId")
         activity_id = request.match_info.get("activityId")
+        if operation in self._delays:
+            await asyncio.sleep(self._delays[operation])
         try:
             answer = self._answer(request, operation, body, conversation_id, activity_id)
         except _Refused as refused:

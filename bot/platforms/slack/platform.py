@@ -1,7 +1,12 @@
 """The Slack platform: Bolt listeners in, Block Kit out, over HTTP or Socket Mode.
 
-Every request is acknowledged first and handled after, so Slack always gets
-its answer within 3 seconds; the work runs in tracked tasks.
+Over HTTP the signature is checked on the raw body before anything is parsed
+(401), then the body is parsed (400 naming what is malformed), then Bolt
+dispatches it. Every request the bot handles is stored in the inbox (one
+store write, deduplicated by its trigger or event id) before it is
+acknowledged, and handled after in a tracked task, so Slack gets its answer
+within 3 seconds and an acknowledged request survives a crash (see
+:mod:`bot.inbox`).
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+import time
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +28,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from bot.core.directory import spoke_for_channel
 from bot.core.errors import ConfigError, Problem
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
+from bot.core.storage import LeasedInboxEntry
+from bot.inbox import Inbox
 from bot.platforms.slack.client import MeteredWebClient
 from bot.platforms.slack.delivery import SlackDelivery
 from bot.platforms.slack.inbound import (
@@ -40,6 +48,7 @@ from bot.platforms.slack.inbound import (
 from bot.platforms.slack.people import SlackPeople
 from bot.platforms.slack.responder import SlackResponder
 from bot.platforms.slack.tracing import bind_slack_request_id
+from bot.platforms.slack.verify import Rejected, parse_signed_body, verify_signature
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -87,9 +96,19 @@ class SlackPlatform:
 
     name = PLATFORM
 
-    def __init__(self, slack: SlackSettings, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        slack: SlackSettings,
+        runtime: Runtime,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        sweep_seconds: float = 1.0,
+    ) -> None:
         self.slack = slack
         self.runtime = runtime
+        # Signature timestamps are judged by wall time, as Slack signs them.
+        self.wall_clock = wall_clock
+        self.sweep_seconds = sweep_seconds
         client_args: dict[str, Any] = {"token": slack.bot_token, "retry_handlers": []}
         if slack.api_url:
             client_args["base_url"] = slack.api_url
@@ -105,7 +124,10 @@ class SlackPlatform:
         self.delivery = SlackDelivery(
             self.client, runtime.store, runtime.settings, self.people, runtime.clock, runtime.pacing
         )
-        self._inflight: set[asyncio.Task[None]] = set()
+        self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._process)
+        self._inflight: set[asyncio.Task[object]] = set()
+        self._sweep_stop = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._own_session: aiohttp.ClientSession | None = None
         self._register()
@@ -118,6 +140,14 @@ class SlackPlatform:
             app.router.add_post("/slack/events", self.handle_http)
 
     async def handle_http(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            assert self.slack.signing_secret is not None  # mounted only with one
+            verify_signature(self.slack.signing_secret, body, request.headers, self.wall_clock())
+            parse_signed_body(body, request.content_type)
+        except Rejected as rejected:
+            log.warning("refused a Slack request (%d): %s", rejected.status, rejected.reason)
+            return web.json_response({"error": rejected.reason}, status=rejected.status)
         response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(response)
 
@@ -131,10 +161,19 @@ class SlackPlatform:
             self._socket = AsyncSocketModeHandler(self.bolt, self.slack.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack Socket Mode connected")
+        # Picks up what a crashed process acknowledged but did not finish.
+        self._sweep_stop.clear()
+        self._sweeper = asyncio.create_task(
+            self.inbox.run(self._sweep_stop, self.sweep_seconds), name="inbox-slack"
+        )
 
     async def stop(self) -> None:
         await self._stop_socket()
         await self.idle()
+        if self._sweeper is not None:
+            self._sweep_stop.set()
+            await self._sweeper
+            self._sweeper = None
         if self._own_session is not None:
             await self._own_session.close()
             self._own_session = None
@@ -151,7 +190,7 @@ class SlackPlatform:
         while self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.create_task(work)
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
@@ -164,8 +203,11 @@ class SlackPlatform:
         bolt.command(re.compile(r"^/.+"))(self._on_command)
         bolt.action(re.compile(r".+"))(self._on_action)
         bolt.view(re.compile(r".+"))(self._on_view)
-        bolt.event("app_mention")(self._on_app_mention)
-        bolt.event("message")(self._on_message)
+        # Bolt acknowledges events before their listener runs: they are stored
+        # by a middleware instead, which runs first.
+        bolt.middleware(self._store_events)
+        bolt.event("app_mention")(self._on_event)
+        bolt.event("message")(self._on_event)
         # Acknowledge what the bot does not offer, so Slack neither retries nor errors.
         bolt.shortcut(re.compile(r".*"))(self._on_unsupported)
         bolt.options(re.compile(r".*"))(self._on_unsupported)
@@ -178,25 +220,43 @@ class SlackPlatform:
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack request failed: %r (type %s)", error, body.get("type"))
 
-    async def _acked(
-        self, ack: AsyncAck, build: Callable[[], Awaitable[tuple[Event, Origin] | None]]
+    async def _admit(
+        self,
+        ack: AsyncAck,
+        kind: str,
+        key: str | None,
+        body: dict[str, Any],
+        bot_user_id: str | None = None,
     ) -> None:
+        """Store the request, then acknowledge it; it is handled in a task
+        (tracked before the ack, so :meth:`idle` covers every acknowledged one)."""
+        stored = {"kind": kind, "body": body, "bot_user_id": bot_user_id}
+        leased = await self.inbox.admit(key, stored)
+        if leased is not None:
+            self._spawn(self.inbox.handle(leased))
         await ack()
 
-        async def work() -> None:
-            try:
-                built = await build()
-            except MalformedPayload as error:
-                log.warning("ignored a malformed Slack payload: no %s", error.field)
-                return
-            if built is None:
-                return
+    async def _process(self, leased: LeasedInboxEntry) -> None:
+        stored = leased.entry.body
+        lease = (leased.entry.key, leased.token)
+        bot_user_id = stored.get("bot_user_id")
+        try:
+            built = await self._build(
+                str(stored.get("kind")),
+                dict(stored.get("body") or {}),
+                bot_user_id if isinstance(bot_user_id, str) else None,
+                lease,
+            )
+        except MalformedPayload as error:
+            log.warning("ignored a malformed Slack payload: no %s", error.field)
+            return
+        if built is not None:
             event, origin = built
             await self.runtime.handle(event, SlackResponder(self.client, origin))
 
-        self._spawn(work())
-
-    async def _envelope(self, origin: Origin, dedupe_key: str | None) -> dict[str, Any]:
+    async def _envelope(
+        self, origin: Origin, dedupe_key: str | None, lease: tuple[str, int]
+    ) -> dict[str, Any]:
         runtime = self.runtime
         return {
             "platform": PLATFORM,
@@ -210,68 +270,86 @@ class SlackPlatform:
             "platform_channel": origin.channel_id,
             "direct": origin.is_direct,
             "dedupe_key": dedupe_key,
+            "inbox_lease": lease,
             "raw_ref": {"team_id": origin.team_id, "enterprise_id": origin.enterprise_id},
         }
 
-    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        async def build() -> tuple[Event, Origin]:
+    async def _build(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        bot_user_id: str | None,
+        lease: tuple[str, int],
+    ) -> tuple[Event, Origin] | None:
+        """The neutral event of a stored request (in any process, any time later)."""
+        if kind == "command":
             origin = command_origin(body)
             name, text = command_parts(body)
-            return Command(name=name, text=text, **await self._envelope(origin, None)), origin
-
-        await self._acked(ack, build)
-
-    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        async def build() -> tuple[Event, Origin]:
+            envelope = await self._envelope(origin, _trigger_key("command", origin), lease)
+            return Command(name=name, text=text, **envelope), origin
+        if kind == "action":
             origin = interaction_origin(body)
             parts = action_parts(body)
             # Each click has its own trigger id; retries of one click share it.
-            key = f"click:{origin.trigger_id}" if origin.trigger_id else None
-            event = Action(
-                action_id=parts.action_id, value=parts.value, **await self._envelope(origin, key)
+            envelope = await self._envelope(origin, _trigger_key("click", origin), lease)
+            return Action(action_id=parts.action_id, value=parts.value, **envelope), origin
+        if kind == "view":
+            view_parts_ = view_parts(body)
+            origin = interaction_origin(body, view_parts_.channel_id)
+            envelope = await self._envelope(origin, _view_key(body), lease)
+            event = FormSubmitted(
+                form_id=view_parts_.form_id,
+                values=view_parts_.values,
+                context=view_parts_.context,
+                **envelope,
             )
             return event, origin
+        if kind in ("app_mention", "message"):
+            origin = event_origin(body)
+            text = message_text(body["event"], bot_user_id)
+            envelope = await self._envelope(origin, event_dedupe_key(body), lease)
+            return Message(text=text, mentioned=kind == "app_mention", **envelope), origin
+        log.warning("ignored a stored Slack request of unknown kind %r", kind)
+        return None
 
-        await self._acked(ack, build)
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        # A captured slash command replayed within its signature window has the
+        # same trigger id: one effect.
+        key = _trigger_key("command", body)
+        await self._admit(ack, "command", key, body)
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await self._admit(ack, "action", _trigger_key("click", body), body)
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        async def build() -> tuple[Event, Origin]:
-            parts = view_parts(body)
-            origin = interaction_origin(body, parts.channel_id)
-            view_id = str((body.get("view") or {}).get("id") or "")
-            event = FormSubmitted(
-                form_id=parts.form_id,
-                values=parts.values,
-                context=parts.context,
-                **await self._envelope(origin, f"view:{view_id}" if view_id else None),
-            )
-            return event, origin
+        await self._admit(ack, "view", _view_key(body), body)
 
-        await self._acked(ack, build)
-
-    async def _on_app_mention(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    async def _store_events(
+        self, body: dict[str, Any], context: AsyncBoltContext, next_: Callable[[], Any]
     ) -> None:
-        async def build() -> tuple[Event, Origin]:
-            origin = event_origin(body)
-            text = message_text(body["event"], context.bot_user_id)
-            event = Message(
-                text=text, mentioned=True, **await self._envelope(origin, event_dedupe_key(body))
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if isinstance(event, dict):
+            kind = event.get("type")
+            wanted = kind == "app_mention" or (
+                kind == "message" and is_user_message(event) and event.get("channel_type") == "im"
             )
-            return event, origin
+            if wanted:
+                stored = {"kind": kind, "body": body, "bot_user_id": context.bot_user_id}
+                leased = await self.inbox.admit(event_dedupe_key(body), stored)
+                if leased is not None:
+                    self._spawn(self.inbox.handle(leased))
+        await next_()
 
-        await self._acked(ack, build)
+    async def _on_event(self, ack: AsyncAck) -> None:
+        await ack()  # stored (or not for the bot) by _store_events
 
-    async def _on_message(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        async def build() -> tuple[Event, Origin] | None:
-            event = body.get("event") or {}
-            if not is_user_message(event) or event.get("channel_type") != "im":
-                return None
-            origin = event_origin(body)
-            text = message_text(event, context.bot_user_id)
-            message = Message(text=text, **await self._envelope(origin, event_dedupe_key(body)))
-            return message, origin
 
-        await self._acked(ack, build)
+def _trigger_key(prefix: str, source: Origin | dict[str, Any]) -> str | None:
+    trigger = source.trigger_id if isinstance(source, Origin) else source.get("trigger_id")
+    return f"{prefix}:{trigger}" if isinstance(trigger, str) and trigger else None
+
+
+def _view_key(body: dict[str, Any]) -> str | None:
+    view = body.get("view")
+    view_id = view.get("id") if isinstance(view, dict) else None
+    return f"view:{view_id}" if isinstance(view_id, str) and view_id else None

@@ -6,37 +6,34 @@ so a move to its successor SDK stays local.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from botbuilder.core import (
     ActivityHandler,
     BotAdapter,
-    CardFactory,
     InvokeResponse,
-    MessageFactory,
     Middleware,
     TurnContext,
 )
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
-from msrest.serialization import Model
 
-from bot.core.cards import Card, Form
 from bot.core.directory import spoke_for_channel
-from bot.core.errors import ConfigError, InvalidInput, Problem
+from bot.core.errors import InvalidInput
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
 from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
+from bot.core.storage import LeasedInboxEntry
 from bot.core.text import neutralize
+from bot.inbox import Inbox
 from bot.logs import bind_request_id
 from bot.platforms.teams import render
 from bot.platforms.teams.auth import (
-    OPENID_METADATA_URL,
     KeysUnavailable,
     SigningKeys,
     TeamsAuthentication,
@@ -56,89 +53,23 @@ from bot.platforms.teams.inbound import (
     origin,
     typed_command,
 )
+from bot.platforms.teams.responder import (
+    CARD_TYPE,
+    MESSAGE_TYPE,
+    Notes,
+    TeamsResponder,
+    invoke_response,
+)
+from bot.platforms.teams.settings import AdapterConfig, TeamsSettings
 from bot.runtime import Runtime
+
+__all__ = ["TeamsPlatform", "TeamsSettings"]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
-# Per bot per conversation (Teams' documented limits for sending).
-MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 # How many outbox batches a click delivers before answering.
 INLINE_DRAIN_PASSES = 2
-
-
-@dataclass(frozen=True)
-class TeamsSettings:
-    """Azure bot credentials (single-tenant), from the environment only."""
-
-    app_id: str
-    app_password: str = field(repr=False)
-    tenant_id: str
-    anonymous: bool = False
-    # Where the inbound tokens' signing keys are published (tests point it at a fake).
-    openid_metadata_url: str = OPENID_METADATA_URL
-
-    @staticmethod
-    def from_env(env: Mapping[str, str]) -> TeamsSettings | None:
-        """None when Teams is not configured (it is then not mounted).
-
-        Anonymous mode (no inbound token checks, no outbound tokens) is only
-        for local development and must be asked for explicitly.
-        """
-        app_id = env.get("MICROSOFT_APP_ID", "").strip()
-        anonymous = env.get("PLAYCALLER_TEAMS_ANONYMOUS", "").strip() == "1"
-        if not app_id:
-            if anonymous:
-                log.warning(
-                    "Teams runs ANONYMOUSLY: no request is authenticated (development only)"
-                )
-                return TeamsSettings("", "", "", anonymous=True)
-            return None
-        password = env.get("MICROSOFT_APP_PASSWORD", "").strip()
-        tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
-        missing = [
-            name
-            for name, value in (
-                ("MICROSOFT_APP_PASSWORD", password),
-                ("MICROSOFT_APP_TENANT_ID", tenant),
-            )
-            if not value
-        ]
-        if missing:
-            raise ConfigError(
-                [
-                    Problem(name, None, "needed with MICROSOFT_APP_ID (single-tenant bot)")
-                    for name in missing
-                ]
-            )
-        return TeamsSettings(app_id, password, tenant)
-
-
-class _AdapterConfig:
-    """The attribute names ConfigurationBotFrameworkAuthentication reads."""
-
-    def __init__(self, teams: TeamsSettings) -> None:
-        self.APP_ID = teams.app_id
-        self.APP_PASSWORD = teams.app_password
-        self.APP_TYPE = "SingleTenant" if teams.app_id else "MultiTenant"
-        self.APP_TENANTID = teams.tenant_id
-
-
-class _InvokeBody(Model):
-    """An adaptiveCard/action response whose value may be a card or a string."""
-
-    _attribute_map = {  # noqa: RUF012 - msrest reads this class attribute
-        "status_code": {"key": "statusCode", "type": "int"},
-        "type": {"key": "type", "type": "str"},
-        "value": {"key": "value", "type": "object"},
-    }
-
-    def __init__(self, *, status_code: int, type: str, value: object) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.status_code = status_code
-        self.type = type
-        self.value = value
 
 
 class _CloseConnectorClient(Middleware):  # type: ignore[misc]
@@ -153,45 +84,16 @@ class _CloseConnectorClient(Middleware):  # type: ignore[misc]
                 await client.__aexit__(None, None, None)
 
 
-class _Notes:
-    """An invoke's answers for the person who clicked (Teams has no ephemeral messages)."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self.form: Form | None = None
-
-
-class TeamsResponder:
-    """Answers one person: in an invoke's response, or in the conversation."""
-
-    def __init__(self, turn_context: TurnContext, notes: _Notes | None) -> None:
-        self.turn_context = turn_context
-        self.invoke = notes
-
-    async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
-        if self.invoke is not None and ephemeral and not card.title and not card.buttons:
-            self.invoke.notes.extend(block.text for block in card.blocks)
-            return
-        await self.turn_context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(render.adaptive_card(card)))
-        )
-
-    async def open_form(self, event: Event, form: Form) -> None:
-        if self.invoke is not None:
-            self.invoke.form = form  # the clicker's card turns into the form
-            return
-        await self.turn_context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(render.form_card(form)))
-        )
-
-
 class _Bot(ActivityHandler):  # type: ignore[misc]
     def __init__(self, platform: TeamsPlatform) -> None:
         self.platform = platform
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         bind_request_id(turn_context.activity.id)
-        await self.platform.remember(turn_context)
+        if turn_context.activity.type not in ("message", "invoke"):
+            # Messages and invokes are stored in the inbox first; they remember
+            # their sender when they are handled.
+            await self.platform.remember(turn_context)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -230,7 +132,7 @@ class TeamsPlatform:
         self.adapter = CloudAdapter(
             TeamsAuthentication(
                 MeteredAuthentication(
-                    _AdapterConfig(teams),
+                    AdapterConfig(teams),
                     calls=runtime.metrics.platform_calls,
                     credentials_factory=outbound,
                 ),
@@ -243,6 +145,10 @@ class TeamsPlatform:
         self.directory = TeamsDirectory(runtime.store, runtime.settings)
         self._delivery = TeamsDelivery(self)
         self._bot_ids: dict[str, str] = {}
+        self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._recover)
+        self.sweep_seconds = 1.0
+        self._sweep_stop = asyncio.Event()
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def delivery(self) -> TeamsDelivery:
@@ -256,9 +162,19 @@ class TeamsPlatform:
             log.warning("Teams endpoint is ANONYMOUS: requests are not authenticated")
         if self.keys is not None:
             self.keys.start()
+        # Picks up what a crashed process stored but did not finish.
+        self._sweep_stop.clear()
+        self._sweeper = asyncio.create_task(
+            self.inbox.run(self._sweep_stop, self.sweep_seconds), name="inbox-teams"
+        )
 
     async def stop(self) -> None:
-        """Stop refreshing the signing keys (Teams calls us over HTTP: nothing else to close)."""
+        """Stop the inbox sweeper and refreshing the signing keys (Teams calls
+        us over HTTP: nothing else to close)."""
+        if self._sweeper is not None:
+            self._sweep_stop.set()
+            await self._sweeper
+            self._sweeper = None
         if self.keys is not None:
             await self.keys.stop()
 
@@ -369,7 +285,7 @@ class TeamsPlatform:
 
     # -- inbound ------------------------------------------------------------
 
-    async def _envelope(self, sender: Origin) -> dict[str, Any]:
+    async def _envelope(self, sender: Origin, lease: tuple[str, int]) -> dict[str, Any]:
         runtime = self.runtime
         return {
             "platform": PLATFORM,
@@ -382,36 +298,97 @@ class TeamsPlatform:
             ),
             "platform_channel": sender.channel_key,
             "direct": sender.is_direct,
-            "dedupe_key": f"activity:{sender.conversation_id}:{sender.activity_id}"
-            if sender.activity_id
-            else None,
+            "dedupe_key": _dedupe_key(sender),
+            "inbox_lease": lease,
             "raw_ref": {"reply_to": sender.reply_to_id},
         }
+
+    async def _event(
+        self, kind: str, activity: dict[str, Any], lease: tuple[str, int]
+    ) -> tuple[Event, Origin]:
+        """The neutral event of a stored activity (raises :class:`MalformedActivity`)."""
+        sender = origin(activity)
+        if kind == "invoke":
+            _, data = invoke_data(activity)
+            return self._card_event(data, await self._envelope(sender, lease)), sender
+        envelope = await self._envelope(sender, lease)
+        value = activity.get("value")
+        if isinstance(value, dict):
+            return self._card_event(value, envelope), sender  # Action.Submit
+        bot_id = str((activity.get("recipient") or {}).get("id") or "")
+        text, mentioned = message_text(activity, bot_id)
+        names = {r.key for r in self.runtime.dispatcher.commands() if r.key}
+        typed = typed_command(text, names)
+        if typed:
+            return Command(name=typed[0], text=typed[1], **envelope), sender
+        return Message(text=text, mentioned=mentioned, **envelope), sender
+
+    async def _handle(
+        self,
+        leased: LeasedInboxEntry,
+        turn_context: TurnContext,
+        notes: Notes | None,
+    ) -> None:
+        stored = leased.entry.body
+        activity = dict(stored.get("activity") or {})
+        await self.remember(turn_context)
+        event, _ = await self._event(
+            str(stored.get("kind")), activity, (leased.entry.key, leased.token)
+        )
+        await self.runtime.handle(event, TeamsResponder(turn_context, notes))
+
+    async def _recover(self, leased: LeasedInboxEntry) -> None:
+        """Handle an entry a crashed process acknowledged but did not finish.
+
+        Answers go to the conversation through a proactive turn; an invoke's
+        notes for the clicker can no longer be shown (its card is updated
+        through the outbox like everyone else's).
+        """
+        stored = leased.entry.body
+        activity = Activity().deserialize(dict(stored.get("activity") or {}))
+        reference = TurnContext.get_conversation_reference(activity)
+        notes = Notes() if stored.get("kind") == "invoke" else None
+
+        async def run(turn_context: TurnContext) -> None:
+            # A proactive turn in the activity's conversation, as if it had just arrived.
+            turn_context.activity = activity
+            await self._handle(leased, turn_context, notes)
+
+        try:
+            await self.adapter.continue_conversation(reference, run, self.teams.app_id)
+        except MalformedActivity as error:
+            log.warning("dropped a stored Teams activity: no %s", error.field)
+        if notes is not None and notes.notes:
+            log.info("recovered invoke %s: notes not shown: %s", leased.entry.key, notes.notes)
+
+    async def _admit(
+        self, kind: str, sender: Origin, activity: dict[str, Any]
+    ) -> LeasedInboxEntry | None:
+        """Store a verified activity before the 200 that tells the Connector
+        not to send it again."""
+        return await self.inbox.admit(_dedupe_key(sender), {"kind": kind, "activity": activity})
 
     async def on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity.serialize()
         try:
             sender = origin(activity)
-            envelope = await self._envelope(sender)
             value = activity.get("value")
-            event: Event
             if isinstance(value, dict):
-                event = self._card_event(value, envelope)  # Action.Submit
-            else:
-                bot_id = (
-                    turn_context.activity.recipient.id if turn_context.activity.recipient else ""
-                )
-                text, mentioned = message_text(activity, bot_id)
-                names = {r.key for r in self.runtime.dispatcher.commands() if r.key}
-                typed = typed_command(text, names)
-                if typed:
-                    event = Command(name=typed[0], text=typed[1], **envelope)
-                else:
-                    event = Message(text=text, mentioned=mentioned, **envelope)
+                card_action(value)
         except MalformedActivity as error:
             log.warning("ignored a malformed Teams activity: no %s", error.field)
             return
-        await self.runtime.handle(event, TeamsResponder(turn_context, None))
+        leased = await self._admit("message", sender, activity)
+        if leased is None:
+            return
+
+        async def process(leased: LeasedInboxEntry) -> None:
+            try:
+                await self._handle(leased, turn_context, None)
+            except MalformedActivity as error:
+                log.warning("ignored a malformed Teams activity: no %s", error.field)
+
+        await self.inbox.handle(leased, process)
 
     def _card_event(self, data: dict[str, Any], envelope: dict[str, Any]) -> Event:
         meaning = card_action(data)
@@ -428,18 +405,28 @@ class TeamsPlatform:
         try:
             sender = origin(activity)
             _, data = invoke_data(activity)
-            event = self._card_event(data, await self._envelope(sender))
+            if not isinstance(card_action(data), ButtonPress | FormSubmission):
+                raise MalformedActivity("value.pc")
         except MalformedActivity as error:
-            return _invoke(
+            return invoke_response(
                 400,
                 "application/vnd.microsoft.error",
                 {"code": "BadRequest", "message": str(error)},
             )
-        notes = _Notes()
+        leased = await self._admit("invoke", sender, activity)
+        if leased is None:
+            return invoke_response(200, MESSAGE_TYPE, "Already received.")
+        notes = Notes()
         self._delivery.last_update.pop(sender.reply_to_id, None)
-        await self.runtime.handle(event, TeamsResponder(turn_context, notes))
+
+        async def process(leased: LeasedInboxEntry) -> None:
+            await self._handle(leased, turn_context, notes)
+
+        # Handled inline: the invoke's answer shows the clicker the refreshed card.
+        if not await self.inbox.handle(leased, process) and not notes.notes:
+            return invoke_response(200, MESSAGE_TYPE, "Received: it will be handled shortly.")
         if notes.form is not None:
-            return _invoke(200, CARD_TYPE, render.form_card(notes.form))
+            return invoke_response(200, CARD_TYPE, render.form_card(notes.form))
         # Deliver the card updates this click caused now (briefly: Teams waits
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
@@ -451,10 +438,12 @@ class TeamsPlatform:
                     render.text_block(note, limit=500, weight="Bolder", color="Attention")
                     for note in notes.notes
                 ] + list(card["body"])
-            return _invoke(200, CARD_TYPE, card)
+            return invoke_response(200, CARD_TYPE, card)
         said = "\n".join(neutralize(note, 500) for note in notes.notes)
-        return _invoke(200, MESSAGE_TYPE, said or "Done.")
+        return invoke_response(200, MESSAGE_TYPE, said or "Done.")
 
 
-def _invoke(status: int, kind: str, value: object) -> InvokeResponse:
-    return InvokeResponse(status=200, body=_InvokeBody(status_code=status, type=kind, value=value))
+def _dedupe_key(sender: Origin) -> str | None:
+    if not sender.activity_id:
+        return None
+    return f"activity:{sender.conversation_id}:{sender.activity_id}"

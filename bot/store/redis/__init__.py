@@ -21,6 +21,10 @@ name component except the last so components can never run together):
   scored ``priority * 2**40 + seq`` (lower priority first, then FIFO);
   ``P outbox:ids`` set of all waiting ids.
 * ``P card:q(platform):card_key`` list of card refs (JSON).
+* ``P in:key`` hash per inbox entry (platform, body, lease, token, its queue
+  name); ``P inq:q(platform)`` zset per platform scored by lease end (every
+  entry is leased from admission on); ``P once:inbox:key`` marks an admitted
+  key for the remembered window.
 * ``P audit`` stream (append-only); ``P audit:s:subject`` list of stream ids.
 * ``P seq:rec``, ``P seq:outbox``, ``P seq:token`` counters (``INCR``).
 * ``P counts`` hash of named counters (``add_counts``, ``HINCRBY`` in MULTI).
@@ -46,7 +50,7 @@ all waiting items (fine for thousands; the latter is read only by ``/metrics``).
 Layout of the package: ``base`` (client, lifecycle, read batcher, key names),
 ``scripts`` (the Lua sources), ``reads``, ``codec``, and one part per concern:
 ``records``, ``timers``, ``outbox`` (with card refs and the audit log),
-``counts``, combined in ``store``.
+``inbox``, ``counts``, combined in ``store``.
 """
 
 from bot.store.redis.store import RedisStore

@@ -175,6 +175,10 @@ class RedisBase:
             args += ["0", "", ""]
         else:
             args += ["1", fx.complete[0], str(int(fx.complete[1]))]
+        if fx.complete_inbox is None:
+            args += ["0", "", ""]
+        else:
+            args += ["1", fx.complete_inbox[0], str(int(fx.complete_inbox[1]))]
         args.append(len(fx.cancel))
         args += fx.cancel
         args.append(len(fx.timers))

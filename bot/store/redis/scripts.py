@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # Shared Lua helpers. Effects arrive flattened in ARGV from index ``i``:
 #   has_complete, complete_key, complete_token,
+#   has_inbox, inbox_key, inbox_token,
 #   n_cancel, key*, n_timers, (key kind due payload)*,
 #   n_outbox, (id platform op dest has_card card body prio created nb cardprefix)*,
 #   n_audit, (at actor action subject detail)*
@@ -15,14 +16,28 @@ local function timer_delete(P, key)
 end
 
 local function fence_holds(P, i)
-  if ARGV[i] ~= '1' then return true end
-  local tok = redis.call('HGET', P .. 'timer:' .. ARGV[i + 1], 'token')
-  return tok ~= false and tok == ARGV[i + 2]
+  if ARGV[i] == '1' then
+    local tok = redis.call('HGET', P .. 'timer:' .. ARGV[i + 1], 'token')
+    if tok == false or tok ~= ARGV[i + 2] then return false end
+  end
+  if ARGV[i + 3] == '1' then
+    local tok = redis.call('HGET', P .. 'in:' .. ARGV[i + 4], 'token')
+    if tok == false or tok ~= ARGV[i + 5] then return false end
+  end
+  return true
+end
+
+local function inbox_delete(P, key)
+  local h = P .. 'in:' .. key
+  local q = redis.call('HGET', h, 'q')
+  if q then redis.call('ZREM', q, key) end
+  redis.call('DEL', h)
 end
 
 local function apply_effects(P, i)
   if ARGV[i] == '1' then timer_delete(P, ARGV[i + 1]) end
-  i = i + 3
+  if ARGV[i + 3] == '1' then inbox_delete(P, ARGV[i + 4]) end
+  i = i + 6
   local n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do timer_delete(P, ARGV[i]); i = i + 1 end
   n = tonumber(ARGV[i]); i = i + 1
@@ -243,6 +258,38 @@ return out
 """
 
 
+# KEYS[1] admitted-key marker, KEYS[2] entry hash, KEYS[3] platform queue.
+# ARGV: P now remember_until px lease_until owner platform body received key.
+# Reply: the lease token, or 0 for a redelivery.
+LUA_ADMIT_INBOX = """
+local v = redis.call('GET', KEYS[1])
+if v and tonumber(v) > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local tok = redis.call('INCR', ARGV[1] .. 'seq:token')
+redis.call('HSET', KEYS[2], 'platform', ARGV[7], 'body', ARGV[8], 'at', ARGV[9],
+  'owner', ARGV[6], 'lease', ARGV[5], 'token', tok, 'attempts', 1, 'q', KEYS[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[10])
+return tok
+"""
+
+# KEYS[1] platform queue. ARGV: P now lease_until owner limit.
+LUA_LEASE_INBOX = """
+local P = ARGV[1]
+local out = {}
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[5]))
+for _, key in ipairs(keys) do
+  local h = P .. 'in:' .. key
+  local tok = redis.call('INCR', P .. 'seq:token')
+  local attempts = redis.call('HINCRBY', h, 'attempts', 1)
+  redis.call('HSET', h, 'owner', ARGV[4], 'lease', ARGV[3], 'token', tok)
+  redis.call('ZADD', KEYS[1], ARGV[3], key)
+  local f = redis.call('HMGET', h, 'body', 'at')
+  table.insert(out, {key, f[1], f[2], tok, attempts})
+end
+return out
+"""
+
 # KEYS[1] outbox:ids. ARGV: P. Per platform: waiting items and the smallest
 # created time (a scan of every waiting item: fine for thousands, and only
 # read when /metrics is scraped).
@@ -270,6 +317,14 @@ end
 return out
 """
 
+# KEYS[1] entry hash. ARGV: key token.
+LUA_FINISH_INBOX = """
+local f = redis.call('HMGET', KEYS[1], 'token', 'q')
+if not f[1] or f[1] ~= ARGV[2] then return 0 end
+redis.call('ZREM', f[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return 1
+"""
 
 # Every script, by the name the store calls it with.
 SOURCES = {
@@ -285,5 +340,8 @@ SOURCES = {
     "finish_outbox": LUA_FINISH_OUTBOX,
     "retry_outbox": LUA_RETRY_OUTBOX,
     "audit_subject": LUA_AUDIT_SUBJECT,
+    "admit_inbox": LUA_ADMIT_INBOX,
+    "lease_inbox": LUA_LEASE_INBOX,
+    "finish_inbox": LUA_FINISH_INBOX,
     "outbox_backlog": LUA_OUTBOX_BACKLOG,
 }

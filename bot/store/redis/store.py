@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.store.redis.counts import RedisCounts
+from bot.store.redis.inbox import RedisInbox
 from bot.store.redis.outbox import RedisOutbox
 from bot.store.redis.records import RedisRecords
 from bot.store.redis.timers import RedisTimers
 
 
-class RedisStore(RedisRecords, RedisTimers, RedisOutbox, RedisCounts):
+class RedisStore(RedisRecords, RedisTimers, RedisOutbox, RedisInbox, RedisCounts):
     """A :class:`~bot.core.storage.Store` in Redis under one hash-tagged namespace.
 
     ``url`` is a redis-py URL (``redis://host:port/db``, ``rediss://...``).

@@ -39,12 +39,13 @@ Interpretations of the contract (shared with the Redis backend):
 
 * ``replace`` on an absent record treats its version as 0: with
   ``expected_version=0`` it creates the record, like ``insert``.
-* Fencing tokens (``complete_timer``, ``finish_outbox``, ``retry_outbox`` and
-  ``Effects.complete_timer``) are valid while no one else has leased the item
-  since; a lease that expired but was not re-leased can still be completed.
-  (Those calls take no ``now``, so "expired" cannot be judged there.)
-* Effects apply in this order: complete the fenced timer, cancel timers,
-  schedule timers, enqueue outbox items, append audit entries. So a timer
+* Fencing tokens (``complete_timer``, ``finish_outbox``, ``retry_outbox``,
+  ``finish_inbox``, ``Effects.complete_timer`` and ``Effects.complete_inbox``)
+  are valid while no one else has leased the item since; a lease that expired
+  but was not re-leased can still be completed. (Those calls take no ``now``,
+  so "expired" cannot be judged there.)
+* Effects apply in this order: complete the fenced timer and inbox entry,
+  cancel timers, schedule timers, enqueue outbox items, append audit entries. So a timer
   handler may complete its timer and reschedule the same key in one write.
   Scheduling an existing key replaces it and drops its lease (a holder of the
   old token can no longer complete it). Enqueueing an existing outbox id is
@@ -52,13 +53,17 @@ Interpretations of the contract (shared with the Redis backend):
 * ``next_timer_due`` is the earliest moment ``lease_timers`` could return a
   timer: the due time, or for a leased timer the end of its lease.
 * ``put_once`` keys expire by the ``now`` passed in, never by wall clock.
+* ``admit_inbox`` remembers an admitted key as the idempotency key
+  ``inbox:<key>`` for ``remember_for``; an entry is leased from admission on,
+  so ``lease_inbox`` only finds entries whose holder let the lease run out.
 * ``audit_log`` and ``find`` return the *oldest* ``limit`` matches.
 
 Layout: ``base`` (connection, lifecycle, job runner), ``runner`` (the
 connection thread and transactions), ``schema``, ``rows`` (fencing, effects
 and row decoding inside a transaction), and one part per concern:
 ``records``, ``timers``, ``outbox`` (with card refs and the audit log),
-``counts`` (named counters in the ``tallies`` table), combined in ``store``.
+``inbox``, ``counts`` (named counters in the ``tallies`` table), combined in
+``store``.
 """
 
 from bot.store.sqlite.store import SqliteStore

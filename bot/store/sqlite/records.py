@@ -42,7 +42,7 @@ class SqliteRecords(SqliteBase):
                 return False, row, 0
             if expected is not None and row_version(row) != expected:
                 return False, row, 0
-            if not fence_holds(conn, encoded.complete):
+            if not fence_holds(conn, encoded):
                 return False, row, 0
             if row is not None:
                 seq = int(row[0])
@@ -99,7 +99,7 @@ class SqliteRecords(SqliteBase):
             row = conn.execute(SELECT_RECORD, (kind, key)).fetchone()
             if row is None or row_version(row) != expected_version:
                 return False, row
-            if not fence_holds(conn, encoded.complete):
+            if not fence_holds(conn, encoded):
                 return False, row
             conn.execute("DELETE FROM record_tags WHERE seq = ?", (int(row[0]),))
             conn.execute("DELETE FROM records WHERE seq = ?", (int(row[0]),))
@@ -135,7 +135,7 @@ class SqliteRecords(SqliteBase):
             return True
 
         def body(conn: sqlite3.Connection) -> bool:
-            if not fence_holds(conn, encoded.complete):
+            if not fence_holds(conn, encoded):
                 return False
             apply_effects(conn, encoded)
             return True

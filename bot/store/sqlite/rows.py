@@ -31,18 +31,26 @@ def next_tokens(conn: sqlite3.Connection, count: int) -> range:
     return range(last - count + 1, last + 1)
 
 
-def fence_holds(conn: sqlite3.Connection, complete: tuple[str, int] | None) -> bool:
-    if complete is None:
-        return True
-    key, token = complete
-    row = conn.execute("SELECT 1 FROM timers WHERE key = ? AND token = ?", (key, token)).fetchone()
-    return row is not None
+def fence_holds(conn: sqlite3.Connection, fx: EncodedEffects) -> bool:
+    """True unless ``fx`` completes a timer or inbox entry whose lease is lost."""
+    for table, complete in (("timers", fx.complete), ("inbox", fx.complete_inbox)):
+        if complete is None:
+            continue
+        key, token = complete
+        found = conn.execute(
+            f"SELECT 1 FROM {table} WHERE key = ? AND token = ?", (key, token)
+        ).fetchone()
+        if found is None:
+            return False
+    return True
 
 
 def apply_effects(conn: sqlite3.Connection, fx: EncodedEffects) -> None:
     """Apply effects inside the caller's transaction (the fence was checked)."""
     if fx.complete is not None:
         conn.execute("DELETE FROM timers WHERE key = ?", (fx.complete[0],))
+    if fx.complete_inbox is not None:
+        conn.execute("DELETE FROM inbox WHERE key = ?", (fx.complete_inbox[0],))
     if fx.cancel:
         conn.executemany("DELETE FROM timers WHERE key = ?", [(key,) for key in fx.cancel])
     if fx.timers:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # When a timer can next be leased: its due time, or the end of a later lease.
 READY = "max(due_at, coalesce(lease_until, due_at))"
@@ -95,6 +95,19 @@ SCHEMA = (
     ) WITHOUT ROWID
     """,
     "INSERT OR IGNORE INTO counters (name, value) VALUES ('fencing_token', 0)",
+    """
+    CREATE TABLE IF NOT EXISTS inbox (
+        key TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        lease_owner TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        token INTEGER NOT NULL,
+        attempts INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS inbox_ready ON inbox (platform, lease_until, key)",
     """
     CREATE TABLE IF NOT EXISTS tallies (
         name TEXT PRIMARY KEY,

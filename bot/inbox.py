@@ -1,0 +1,165 @@
+"""The inbox: inbound requests are stored before they are acknowledged.
+
+A platform verifies a request, admits it (one atomic store write, keyed by
+the request's dedupe key and leased to this process), acknowledges it, and
+then processes it. If the process dies in between, the entry's lease runs
+out and any process's sweeper (this one after a restart, or another one on
+the same store) leases it and processes it. The turn's first committed write
+completes the entry in the same transaction (see :class:`bot.core.turn.Turn`),
+fenced by the lease token, so an entry has at most one committed effect even
+when two processes hold it one after the other; a turn with no write
+completes it when the handler returns. A redelivery of the same request
+(platform retry, double submit, replay) within :data:`REMEMBER_FOR` is
+refused at admission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.core.clock import Clock
+from bot.core.router import DELIVERY_KEY_TTL
+from bot.core.storage import JSON, AuditEntry, Effects, InboxEntry, LeasedInboxEntry, Store
+
+log = logging.getLogger(__name__)
+
+# How long an admitted key refuses redeliveries (Slack retries for minutes;
+# a captured request can be replayed within its 5-minute signature window).
+REMEMBER_FOR = DELIVERY_KEY_TTL
+DEFAULT_LEASE = timedelta(seconds=30)
+# Entries processed at once by one sweep (after a restart there may be many).
+SWEEP_BATCH = 20
+# Entries one process handles at once. The rest wait, already durable, so a
+# burst cannot flood the store and the event loop with work, and storing the
+# next request (before its ack) stays quick.
+MAX_HANDLING = 500
+
+Process = Callable[[LeasedInboxEntry], Awaitable[None]]
+
+
+def lease_from_env() -> timedelta:
+    """``PLAYCALLER_INBOX_LEASE_SECONDS`` (default 30): how long an entry's
+    holder has before another process may take the entry over."""
+    raw = os.environ.get("PLAYCALLER_INBOX_LEASE_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_LEASE
+    seconds = float(raw)
+    if seconds <= 0:
+        raise ValueError("PLAYCALLER_INBOX_LEASE_SECONDS must be positive")
+    return timedelta(seconds=seconds)
+
+
+class Inbox:
+    """One platform's inbox in one process: admit, process, sweep orphans."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        owner: str,
+        platform: str,
+        process: Process,
+        *,
+        lease_for: timedelta | None = None,
+        max_attempts: int = 3,
+        max_handling: int = MAX_HANDLING,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.owner = owner
+        self.platform = platform
+        self.process = process
+        self.lease_for = lease_for or lease_from_env()
+        self.max_attempts = max_attempts
+        self._slots = asyncio.Semaphore(max_handling)
+
+    async def admit(self, key: str | None, body: JSON) -> LeasedInboxEntry | None:
+        """Store a verified request before it is acknowledged; None when it is
+        a redelivery of one already admitted (acknowledge it, do nothing)."""
+        now = self.clock.now()
+        entry = InboxEntry(
+            key=f"{self.platform}:{key or 'unkeyed:' + uuid.uuid4().hex}",
+            platform=self.platform,
+            body=body,
+            received_at=now,
+        )
+        token = await self.store.admit_inbox(entry, now, self.owner, self.lease_for, REMEMBER_FOR)
+        if token is None:
+            log.info("dropped redelivered %s request %s", self.platform, entry.key)
+            return None
+        return LeasedInboxEntry(entry, token, 1)
+
+    async def handle(self, leased: LeasedInboxEntry, process: Process | None = None) -> bool:
+        """Process one leased entry (with ``process``, else the inbox's own
+        function) and complete it. False when it was not handled now (it
+        failed, or waited too long): it stays in the inbox for a later try.
+
+        A failure leaves it leased: it is tried again when the lease runs
+        out, up to ``max_attempts`` times, then abandoned with an audit entry.
+        An entry that waited for a free slot until half its lease was gone is
+        left for the sweeper (after the lease) rather than started late.
+        """
+        started_waiting = self.clock.now()
+        async with self._slots:
+            if self.clock.now() - started_waiting > self.lease_for / 2:
+                log.warning(
+                    "inbox entry %s waited too long; left for the sweeper", leased.entry.key
+                )
+                return False
+            return await self._handle(leased, process)
+
+    async def _handle(self, leased: LeasedInboxEntry, process: Process | None) -> bool:
+        entry = leased.entry
+        if leased.attempts > self.max_attempts:
+            log.error("inbox entry %s abandoned after %d attempts", entry.key, leased.attempts - 1)
+            detail = {"platform": entry.platform, "attempts": leased.attempts - 1}
+            await self.store.apply(
+                Effects(
+                    audit=(
+                        AuditEntry(
+                            self.clock.now(), "system", "inbox.abandoned", entry.key, detail
+                        ),
+                    ),
+                    complete_inbox=(entry.key, leased.token),
+                )
+            )
+            return True
+        try:
+            await (process or self.process)(leased)
+        except Exception:
+            log.exception("inbox entry %s failed (attempt %d)", entry.key, leased.attempts)
+            return False
+        # No-op when the turn's write completed it already.
+        await self.store.finish_inbox(entry.key, leased.token)
+        return True
+
+    async def sweep(self, stop: asyncio.Event | None = None) -> int:
+        """Process every entry whose holder let its lease run out (until
+        ``stop`` is set); how many."""
+        handled = 0
+        while stop is None or not stop.is_set():
+            batch = await self.store.lease_inbox(
+                self.platform, self.clock.now(), self.owner, self.lease_for, limit=SWEEP_BATCH
+            )
+            if not batch:
+                return handled
+            log.info("recovering %d %s inbox entries", len(batch), self.platform)
+            await asyncio.gather(*(self.handle(leased) for leased in batch))
+            handled += len(batch)
+        return handled
+
+    async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
+        """Sweep on start-up and then every ``poll`` seconds until ``stop``."""
+        while not stop.is_set():
+            try:
+                await self.sweep(stop)
+            except Exception:
+                log.exception("%s inbox sweep failed; retrying", self.platform)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll)
