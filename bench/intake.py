@@ -56,6 +56,7 @@ from bench.common import (
 
 BURST_COUNT = 50_000
 TARGET_RATE = 1_000.0  # mentions/s on SQLite, one core
+TARGET_HTTP_RATE = 3_000.0  # mentions/s on SQLite, /intake NDJSON batches of 500
 TARGET_RSS_MB = 300.0  # peak RSS during a 50,000 mention burst
 
 # -- synthetic feed ------------------------------------------------------------
@@ -244,6 +245,7 @@ def write_feed(path: Path, count: int) -> None:
 @dataclass
 class Result:
     backend: str
+    path: str
     count: int
     concurrency: int
     accepted: int
@@ -300,6 +302,11 @@ def _vm_hwm_mb() -> float:
     return math.nan
 
 
+PATHS = ("one", "batch", "http")
+BATCH_SIZE = 500  # mentions per ingest_batch call / per /intake request
+INTAKE_SECRET = "bench-intake-secret"
+
+
 async def run_backend(
     backend: str,
     url: str,
@@ -308,8 +315,16 @@ async def run_backend(
     count: int,
     concurrency: int,
     profile: bool,
+    path: str = "one",
 ) -> Result:
-    """Ingest the feed on one store, then count what the store holds."""
+    """Ingest the feed on one store by ``path``, then count what the store holds.
+
+    ``one``: ``runtime.ingest`` per line (the path ``ingest`` took before
+    batching). ``batch``: ``runtime.ingest_batch`` per 500 lines (``ingest``
+    now). ``http``: signed NDJSON requests of 500 lines to ``POST /intake`` on a
+    real aiohttp server over loopback, the client in the same process (so its
+    CPU counts against the rate too).
+    """
     from bot.app import load, open_runtime
     from bot.core.clock import SystemClock
     from bot.intake.feed import parse_mention
@@ -318,14 +333,17 @@ async def run_backend(
     loaded = load(str(CONFIG))
     store = open_store(url, namespace=namespace)
     runtime = await open_runtime(loaded, store=store, clock=SystemClock(), platforms=["console"])
+    served: Any = None
     try:
         rss_start = _maxrss_mb()
         latencies = array("d")
         accepted = 0
         profiler = cProfile.Profile() if profile else None
+        if path == "http":
+            served = await _serve_intake(runtime)
         with feed_path.open(encoding="utf-8") as feed:
 
-            async def worker() -> None:
+            async def one_by_one() -> None:
                 nonlocal accepted
                 for line in feed:  # tasks share the file iterator
                     began = time.perf_counter()
@@ -333,6 +351,24 @@ async def run_backend(
                         accepted += 1
                     latencies.append(time.perf_counter() - began)
 
+            async def batched() -> None:
+                nonlocal accepted
+                while chunk := [line for _, line in zip(range(BATCH_SIZE), feed, strict=False)]:
+                    began = time.perf_counter()
+                    written = await runtime.ingest_batch(
+                        [parse_mention(json.loads(line)) for line in chunk]
+                    )
+                    accepted += sum(written)
+                    latencies.append(time.perf_counter() - began)
+
+            async def over_http() -> None:
+                nonlocal accepted
+                while chunk := [line for _, line in zip(range(BATCH_SIZE), feed, strict=False)]:
+                    began = time.perf_counter()
+                    accepted += await served.send("".join(chunk).encode("utf-8"))
+                    latencies.append(time.perf_counter() - began)
+
+            worker = {"one": one_by_one, "batch": batched, "http": over_http}[path]
             if profiler:
                 profiler.enable()
             cpu_before = _cpu_s()
@@ -358,17 +394,21 @@ async def run_backend(
         timers = len(await store.pending_timers("triage."))
         audit = len(await store.audit_log(limit=count + 10))
     finally:
-        await store.close()
+        if served is not None:
+            await served.close()  # the app's clean-up closes the store
+        else:
+            await store.close()
     if profiler:
         _print_profile(profiler)
     ordered = sorted(latencies)
     return Result(
         backend=backend,
+        path=path,
         count=count,
         concurrency=concurrency,
         accepted=accepted,
         wall_s=wall,
-        rate=len(ordered) / wall,
+        rate=count / wall,
         p50_ms=percentile(ordered, 50) * 1000,
         p99_ms=percentile(ordered, 99) * 1000,
         max_ms=ordered[-1] * 1000,
@@ -381,8 +421,52 @@ async def run_backend(
         rss_peak_mb=rss_peak,
         hwm_peak_mb=hwm_peak,
         rss_after_verify_mb=_maxrss_mb(),
-        cpu_ms=cpu / len(ordered) * 1000,
+        cpu_ms=cpu / count * 1000,
     )
+
+
+class _IntakeServer:
+    """``serve``'s app with ``POST /intake`` on a loopback port, and a signing client."""
+
+    def __init__(self, runner: Any, url: str, session: Any) -> None:
+        self.runner, self.url, self.session = runner, url, session
+
+    async def send(self, body: bytes) -> int:
+        """POST one signed NDJSON body; how many mentions it stored."""
+        from bot.signing import sign
+
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/x-ndjson",
+            "X-Playcaller-Timestamp": str(timestamp),
+            "X-Playcaller-Signature": sign(INTAKE_SECRET, timestamp, body),
+        }
+        async with self.session.post(self.url, data=body, headers=headers) as response:
+            if response.status != 200:
+                raise SystemExit(f"/intake answered {response.status}: {await response.text()}")
+            answer = await response.json()
+        return int(answer["stored"])
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.runner.cleanup()
+
+
+async def _serve_intake(runtime: Any) -> _IntakeServer:
+    import aiohttp
+    from aiohttp import web
+
+    from bot.intake.endpoint import IntakeSettings
+    from bot.web import create_app
+
+    app = create_app(runtime, [], intake=IntakeSettings(INTAKE_SECRET))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    session = aiohttp.ClientSession()
+    return _IntakeServer(runner, f"http://127.0.0.1:{port}/intake", session)
 
 
 def _print_profile(profiler: cProfile.Profile) -> None:
@@ -455,6 +539,7 @@ def child_main(args: argparse.Namespace) -> int:
             args.count,
             args.concurrency,
             args.profile,
+            args.path,
         )
     )
     print(json.dumps(asdict(result)))
@@ -465,7 +550,7 @@ def child_main(args: argparse.Namespace) -> int:
 
 
 def run_child(
-    backend: str, feed: Path, tmp_dir: Path, args: argparse.Namespace, count: int
+    backend: str, feed: Path, tmp_dir: Path, args: argparse.Namespace, count: int, path: str
 ) -> Result:
     namespace = new_namespace("bench-intake")
     command = [
@@ -485,6 +570,8 @@ def run_child(
         str(count),
         "--concurrency",
         str(args.concurrency),
+        "--path",
+        path,
     ]
     if args.pin_cpu is not None:
         command += ["--pin-cpu", str(args.pin_cpu)]
@@ -509,24 +596,29 @@ def run_child(
 
 def report(results: list[Result], burst: bool) -> bool:
     print(
-        f"{'backend':<8} {'n':>7} {'conc':>4} {'wall s':>8} {'ment/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'max ms':>7} {'CPU ms':>6} {'peak RSS MB':>11} {'zero loss':>9}"
+        f"{'backend':<8} {'path':<5} {'n':>7} {'conc':>4} {'wall s':>8} {'ment/s':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'CPU ms':>6} {'peak RSS MB':>11} "
+        f"{'zero loss':>9}"
     )
     for r in results:
         print(
-            f"{r.backend:<8} {r.count:>7} {r.concurrency:>4} {r.wall_s:>8.2f} {r.rate:>8.0f} "
-            f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.max_ms:>7.1f} {r.cpu_ms:>6.2f} "
+            f"{r.backend:<8} {r.path:<5} {r.count:>7} {r.concurrency:>4} {r.wall_s:>8.2f} "
+            f"{r.rate:>8.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.max_ms:>7.1f} {r.cpu_ms:>6.2f} "
             f"{r.rss_peak_mb:>11.1f} {'yes' if r.zero_loss else 'NO':>9}"
         )
     print(
         "CPU ms: CPU time of the benchmark process per mention, all its threads (for Redis,"
         " not the server's)"
     )
+    baselines = {r.backend: r.rate for r in results if r.path == "one"}
+    for r in results:
+        if r.path != "one" and r.backend in baselines:
+            print(f"{r.backend} {r.path}: {r.rate / baselines[r.backend]:.2f}x the one-by-one rate")
     print()
     all_met = True
     for r in results:
         print(
-            f"{r.backend}: accepted {r.accepted}, records {r.records} "
+            f"{r.backend} {r.path}: accepted {r.accepted}, records {r.records} "
             f"(missing keys {r.missing_keys}), outbox {r.outbox}, timers {r.timers}, "
             f"audit {r.audit}; peak RSS (ru_maxrss) at start {r.rss_start_mb:.1f} MB, "
             f"after ingest {r.rss_peak_mb:.1f} MB (VmHWM {r.hwm_peak_mb:.1f} MB), "
@@ -534,8 +626,10 @@ def report(results: list[Result], burst: bool) -> bool:
         )
         print(f"  during the run: {r.host}")
         checks = [("zero loss", r.zero_loss)]
-        if r.backend == "sqlite":
+        if r.backend == "sqlite" and r.path in ("one", "batch"):
             checks.append((f">= {TARGET_RATE:.0f} mentions/s", r.rate >= TARGET_RATE))
+        if r.backend == "sqlite" and r.path == "http":
+            checks.append((f">= {TARGET_HTTP_RATE:.0f} mentions/s", r.rate >= TARGET_HTTP_RATE))
         if burst:
             checks.append((f"peak RSS < {TARGET_RSS_MB:.0f} MB", r.rss_peak_mb < TARGET_RSS_MB))
         for name, met in checks:
@@ -552,6 +646,13 @@ def main(argv: list[str] | None = None) -> int:
         "--burst", action="store_true", help=f"{BURST_COUNT} mentions; check RSS too"
     )
     parser.add_argument("--concurrency", type=int, default=1, help="ingest tasks (default 1)")
+    parser.add_argument(
+        "--path",
+        choices=(*PATHS, "all"),
+        default="all",
+        help="one: runtime.ingest per mention; batch: ingest_batch per 500; "
+        "http: POST /intake NDJSON of 500 (default: all three, in that order)",
+    )
     parser.add_argument("--pin-cpu", type=int, help="pin the measured process to this CPU")
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest loop")
     parser.add_argument(
@@ -582,7 +683,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         feed = tmp_dir / "feed.jsonl"
         write_feed(feed, count)
-        results = [run_child(backend, feed, tmp_dir, args, count) for backend in backends]
+        paths = PATHS if args.path == "all" else (args.path,)
+        results = [
+            run_child(backend, feed, tmp_dir, args, count, path)
+            for backend in backends
+            for path in paths
+        ]
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     print()

@@ -31,9 +31,12 @@ from bot.app import (
     store_url,
 )
 from bot.core.clock import ManualClock, SystemClock
-from bot.core.errors import ConfigError
-from bot.intake.feed import LineProblem, parse_lines
+from bot.core.errors import ConfigError, InvalidInput
+from bot.intake.batch import parse_lines
+from bot.intake.endpoint import BATCH as INGEST_BATCH
+from bot.intake.feed import IncomingMention, LineProblem
 from bot.intake.progress import progress_console, tracked
+from bot.intake.sources import normalizer
 from bot.listen import ListenError, bind, bound_port, parse_port
 from bot.operations import intake_counts
 from bot.platforms.console.script import COMMANDS, ScriptError
@@ -111,7 +114,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
             assert scratch is not None
             return asyncio.run(_demo(loaded, script, args.store, args.width, scratch))
         if command == "ingest":
-            return asyncio.run(_ingest(loaded, Path(args.file), args.store))
+            if args.source is not None:
+                try:
+                    normalizer(args.source)
+                except InvalidInput as error:
+                    print(f"playcaller: --source: {error.problem}", file=sys.stderr)
+                    return 2
+            return asyncio.run(_ingest(loaded, Path(args.file), args.store, args.source))
         if command == "audit":
             from bot import audit
 
@@ -323,7 +332,7 @@ async def _interactive(session: ConsoleSession) -> int:
             session.note(str(error), style="bold red")
 
 
-async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
+async def _ingest(loaded: Loaded, path: Path, store: str | None, source: str | None) -> int:
     runtime = await open_runtime(
         loaded, store=make_store(store_url(store), source=_store_source(store)), clock=SystemClock()
     )
@@ -338,14 +347,25 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None) -> int:
         size = os.fstat(handle.fileno()).st_size
         bar = progress_console(size)
         with handle, tracked(handle, size, f"ingest {path.name}", bar) as lines:
-            for item in parse_lines(lines):
+            pending: list[IncomingMention] = []
+
+            async def admit_pending() -> None:
+                nonlocal stored, duplicates
+                written = await runtime.ingest_batch(pending)
+                stored += sum(written)
+                duplicates += len(written) - sum(written)
+                pending.clear()
+
+            for item in parse_lines(lines, source):
                 if isinstance(item, LineProblem):
                     refused += 1
                     print(f"{path}:{item}", file=sys.stderr)
-                elif await runtime.ingest(item):
-                    stored += 1
-                else:
-                    duplicates += 1
+                    continue
+                pending.append(item)
+                if len(pending) >= INGEST_BATCH:
+                    await admit_pending()
+            if pending:
+                await admit_pending()
     finally:
         try:
             await runtime.store.add_counts(intake_counts(stored, duplicates, refused))
@@ -360,6 +380,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from aiohttp import web
 
     from bot.deployment import mismatches, record_platforms
+    from bot.intake.endpoint import IntakeSettings
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
@@ -367,6 +388,13 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
 
     slack = SlackSettings.from_env(os.environ)
     teams = TeamsSettings.from_env(os.environ)
+    try:
+        intake = IntakeSettings.from_env(os.environ)
+    except InvalidInput as error:
+        print(f"playcaller: {error}", file=sys.stderr)
+        return 2
+    if intake is None:
+        log.info("POST /intake is off: PLAYCALLER_INTAKE_SECRET is not set")
     log.info("guidelines in %s (Save as guidance writes faq.md there)", loaded.knowledge.folder)
     for note in loaded.notes:
         log.warning("%s", note)
@@ -390,7 +418,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
         served = [p.name for p in platforms]
         for sentence in await mismatches(runtime.store, runtime.platforms, served):
             log.warning("%s", sentence)
-        app = create_app(runtime, platforms)
+        app = create_app(runtime, platforms, intake=intake)
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
         # which otherwise pauses the event loop for tens of milliseconds.

@@ -48,6 +48,10 @@ def parser() -> argparse.ArgumentParser:
     ingest = command("ingest", "store mentions from a JSONL file; serve posts them")
     ingest.add_argument("file", help="one JSON mention per line (see README)")
     ingest.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
+    ingest.add_argument(
+        "--source",
+        help="each line is this network's payload: x, mastodon (default: the intake format)",
+    )
     manifest = command("manifest", "print a platform's app manifest")
     manifest.add_argument("platform", choices=["slack"])
     # Not required here: without either, the manifest's own message asks for --url.

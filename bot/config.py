@@ -11,6 +11,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -115,6 +116,7 @@ class RawConfig(_Model):
     default_route: RawDefaultRoute
     sla: dict[Priority, RawSla]
     triage: RawTriage = RawTriage()
+    timezone: str = "UTC"
     platforms: list[Literal["console", "slack", "teams"]] = []
     permissions: dict[str, list[str]] = {}
     retention: RawRetention = RawRetention()
@@ -210,6 +212,15 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                         f"unknown risk {risk!r} (define it under risk_words)",
                     )
                 )
+    try:
+        ZoneInfo(raw.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            located.problem(
+                ("timezone",),
+                f"unknown time zone {raw.timezone!r} (an IANA name like Europe/Paris)",
+            )
+        )
     if raw.default_route.spoke not in spoke_ids:
         problems.append(
             located.problem(
@@ -324,6 +335,7 @@ def _build(raw: RawConfig) -> Settings:
         default_priority=raw.default_route.priority,
         triage=TriageTimings(raw.triage.nudge_owner_after, raw.triage.release_idle_after),
         channels=channels,
+        timezone=raw.timezone,
         platforms=tuple(dict.fromkeys(raw.platforms)),
         permissions=_permissions(raw),
         retention=Retention(raw.retention.questions),

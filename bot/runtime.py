@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,22 @@ class Runtime:
         )
         turn = self.turn(event, SilentResponder())
         return await handlers.triage.admit(turn, mention)
+
+    async def ingest_batch(self, batch: Sequence[IncomingMention]) -> list[bool]:
+        """:meth:`ingest` for many mentions with one store call (one SQLite
+        transaction, one Redis pipeline): True for each stored, False for each
+        duplicate (also of one earlier in ``batch``)."""
+        now = self.clock.now()
+        items = []
+        for incoming in batch:
+            mention = enrich(incoming, self.settings, self.sentiment, now)
+            event = MentionArrived(
+                platform="intake", actor=SYSTEM, received_at=now, mention=mention
+            )
+            turn = self.turn(event, SilentResponder())
+            record = handlers.triage.admission(turn, mention)
+            items.append((record, turn.take_effects()))
+        return await self.store.insert_many(items)
 
     async def start(self) -> None:
         """Make sure the recurring timers exist (idempotent; safe in every process)."""

@@ -15,6 +15,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.core.storage import Store
+from bot.intake import endpoint
 from bot.operations import metrics_route, request_middleware, watch_store
 from bot.outbox import Delivery
 from bot.runtime import Runtime
@@ -48,13 +49,17 @@ def create_app(
     platforms: Sequence[ServedPlatform],
     *,
     poll_seconds: float = 1.0,
+    intake: endpoint.IntakeSettings | None = None,
 ) -> web.Application:
-    """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up)."""
+    """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up);
+    ``POST /intake`` is served when ``intake`` is given."""
     platform_of: dict[str, str] = {}
     app = web.Application(middlewares=[request_middleware(runtime.metrics, platform_of)])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route(runtime.metrics))
+    if intake is not None:
+        endpoint.mount(app, runtime, intake)
     for platform in platforms:
         before = {r.canonical for r in app.router.resources()}
         platform.mount(app)

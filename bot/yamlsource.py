@@ -86,7 +86,13 @@ def _scalar(node: yaml.Node) -> Any:
 
 
 # Lists whose items are named by a field: problems say "people[sam]", not "people.1".
-NAMED_ITEMS = {"people": "id", "spokes": "id", "routing": "name", "holding_statements": "id"}
+NAMED_ITEMS = {
+    "people": "id",
+    "spokes": "id",
+    "routing": "name",
+    "holding_statements": "id",
+    "variables": "name",
+}
 
 _TYPE_WORDS = {
     "list_type": "expected a list",
@@ -118,7 +124,8 @@ def validation_problems(
         line_path = path
         while line_path and line_path not in located.lines and len(line_path) > 1:
             line_path = line_path[:-1]
-        where = readable_path(line_path, located.data)
+        # Name the full path (a missing field has no line of its own, its parent does).
+        where = readable_path(path, located.data)
         problems.append(located.problem(line_path, f"{where}: {_words(item, unknown)}"))
     return problems
 

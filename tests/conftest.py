@@ -140,7 +140,7 @@ class Chat:
     def press(self, person: str, label: str, number: int = 1, **envelope: Any) -> Action:
         """The Action a configured person's click on card #N's button would send."""
         shown = self.session.shown[number]
-        button = next(b for b in shown.card.buttons if b.label == label)
+        button = next(b for b in shown.card.actions() if b.label == label)
         settings = self.runtime.settings
         return Action(
             platform="console",

@@ -18,7 +18,7 @@ CAREERS = {
 
 async def test_an_admin_links_a_channel_and_cards_arrive_there(chat: Chat) -> None:
     out = await chat.run("as ada", "channel new #recruiting", "/playcaller link talent")
-    assert "This channel now receives HR & Recruiting's mention cards." in out
+    assert "This channel now receives the mention cards of HR & Recruiting." in out
     out = await chat.run("mention " + json.dumps(CAREERS))
     assert "[#1 · #recruiting]" in out
     record = await chat.store.get(LINK_KIND, "console:talent")
@@ -41,7 +41,7 @@ async def test_relinking_a_channel_moves_it_to_the_new_spoke(chat: Chat) -> None
 
 async def test_linking_a_configured_channel_unbinds_its_old_spoke(chat: Chat) -> None:
     out = await chat.run("as ada", "channel #care", "/playcaller link talent")
-    assert "This channel now receives HR & Recruiting's mention cards." in out
+    assert "This channel now receives the mention cards of HR & Recruiting." in out
     out = await chat.run("mention " + json.dumps(CAREERS))
     assert "[#1 · #care]" in out
     care = await chat.store.get(LINK_KIND, "console:care")
@@ -58,3 +58,9 @@ async def test_only_admins_link_and_bad_spokes_are_named(chat: Chat) -> None:
     out = await chat.run("channel @ada", "/playcaller link care")
     assert "channel: run /playcaller link in the channel to link, not in a DM" in out
     assert await chat.store.get(LINK_KIND, "console:talent") is None
+
+
+async def test_linking_the_hub_says_it_gets_questions(chat: Chat) -> None:
+    out = await chat.run("as ada", "channel new #coaches", "/playcaller link hub")
+    assert "This channel is now the hub: coaches get questions from employees here." in out
+    assert "mention cards" not in out and "'s" not in out.split("link hub")[-1]

@@ -87,8 +87,9 @@ def test_the_checker_catches_a_violation(tmp_path: Path, monkeypatch: pytest.Mon
     ]
 
 
-def test_publishing_adapters_stay_outside_the_runtime_and_the_outbox() -> None:
-    for path in sorted((ROOT / "bot" / "publishing").rglob("*.py")):
+@pytest.mark.parametrize("package", ["publishing", "paging"])
+def test_adapters_stay_outside_the_runtime_and_the_outbox(package: str) -> None:
+    for path in sorted((ROOT / "bot" / package).rglob("*.py")):
         for name in imports_of(path):
             for banned in ("bot.runtime", "bot.outbox", "bot.platforms", "bot.store", "handlers"):
                 assert not (name == banned or name.startswith(banned + ".")), (

@@ -93,7 +93,7 @@ def test_help_lists_what_the_person_may_do(
     script.write_text(
         "as jo\nsay help\nexpect You have no triage role\n"
         "as maria\nsay what can you do?\nexpect /triage [spoke]\n"
-        "expect Release or resolve a mention someone else holds\n",
+        "expect For coaches\nexpect • Release, resolve or assign a mention someone else holds\n",
         encoding="utf-8",
     )
     status, out = run_demo(script, capsys)
@@ -112,7 +112,7 @@ def test_interactive_demo_starts_on_embedded_defaults(tmp_path: Path) -> None:
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--width", "100"],
-        input="as sam\n/triage\nclick Claim 1\nquit\n",
+        input="as sam\n/triage\nclick Claim #9\nquit\n",
         capture_output=True,
         text=True,
         cwd=tmp_path,

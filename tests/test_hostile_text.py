@@ -110,8 +110,9 @@ async def test_hostile_mention_reaches_the_card_inert(chat: Chat) -> None:
     assert "[#1 · #care]" in echoed
     out = chat.card(1)
     assert "@here" not in out and "@everyone" not in out
-    assert "Link: not a plain web link, withheld" in out
-    assert "javascript:" not in out
+    assert "javascript:" not in out and "Open post" not in out
     assert "more characters]" in out
     assert not any(ch in out for ch in ZERO_WIDTH + BIDI)
-    assert "[Claim] [Resolve] [Escalate to coach]" in out  # the card is intact
+    assert "[Claim] [Resolve] · more: [Escalate to coach]" in out  # the card is intact
+    details = await chat.run("click Details #1")
+    assert "Link: not a plain web link, withheld" in details and "javascript:" not in details

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.core.cards import Card, Form
 from bot.core.events import Event
+from bot.core.paging import Page, PageSent
+from bot.core.playbook import Statement
 from bot.core.publishing import Publication, Published
 
 
@@ -59,3 +62,33 @@ class PacingBudget(Protocol):
     async def hold(self, lane: str, until: datetime, now: datetime) -> None:
         """Keep ``lane`` closed until ``until`` (a platform's Retry-After);
         never opens a lane earlier than it would have opened."""
+
+
+class StatementRenderer(Protocol):
+    """Renders a playbook's holding statement (customer-written text) in a
+    sandbox, never through :class:`Templates`.
+
+    Raises :class:`bot.core.playbook.StatementError` naming every missing
+    variable, so a blank never reaches the public.
+    """
+
+    def render(self, statement: Statement, variables: Mapping[str, str]) -> str:
+        """The statement's text with ``variables`` filled in."""
+
+    def variables_of(self, statement: Statement) -> frozenset[str]:
+        """The variable names the statement uses."""
+
+
+class Pager(Protocol):
+    """Sends a page through one channel (PagerDuty, e-mail, a signed webhook).
+
+    Raises :class:`bot.core.errors.RetryLater` when the same page may be
+    sent again later (with the same key) and
+    :class:`bot.core.errors.Undeliverable` when it never can be, so pages
+    ride the outbox like cards and publications.
+    """
+
+    channel: str
+
+    async def send(self, page: Page, *, attempt: int) -> PageSent:
+        """Send ``page`` (``attempt`` counts from 1)."""

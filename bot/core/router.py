@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from bot.core.cards import Tone
 from bot.core.errors import NotPermitted, PlaycallerError
 from bot.core.events import Action, Command, Event, FormSubmitted, Message, TimerFired
 from bot.core.permissions import Permission, role_names
@@ -172,12 +173,14 @@ class Dispatcher:
             await turn.flush()
         except PlaycallerError as error:
             turn.discard()
-            await turn.say(error.user_message())
+            await turn.say(error.user_message(), tone=Tone.ATTENTION)
         except Exception:
             turn.discard()
             error_id = uuid.uuid4().hex[:8]
             log.exception("handler failed (error id %s) for %s", error_id, type(event).__name__)
-            await turn.say(f"Something went wrong on our side (error id {error_id}).")
+            await turn.say(
+                f"Something went wrong on our side (error id {error_id}).", tone=Tone.ATTENTION
+            )
             raise
 
     def _chain(self, index: int) -> Next:

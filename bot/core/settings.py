@@ -74,6 +74,8 @@ class Settings:
     triage: TriageTimings = TriageTimings()
     retention: Retention = Retention()
     channels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where a platform does not tell the viewer's own time zone (the console).
+    timezone: str = "UTC"
     platforms: tuple[str, ...] = ()  # where cards go; empty: decided at start-up
     permissions: dict[Permission, tuple[Role, ...]] = field(
         default_factory=lambda: dict(DEFAULT_PERMISSIONS)

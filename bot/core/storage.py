@@ -14,7 +14,7 @@ effects in one transaction, or none of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -204,6 +204,14 @@ class Store(Protocol):
         ``effects.complete_inbox`` token also rejects the whole write
         (``ok=False``, ``record`` = current or None).
         """
+
+    async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
+        """:meth:`insert` for each ``(record, effects)``, in order, in one call:
+        True where the record was created with its effects, False where its
+        ``(kind, key)`` already existed (also earlier in ``items``): nothing of
+        that item is written. SQLite commits the whole batch in one
+        transaction; Redis sends it in one pipeline, each item atomic. Effects
+        may not complete a timer (ValueError)."""
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS

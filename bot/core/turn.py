@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.core.cards import Card, Form, TextBlock
+from bot.core.cards import Card, Form, TextBlock, Tone
 from bot.core.clock import Clock
 from bot.core.errors import PlaycallerError
 from bot.core.events import Event, TimerFired
@@ -82,10 +82,11 @@ class Turn:
 
     # -- immediate feedback -------------------------------------------------
 
-    async def say(self, text: str, *, ephemeral: bool = True) -> None:
-        """A short text answer to the actor."""
+    async def say(self, text: str, *, ephemeral: bool = True, tone: Tone = Tone.NEUTRAL) -> None:
+        """A short text answer to the actor: ``Tone.GOOD`` for a success,
+        ``Tone.ATTENTION`` for a refusal or an error."""
         await self.responder.reply(
-            self.event, Card(title="", blocks=(TextBlock(text),)), ephemeral=ephemeral
+            self.event, Card(title="", blocks=(TextBlock(text, tone=tone),)), ephemeral=ephemeral
         )
 
     async def reply(self, card: Card, *, ephemeral: bool = False) -> None:
@@ -146,6 +147,11 @@ class Turn:
         """Delete ``record`` if it is still at its version, with the buffered effects."""
         written = await self.store.delete(record.kind, record.key, record.version, self._take())
         return self._settle(written)
+
+    def take_effects(self) -> Effects:
+        """The buffered effects, for a caller that writes them itself (batched
+        intake's :meth:`Store.insert_many`); the buffer is left empty."""
+        return self._take()
 
     async def flush(self) -> None:
         """Commit whatever effects are still buffered."""

@@ -142,7 +142,7 @@ class WebhookPublisher:
         if 200 <= status < 300:
             return _published(answer)
         if status == 429:
-            wait = _retry_after(retry_after, self.clock.now()) or backoff(attempt, self._rng)
+            wait = retry_after_wait(retry_after, self.clock.now()) or backoff(attempt, self._rng)
             raise RetryLater(wait, "the receiver is rate limiting (429)", paced=True)
         if status == 408 or status >= 500:
             raise RetryLater(backoff(attempt, self._rng), f"the receiver answered {status}")
@@ -194,7 +194,8 @@ def _json_object(answer: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as a wait, capped."""
     if value is None:
         return None
     value = value.strip()

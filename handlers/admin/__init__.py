@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.cards import Tone
 from bot.core.directory import LINK_KIND, channel_tag, link_key, link_record
 from bot.core.errors import InvalidInput, NotPermitted
 from bot.core.events import Command
@@ -73,5 +74,9 @@ async def link(turn: Turn, command: Command, spoke: str) -> None:
     if not written.ok:
         raise InvalidInput("spoke", "someone linked this spoke at the same moment; try again")
     await turn.say(
-        turn.render("admin/linked.txt", spoke=settings.spoke(spoke).name), ephemeral=False
+        turn.render(
+            "admin/linked.txt", spoke=settings.spoke(spoke).name, hub=spoke == settings.hub.id
+        ),
+        ephemeral=False,
+        tone=Tone.GOOD,
     )

@@ -6,7 +6,19 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.core.cards import Button, ButtonStyle, Card, Field, Form, Input, InputKind, TextBlock
+from bot.core.cards import (
+    Badge,
+    BlockStyle,
+    Button,
+    ButtonStyle,
+    Card,
+    Field,
+    Form,
+    Input,
+    InputKind,
+    TextBlock,
+    Tone,
+)
 from bot.core.errors import InvalidInput, NotFound, NotPermitted, PlaycallerError, StaleAction
 from bot.core.events import Action, Command, FormSubmitted, Message, TimerFired
 from bot.core.knowledge import Answer, FaqEntry, Source
@@ -86,30 +98,48 @@ async def ask(turn: Turn, raw: str) -> None:
     await turn.reply(answer_card(turn, question, answer, truncated), ephemeral=True)
 
 
+# At or above this, the badge says the passage matches; below, to check the source.
+CONFIDENT = 0.7
+
+
 def answer_card(turn: Turn, question: Question, answer: Answer, truncated: bool) -> Card:
-    blocks = [TextBlock(question.text, quote=True)]
+    """What was asked in small print, the answer prominent, its source like a link."""
+    blocks = [TextBlock(turn.render("ask/asked.txt", text=question.text), style=BlockStyle.SUBTLE)]
     if truncated:
-        blocks.append(TextBlock(turn.render("ask/truncated.txt", limit=MAX_QUESTION)))
+        blocks.append(
+            TextBlock(turn.render("ask/truncated.txt", limit=MAX_QUESTION), style=BlockStyle.SUBTLE)
+        )
     buttons: tuple[Button, ...]
+    badges: tuple[Badge, ...]
     if answer.answered:
         best = answer.sources[0]
-        blocks.append(TextBlock(answer.passage, quote=True))
-        blocks.append(TextBlock(turn.render("ask/source.txt", **_source_words(best))))
+        blocks.append(TextBlock(answer.passage, style=BlockStyle.PROMINENT))
+        blocks.append(
+            TextBlock(turn.render("ask/source.txt", **_source_words(best)), style=BlockStyle.SOURCE)
+        )
         buttons = (
             Button("Helpful", "ask.vote", f"{question.key}|helpful", ButtonStyle.PRIMARY),
             Button("Not helpful", "ask.vote", f"{question.key}|not_helpful"),
             Button("Ask a coach", "ask.handoff", question.key),
         )
         title = turn.render("ask/answer_title.txt", title=best.title)
+        sure = answer.confidence >= CONFIDENT
+        badges = (
+            Badge(
+                "Close match" if sure else "Check the source", Tone.GOOD if sure else Tone.WARNING
+            ),
+        )
     else:
-        blocks.append(TextBlock(turn.render("ask/unsure.txt")))
+        blocks.append(TextBlock(turn.render("ask/unsure.txt"), style=BlockStyle.PROMINENT))
         leads = [turn.render("ask/lead.txt", **_source_words(s)) for s in answer.sources[:3]]
         if leads:
             blocks.append(TextBlock(turn.render("ask/leads.txt", leads=leads)))
         buttons = (Button("Ask a coach", "ask.handoff", question.key, ButtonStyle.PRIMARY),)
         title = turn.render("ask/unsure_title.txt")
+        badges = (Badge("No clear answer", Tone.WARNING),)
     return Card(
         title=title,
+        badges=badges,
         blocks=tuple(blocks),
         buttons=buttons,
         context=turn.render("ask/context.txt", confidence=answer.confidence),
@@ -140,7 +170,7 @@ async def _change(
         current = from_record(record)
         verdict = change(current)
         if isinstance(verdict, str):
-            await turn.say(verdict)
+            await turn.say(verdict, tone=Tone.ATTENTION)
             return None
         upcoming = verdict.evolve(version=current.version + 1)
         effects(upcoming)
@@ -165,7 +195,7 @@ async def on_vote(turn: Turn, action: Action) -> None:
         turn.audit("question.vote", f"question:{key}", vote=vote)
 
     if await _change(turn, key, change, effects):
-        await turn.say(turn.render("ask/voted.txt", vote=vote, again=False))
+        await turn.say(turn.render("ask/voted.txt", vote=vote, again=False), tone=Tone.GOOD)
 
 
 @router.action("ask.handoff", permission=Permission.ASK, doing="ask a coach")
@@ -192,39 +222,45 @@ async def on_handoff(turn: Turn, action: Action) -> None:
         turn.audit("question.handoff", f"question:{key}", again=earlier.handed_off_at is not None)
 
     if await _change(turn, key, change, effects):
-        await turn.say(turn.render("ask/handed_off.txt", again=earlier.handed_off_at is not None))
+        await turn.say(
+            turn.render("ask/handed_off.txt", again=earlier.handed_off_at is not None),
+            tone=Tone.GOOD,
+        )
 
 
 def hub_card(turn: Turn, question: Question) -> Card:
     """The card coaches see in the hub, updated as the question is answered."""
-    fields = [
-        Field("Asked by", question.asker_name),
-        Field("Asked", question.asked_at.strftime("%Y-%m-%d %H:%M UTC")),
-    ]
+    fields: list[Field] = []  # the headline names the asker
     blocks = [TextBlock(question.text, quote=True)]
     buttons: tuple[Button, ...]
+    badges: tuple[Badge, ...]
     if question.reply:
+        coach = _person_name(turn, question.replied_by)
         blocks.append(
-            TextBlock(
-                turn.render(
-                    "ask/hub_reply.txt",
-                    coach=_person_name(turn, question.replied_by),
-                    reply=question.reply,
-                )
-            )
+            TextBlock(turn.render("ask/hub_reply.txt", coach=coach), style=BlockStyle.HEADING)
         )
+        blocks.append(TextBlock(question.reply))
         if question.saved_as:
-            fields.append(Field("Saved as guidance", question.saved_as))
+            badges = (
+                Badge(f"Answered by {coach}", Tone.GOOD),
+                Badge("Saved as guidance", Tone.GOOD),
+            )
+            fields.append(Field("Saved in", question.saved_as))
             buttons = ()
         else:
+            badges = (Badge(f"Answered by {coach}", Tone.GOOD),)
             buttons = (Button("Save as guidance", "ask.save", question.key, ButtonStyle.PRIMARY),)
     else:
+        badges = (Badge("Waiting for a coach", Tone.WARNING),)
         buttons = (Button("Reply", "ask.reply", question.key, ButtonStyle.PRIMARY),)
     return Card(
         title=turn.render("ask/hub_title.txt", asker=question.asker_name),
+        badges=badges,
         blocks=tuple(blocks),
         fields=tuple(fields),
         buttons=buttons,
+        context=turn.render("ask/hub_context.txt"),
+        at=question.asked_at,
         card_key=f"question:{question.key}",
     )
 
@@ -253,8 +289,20 @@ async def on_reply_clicked(turn: Turn, action: Action) -> None:
             ),
             submit_label="Send",
             context=question.key,
+            return_to=f"question:{question.key}",
         )
     )
+
+
+@router.action(
+    "question.refresh", permission=Permission.ANSWER_QUESTIONS, doing="see a question card"
+)
+async def on_refresh(turn: Turn, action: Action) -> None:
+    """The hub card again, for one coach (Cancel on a Teams form)."""
+    record = await turn.store.get(KIND, action.value.removeprefix("question:"))
+    if record is None:
+        raise NotFound("I can't find that question any more.")
+    await turn.reply(hub_card(turn, from_record(record)), ephemeral=True)
 
 
 @router.form("ask.reply", permission=Permission.ANSWER_QUESTIONS, doing="answer questions")
@@ -274,7 +322,10 @@ async def on_reply(turn: Turn, form: FormSubmitted) -> None:
             q.asker,
             Card(
                 title=turn.render("ask/dm_title.txt", coach=turn.actor.name),
-                blocks=(TextBlock(q.text, quote=True), TextBlock(q.reply or "")),
+                blocks=(
+                    TextBlock(turn.render("ask/asked.txt", text=q.text), style=BlockStyle.SUBTLE),
+                    TextBlock(q.reply or "", style=BlockStyle.PROMINENT),
+                ),
             ),
             priority=INTERACTIVE,
         )
@@ -283,7 +334,7 @@ async def on_reply(turn: Turn, form: FormSubmitted) -> None:
 
     replied = await _change(turn, form.context, change, effects)
     if replied:
-        await turn.say(turn.render("ask/reply_sent.txt", asker=replied.asker_name))
+        await turn.say(turn.render("ask/reply_sent.txt", asker=replied.asker_name), tone=Tone.GOOD)
 
 
 @router.action("ask.save", permission=Permission.ANSWER_QUESTIONS, doing="save guidance")
@@ -307,7 +358,7 @@ async def on_save(turn: Turn, action: Action) -> None:
         return
     assert saved.reply is not None
     doc = turn.knowledge.save_faq(FaqEntry(saved.text, saved.reply, coach, turn.now().date()))
-    await turn.say(turn.render("ask/saved.txt", doc=doc))
+    await turn.say(turn.render("ask/saved.txt", doc=doc), tone=Tone.GOOD)
 
 
 async def report(turn: Turn) -> None:
@@ -341,18 +392,25 @@ async def report(turn: Turn) -> None:
             "unhelpful": q.unhelpful,
         }
 
+    blocks: list[TextBlock] = []
+    for part, items in (("open", open_questions), ("unhelpful", unhelpful)):
+        blocks.append(
+            TextBlock(
+                turn.render("ask/report.txt", part=part, count=len(items)),
+                style=BlockStyle.HEADING,
+            )
+        )
+        blocks += [
+            TextBlock(turn.render("ask/report_line.txt", part=part, **line(q))) for q in items
+        ]
     await turn.reply(
         Card(
             title=turn.render("ask/report_title.txt"),
-            blocks=(
-                TextBlock(
-                    turn.render(
-                        "ask/report.txt",
-                        open=[line(q) for q in open_questions],
-                        unhelpful=[line(q) for q in unhelpful],
-                    )
-                ),
+            badges=(
+                Badge(f"{len(open_questions)} open", Tone.WARNING if open_questions else Tone.GOOD),
+                Badge(f"{len(unhelpful)} unhelpful", Tone.ATTENTION if unhelpful else Tone.GOOD),
             ),
+            blocks=tuple(blocks),
         ),
         ephemeral=True,
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core.cards import Button, ButtonStyle, Card, Field, TextBlock
-from bot.core.model import Mention, MentionState
+from bot.core.cards import Badge, Button, ButtonStyle, Card, Field, TextBlock, Tone, link
+from bot.core.model import Mention, MentionState, Priority
 from bot.core.ports import Templates
 from bot.core.settings import Settings
-from bot.core.text import format_count, safe_url, single_line
+from bot.core.text import format_count, format_duration, neutralize, safe_url, single_line
 from handlers.triage.rules import sla_deadlines, sla_left
 
 NETWORK_NAMES = {
@@ -23,10 +23,6 @@ NETWORK_NAMES = {
     "news": "News",
     "web": "Web",
 }
-
-# The quoted post is the largest part of a card; this keeps every platform's
-# per-block limits (Slack sections take 3000 characters) with room to spare.
-QUOTE_LIMIT = 2800
 
 
 def network_name(network: str) -> str:
@@ -77,40 +73,77 @@ def sla_text(mention: Mention, settings: Settings, templates: Templates, now: da
     )
 
 
+# The quoted post is clipped to what a person reads at a glance; "Open post"
+# shows the rest on the network itself.
+POST_LIMIT = 500
+PRIORITY_TONES = {
+    Priority.URGENT: Tone.ATTENTION,
+    Priority.HIGH: Tone.WARNING,
+    Priority.NORMAL: Tone.ACCENT,
+    Priority.LOW: Tone.NEUTRAL,
+}
+
+
+def mention_badges(mention: Mention, settings: Settings, now: datetime) -> tuple[Badge, ...]:
+    """Priority, time left (or breached, or met), and who holds it."""
+    priority = mention.enrichment.priority
+    badges = [Badge(priority.value.capitalize(), PRIORITY_TONES[priority])]
+    warn_at, breach_at = sla_deadlines(mention, settings)
+    if mention.state is MentionState.RESOLVED:
+        assert mention.resolved_at is not None
+        took = mention.resolved_at - mention.received_at
+        if mention.resolved_at <= breach_at:
+            badges.append(Badge(f"Resolved in {format_duration(took)}", Tone.GOOD))
+        else:
+            badges.append(Badge(f"Resolved late, after {format_duration(took)}", Tone.WARNING))
+        return tuple(badges)
+    left = breach_at - now
+    if left.total_seconds() <= 0:
+        late = -left
+        ago = "just now" if late.total_seconds() < 60 else f"{format_duration(late)} ago"
+        badges.append(Badge(f"Breached {ago}", Tone.ATTENTION))
+    else:
+        tone = Tone.WARNING if now >= warn_at else Tone.NEUTRAL
+        badges.append(Badge(f"{format_duration(left)} left", tone))
+    if mention.state is MentionState.CLAIMED:
+        badges.append(Badge(f"Claimed by {person_name(settings, mention.owner)}", Tone.ACCENT))
+    else:
+        badges.append(Badge("Unclaimed", Tone.NEUTRAL))
+    if mention.escalation is not None:
+        badges.append(Badge("Escalated", Tone.ATTENTION))
+    return tuple(badges)
+
+
+def author_line(mention: Mention) -> str:
+    author = mention.author
+    who = f"{author.name} (@{author.handle})" if author.name else f"@{author.handle}"
+    if author.followers is None:
+        return who
+    return f"{who}, {format_count(author.followers)} followers"
+
+
 def mention_card(mention: Mention, settings: Settings, templates: Templates, now: datetime) -> Card:
     """The card a spoke channel sees; updated in place on every change."""
     e = mention.enrichment
-    author = mention.author
-    who = f"{author.name} (@{author.handle})" if author.name else f"@{author.handle}"
-    url = safe_url(mention.url)
-    fields = [
-        Field("Author", who),
-        Field("Reach", f"{format_count(author.followers)} followers"),
-        Field("Network", network_name(mention.network)),
-        Field("Sentiment", f"{e.sentiment.label} ({e.sentiment.compound:+.2f})"),
-        Field("Priority", e.priority.value),
-        Field("SLA", sla_text(mention, settings, templates, now)),
-        Field(
-            "State",
-            templates.render(
-                "triage/state.txt",
-                state=mention.state.value,
-                owner=person_name(settings, mention.owner),
-                resolver=person_name(settings, mention.resolved_by),
-                outcome=mention.outcome.label if mention.outcome else "",
-                note=single_line(mention.note, 200) if mention.note else "",
-            ),
-        ),
-        Field(
-            "Link", url if url else ("not a plain web link, withheld" if mention.url else "none")
-        ),
-    ]
+    fields = [Field("Author", author_line(mention)), Field("Sentiment", e.sentiment.label)]
     if e.risks:
-        fields.append(Field("Risks", ", ".join(e.risks)))
-    if e.brands or e.competitors:
-        fields.append(Field("Mentions", ", ".join((*e.brands, *e.competitors))))
-    blocks = [TextBlock(mention.text or "(no text)", quote=True)]
-    if mention.escalation is not None:
+        fields.append(Field("Risk", ", ".join(e.risks)))
+    if mention.state is MentionState.RESOLVED:
+        fields.append(
+            Field(
+                "Outcome",
+                templates.render(
+                    "triage/state.txt",
+                    state=mention.state.value,
+                    owner=person_name(settings, mention.owner),
+                    resolver=person_name(settings, mention.resolved_by),
+                    outcome=mention.outcome.label if mention.outcome else "",
+                    note=single_line(mention.note, 200) if mention.note else "",
+                ),
+            )
+        )
+    blocks = [TextBlock(neutralize(mention.text, POST_LIMIT) or "(no text)", quote=True)]
+    if mention.escalation is not None and mention.state is not MentionState.RESOLVED:
         blocks.append(
             TextBlock(
                 templates.render(
@@ -119,51 +152,87 @@ def mention_card(mention: Mention, settings: Settings, templates: Templates, now
                     by_name=person_name(settings, mention.escalation.by),
                     coaches=names(settings, mention.escalation.to),
                     reason=mention.escalation.reason,
-                )
+                ),
+                tone=Tone.ATTENTION,
             )
         )
+    url = safe_url(mention.url)
+    details = [
+        Field("Network", network_name(mention.network)),
+        Field("Post id", mention.key),
+        Field("Routed by", f"rule {e.rule}" if e.rule else "default route"),
+        Field("Sentiment score", f"{e.sentiment.compound:+.2f}"),
+        Field("Received", mention.received_at.strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+    if e.brands or e.competitors:
+        details.append(Field("Names", ", ".join((*e.brands, *e.competitors))))
+    if mention.url and not url:
+        details.append(Field("Link", "not a plain web link, withheld"))
+    if mention.escalation is not None and mention.state is MentionState.RESOLVED:
+        details.append(
+            Field(
+                "Escalated to",
+                names(settings, mention.escalation.to) + ": " + mention.escalation.reason,
+            )
+        )
+    primary, overflow = mention_actions(mention, url)
     return Card(
         title=templates.render(
             "triage/title.txt",
             network=network_name(mention.network),
-            handle=author.handle,
-            verified=author.verified,
+            handle=mention.author.handle,
+            verified=mention.author.verified,
         ),
+        badges=mention_badges(mention, settings, now),
         blocks=tuple(blocks),
         fields=tuple(fields),
-        buttons=mention_buttons(mention),
+        buttons=primary,
+        overflow=overflow,
+        details=tuple(details),
         context=templates.render(
             "triage/context.txt",
             spoke=settings.spoke(e.spoke).name if settings.has_spoke(e.spoke) else e.spoke,
-            rule=e.rule,
-            key=mention.key,
-            received=mention.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+            ago=now - mention.received_at,
         ),
+        at=mention.received_at,
         card_key=card_key(mention),
     )
 
 
-def mention_buttons(mention: Mention) -> tuple[Button, ...]:
+def mention_actions(
+    mention: Mention, url: str | None
+) -> tuple[tuple[Button, ...], tuple[Button, ...]]:
+    """At most three primary buttons; the rest go to the overflow menu."""
     value = button_value(mention)
+    open_post = (link("Open post", url),) if url else ()
     if mention.state is MentionState.RESOLVED:
-        return ()
-    first = (
-        Button("Claim", "triage.claim", value, ButtonStyle.PRIMARY)
-        if mention.state is MentionState.OPEN
-        else Button("Release", "triage.release", value)
-    )
-    return (
-        first,
-        Button("Resolve", "triage.resolve", value),
-        Button("Escalate to coach", "triage.escalate", value, ButtonStyle.DANGER),
-    )
+        return open_post, ()
+    escalate = Button("Escalate to coach", "triage.escalate", value)
+    assign = Button("Assign", "triage.assign", value)
+    if mention.state is MentionState.OPEN:
+        primary = (Button("Claim", "triage.claim", value, ButtonStyle.PRIMARY), *open_post)
+        primary += (Button("Resolve", "triage.resolve", value),)
+        return primary, (escalate, assign)
+    primary = (Button("Resolve", "triage.resolve", value, ButtonStyle.PRIMARY), *open_post)
+    primary += (Button("Release", "triage.release", value),)
+    return primary, (escalate, assign)
 
 
 def notice_card(
-    title: str, text: str, mention: Mention | None = None, *, claim: bool = False
+    title: str,
+    text: str,
+    mention: Mention | None = None,
+    *,
+    claim: bool = False,
+    badges: tuple[Badge, ...] = (),
 ) -> Card:
     """A short message, optionally with a Claim button for ``mention``."""
     buttons: tuple[Button, ...] = ()
     if claim and mention is not None:
         buttons = (Button("Claim", "triage.claim", button_value(mention), ButtonStyle.PRIMARY),)
-    return Card(title=title, blocks=(TextBlock(text),), buttons=buttons)
+    return Card(title=title, badges=badges, blocks=(TextBlock(text),), buttons=buttons)
+
+
+def details_card(card: Card) -> Card:
+    """A card's Details view, where a platform cannot open it in place."""
+    return Card(title=f"Details: {card.title}", fields=card.details)

@@ -37,6 +37,17 @@ def claim(mention: Mention, actor: Actor, now: datetime) -> Mention | Refusal:
     )
 
 
+def assign(mention: Mention, person_id: str, now: datetime) -> Mention | Refusal:
+    """A coach gives the mention to ``person_id`` (open or held by someone else)."""
+    if mention.state is MentionState.RESOLVED:
+        return Refusal("already_resolved", mention)
+    if mention.state is MentionState.CLAIMED and mention.owner == person_id:
+        return Refusal("already_assigned", mention)
+    return mention.evolve(
+        state=MentionState.CLAIMED, owner=person_id, claimed_at=now, last_activity_at=now
+    )
+
+
 def release(mention: Mention, actor: Actor | None, now: datetime) -> Mention | Refusal:
     """Give a claim back to the queue (``actor`` None: released by the bot)."""
     if mention.state is not MentionState.CLAIMED:

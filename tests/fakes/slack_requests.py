@@ -178,11 +178,13 @@ def block_action(
     style: str | None = None,
     message: dict[str, Any] | None = None,
     response_url: str | None = None,
+    selected_option: dict[str, Any] | None = None,
 ) -> Request:
     """A button click on a bot message (``block_actions``), as ``payload=<json>``.
 
     ``message`` defaults to a minimal bot message holding the button; pass the
-    message the fake stored (``FakeSlack.message``) for full fidelity.
+    message the fake stored (``FakeSlack.message``) for full fidelity. With
+    ``selected_option`` it is a choice from an ``overflow`` menu instead.
     """
     action: dict[str, Any] = {
         "action_id": action_id,
@@ -194,6 +196,14 @@ def block_action(
     }
     if style is not None:
         action["style"] = style
+    if selected_option is not None:
+        action = {
+            "type": "overflow",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": selected_option,
+            "action_ts": action["action_ts"],
+        }
     button = {k: v for k, v in action.items() if k not in ("block_id", "action_ts")}
     if message is None:
         message = {
@@ -244,21 +254,31 @@ def view_submission(
     user_name: str | None = None,
     trigger_id: str | None = None,
     title: str = "Playcaller",
+    blocks: list[dict[str, Any]] | None = None,
 ) -> Request:
     """A modal submission. ``values`` is Slack's ``view.state.values``:
-    ``{block_id: {action_id: {"type": "plain_text_input", "value": "..."}}}``."""
-    blocks = [
-        {
-            "type": "input",
-            "block_id": block_id,
-            "label": {"type": "plain_text", "text": block_id, "emoji": True},
-            "optional": False,
-            "dispatch_action": False,
-            "element": {"type": str(state.get("type", "plain_text_input")), "action_id": action_id},
-        }
-        for block_id, actions in values.items()
-        for action_id, state in actions.items()
-    ]
+    ``{block_id: {action_id: {"type": "plain_text_input", "value": "..."}}}``;
+    ``blocks`` are the opened view's blocks, which Slack sends back (made up
+    from ``values`` when not given)."""
+    blocks = (
+        blocks
+        if blocks is not None
+        else [
+            {
+                "type": "input",
+                "block_id": block_id,
+                "label": {"type": "plain_text", "text": block_id, "emoji": True},
+                "optional": False,
+                "dispatch_action": False,
+                "element": {
+                    "type": str(state.get("type", "plain_text_input")),
+                    "action_id": action_id,
+                },
+            }
+            for block_id, actions in values.items()
+            for action_id, state in actions.items()
+        ]
+    )
     payload: dict[str, Any] = {
         "type": "view_submission",
         "team": _team(team_id, enterprise_id),

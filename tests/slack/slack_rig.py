@@ -4,6 +4,7 @@ web server, and helpers to send signed requests and validate Block Kit."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -50,11 +51,49 @@ def assert_valid_message(args: dict[str, Any]) -> None:
         assert parsed is not None, block
         parsed.to_dict()
     jsonschema.Draft7Validator(_MESSAGE_SCHEMA).validate({"text": args["text"], "blocks": blocks})
+    assert_no_mrkdwn_but_dates(blocks)
+
+
+# The one mrkdwn we send: a date Slack shows in each reader's own time zone.
+_DATE_TOKEN = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time\}\|[0-9: -]+UTC>")
+
+
+def shown_text(message: dict[str, Any]) -> str:
+    """Every string a person can read in a message: its fallback, then each
+    text of its blocks, in order."""
+    found: list[str] = [str(message.get("text", ""))]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.get("blocks") or [])
+    return "\n".join(found)
+
+
+def assert_no_mrkdwn_but_dates(blocks: Any) -> None:
+    """No text reaches Slack as mrkdwn (where ``*x*``, ``_x_`` or ``<!here>``
+    would take effect): social text and ours go as rich_text or plain_text."""
+    if isinstance(blocks, dict):
+        if blocks.get("type") == "mrkdwn":
+            assert _DATE_TOKEN.fullmatch(blocks.get("text", "")), blocks
+        for value in blocks.values():
+            assert_no_mrkdwn_but_dates(value)
+    elif isinstance(blocks, list):
+        for value in blocks:
+            assert_no_mrkdwn_but_dates(value)
 
 
 def assert_valid_modal(view: dict[str, Any]) -> None:
     View(**view).to_dict()
     jsonschema.Draft7Validator(_MODAL_SCHEMA).validate(view)
+    assert_no_mrkdwn_but_dates(view["blocks"])
 
 
 class SlackRig:
@@ -100,8 +139,9 @@ class SlackRig:
         ]
 
     def ephemerals(self, user: str) -> list[str]:
+        """What each private answer to ``user`` shows (fallback and blocks)."""
         return [
-            c.args["text"]
+            shown_text(c.args)
             for c in self.fake.calls_to("chat.postEphemeral")
             if c.args.get("user") == user
         ]

@@ -16,7 +16,7 @@ from bot.outbox import RetryLater
 from bot.platforms.slack.delivery import SlackDelivery
 from bot.platforms.slack.platform import SlackPlatform, SlackSettings
 from bot.store import open_store
-from tests.slack.slack_rig import CARE, SECRET, slack_rig
+from tests.slack.slack_rig import CARE, SECRET, shown_text, slack_rig
 from tests.slack.test_slack_platform import MENTION, link_care
 
 
@@ -87,7 +87,7 @@ async def test_two_instances_on_one_redis_keep_a_channel_to_one_post_a_second(
             stamps = [
                 float(m["ts"])
                 for m in first.fake.messages[CARE]
-                if m["user"] == "U0BOT" and "pace" in m["text"]
+                if m["user"] == "U0BOT" and "pace" in shown_text(m)
             ]
             assert len(stamps) == 12
             gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]

@@ -14,13 +14,21 @@ from bot.app import Loaded
 from bot.intake.feed import parse_mention
 from handlers.triage.records import KIND, from_record
 from tests.fakes import slack_requests as slack
-from tests.slack.slack_rig import CARE, SECRET, SlackRig, slack_rig
+from tests.slack.slack_rig import (
+    CARE,
+    SECRET,
+    SlackRig,
+    assert_no_mrkdwn_but_dates,
+    shown_text,
+    slack_rig,
+)
 
 MENTION = {
     "network": "x",
     "id": "42",
     "text": "@acme charged me twice and support is useless",
     "created_at": "2026-03-02T08:59:00Z",
+    "url": "https://x.com/dana/status/42",
     "author": {"handle": "dana", "followers": 900},
 }
 
@@ -63,7 +71,8 @@ def button(message: dict[str, Any], label: str) -> dict[str, Any]:
 
 def ts_of(rig: SlackRig, message: dict[str, Any]) -> str:
     stored = rig.fake.messages[message["channel"]]
-    return str(next(m["ts"] for m in stored if m.get("text") == message["text"]))
+    header = message["blocks"][0]["text"]  # a card keeps its headline through updates
+    return str(next(m["ts"] for m in stored if (m.get("blocks") or [{}])[0].get("text") == header))
 
 
 def click(
@@ -130,18 +139,29 @@ async def test_bad_signatures_are_refused_and_nothing_happens(rig: SlackRig, fau
 
 async def test_link_then_a_mention_card_arrives_as_valid_block_kit(rig: SlackRig) -> None:
     await link_care(rig)
-    assert "This channel now receives Customer Care's mention cards." in rig.posted(CARE)[0]["text"]
+    assert (
+        "This channel now receives the mention cards of Customer Care."
+        in rig.posted(CARE)[0]["text"]
+    )
     card = await post_mention(rig)
     assert card["metadata"]["event_type"] == "playcaller_card"
     text = json.dumps(card["blocks"])
     assert "X mention from @dana" in text
-    assert "Open: nobody has claimed it yet" in text
-    assert [
-        b["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for b in b["elements"]
-    ] == [
+    assert "30m left" in text and "Unclaimed" in text
+    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
+    assert [e.get("text", {}).get("text") for e in actions["elements"]] == [
         "Claim",
+        "Open post",
         "Resolve",
+        None,
+    ]
+    assert actions["elements"][1]["url"] == "https://x.com/dana/status/42"
+    overflow = actions["elements"][3]
+    assert overflow["type"] == "overflow"
+    assert [o["text"]["text"] for o in overflow["options"]] == [
         "Escalate to coach",
+        "Assign",
+        "Details",
     ]
     rig.validate_everything_sent()
 
@@ -184,6 +204,48 @@ async def test_a_retried_click_and_a_double_click_have_one_effect(rig: SlackRig)
     said = rig.ephemerals("U0SAM")
     assert sum("You claimed the mention" in t for t in said) == 1
     assert sum("You already own this mention." in t for t in said) == 1
+
+
+async def test_a_bad_submission_is_answered_in_the_modal_and_changes_nothing(
+    rig: SlackRig,
+) -> None:
+    await link_care(rig)
+    card = await post_mention(rig)
+    await rig.send(click(rig, card, "Resolve", "U0SAM"))
+    await rig.settle()
+    [opened] = rig.fake.calls_to("views.open")
+    view = opened.args["view"]
+    [note] = [b for b in view["blocks"] if b.get("block_id") == "note"]
+    # Slack adds "(optional)" to an optional input's label itself.
+    assert note["optional"] is True and note["label"]["text"] == "Note"
+    before = len(rig.fake.calls)
+    status, body = await rig.send(
+        slack.view_submission(
+            SECRET,
+            user_id="U0SAM",
+            callback_id="triage.resolve",
+            private_metadata=view["private_metadata"],
+            blocks=view["blocks"],
+            values={
+                "outcome": {
+                    "value": {
+                        "type": "static_select",
+                        "selected_option": {"value": "maybe"},
+                    }
+                },
+                "note": {"value": {"type": "plain_text_input", "value": ""}},
+            },
+        )
+    )
+    assert status == 200
+    assert json.loads(body) == {
+        "response_action": "errors",
+        "errors": {"outcome": "Choose one of replied, no_action, spam."},
+    }
+    await rig.settle()
+    assert len(rig.fake.calls) == before  # nothing posted, to anyone
+    record = await rig.runtime.store.get(KIND, "x:42")
+    assert record is not None and from_record(record).outcome is None
 
 
 async def test_resolve_opens_a_modal_and_its_submission_resolves(rig: SlackRig) -> None:
@@ -233,9 +295,16 @@ async def test_hostile_text_is_inert_in_block_kit(rig: SlackRig) -> None:
         url="javascript:alert(1)",
     )
     payload = json.dumps(card)
-    for live in ("<!channel>", "<!here>", "<@U0ADA>", "<https://evil", "<!subteam", "@everyone"):
-        assert live not in payload
-    assert "&lt;!channel&gt;" in payload and "&lt;https://evil.example|yourbank.com&gt;" in payload
+    # Everything social is literal: rich_text elements and plain_text, never mrkdwn.
+    assert_no_mrkdwn_but_dates(card["blocks"])
+    quote = next(
+        b
+        for b in card["blocks"]
+        if b["type"] == "rich_text" and b["elements"][0]["type"] == "rich_text_quote"
+    )
+    shown = quote["elements"][0]["elements"][0]["text"]
+    assert shown.startswith("<!channel> <!here> \uff20everyone <@U0ADA> <https://evil.example|")
+    assert "*Support*" in payload and "@everyone" not in payload
     assert "\\u202e" not in payload and "\\u200b" not in payload
     assert "more characters]" in payload
     assert "javascript:" not in payload
@@ -250,7 +319,7 @@ async def test_a_rate_limit_storm_is_paced_without_loss(rig: SlackRig) -> None:
             parse_mention({**MENTION, "id": f"storm-{n}", "text": f"storm {n}"})
         )
     await rig.settle()
-    cards = [m for m in rig.posted(CARE) if "storm" in m["text"]]
+    cards = [m for m in rig.posted(CARE) if "storm" in shown_text(m)]
     assert [m["metadata"]["event_payload"]["delivery_id"] for m in cards] == list(
         dict.fromkeys(m["metadata"]["event_payload"]["delivery_id"] for m in cards)
     )
@@ -266,7 +335,7 @@ async def test_an_ambiguous_post_is_not_posted_twice(rig: SlackRig) -> None:
     rig.fake.fail_connection("chat.postMessage", times=1)
     assert await rig.runtime.ingest(parse_mention(MENTION))
     await rig.settle()
-    landed = [m for m in rig.fake.messages[CARE] if "dana" in str(m.get("text"))]
+    landed = [m for m in rig.fake.messages[CARE] if "dana" in shown_text(m)]
     assert len(landed) == 1
     assert rig.fake.calls_to("conversations.history")
     # The card is still updatable: its landing was found and remembered.
@@ -299,7 +368,7 @@ async def test_a_retried_event_has_one_effect_and_help_lists_roles(rig: SlackRig
     await rig.settle()
     answers = rig.ephemerals("U0MARIA")
     assert len(answers) == 1
-    assert "Your roles: coach." in answers[0]
+    assert "For coaches" in answers[0] and "Coach" in answers[0]
     assert "/triage [spoke]" in answers[0]
 
 
@@ -408,7 +477,7 @@ async def test_the_sla_reminder_is_a_reply_in_the_cards_thread(rig: SlackRig) ->
     rig.manual_clock.advance(timedelta(minutes=16))
     assert await rig.runtime.scheduler().tick() == 1
     await rig.settle()
-    [reminder] = [m for m in rig.posted(CARE) if "Reminder" in m["text"]]
+    [reminder] = [m for m in rig.posted(CARE) if "Reminder" in shown_text(m)]
     assert reminder["thread_ts"] == ts_of(rig, card)
 
 
@@ -429,3 +498,44 @@ async def test_ask_answers_with_its_source_in_slack(rig: SlackRig) -> None:
     assert "From the guidelines: When a journalist contacts you" in answer
     blocks = json.dumps([c.args for c in rig.fake.calls_to("chat.postEphemeral")])
     assert "press-enquiries.md, last reviewed 2026-08-02" in blocks
+
+
+async def test_open_post_is_a_link_and_more_is_an_overflow_menu(rig: SlackRig) -> None:
+    await link_care(rig)
+    card = await post_mention(rig)
+    link = button(card, "Open post")
+    assert link["url"] == "https://x.com/dana/status/42" and "value" not in link
+    before = len(rig.fake.calls)
+    status, _ = await rig.send(
+        slack.block_action(
+            SECRET,
+            user_id="U0SAM",
+            action_id=link["action_id"],
+            value="",
+            channel_id=card["channel"],
+            message_ts=ts_of(rig, card),
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    assert len(rig.fake.calls) == before  # the browser opened the post; the bot does nothing
+    # Details from the overflow menu: privately, with the ids kept off the card.
+    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
+    overflow = next(e for e in actions["elements"] if e["type"] == "overflow")
+    details = next(o for o in overflow["options"] if o["text"]["text"] == "Details")
+    status, _ = await rig.send(
+        slack.block_action(
+            SECRET,
+            user_id="U0SAM",
+            action_id=overflow["action_id"],
+            value="",
+            channel_id=card["channel"],
+            message_ts=ts_of(rig, card),
+            selected_option=details,
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    [said] = rig.ephemerals("U0SAM")
+    assert "Post id" in said and "x:42" in said and "rule unhappy-customers" in said
+    assert "x:42" not in shown_text(card)  # ids only in button values, never shown

@@ -39,7 +39,7 @@ async def test_commands_actions_and_retried_events_over_socket_mode(
         assert ack["envelope_id"] == link["envelope_id"]
         await rig.settle()
         assert (
-            "This channel now receives Customer Care's mention cards."
+            "This channel now receives the mention cards of Customer Care."
             in rig.posted(CARE)[0]["text"]
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -73,11 +74,13 @@ def press(
 async def test_install_link_and_a_card_arrives_in_the_channel(rig: TeamsRig) -> None:
     await install_and_link(rig)
     replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
-    assert any("This channel now receives Customer Care's mention cards." in t for t in replies)
+    assert any(
+        "This channel now receives the mention cards of Customer Care." in t for t in replies
+    )
     _, card = await card_in_channel(rig)
     shown = texts(card)
     assert "X mention from @dana" in shown
-    assert "Open: nobody has claimed it yet" in shown
+    assert "30m left" in shown and "Unclaimed" in shown
     assert "[Claim]" in shown and "[Resolve]" in shown and "[Escalate to coach]" in shown
     claim = next(n for n in card["body"] if n["type"] == "ActionSet")["actions"][0]
     assert claim["type"] == "Action.Execute" and claim["fallback"]["type"] == "Action.Submit"
@@ -195,8 +198,13 @@ async def test_hostile_text_is_inert_in_adaptive_cards(rig: TeamsRig) -> None:
         author={"handle": "evil", "name": "<at>Ada Byrne</at>"},
         url="javascript:alert(1)",
     )
-    types = {n.get("type") for n in _walk(card)}
-    assert "TextBlock" not in types  # no markdown anywhere: every text is a TextRun
+    # No markdown anywhere: every text is a TextRun, but for the one TextBlock
+    # whose only words are the client's own DATE/TIME of when it arrived.
+    for node in _walk(card):
+        if node.get("type") == "TextBlock":
+            assert re.fullmatch(
+                r"\{\{DATE\([0-9T:-]+Z, SHORT\)\}\} \{\{TIME\([0-9T:-]+Z\)\}\}", node["text"]
+            )
     dumped = json.dumps(card, ensure_ascii=False)
     assert "@everyone" not in dumped and "\u202e" not in dumped and "\u200b" not in dumped
     assert "javascript:" not in dumped
@@ -350,3 +358,68 @@ async def test_ask_answers_with_its_source_in_teams(rig: TeamsRig) -> None:
     replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
     assert any("From the guidelines: When a journalist contacts you" in t for t in replies)
     assert any("press-enquiries.md, last reviewed 2026-08-02" in t for t in replies)
+
+
+async def test_triage_in_a_channel_answers_privately_in_the_personal_chat(rig: TeamsRig) -> None:
+    await install_and_link(rig)
+    await card_in_channel(rig)
+    before = len(rig.connector.sent(CHANNEL))
+    status, _ = await rig.post(teams.channel_message(rig.url, text="triage", user=PEOPLE["sam"]))
+    assert status in (200, 201)
+    await rig.settle()
+    # Nothing new in the channel (or its threads): the queue is Sam's alone.
+    assert len(rig.connector.sent(CHANNEL)) == before
+    personal = teams.personal_conversation_id(PEOPLE["sam"]["id"])
+    [queue] = [c for c in rig.cards_sent(personal) if "Triage queue" in texts(c)]
+    assert "High · 30m left · @dana" in texts(queue)
+    claims = [a for a in _walk(queue) if a.get("type") == "Action.Execute"]
+    assert [a["title"] for a in claims] == ["Claim"]
+
+
+async def test_a_form_shows_its_errors_in_place_and_cancel_restores_the_card(
+    rig: TeamsRig,
+) -> None:
+    await install_and_link(rig)
+    activity_id, card = await card_in_channel(rig)
+    _, body = await rig.post(press(rig, card, "Resolve", "sam", activity_id))
+    form = body["value"]
+    assert "[Resolve]" in texts(form) and "[Cancel]" in texts(form)
+    before = len(rig.connector.sent())
+    # No outcome chosen: the same form comes back with the error by its input.
+    _, body = await rig.post(press(rig, form, "Resolve", "sam", activity_id, in_note="later"))
+    again = body["value"]
+    inputs = [n.get("id") for n in _walk(again) if str(n.get("type", "")).startswith("Input.")]
+    errors = [
+        n["inlines"][0]["text"]
+        for n in _walk(again)
+        if n.get("type") == "RichTextBlock" and n["inlines"][0].get("color") == "Attention"
+    ]
+    assert errors == ["Outcome is required."]
+    order = [n.get("id") or n.get("type") for n in again["body"]]
+    assert order.index("in_outcome") + 1 == order.index("RichTextBlock", order.index("in_outcome"))
+    assert inputs == ["in_outcome", "in_note"]
+    assert next(n for n in _walk(again) if n.get("id") == "in_note")["value"] == "later"
+    await rig.settle()
+    assert len(rig.connector.sent()) == before  # nothing said in the channel
+    record = await rig.runtime.store.get(KIND, "x:42")
+    assert record is not None and from_record(record).outcome is None
+    # Cancel puts the mention card back for Sam.
+    _, body = await rig.post(press(rig, again, "Cancel", "sam", activity_id))
+    restored = body["value"]
+    assert "X mention from @dana" in texts(restored) and "[Claim]" in texts(restored)
+    cancel = next(n for n in _walk(form) if n.get("title") == "Cancel")
+    assert cancel["associatedInputs"] == "None"
+    assert cancel["fallback"]["associatedInputs"] == "None"
+
+
+async def test_a_success_note_is_green_and_a_refusal_red(rig: TeamsRig) -> None:
+    await install_and_link(rig)
+    activity_id, card = await card_in_channel(rig)
+    _, won = await rig.post(press(rig, card, "Claim", "sam", activity_id))
+    _, lost = await rig.post(press(rig, card, "Claim", "alex", activity_id))
+    note = won["value"]["body"][0]["inlines"][0]
+    assert note["text"].startswith("You claimed the mention from @dana")
+    assert note["color"] == "Good"
+    note = lost["value"]["body"][0]["inlines"][0]
+    assert note["text"].startswith("Already claimed by Sam Okafor. Nothing was changed.")
+    assert note["color"] == "Attention"

@@ -94,13 +94,14 @@ class ConsoleSession:
         self.console.print(text, style=style, markup=False, highlight=False)
 
     def _show(self, card: Card, number: int | None, place: str, updated: bool = False) -> None:
-        lines = plain_lines(card, number, place, updated)
+        zone = self.runtime.settings.timezone
+        lines = plain_lines(card, number, place, updated, zone)
         self.transcript.extend(lines)
         if self.plain:
             for line in lines:
                 self.console.print(line, markup=False, highlight=False)
         else:
-            self.console.print(rich_card(card, number, place, updated))
+            self.console.print(rich_card(card, number, place, updated, zone))
 
     @property
     def failed_expectations(self) -> list[str]:
@@ -152,7 +153,7 @@ class ConsoleSession:
 
     async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
         place = f"only {event.actor.person_id} sees this" if ephemeral else self._event_place(event)
-        if card.buttons:
+        if card.actions():
             number = self._new_number()
             self.shown[number] = Shown(number, place, card)
             self._show(card, number, place)
@@ -257,7 +258,7 @@ class ConsoleSession:
     async def _click(self, spec: str) -> None:
         label, number = label_and_number(spec)
         target = self._find_card(label, number)
-        button = next(b for b in target.card.buttons if b.label.lower() == label.lower())
+        button = next(b for b in target.card.actions() if b.label.lower() == label.lower())
         envelope = await self._envelope(target.place)
         event = Action(
             action_id=button.action_id,
@@ -272,11 +273,11 @@ class ConsoleSession:
             shown = self.shown.get(number)
             if shown is None:
                 raise ScriptError(f"there is no card #{number}")
-            if not any(b.label.lower() == label.lower() for b in shown.card.buttons):
+            if not any(b.label.lower() == label.lower() for b in shown.card.actions()):
                 raise ScriptError(f"card #{number} has no button {label!r}")
             return shown
         for candidate in sorted(self.shown.values(), key=lambda s: s.number, reverse=True):
-            if any(b.label.lower() == label.lower() for b in candidate.card.buttons):
+            if any(b.label.lower() == label.lower() for b in candidate.card.actions()):
                 return candidate
         raise ScriptError(f"no card on screen has a button {label!r}")
 

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.platforms.slack.render import form_values, neutral_action_id
+from bot.core.cards import LINK_ACTION
+from bot.platforms.slack.render import form_values, neutral_action_id, overflow_choice
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,14 @@ class ActionParts:
     message_ts: str
 
 
+def is_link_click(body: dict[str, Any]) -> bool:
+    """A click on a link button (it opened its URL; Slack still tells the app)."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return False
+    return neutral_action_id(_str(actions[0].get("action_id"))) == LINK_ACTION
+
+
 def action_parts(body: dict[str, Any]) -> ActionParts:
     """The pressed button of a block_actions payload."""
     actions = body.get("actions")
@@ -123,9 +132,16 @@ def action_parts(body: dict[str, Any]) -> ActionParts:
     action = actions[0]
     container = _dict(body.get("container"))
     message = _dict(body.get("message"))
+    action_id = neutral_action_id(_required(action.get("action_id"), "actions[0].action_id"))
+    value = _str(action.get("value"))
+    if action.get("type") == "overflow":
+        chosen = _dict(action.get("selected_option"))
+        action_id, value = overflow_choice(
+            _required(chosen.get("value"), "actions[0].selected_option.value")
+        )
     return ActionParts(
-        action_id=neutral_action_id(_required(action.get("action_id"), "actions[0].action_id")),
-        value=_str(action.get("value")),
+        action_id=action_id,
+        value=value,
         message_ts=_str(container.get("message_ts")) or _str(message.get("ts")),
     )
 
@@ -161,6 +177,33 @@ def view_parts(body: dict[str, Any]) -> ViewParts:
         context=_str(wrapped.get("c")),
         channel_id=_str(wrapped.get("ch")),
     )
+
+
+def view_errors(body: dict[str, Any]) -> dict[str, str]:
+    """Errors by block id for a view_submission that breaks the modal's own
+    definition (a required input empty, a choice it does not offer): checked
+    before the ack, so Slack shows each next to its input, privately."""
+    view = _dict(body.get("view"))
+    values = _dict(_dict(view.get("state")).get("values"))
+    errors: dict[str, str] = {}
+    for block in view.get("blocks") or []:
+        if not isinstance(block, dict) or block.get("type") != "input":
+            continue
+        block_id = _str(block.get("block_id"))
+        label = _str(_dict(block.get("label")).get("text")) or "This"
+        element = _dict(block.get("element"))
+        entry = _dict(_dict(values.get(block_id)).get(_str(element.get("action_id")) or "value"))
+        if element.get("type") == "static_select":
+            chosen = _str(_dict(entry.get("selected_option")).get("value"))
+            offered = [_str(_dict(o).get("value")) for o in element.get("options") or []]
+            if chosen and offered and chosen not in offered:
+                errors[block_id] = f"Choose one of {', '.join(offered)}."[:150]
+                continue
+        else:
+            chosen = _str(entry.get("value")).strip()
+        if not chosen and not block.get("optional", False):
+            errors[block_id] = f"{label} is required."[:150]
+    return errors
 
 
 def event_origin(body: dict[str, Any]) -> Origin:

@@ -41,8 +41,10 @@ from bot.platforms.slack.inbound import (
     event_dedupe_key,
     event_origin,
     interaction_origin,
+    is_link_click,
     is_user_message,
     message_text,
+    view_errors,
     view_parts,
 )
 from bot.platforms.slack.people import SlackPeople
@@ -319,9 +321,16 @@ class SlackPlatform:
         await self._admit(ack, "command", key, body)
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        if is_link_click(body):
+            await ack()  # the link opened in the browser; nothing for the bot to do
+            return
         await self._admit(ack, "action", _trigger_key("click", body), body)
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        errors = view_errors(body)
+        if errors:  # shown in the modal, next to each input, to the submitter only
+            await ack(response_action="errors", errors=errors)
+            return
         await self._admit(ack, "view", _view_key(body), body)
 
     async def _store_events(

@@ -23,6 +23,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
+from bot.core.cards import Form
 from bot.core.directory import spoke_for_channel
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, Command, Event, FormSubmitted, Message
@@ -335,7 +336,7 @@ class TeamsPlatform:
         event, _ = await self._event(
             str(stored.get("kind")), activity, (leased.entry.key, leased.token)
         )
-        await self.runtime.handle(event, TeamsResponder(turn_context, notes))
+        await self.runtime.handle(event, TeamsResponder(turn_context, notes, self._delivery))
 
     async def _recover(self, leased: LeasedInboxEntry) -> None:
         """Handle an entry a crashed process acknowledged but did not finish.
@@ -407,6 +408,9 @@ class TeamsPlatform:
             _, data = invoke_data(activity)
             if not isinstance(card_action(data), ButtonPress | FormSubmission):
                 raise MalformedActivity("value.pc")
+            refused = _form_problems(data)
+            if refused is not None:
+                return invoke_response(200, CARD_TYPE, refused)
         except MalformedActivity as error:
             return invoke_response(
                 400,
@@ -427,6 +431,11 @@ class TeamsPlatform:
             return invoke_response(200, MESSAGE_TYPE, "Received: it will be handled shortly.")
         if notes.form is not None:
             return invoke_response(200, CARD_TYPE, render.form_card(notes.form))
+        if notes.card is not None:
+            card_notes = tuple(notes.notes)
+            return invoke_response(
+                200, CARD_TYPE, render.adaptive_card(notes.card, notes=card_notes)
+            )
         # Deliver the card updates this click caused now (briefly: Teams waits
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
@@ -434,12 +443,11 @@ class TeamsPlatform:
         if updated is not None:
             card = dict(updated)
             if notes.notes:
-                card["body"] = [
-                    render.text_block(note, limit=500, weight="Bolder", color="Attention")
-                    for note in notes.notes
-                ] + list(card["body"])
+                card["body"] = [render.note_block(note) for note in notes.notes] + list(
+                    card["body"]
+                )
             return invoke_response(200, CARD_TYPE, card)
-        said = "\n".join(neutralize(note, 500) for note in notes.notes)
+        said = "\n".join(neutralize(note.text, 500) for note in notes.notes)
         return invoke_response(200, MESSAGE_TYPE, said or "Done.")
 
 
@@ -447,3 +455,21 @@ def _dedupe_key(sender: Origin) -> str | None:
     if not sender.activity_id:
         return None
     return f"activity:{sender.conversation_id}:{sender.activity_id}"
+
+
+def _form_problems(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The form again, with each error next to its input, when a submitted
+    form breaks its own definition (a required input empty, a choice not
+    offered); None when it is fine or is no form."""
+    meaning = card_action(data)
+    definition = data.get("form")
+    if not isinstance(meaning, FormSubmission) or not isinstance(definition, dict):
+        return None
+    try:
+        form = Form.from_json(definition)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedActivity("value.form") from error
+    if form.form_id != meaning.form_id:
+        raise MalformedActivity("value.form.form_id")
+    problems = form.problems(meaning.values)
+    return render.form_card(form, meaning.values, problems) if problems else None

@@ -3,12 +3,22 @@ response (Teams has no ephemeral messages), or in the conversation."""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from typing import TYPE_CHECKING
+
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from msrest.serialization import Model
 
-from bot.core.cards import Card, Form
+from bot.core.cards import Card, Form, TextBlock
 from bot.core.events import Event
+from bot.outbox import Undeliverable
 from bot.platforms.teams import render
+
+if TYPE_CHECKING:
+    from bot.platforms.teams.delivery import TeamsDelivery
+
+log = logging.getLogger(__name__)
 
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -34,21 +44,44 @@ class Notes:
     """An invoke's answers for the person who clicked (Teams has no ephemeral messages)."""
 
     def __init__(self) -> None:
-        self.notes: list[str] = []
+        self.notes: list[TextBlock] = []
         self.form: Form | None = None
+        self.card: Card | None = None
 
 
 class TeamsResponder:
-    """Answers one person: in an invoke's response, or in the conversation."""
+    """Answers one person: in an invoke's response, or in the conversation.
 
-    def __init__(self, turn_context: TurnContext, notes: Notes | None) -> None:
+    Teams has no ephemeral messages: a private answer to a click replaces the
+    clicked card for the clicker only (the invoke response); a private answer
+    to a message in a channel goes to the person's 1:1 chat with the bot.
+    """
+
+    def __init__(
+        self,
+        turn_context: TurnContext,
+        notes: Notes | None,
+        delivery: TeamsDelivery | None = None,
+    ) -> None:
         self.turn_context = turn_context
         self.invoke = notes
+        self.delivery = delivery
 
     async def reply(self, event: Event, card: Card, *, ephemeral: bool) -> None:
-        if self.invoke is not None and ephemeral and not card.title and not card.buttons:
-            self.invoke.notes.extend(block.text for block in card.blocks)
+        if self.invoke is not None and ephemeral:
+            if not card.title and not card.buttons:
+                self.invoke.notes.extend(card.blocks)
+            else:
+                self.invoke.card = card
             return
+        if ephemeral and not event.direct and self.delivery is not None:
+            try:
+                await self.delivery.dm(
+                    event.actor.person_id, card, delivery_id=uuid.uuid4().hex, attempt=1
+                )
+                return
+            except Undeliverable as error:
+                log.warning("a private answer went to the conversation: %s", error)
         await self.turn_context.send_activity(
             MessageFactory.attachment(CardFactory.adaptive_card(render.adaptive_card(card)))
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core.storage import NO_EFFECTS, Effects, Record, Written
@@ -19,6 +20,34 @@ class RedisRecords(RedisBase):
     async def insert(self, record: Record, effects: Effects = NO_EFFECTS) -> Written:
         """Create ``record`` at version 1 with its effects (see the port)."""
         return await self._write(record, None, effects)
+
+    async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
+        """Each absent record with its effects, one atomic script call per item,
+        all sent in one pipeline round trip (see the port)."""
+        if not items:
+            return []
+        script = self._scripts["write"]
+        pipe = self._redis().pipeline(transaction=False)
+        for record, effects in items:
+            if effects.complete_timer is not None:
+                raise ValueError("insert_many cannot complete a timer")
+            tags = sorted(record.tags)
+            await script(
+                keys=[self._record_key(record.kind, record.key)],
+                args=[
+                    self._p,
+                    record.kind,
+                    record.key,
+                    dumps(record.data),
+                    dumps(tags),
+                    dumps([self._tag_key(record.kind, tag) for tag in tags]),
+                    "",
+                    *self._effect_args(EncodedEffects.of(effects)),
+                ],
+                client=pipe,
+            )
+        replies = await pipe.execute()
+        return [int(reply[0]) == 1 for reply in replies]
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS

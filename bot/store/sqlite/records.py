@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,41 @@ class SqliteRecords(SqliteBase):
     async def insert(self, record: Record, effects: Effects = NO_EFFECTS) -> Written:
         """Create ``record`` at version 1 with its effects (see the port)."""
         return await self._write(record, None, effects)
+
+    async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
+        """Insert each absent record with its effects, all in one transaction (see the port)."""
+        prepared = []
+        for record, effects in items:
+            if effects.complete_timer is not None:
+                raise ValueError("insert_many cannot complete a timer")
+            tags = sorted(record.tags)
+            prepared.append(
+                (record.kind, record.key, dumps(record.data), tags, EncodedEffects.of(effects))
+            )
+
+        def body(conn: sqlite3.Connection) -> list[bool]:
+            written: list[bool] = []
+            for kind, key, data, tags, encoded in prepared:
+                if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
+                    written.append(False)
+                    continue
+                cur = conn.execute(
+                    "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
+                    (kind, key, data, dumps(tags)),
+                )
+                seq = lastrowid(cur)
+                if tags:
+                    conn.executemany(
+                        "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)",
+                        [(kind, tag, seq) for tag in tags],
+                    )
+                apply_effects(conn, encoded)
+                written.append(True)
+            return written
+
+        if not prepared:
+            return []
+        return await self._tx(body)
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS

@@ -1,0 +1,152 @@
+"""Every card type the bot sends, produced by driving the real handlers.
+
+A console chat walks through a morning (mentions, the queue, clicks, timers,
+forms, guideline questions) and catches each card and form as the handlers
+make it, named by type. The rendering check renders them all; the design note's
+pictures come from the same run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.cards import Card, Form, TextBlock
+from bot.core.events import Event
+from tests.conftest import Chat
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One card as a person sees it: notes (for the clicker) over a card, or a form."""
+
+    card: Card | None = None
+    form: Form | None = None
+    notes: tuple[TextBlock, ...] = ()
+    errors: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Catcher:
+    """Catches what the console session shows, in order."""
+
+    seen: list[Shot] = field(default_factory=list)
+
+    def install(self, chat: Chat) -> None:
+        session = chat.session
+        post, update, reply, open_form = (
+            session._post_card,
+            session.update,
+            session.reply,
+            session.open_form,
+        )
+
+        def caught_post(place: str, card: Card) -> dict[str, object]:
+            self.seen.append(Shot(card=card))
+            return post(place, card)
+
+        async def caught_update(ref: dict[str, object], card: Card) -> None:
+            self.seen.append(Shot(card=card))
+            await update(ref, card)
+
+        async def caught_reply(event: Event, card: Card, *, ephemeral: bool) -> None:
+            if not card.title and not card.buttons and not card.fields:
+                self.seen.append(Shot(notes=card.blocks))
+            else:
+                self.seen.append(Shot(card=card))
+            await reply(event, card, ephemeral=ephemeral)
+
+        async def caught_form(event: Event, form: Form) -> None:
+            self.seen.append(Shot(form=form))
+            await open_form(event, form)
+
+        session._post_card = caught_post  # type: ignore[method-assign]
+        session.update = caught_update  # type: ignore[method-assign]
+        session.reply = caught_reply  # type: ignore[method-assign]
+        session.open_form = caught_form  # type: ignore[method-assign]
+
+
+async def gallery(chat: Chat) -> dict[str, Shot]:
+    """Card type -> how it looked, from one walk through the bot."""
+    catcher = Catcher()
+    catcher.install(chat)
+    found: dict[str, Shot] = {}
+
+    async def step(*lines: str) -> list[Shot]:
+        start = len(catcher.seen)
+        await chat.run(*lines)
+        return catcher.seen[start:]
+
+    def card_titled(shots: list[Shot], words: str) -> Shot:
+        return next(s for s in shots if s.card is not None and words in s.card.title)
+
+    def note(shots: list[Shot]) -> Shot:
+        return next(s for s in shots if s.notes)
+
+    def with_note(shots: list[Shot], card: Shot) -> Shot:
+        """How a Teams clicker sees it: the note on top of the updated card."""
+        return Shot(card=card.card, notes=note(shots).notes)
+
+    shots = await step("ingest feed.jsonl")
+    found["mention-open"] = card_titled(shots, "@angry_dan")
+    found["mention-hostile"] = card_titled(shots, "@acme.refunds.official")
+    found["mention-news"] = card_titled(shots, "@markets-desk")
+    long_post = "My order never arrived and support keeps closing my tickets. " * 80
+    shots = await step(
+        'mention {"network": "x", "id": "long-1", "text": "' + long_post + '", '
+        '"created_at": "2026-03-02T08:59:00Z", "url": "https://x.com/long_post_person/status/'
+        + "9"
+        * 60
+        + '", "author": {"handle": "long_post_person", "name": "A person with a long name '
+        'who writes a lot", "followers": 5}}'
+    )
+    found["mention-long"] = card_titled(shots, "@long_post_person")
+    shots = await step("as alex", "channel #care", "/triage")
+    found["triage-queue"] = card_titled(shots, "queue")
+    queue_number = max(chat.session.shown)
+    shots = await step("as sam", "click Claim #1")
+    found["mention-claimed"] = with_note(shots, card_titled(shots, "@angry_dan"))
+    shots = await step("as alex", f"click Claim #{queue_number}")
+    found["refusal"] = with_note(shots, card_titled(shots, "@angry_dan"))
+    shots = await step("advance 6m")
+    found["reminder"] = next(s for s in shots if s.card is not None and s.card.title)
+    shots = await step("advance 10m")
+    found["breach"] = card_titled(shots, "breached")
+    found["mention-escalated"] = card_titled(shots, "@commuter_kim")
+    shots = await step("advance 15m")
+    found["nudge"] = card_titled(shots, "Still on it")
+    shots = await step("as sam", "channel #care", "click Resolve #1")
+    found["resolve-form"] = next(s for s in shots if s.form is not None)
+    form = found["resolve-form"].form
+    assert form is not None
+    found["resolve-form-error"] = Shot(
+        form=form, errors=tuple(form.problems({"outcome": "", "note": "later"}).items())
+    )
+    shots = await step('fill outcome=replied note="Refunded and replied"', "submit")
+    found["mention-resolved"] = with_note(shots, card_titled(shots, "@angry_dan"))
+    shots = await step("as maria", "click Assign #7")
+    found["assign-form"] = next(s for s in shots if s.form is not None)
+    shots = await step("fill person=alex", "submit")
+    found["assigned"] = card_titled(shots, "Assigned to you")
+    shots = await step("as sam", "click Escalate to coach #6")
+    found["escalate-form"] = next(s for s in shots if s.form is not None)
+    shots = await step('fill reason="They ask about a refund we cannot promise"', "submit")
+    found["escalated-to-coach"] = card_titled(shots, "Escalated to you")
+    shots = await step("as alex", "click Claim #8", "advance 50m")
+    found["idle-released"] = card_titled(shots, "released")
+    shots = await step("as maria", "channel @maria", "say help")
+    found["help-coach"] = next(s for s in shots if s.card is not None)
+    shots = await step("as jo", "channel @jo", "say help")
+    found["help-employee"] = next(s for s in shots if s.card is not None)
+    shots = await step("say a reporter just DMed me on linkedin, what now?")
+    found["ask-answer"] = next(s for s in shots if s.card is not None)
+    shots = await step("/ask what is the cafeteria menu on friday?")
+    found["ask-unsure"] = next(s for s in shots if s.card is not None)
+    shots = await step("click Ask a coach")
+    found["ask-hub"] = next(s for s in shots if s.card is not None)
+    shots = await step("as maria", "channel #hub", "click Reply")
+    found["reply-form"] = next(s for s in shots if s.form is not None)
+    shots = await step('fill answer="The menu is on the intranet."', "submit")
+    found["ask-reply"] = next(s for s in shots if s.card is not None and s.card.title)
+    shots = await step("/ask report")
+    found["ask-report"] = next(s for s in shots if s.card is not None)
+    return found

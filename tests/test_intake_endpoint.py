@@ -1,0 +1,294 @@
+"""``POST /intake`` over real HTTP on loopback, on both stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import Loaded, open_runtime
+from bot.core.clock import ManualClock
+from bot.core.errors import InvalidInput
+from bot.core.storage import Store
+from bot.intake.endpoint import DEFAULT_MAX_BYTES, IntakeSettings
+from bot.signing import sign
+from bot.store import open_store
+from bot.web import create_app
+from handlers.triage.records import KIND
+from tests.conftest import START
+
+SECRET = "intake-test-secret"
+LIMIT = 20_000
+
+
+@dataclass
+class Intake:
+    server: TestServer
+    store: Store
+    clock: ManualClock
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/intake"))
+
+    def now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    async def post(
+        self,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        signed_body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: str = "",
+    ) -> tuple[int, Any]:
+        ts = self.now() if timestamp is None else timestamp
+        sent = {
+            "Content-Type": content_type,
+            "X-Playcaller-Timestamp": str(ts),
+            "X-Playcaller-Signature": sign(
+                secret, ts, body if signed_body is None else signed_body
+            ),
+        }
+        if headers is not None:
+            sent = headers
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.url + query, data=body, headers=sent) as response,
+        ):
+            return response.status, await response.json()
+
+    async def keys(self) -> set[str]:
+        return {r.key for r in await self.store.find(KIND, "state:open", limit=1000)}
+
+
+@pytest.fixture
+async def intake(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[Intake]:
+    url, namespace = store_backend
+    clock = ManualClock(START)
+    runtime = await open_runtime(
+        loaded, store=open_store(url, namespace=namespace), clock=clock, platforms=["console"]
+    )
+    app = create_app(runtime, [], intake=IntakeSettings(SECRET, max_bytes=LIMIT))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield Intake(server, runtime.store, clock)
+    finally:
+        await server.close()
+
+
+def mention(n: int, **changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "network": "x",
+        "id": f"post-{n}",
+        "text": f"@acme my order {n} never arrived",
+        "created_at": "2026-03-02T08:59:00Z",
+        "author": {"handle": f"user{n}", "followers": 10},
+    }
+    item.update(changes)
+    return item
+
+
+def ndjson(items: list[Any]) -> bytes:
+    return b"".join(json.dumps(i).encode() + b"\n" for i in items)
+
+
+async def test_one_signed_object_is_stored_with_its_card(intake: Intake) -> None:
+    status, answer = await intake.post(json.dumps(mention(1)).encode())
+    assert status == 200
+    assert answer == {
+        "stored": 1,
+        "duplicate": 0,
+        "refused": 0,
+        "items": [{"item": 1, "status": "stored", "network": "x", "id": "post-1"}],
+    }
+    assert await intake.keys() == {"x:post-1"}
+    assert await intake.store.outbox_size("console") == 1
+
+
+async def test_a_mixed_array_stores_the_good_items_and_names_the_bad_fields(
+    intake: Intake,
+) -> None:
+    batch = [mention(1), mention(2, author={"name": "no handle"}), "text", mention(3, id="")]
+    status, answer = await intake.post(json.dumps(batch).encode())
+    assert status == 200
+    assert (answer["stored"], answer["duplicate"], answer["refused"]) == (1, 0, 3)
+    refused = {i["item"]: i["field"] for i in answer["items"] if i["status"] == "refused"}
+    assert refused == {2: "author.handle", 3: "(item)", 4: "id"}
+    assert await intake.keys() == {"x:post-1"}
+
+
+async def test_ndjson_refuses_a_broken_line_and_keeps_the_rest(intake: Intake) -> None:
+    body = ndjson([mention(1)]) + b'{"network": "x", "id": \n\n' + ndjson([mention(2)])
+    status, answer = await intake.post(body, content_type="application/x-ndjson")
+    assert status == 200
+    assert [(i["item"], i["status"]) for i in answer["items"]] == [
+        (1, "stored"),
+        (2, "refused"),
+        (4, "stored"),
+    ]
+    assert answer["items"][1]["field"] == "(json)"
+    assert await intake.keys() == {"x:post-1", "x:post-2"}
+
+
+async def test_a_resent_batch_stores_nothing_twice(intake: Intake) -> None:
+    body = ndjson([mention(n) for n in range(5)] + [mention(0)])
+    _, first = await intake.post(body, content_type="application/x-ndjson")
+    assert (first["stored"], first["duplicate"]) == (5, 1)
+    _, again = await intake.post(body, content_type="application/x-ndjson")
+    assert (again["stored"], again["duplicate"]) == (0, 6)
+    assert len(await intake.keys()) == 5
+    assert await intake.store.outbox_size("console") == 5
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unsigned", "stale", "future", "altered", "wrong secret", "garbage timestamp"],
+)
+async def test_a_badly_signed_request_is_401_and_stores_nothing(intake: Intake, case: str) -> None:
+    body = json.dumps(mention(1)).encode()
+    now = intake.now()
+    if case == "unsigned":
+        status, answer = await intake.post(body, headers={"Content-Type": "application/json"})
+    elif case == "stale":
+        status, answer = await intake.post(body, timestamp=now - 301)
+    elif case == "future":
+        status, answer = await intake.post(body, timestamp=now + 301)
+    elif case == "altered":
+        status, answer = await intake.post(body, signed_body=body.replace(b"post-1", b"post-2"))
+    elif case == "wrong secret":
+        status, answer = await intake.post(body, secret="not-the-secret")
+    else:
+        status, answer = await intake.post(
+            body,
+            headers={"X-Playcaller-Timestamp": "soon", "X-Playcaller-Signature": "v1=00"},
+        )
+    assert status == 401
+    assert answer["error"].startswith("not signed correctly")
+    assert await intake.keys() == set()
+    assert await intake.store.counts("intake.") == {}
+
+
+async def test_the_window_is_five_minutes_either_way(intake: Intake) -> None:
+    status, _ = await intake.post(json.dumps(mention(1)).encode(), timestamp=intake.now() - 300)
+    assert status == 200
+    intake.clock.advance(timedelta(minutes=10))
+    status, _ = await intake.post(json.dumps(mention(2)).encode(), timestamp=intake.now() - 600)
+    assert status == 401
+    assert await intake.keys() == {"x:post-1"}
+
+
+async def test_a_body_over_the_limit_is_413_declared_or_streamed(intake: Intake) -> None:
+    big = ndjson([mention(n, text="x" * 900) for n in range(30)])
+    assert len(big) > LIMIT
+    status, answer = await intake.post(big, content_type="application/x-ndjson")
+    assert status == 413
+    assert str(LIMIT) in answer["error"]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 4096):
+            yield big[start : start + 4096]
+
+    ts = intake.now()
+    headers = {
+        "Content-Type": "application/x-ndjson",
+        "X-Playcaller-Timestamp": str(ts),
+        "X-Playcaller-Signature": sign(SECRET, ts, big),
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(intake.url, data=chunks(), headers=headers) as response,
+    ):
+        assert response.status == 413
+    assert await intake.keys() == set()
+
+
+async def test_a_body_that_is_not_json_is_400_naming_the_problem(intake: Intake) -> None:
+    status, answer = await intake.post(b"{not json")
+    assert status == 400
+    assert answer["field"] == "(json)"
+    status, answer = await intake.post(b'"just a string"')
+    assert (status, answer["field"]) == (400, "(body)")
+    status, answer = await intake.post(b"\xff\xfe{}")
+    assert (status, answer["field"]) == (400, "(encoding)")
+    assert await intake.keys() == set()
+
+
+async def test_intake_outcomes_reach_the_metrics(intake: Intake) -> None:
+    batch = [mention(1), mention(1), {"network": "x"}]
+    await intake.post(json.dumps(batch).encode())
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(intake.server.make_url("/metrics")) as response,
+    ):
+        text = await response.text()
+    for outcome in ("stored", "duplicate", "refused"):
+        assert f'playcaller_intake_mentions_total{{outcome="{outcome}"}} 1.0' in text
+
+
+async def test_without_a_secret_there_is_no_intake_route(loaded: Loaded, tmp_path: Any) -> None:
+    assert IntakeSettings.from_env({}) is None
+    runtime = await open_runtime(
+        loaded,
+        store=open_store(f"sqlite:///{tmp_path / 'p.db'}", namespace="playcaller"),
+        clock=ManualClock(START),
+        platforms=["console"],
+    )
+    server = TestServer(create_app(runtime, []), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(server.make_url("/intake"), data=b"{}") as response,
+        ):
+            assert response.status == 404
+    finally:
+        await server.close()
+
+
+def test_intake_settings_come_from_the_environment() -> None:
+    settings = IntakeSettings.from_env({"PLAYCALLER_INTAKE_SECRET": "s3cret"})
+    assert settings is not None
+    assert settings.max_bytes == DEFAULT_MAX_BYTES == 5 * 1024 * 1024
+    assert "s3cret" not in repr(settings)
+    sized = IntakeSettings.from_env(
+        {"PLAYCALLER_INTAKE_SECRET": "s", "PLAYCALLER_INTAKE_MAX_BYTES": "1000"}
+    )
+    assert sized is not None and sized.max_bytes == 1000
+    with pytest.raises(InvalidInput, match="PLAYCALLER_INTAKE_MAX_BYTES"):
+        IntakeSettings.from_env(
+            {"PLAYCALLER_INTAKE_SECRET": "s", "PLAYCALLER_INTAKE_MAX_BYTES": "5M"}
+        )
+
+
+async def test_a_source_query_normalizes_network_payloads(intake: Intake) -> None:
+    from tests.test_intake_sources import fixture, x_post_with_author
+
+    status = fixture("mastodon_status.json")
+    body = json.dumps([status, {"uri": "no created_at"}]).encode()
+    _, answer = await intake.post(body)
+    assert answer["refused"] == 2  # not in the intake format
+    _, answer = await intake.post(body, query="?source=mastodon")
+    assert [(i["item"], i["status"]) for i in answer["items"]] == [(1, "stored"), (2, "refused")]
+    assert answer["items"][1]["field"] == "created_at"
+    x_line = {"source": "x", **x_post_with_author()}
+    _, answer = await intake.post(ndjson([x_line]), content_type="application/x-ndjson")
+    assert answer["stored"] == 1
+    assert await intake.keys() == {"mastodon:" + status["uri"], "x:1234567890"}
+
+
+async def test_an_unknown_source_query_is_400_after_the_signature(intake: Intake) -> None:
+    status, answer = await intake.post(b"{}", query="?source=orkut")
+    assert (status, answer["field"]) == (400, "source")
+    status, _ = await intake.post(b"{}", query="?source=orkut", secret="wrong")
+    assert status == 401
