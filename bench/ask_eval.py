@@ -71,6 +71,8 @@ class Outcome:
     features: Any
     confidence: float
     answered: bool  # what the store decides (threshold, safety topics)
+    safety: bool  # a covered safety topic: answered whatever the threshold
+    found: bool  # any section found at all
 
 
 def load_questions(path: Path, split: str | None) -> list[Question]:
@@ -124,10 +126,19 @@ def run(store: Any, questions: list[Question]) -> list[Outcome]:
             (i + 1 for i, (s, _) in enumerate(found.hits) if is_hit(s, question.targets)),
             None,
         )
-        answered = bool(found.hits) and (
-            found.confidence >= store.threshold or bool(getattr(found, "safety", False))
+        safety = bool(getattr(found, "safety", False))
+        answered = bool(found.hits) and (found.confidence >= store.threshold or safety)
+        outcomes.append(
+            Outcome(
+                question,
+                rank,
+                found.features,
+                found.confidence,
+                answered,
+                safety,
+                bool(found.hits),
+            )
         )
-        outcomes.append(Outcome(question, rank, found.features, found.confidence, answered))
     return outcomes
 
 
@@ -254,6 +265,29 @@ def fit_report(outcomes: list[Outcome]) -> None:
     print()
 
 
+def threshold_sweep(outcomes: list[Outcome]) -> None:
+    """Aggregate answered share and correct abstention at thresholds 0.50 to 0.90.
+
+    Safety topics are answered whatever the threshold, as in the store. Aggregates only,
+    so it may be run on the held-out dev split.
+    """
+    answerable = [o for o in outcomes if o.question.answerable]
+    unanswerable = [o for o in outcomes if not o.question.answerable]
+    print("    threshold  answered  abstained  mean")
+    for step in range(10, 19):
+        threshold = round(step * 0.05, 2)
+
+        def says(o: Outcome, threshold: float = threshold) -> bool:
+            return o.found and (o.confidence >= threshold or o.safety)
+
+        answered = sum(says(o) for o in answerable) / max(len(answerable), 1)
+        abstained = sum(not says(o) for o in unanswerable) / max(len(unanswerable), 1)
+        print(
+            f"    {threshold:.2f}       {answered:.3f}     {abstained:.3f}      "
+            f"{(answered + abstained) / 2:.3f}"
+        )
+
+
 # -- main ---------------------------------------------------------------------------
 
 
@@ -272,12 +306,18 @@ def configurations(knowledge: Any) -> dict[str, Any]:
         "BM25 + typo + shorthand + pairs": options(semantic_weight=0.0),
         "MiniLM only (max over windows)": options(semantic_weight=1.0, **bare),
         "blend max-norm w=0.6": options(semantic_weight=0.6, blend="max", **bare),
-        "RRF k=60 w=0.6": options(semantic_weight=0.6, blend="rrf", **bare),
     }
+    if "rrf_k" not in fields:  # the engine before rank fusion was tuned
+        configs["RRF k=60 w=0.6"] = options(semantic_weight=0.6, blend="rrf", **bare)
+        configs["shipped"] = options()
+        return configs
     for weight in (0.5, 0.6, 0.7, 0.8):
-        configs[f"blend z w={weight}"] = options(semantic_weight=weight, **bare)
-    for pair_weight in (0.3, 0.5, 1.0):
-        configs[f"blend z w=0.6 + pairs x{pair_weight}"] = options(pair_weight=pair_weight)
+        configs[f"blend z w={weight}"] = options(semantic_weight=weight, blend="z", **bare)
+    for rrf_k in (3.0, 5.0, 8.0, 10.0, 20.0, 60.0):
+        for weight in (0.4, 0.5, 0.6):
+            configs[f"RRF k={rrf_k:g} w={weight} + pairs x0.5"] = options(
+                semantic_weight=weight, blend="rrf", rrf_k=rrf_k
+            )
     configs["shipped"] = options()
     return configs
 
@@ -292,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known-header-only", action="store_true")
     parser.add_argument("--fit", action="store_true", help="fit the calibration (old set)")
     parser.add_argument("--misses", action="store_true", help="list missed questions")
+    parser.add_argument(
+        "--sweep", action="store_true", help="answered / abstained at other thresholds"
+    )
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     parser.add_argument(
         "--cache",
@@ -353,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
                 for o in outcomes:
                     if o.question.answerable and o.rank != 1:
                         print(f"    miss {o.question.id} rank={o.rank}: {o.question.text}")
+            if args.sweep and name == "shipped":
+                threshold_sweep(outcomes)
             if args.fit and name == "shipped":
                 print()
                 fit_report(outcomes)

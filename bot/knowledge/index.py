@@ -11,9 +11,12 @@ else corrected if it is one typing slip away from an indexed word
 
 The semantic stage embeds every section as windows of up to ``window_words`` words
 (heading path first) with an :class:`~bot.knowledge.embedder.Embedder`; a section's
-similarity to a question is its best window's cosine. The two scores are blended:
-``(1 - w) * bm25 / max(bm25) + w * minmax(cosine)`` with ``w = semantic_weight``,
-chosen on ``eval/ask/questions.jsonl`` (``bench/ask_eval.py``). The window vectors are
+similarity to a question is its best window's cosine. The two scores are blended as
+z-scores over the sections, ``(1 - w) * z(bm25) + w * z(cosine)`` with
+``w = semantic_weight``, chosen on ``eval/ask/questions.jsonl`` (``bench/ask_eval.py``).
+Fusion by rank, ``(1 - w) / (k + bm25 rank) + w / (k + cosine rank)`` with
+``k = rrf_k`` (``blend="rrf"``), was measured and not adopted (``docs/benchmarks.md``).
+The window vectors are
 computed when the index is built and persisted with it (``vectors.npy``), so a start
 with unchanged files loads them, and a rebuild after a file changed embeds only the
 windows whose text is new (:class:`~bot.knowledge.embedder.MemoEmbedder`).
@@ -63,6 +66,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 #: A section that shares no word with the question is a hit only if at least this similar.
 MIN_COSINE = 0.2
+#: How many recent questions' embeddings an index remembers.
+QUESTION_MEMO = 256
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,10 @@ class IndexOptions:
     ``k1`` and ``b`` are the BM25 parameters; ``typo`` turns on typo tolerance and
     ``shorthand`` the spelling out of chat shorthand (both only for query words the
     index does not know). ``semantic_weight`` is the share of the semantic score in
-    the blend (0: BM25 alone, no embeddings); ``window_words`` and ``window_step`` cut
-    sections into the windows that are embedded.
+    the blend (0: BM25 alone, no embeddings); ``blend`` is how the two are fused
+    (``"z"``: z-scores, shipped; ``"rrf"``: reciprocal ranks with constant ``rrf_k``;
+    ``"max"``: BM25 over its maximum and min-max cosines); ``window_words`` and
+    ``window_step`` cut sections into the windows that are embedded.
     """
 
     k1: float = 1.5
@@ -84,6 +91,7 @@ class IndexOptions:
     shorthand: bool = True
     semantic_weight: float = 0.6
     blend: str = "z"
+    rrf_k: float = 60.0
     pair_weight: float = 0.5
     window_words: int = 128
     window_step: int = 96
@@ -91,7 +99,14 @@ class IndexOptions:
     def key(self) -> str:
         """The options that change the index, for the cache key."""
         fields = dataclasses.asdict(self)
-        for query_time in ("typo", "shorthand", "semantic_weight", "blend", "pair_weight"):
+        for query_time in (
+            "typo",
+            "shorthand",
+            "semantic_weight",
+            "blend",
+            "rrf_k",
+            "pair_weight",
+        ):
             fields.pop(query_time)
         fields["pairs"] = self.pair_weight > 0
         fields["semantic"] = self.semantic_weight > 0
@@ -161,6 +176,10 @@ class SectionIndex:
         self.key = key
         self.analyzer = Analyzer(stem=options.stem, stopwords=options.stopwords)
         self.embedder = embedder if options.semantic_weight > 0 else None
+        # Questions get their own small memo, so that they never push the windows out of
+        # the shared one: a safety question searches twice, and people repeat questions.
+        inner = embedder.inner if isinstance(embedder, MemoEmbedder) else embedder
+        self._questions = MemoEmbedder(inner, QUESTION_MEMO) if inner is not None else None
         self.vectors = vectors
         self._window_texts: list[str] = []
         owners: list[int] = []
@@ -344,11 +363,9 @@ class SectionIndex:
     def cosines(self, query: Query) -> np.ndarray[Any, np.dtype[np.float32]] | None:
         """Every section's best window cosine with the question, or None without embeddings."""
         vectors = self.window_vectors()
-        if self.embedder is None or vectors is None:
+        if self._questions is None or vectors is None:
             return None
-        # A question is embedded afresh: the memo is for the windows, not for every question.
-        encoder = self.embedder.inner if isinstance(self.embedder, MemoEmbedder) else self.embedder
-        question = encoder.embed([query.text])[0]
+        question = self._questions.embed([query.text])[0]
         per_window = vectors @ question
         best = np.full(len(self.sections), -1.0, dtype=np.float32)
         np.maximum.at(best, self.window_section, per_window)
@@ -373,10 +390,12 @@ class SectionIndex:
         else:
             w = self.options.semantic_weight
             if self.options.blend == "rrf":
-                # Reciprocal-rank fusion (k = 60); the weight shifts the two rankings' shares.
+                # Reciprocal-rank fusion: only the order of each stage counts, not the
+                # scale of its scores, which differs from one document set to another.
                 lexical_rank = np.argsort(np.argsort(-bm25, kind="stable"), kind="stable")
                 semantic_rank = np.argsort(np.argsort(-cosines, kind="stable"), kind="stable")
-                scores = (1 - w) / (60.0 + lexical_rank) + w / (60.0 + semantic_rank)
+                rrf_k = self.options.rrf_k
+                scores = (1 - w) / (rrf_k + lexical_rank) + w / (rrf_k + semantic_rank)
             elif self.options.blend == "z":
                 lexical = (bm25 - bm25.mean()) / (float(bm25.std()) or 1.0)
                 semantic = (cosines - cosines.mean()) / (float(cosines.std()) or 1.0)

@@ -103,3 +103,38 @@ def test_without_embeddings_the_store_runs_on_bm25(folder: Path) -> None:
         folder, cache_dir=None, options=IndexOptions(semantic_weight=0), check_interval=None
     )
     assert not off.index.semantic
+
+
+THREATS = """\
+# Threats
+
+## Threats of violence
+
+If someone threatens violence against staff, call security on 555-0100 first.
+"""
+
+
+def test_a_question_is_embedded_once_even_when_asked_again(folder: Path) -> None:
+    (folder / "threats.md").write_text(THREATS)
+    counting = Counting()
+    store = GuidelineStore(folder, cache_dir=None, embedder=counting, check_interval=None)
+    question = "someone threatened to hurt me in a reply, what now?"
+    first = store.answer(question)  # a safety topic: the index is searched twice
+    assert first.answered and first.sources[0].heading.endswith("Threats of violence")
+    assert "555-0100" in first.passage
+    second = store.answer(question)
+    assert second == first
+    assert counting.texts.count(question) == 1
+
+
+def test_rank_fusion_puts_a_section_first_in_both_rankings_first(folder: Path) -> None:
+    options = IndexOptions(blend="rrf", rrf_k=5.0, semantic_weight=0.5)
+    store = GuidelineStore(folder, cache_dir=None, options=options, check_interval=None)
+    query = store.index.analyse("where do I book a hotel?")
+    hits = store.index.search(query, k=2, every=True)
+    best, other = hits
+    assert store.index.sections[best.section].heading.endswith("Hotels")
+    # First in both rankings: 1/k, whatever the scale of the BM25 and cosine scores.
+    assert best.score == pytest.approx(1 / store.options.rrf_k)
+    assert best.bm25 > other.bm25 and best.cosine is not None and other.cosine is not None
+    assert best.cosine > other.cosine
