@@ -5,21 +5,11 @@ status is :class:`PageRejected` with the receiver's reason."""
 
 from __future__ import annotations
 
-import json
 import random
-import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
-
-import aiohttp
+from datetime import datetime
 
 from bot.core.errors import RetryLater, Undeliverable
-from bot.publishing.webhook import backoff, retry_after_wait
-
-MAX_ANSWER_BYTES = 64 * 1024
-MAX_REASON = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+from bot.webhooks import Answer, backoff, clean, retry_after_wait
 
 
 class PageRejected(Undeliverable):
@@ -29,53 +19,6 @@ class PageRejected(Undeliverable):
         self.status = status
         self.reason = reason
         super().__init__(f"{receiver} refused the page ({status}): {reason}")
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    retry_after: str | None
-
-    def document(self) -> dict[str, Any]:
-        try:
-            parsed = json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-
-
-async def post(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    *,
-    limit: timedelta,
-    attempt: int,
-    rng: random.Random,
-    receiver: str,
-) -> Answer:
-    """POST ``body``; raise :class:`RetryLater` when no answer came."""
-    try:
-        async with session.post(
-            url,
-            data=body,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=limit.total_seconds()),
-            allow_redirects=False,
-        ) as response:
-            answer = await response.content.read(MAX_ANSWER_BYTES)
-            return Answer(response.status, answer, response.headers.get("Retry-After"))
-    except TimeoutError as error:
-        seconds = limit.total_seconds()
-        raise RetryLater(
-            backoff(attempt, rng), f"{receiver}: no answer within {seconds:g}s"
-        ) from error
-    except aiohttp.ClientError as error:
-        raise RetryLater(
-            backoff(attempt, rng), f"could not reach {receiver} ({type(error).__name__})"
-        ) from error
 
 
 def raise_unless_sent(
@@ -107,11 +50,6 @@ def reason_of(answer: Answer) -> str:
         text = answer.body.decode("utf-8", errors="replace")
         parts = [text] if text.strip() and not document else [f"status {answer.status}"]
     return clean(": ".join(parts))
-
-
-def clean(text: str, limit: int = MAX_REASON) -> str:
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def iso(moment: datetime) -> str:

@@ -26,7 +26,8 @@ from bot.core.clock import Clock
 from bot.core.errors import ConfigError, Problem
 from bot.core.paging import Page, PageAction, PageSent
 from bot.core.playbook import Severity
-from bot.paging.http import clean, iso, post, raise_unless_sent
+from bot.paging.http import iso, raise_unless_sent
+from bot.webhooks import clean, post
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 MAX_SUMMARY = 1024

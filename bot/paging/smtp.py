@@ -28,8 +28,7 @@ import aiosmtplib
 
 from bot.core.errors import ConfigError, Problem, RetryLater, Undeliverable
 from bot.core.paging import Page, PageSent
-from bot.paging.http import clean
-from bot.publishing.webhook import backoff
+from bot.webhooks import backoff, clean
 
 MAX_SUBJECT = 150
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")

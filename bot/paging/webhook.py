@@ -26,8 +26,9 @@ import aiohttp
 from bot.core.clock import Clock
 from bot.core.errors import ConfigError, Problem
 from bot.core.paging import Page, PageSent
-from bot.paging.http import iso, post, raise_unless_sent
+from bot.paging.http import iso, raise_unless_sent
 from bot.signing import sign
+from bot.webhooks import post
 
 RECEIVER = "the page webhook"
 

@@ -14,15 +14,12 @@ Outcomes, per attempt (the outbox decides when to try again):
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any
+from datetime import timedelta
 
 import aiohttp
 
@@ -30,13 +27,7 @@ from bot.core.clock import Clock
 from bot.core.errors import ConfigError, Problem, RetryLater, Undeliverable
 from bot.core.publishing import Publication, Published
 from bot.publishing.request import build_request
-
-MAX_ANSWER_BYTES = 64 * 1024
-MAX_REASON = 300
-BACKOFF_BASE = timedelta(seconds=5)
-BACKOFF_CAP = timedelta(minutes=15)
-RETRY_AFTER_CAP = timedelta(hours=1)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+from bot.webhooks import backoff, clean, json_object, post, retry_after_wait
 
 
 @dataclass(frozen=True)
@@ -83,14 +74,6 @@ class PublishRejected(Undeliverable):
         super().__init__(f"the publishing system refused it ({status}): {reason}")
 
 
-def backoff(attempt: int, rng: random.Random) -> timedelta:
-    """Exponential back-off with jitter: 5 s doubling per attempt up to
-    15 min, then a random point in the upper half, so many publishers that
-    failed together do not retry together."""
-    ceiling: timedelta = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(max(0, attempt - 1), 20))
-    return ceiling * rng.uniform(0.5, 1.0)
-
-
 class WebhookPublisher:
     """The :class:`bot.core.ports.Publisher` over HTTP."""
 
@@ -110,30 +93,17 @@ class WebhookPublisher:
 
     async def publish(self, publication: Publication, *, attempt: int) -> Published:
         request = build_request(publication, secret=self.settings.secret, now=self.clock.now())
-        session = self._session_for_use()
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout.total_seconds())
-        try:
-            async with session.post(
-                self.settings.url,
-                data=request.body,
-                headers=request.headers,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as response:
-                answer = await response.content.read(MAX_ANSWER_BYTES)
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-        except TimeoutError as error:
-            seconds = self.settings.timeout.total_seconds()
-            raise RetryLater(
-                backoff(attempt, self._rng), f"no answer within {seconds:g}s"
-            ) from error
-        except aiohttp.ClientError as error:
-            raise RetryLater(
-                backoff(attempt, self._rng),
-                f"could not reach the receiver ({type(error).__name__})",
-            ) from error
-        return self.outcome(status, answer, retry_after, attempt=attempt)
+        answer = await post(
+            self._session_for_use(),
+            self.settings.url,
+            request.body,
+            request.headers,
+            limit=self.settings.timeout,
+            attempt=attempt,
+            rng=self._rng,
+            receiver="the receiver",
+        )
+        return self.outcome(answer.status, answer.body, answer.retry_after, attempt=attempt)
 
     def outcome(
         self, status: int, answer: bytes, retry_after: str | None, *, attempt: int
@@ -160,7 +130,7 @@ class WebhookPublisher:
 
 
 def _published(answer: bytes) -> Published:
-    document = _json_object(answer)
+    document = json_object(answer)
     url = document.get("url")
     identifier = document.get("id")
     return Published(
@@ -170,40 +140,12 @@ def _published(answer: bytes) -> Published:
 
 
 def _reason(answer: bytes, status: int) -> str:
-    document = _json_object(answer)
+    document = json_object(answer)
     for key in ("error", "reason", "message"):
         value = document.get(key)
         if isinstance(value, str) and value.strip():
-            return _clean(value)
+            return clean(value)
     if document:
         return f"status {status}"
     text = answer.decode("utf-8", errors="replace")
-    return _clean(text) if text.strip() else f"status {status}"
-
-
-def _clean(text: str) -> str:
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= MAX_REASON else flat[: MAX_REASON - 1] + "…"
-
-
-def _json_object(answer: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(answer.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:
-    """A ``Retry-After`` header (seconds or an HTTP date) as a wait, capped."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        wait = timedelta(seconds=int(value))
-    else:
-        try:
-            wait = parsedate_to_datetime(value) - now
-        except (TypeError, ValueError, IndexError):
-            return None
-    return max(timedelta(seconds=1), min(wait, RETRY_AFTER_CAP))
+    return clean(text) if text.strip() else f"status {status}"

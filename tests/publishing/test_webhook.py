@@ -20,7 +20,7 @@ from bot.core.publishing import Publication, Published, ReplyTarget
 from bot.outbox import RetryLater as OutboxRetryLater
 from bot.outbox import Undeliverable as OutboxUndeliverable
 from bot.publishing import PublishRejected, WebhookPublisher, WebhookSettings, build_request
-from bot.publishing.webhook import BACKOFF_CAP, backoff
+from bot.webhooks import BACKOFF_CAP, backoff
 from tests.conftest import START
 from tests.fakes.webhook_receiver import FakeReceiver
 
