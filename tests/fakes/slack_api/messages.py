@@ -8,12 +8,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from tests.fakes.slack_api.common import (
-    CANT_BE_DISPLAYED,
-    SlackError,
-    truthy,
-    ts_value,
-)
+from tests.fakes.slack_api.common import CANT_BE_DISPLAYED, SlackError, truthy, ts_value
 from tests.fakes.slack_api.state import SlackState
 
 

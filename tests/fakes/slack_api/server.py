@@ -11,14 +11,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from tests.fakes.slack_api.common import (
-    BASE_TS,
-    JSON_FIELDS,
-    AuthKind,
-    Call,
-    RateLimit,
-    SlackError,
-)
+from tests.fakes.slack_api.common import BASE_TS, JSON_FIELDS, AuthKind, Call, RateLimit, SlackError
 from tests.fakes.slack_api.messages import MessageMethods
 from tests.fakes.slack_api.socket_mode import SocketMode
 from tests.fakes.slack_api.views import ViewMethods
