@@ -321,7 +321,8 @@ def notify_coaches(turn: Turn, mention: Mention, template: str, **words: object)
                 details=card.details,
                 context=card.context,
                 at=card.at,
-                card_key=None,
+                # The same key: the copy is updated in place with the card.
+                card_key=card.card_key,
             ),
             priority=INTERACTIVE,
         )

@@ -121,6 +121,8 @@ async def on_nudge(turn: Turn, timer: TimerFired) -> None:
             overflow=tuple(b for b in card.overflow if b.action_id != "triage.assign"),
             context=card.context,
             at=card.at,
+            # The same key: the reminder's card changes with the shared one.
+            card_key=card.card_key,
         ),
     )
     turn.audit("mention.nudge", subject(mention), owner=mention.owner)
