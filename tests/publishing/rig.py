@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from bot.app import Loaded, open_runtime
 from bot.core.accounts import Account, Network
-from bot.core.clock import ManualClock
+from bot.core.clock import Clock
 from bot.core.events import Command, PublicationSettled
 from bot.core.model import SYSTEM
 from bot.core.publishing import Publication, ReplyTarget
@@ -88,7 +88,7 @@ class PublishRig:
         loaded: Loaded,
         url: str,
         namespace: str,
-        clock: ManualClock,
+        clock: Clock,
         receiver: FakeReceiver,
         *,
         seed: int = 7,
