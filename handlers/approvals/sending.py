@@ -1,0 +1,148 @@
+"""Publishing an approved draft. Manual mode (no publishing webhook, and
+the console demo): the approved text goes to the author with **Mark as
+sent** and an optional link; marking it records it published, once."""
+
+from __future__ import annotations
+
+from bot.core.cards import Tone
+from bot.core.errors import InvalidInput
+from bot.core.events import Action, FormSubmitted, TimerFired
+from bot.core.model import Mention
+from bot.core.storage import Timer
+from bot.core.text import safe_url
+from bot.core.turn import INTERACTIVE, Turn
+from handlers.approvals import rules
+from handlers.approvals.cards import parse_button_value, send_card, sent_form
+from handlers.approvals.records import Draft, DraftState
+from handlers.approvals.routes import (
+    change_draft,
+    load_draft,
+    load_mention,
+    refuse,
+    router,
+    show,
+    subject,
+    update_mention,
+)
+from handlers.approvals.rules import Refusal
+from handlers.triage.cards import local_time, person_name
+
+PUBLISH_TIMER = "approvals.publish"
+
+
+def after_approval(turn: Turn, draft: Draft, mention: Mention | None) -> None:
+    """Buffer what follows the final approval: the text to the author now, or
+    at the scheduled time."""
+    turn.audit(
+        "draft.approved",
+        subject(draft),
+        version=draft.current.number,
+        approved_by=list(draft.approved_by),
+        rule=draft.no_approval_rule,
+    )
+    if draft.publish_at is not None and draft.publish_at > turn.now():
+        turn.schedule(
+            Timer(
+                f"{PUBLISH_TIMER}:{draft.id}",
+                PUBLISH_TIMER,
+                draft.publish_at,
+                {"id": draft.id, "version": draft.current.number},
+            )
+        )
+        return
+    hand_to_author(turn, draft, mention)
+
+
+def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
+    approval = draft.last("approved")
+    turn.dm(
+        draft.author,
+        send_card(
+            turn.render("approvals/send_title.txt", reply=mention is not None),
+            turn.render(
+                "approvals/send.txt",
+                rule=draft.no_approval_rule or "",
+                by=person_name(turn.settings, approval.by) if approval else "",
+                at=local_time(turn.settings, approval.at) if approval else "",
+                handle=mention.author.handle if mention else "",
+                url=safe_url(mention.url) if mention else None,
+            ),
+            draft,
+        ),
+        priority=INTERACTIVE,
+    )
+
+
+@router.timer(PUBLISH_TIMER)
+async def on_publish_time(turn: Turn, timer: TimerFired) -> None:
+    payload = timer.payload
+    draft = await load_draft(turn, str(payload.get("id")))
+    if draft.state is not DraftState.APPROVED or draft.current.number != payload.get("version"):
+        return
+    hand_to_author(turn, draft, None)
+    turn.audit("draft.publish_due", subject(draft), version=draft.current.number)
+
+
+@router.action("approvals.sent", doing="mark replies as sent")
+async def on_sent_clicked(turn: Turn, action: Action) -> None:
+    draft = await load_draft(turn, parse_button_value(action.value)[0])
+    verdict = rules.mark_published(draft, turn.actor.person_id, turn.now(), None)
+    if isinstance(verdict, Refusal):
+        await refuse(turn, verdict, refresh=False)
+        return
+    await turn.open_form(sent_form(action.value))
+
+
+@router.form("approvals.sent", doing="mark replies as sent")
+async def on_sent(turn: Turn, form: FormSubmitted) -> None:
+    draft_id, _ = parse_button_value(form.context)
+    raw = form.values.get("url", "").strip()
+    url = safe_url(raw) if raw else None
+    if raw and url is None:
+        raise InvalidInput("url", "give a plain https:// link to the post, or leave it empty")
+
+    def consequences(turn: Turn, before: Draft, after: Draft) -> None:
+        turn.audit(
+            "draft.published", subject(after), version=after.current.number, url=url, manual=True
+        )
+        turn.update(
+            send_card(
+                turn.render("approvals/send_title.txt", reply=after.mention_key is not None),
+                turn.render("approvals/done.txt", what="sent"),
+                after,
+                sent=f"Sent by {person_name(turn.settings, turn.actor.person_id)} "
+                f"{local_time(turn.settings, turn.now())}",
+            )
+        )
+
+    published = await change_draft(
+        turn,
+        draft_id,
+        lambda d: rules.mark_published(d, turn.actor.person_id, turn.now(), url),
+        consequences,
+        stale_refresh=False,
+    )
+    if published is None:
+        return
+    mention = await load_mention(turn, published.mention_key)
+    if published.steps:
+        show(turn, published, mention)
+    await update_mention(turn, published)
+    await turn.say(turn.render("approvals/done.txt", what="sent"), tone=Tone.GOOD)
+
+
+@router.action("draftsend.refresh", doing="see a reply to send")
+async def on_send_refresh(turn: Turn, action: Action) -> None:
+    """The Mark as sent card again, for one person (Cancel on a Teams form)."""
+    draft = await load_draft(turn, action.value.removeprefix("draftsend:"))
+    mention = await load_mention(turn, draft.mention_key)
+    sent = draft.last("published")
+    card = send_card(
+        turn.render("approvals/send_title.txt", reply=mention is not None),
+        turn.render("approvals/done.txt", what="sent") if sent else "",
+        draft,
+        sent=f"Sent by {person_name(turn.settings, sent.by)} {local_time(turn.settings, sent.at)}"
+        if sent
+        else "",
+    )
+    await turn.reply(card, ephemeral=True)
