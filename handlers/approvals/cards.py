@@ -83,6 +83,8 @@ def state_badges(draft: Draft, settings: Settings, now: datetime) -> tuple[Badge
         DraftState.REJECTED: (f"Rejected by {who} {at}", Tone.ATTENTION),
         DraftState.WITHDRAWN: (f"Withdrawn by {who} {at}", Tone.NEUTRAL),
         DraftState.MISSED: ("Not published: approvals came too late", Tone.ATTENTION),
+        DraftState.FAILED: ("Publishing failed", Tone.ATTENTION),
+        DraftState.CANCELLED: (f"Cancelled by {who} {at}", Tone.NEUTRAL),
     }
     if draft.state in (DraftState.APPROVED, DraftState.PUBLISHED):
         approval = draft.last("approved")
@@ -147,6 +149,10 @@ def approval_card(
     if note is not None and note.note and draft.state in (DraftState.CHANGES, DraftState.REJECTED):
         blocks.append(
             TextBlock(f"{person_name(settings, note.by)}: {note.note}", tone=Tone.ATTENTION)
+        )
+    if draft.state is DraftState.FAILED and draft.failure:
+        blocks.append(
+            TextBlock(f"The publishing system said: {draft.failure}", tone=Tone.ATTENTION)
         )
     fields = [Field("Account", account_line(account))]
     step = draft.step

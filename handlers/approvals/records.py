@@ -22,6 +22,8 @@ class DraftState(StrEnum):
     CHANGES = "changes_requested"
     APPROVED = "approved"  # approved, waiting to be published
     PUBLISHED = "published"
+    FAILED = "failed"  # the publishing webhook refused it; may be retried
+    CANCELLED = "cancelled"  # a failed publication given up by a person
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     MISSED = "missed"  # a scheduled post whose approvals came too late
@@ -32,7 +34,13 @@ class DraftState(StrEnum):
         return self not in (DraftState.EDITING, DraftState.PENDING, DraftState.CHANGES)
 
 
-OPEN_STATES = (DraftState.EDITING, DraftState.PENDING, DraftState.CHANGES, DraftState.APPROVED)
+OPEN_STATES = (
+    DraftState.EDITING,
+    DraftState.PENDING,
+    DraftState.CHANGES,
+    DraftState.APPROVED,
+    DraftState.FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ class Draft:
     no_approval_rule: str | None = None
     publish_at: datetime | None = None
     published_url: str | None = None
+    publish_round: int = 0  # 0 when approved, +1 for each retry after a failure
+    failure: str = ""  # the receiver's reason, when publishing failed
     version: int = 0  # the record's version (compare-and-set)
 
     @property
@@ -183,6 +193,8 @@ def to_record(draft: Draft) -> Record:
         "no_approval_rule": draft.no_approval_rule,
         "publish_at": _iso(draft.publish_at),
         "published_url": draft.published_url,
+        "publish_round": draft.publish_round,
+        "failure": draft.failure,
     }
     return Record(KIND, draft.id, data, draft.version, tags_for(draft))
 
@@ -222,6 +234,8 @@ def from_record(record: Record) -> Draft:
         no_approval_rule=d.get("no_approval_rule"),
         publish_at=_dt(d.get("publish_at")),
         published_url=d.get("published_url"),
+        publish_round=int(d.get("publish_round", 0)),
+        failure=str(d.get("failure", "")),
         version=record.version,
     )
 

@@ -124,7 +124,13 @@ async def refuse(turn: Turn, refusal: Refusal, *, refresh: bool = True) -> None:
 
 def reply_state(draft: Draft) -> ReplyState | None:
     """What the mention card should say about this draft (None: nothing)."""
-    states = {DraftState.PENDING, DraftState.CHANGES, DraftState.APPROVED, DraftState.PUBLISHED}
+    states = {
+        DraftState.PENDING,
+        DraftState.CHANGES,
+        DraftState.APPROVED,
+        DraftState.PUBLISHED,
+        DraftState.FAILED,
+    }
     if draft.mention_key is None or draft.state not in states:
         return None
     last = draft.history[-1] if draft.history else None

@@ -296,3 +296,48 @@ def parse_publish_at(raw: str, now: datetime) -> datetime | None:
             "publish_at", "choose a time more than 5 minutes from now, to leave time for approval"
         )
     return at
+
+
+def settle(
+    draft: Draft, version: int, round: int, now: datetime, url: str | None, reason: str | None
+) -> Draft | Refusal:
+    """The publishing webhook's outcome for ``version`` (``reason`` None: published)."""
+    if draft.current.number != version or draft.publish_round != round:
+        return Refusal("moved_on", draft)
+    if draft.state is not DraftState.APPROVED:
+        return Refusal("decided", draft)
+    if reason is None:
+        return mark_published(draft, "system", now, url, system=True)
+    history = (*draft.history, Decision("publish_failed", "system", now, version, reason))
+    return draft.evolve(state=DraftState.FAILED, failure=reason, history=history)
+
+
+def may_settle(draft: Draft, person: str, overrides: bool) -> bool:
+    """Who may retry or cancel a failed publication: its writers, its
+    approvers, and anyone who may override (coaches)."""
+    return overrides or person in draft.writers or person in draft.approved_by
+
+
+def retry(draft: Draft, person: str, now: datetime, overrides: bool) -> Draft | Refusal:
+    """Publish a failed version again (a new round, the same Idempotency-Key)."""
+    if draft.state is not DraftState.FAILED:
+        return Refusal("decided" if draft.state.decided else "not_waiting", draft)
+    if not may_settle(draft, person, overrides):
+        return Refusal("not_author", draft)
+    history = (*draft.history, Decision("publish_retried", person, now, draft.current.number))
+    return draft.evolve(
+        state=DraftState.APPROVED,
+        publish_round=draft.publish_round + 1,
+        failure="",
+        history=history,
+    )
+
+
+def cancel(draft: Draft, person: str, now: datetime, overrides: bool) -> Draft | Refusal:
+    """Give up a failed publication."""
+    if draft.state is not DraftState.FAILED:
+        return Refusal("decided" if draft.state.decided else "not_waiting", draft)
+    if not may_settle(draft, person, overrides):
+        return Refusal("not_author", draft)
+    history = (*draft.history, Decision("cancelled", person, now, draft.current.number))
+    return draft.evolve(state=DraftState.CANCELLED, history=history)

@@ -132,7 +132,9 @@ async def test_warnings_and_a_legal_step_go_on_the_card(chat: Chat) -> None:
     assert "[#3 · @lee]" in out
     # The author cannot approve at the legal step either.
     out = await chat.run("as sam")
-    await chat.runtime.handle(click_as(chat, "sam", "approvals.approve", f"{draft.id}|1"), chat.session)
+    await chat.runtime.handle(
+        click_as(chat, "sam", "approvals.approve", f"{draft.id}|1"), chat.session
+    )
     assert "cannot approve or decide on it" in chat.session.transcript[-1]
     out = await chat.run("as lee", "click Approve #3")
     assert "Approved. The author has been sent the final text." in out
@@ -289,7 +291,7 @@ async def test_step_deadline_reminds_then_escalates_once(chat: Chat) -> None:
     draft = await only_draft(chat)
     log = await chat.store.audit_log(f"draft:{draft.id}")
     assert [e.action for e in log].count("draft.escalated") == 1
-    assert (await chat.run("as ada", "click Approve"))
+    assert await chat.run("as ada", "click Approve")
 
 
 async def test_deadline_is_never_later_than_the_sla(chat: Chat) -> None:
