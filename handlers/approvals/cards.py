@@ -164,12 +164,16 @@ def approval_card(
     buttons: tuple[Button, ...] = ()
     overflow: tuple[Button, ...] = ()
     if draft.state is DraftState.PENDING:
+        # Two primary buttons keep their words at phone width; the rarer
+        # decisions go under More.
         buttons = (
             Button("Approve", "approvals.approve", value, ButtonStyle.PRIMARY),
             Button("Request changes", "approvals.changes", value),
+        )
+        overflow = (
+            Button("Edit and approve", "approvals.edit", value),
             Button("Reject", "approvals.reject", value, ButtonStyle.DANGER),
         )
-        overflow = (Button("Edit and approve", "approvals.edit", value),)
     elif draft.state is DraftState.PUBLISHED and (url := safe_url(draft.published_url)):
         buttons = (link("Open reply" if mention else "Open post", url),)
     details = [

@@ -80,7 +80,7 @@ async def test_the_story_draft_lint_approve_send(chat: Chat) -> None:
     assert "> @acme charged me twice and support is useless" in card
     assert f"> {GOOD_REPLY}" in card
     assert "Changed from version 1: Hi @dana, [-call us-] {+so sorry about" in card
-    assert "[Approve] [Request changes] [Reject] · more: [Edit and approve]" in card
+    assert "[Approve] [Request changes] · more: [Edit and approve] [Reject]" in card
     assert "Reply drafted by Sam, waiting for approval" in chat.card(1)
 
     out = await chat.run("as maria", "click Approve #3")
