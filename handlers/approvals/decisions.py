@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.core.cards import Tone
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, FormSubmitted
+from bot.core.permissions import Permission
 from bot.core.turn import Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import draft_form, findings_card, note_form, parse_button_value
@@ -62,7 +63,7 @@ def _next_step(turn: Turn, before: Draft, after: Draft) -> Draft:
     )
 
 
-@router.action("approvals.approve", doing="approve drafts")
+@router.action("approvals.approve", permission=Permission.APPROVALS, doing="approve drafts")
 async def on_approve(turn: Turn, action: Action) -> None:
     draft_id, seen = parse_button_value(action.value)
     me = turn.actor.person_id
@@ -106,7 +107,9 @@ async def on_approve(turn: Turn, action: Action) -> None:
     )
 
 
-@router.action("approvals.changes", doing="request changes to drafts")
+@router.action(
+    "approvals.changes", permission=Permission.APPROVALS, doing="request changes to drafts"
+)
 async def on_changes_clicked(turn: Turn, action: Action) -> None:
     if await _check(turn, action.value):
         await turn.open_form(
@@ -120,7 +123,7 @@ async def on_changes_clicked(turn: Turn, action: Action) -> None:
         )
 
 
-@router.action("approvals.reject", doing="reject drafts")
+@router.action("approvals.reject", permission=Permission.APPROVALS, doing="reject drafts")
 async def on_reject_clicked(turn: Turn, action: Action) -> None:
     if await _check(turn, action.value):
         await turn.open_form(
@@ -128,12 +131,14 @@ async def on_reject_clicked(turn: Turn, action: Action) -> None:
         )
 
 
-@router.form("approvals.changes", doing="request changes to drafts")
+@router.form(
+    "approvals.changes", permission=Permission.APPROVALS, doing="request changes to drafts"
+)
 async def on_changes(turn: Turn, form: FormSubmitted) -> None:
     await _close(turn, form, "changes_requested")
 
 
-@router.form("approvals.reject", doing="reject drafts")
+@router.form("approvals.reject", permission=Permission.APPROVALS, doing="reject drafts")
 async def on_reject(turn: Turn, form: FormSubmitted) -> None:
     await _close(turn, form, "rejected")
 
@@ -172,7 +177,7 @@ async def _close(turn: Turn, form: FormSubmitted, what: str) -> None:
     )
 
 
-@router.action("approvals.edit", doing="edit and approve drafts")
+@router.action("approvals.edit", permission=Permission.APPROVALS, doing="edit and approve drafts")
 async def on_edit_clicked(turn: Turn, action: Action) -> None:
     draft = await _check(turn, action.value)
     if draft is None:
@@ -196,7 +201,7 @@ async def on_edit_clicked(turn: Turn, action: Action) -> None:
     )
 
 
-@router.form("approvals.edit", doing="edit and approve drafts")
+@router.form("approvals.edit", permission=Permission.APPROVALS, doing="edit and approve drafts")
 async def on_edit(turn: Turn, form: FormSubmitted) -> None:
     draft_id, seen = parse_button_value(form.context)
     text = form.values.get("text", "").strip()

@@ -11,6 +11,7 @@ from bot.core.cards import Tone
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, FormSubmitted
 from bot.core.model import Mention, MentionState
+from bot.core.permissions import Permission
 from bot.core.turn import Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import button_value, draft_form, parse_button_value, problems_card
@@ -57,7 +58,7 @@ async def open_drafts(turn: Turn, mention_key: str) -> list[Draft]:
     ]
 
 
-@router.action(DRAFT_REPLY_ACTION, doing="draft replies")
+@router.action(DRAFT_REPLY_ACTION, permission=Permission.DRAFT, doing="draft replies")
 async def on_draft_reply(turn: Turn, action: Action) -> None:
     key, _ = triage_rules_key(action.value)
     mention = await load_mention(turn, key)
@@ -120,7 +121,7 @@ async def open_revision(turn: Turn, draft: Draft) -> None:
     )
 
 
-@router.action("approvals.revise", doing="edit drafts")
+@router.action("approvals.revise", permission=Permission.DRAFT, doing="edit drafts")
 async def on_revise(turn: Turn, action: Action) -> None:
     draft_id, _ = parse_button_value(action.value)
     draft = await load_draft(turn, draft_id)
@@ -133,7 +134,7 @@ async def on_revise(turn: Turn, action: Action) -> None:
     await open_revision(turn, draft)
 
 
-@router.action("approvals.withdraw", doing="withdraw drafts")
+@router.action("approvals.withdraw", permission=Permission.DRAFT, doing="withdraw drafts")
 async def on_withdraw(turn: Turn, action: Action) -> None:
     draft_id, _ = parse_button_value(action.value)
 
@@ -152,7 +153,7 @@ async def on_withdraw(turn: Turn, action: Action) -> None:
     await turn.say(turn.render("approvals/done.txt", what="withdrawn"), tone=Tone.GOOD)
 
 
-@router.form("approvals.draft", doing="submit drafts")
+@router.form("approvals.draft", permission=Permission.DRAFT, doing="submit drafts")
 async def on_draft_submitted(turn: Turn, form: FormSubmitted) -> None:
     text = form.values.get("text", "").strip()
     if not text:

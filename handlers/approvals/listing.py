@@ -7,6 +7,7 @@ from bot.core.accounts import draftable_accounts, may_draft
 from bot.core.cards import Card, Row, TextBlock
 from bot.core.errors import PlaycallerError
 from bot.core.events import Command
+from bot.core.permissions import Permission
 from bot.core.turn import Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import account_line, draft_form, list_row
@@ -17,7 +18,9 @@ from handlers.triage.cards import person_name
 SHOWN = 10
 
 
-@router.command("approvals", doing="see approvals", usage="/approvals")
+@router.command(
+    "approvals", permission=Permission.APPROVALS, doing="see approvals", usage="/approvals"
+)
 async def on_approvals(turn: Turn, command: Command) -> None:
     me = turn.actor.person_id
     waiting = [from_record(r) for r in await turn.store.find(KIND, f"approver:{me}")]
@@ -55,7 +58,7 @@ def _line(turn: Turn, draft: Draft, *, waiting: bool) -> str:
     )
 
 
-@router.command("draft", doing="draft posts", usage="/draft ACCOUNT")
+@router.command("draft", permission=Permission.DRAFT, doing="draft posts", usage="/draft ACCOUNT")
 async def on_draft(turn: Turn, command: Command) -> None:
     wanted = command.text.strip().lower().lstrip("@")
     hub = turn.settings.hub.id

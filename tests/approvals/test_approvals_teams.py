@@ -86,7 +86,7 @@ async def test_draft_and_approve_in_teams(rig: TeamsRig) -> None:
     [approval_activity] = [
         a
         for a in rig.connector.sent(maria)
-        if cards_in(a) and "for approval" in texts(cards_in(a)[0])
+        if cards_in(a) and "Reply to @dana for approval" in texts(cards_in(a)[0])
     ]
     approval = cards_in(approval_activity)[0]
     shown = texts(approval)
