@@ -324,6 +324,10 @@ def sent_form(value: str) -> Form:
     )
 
 
-def list_row(draft: Draft, text: str, *, open_it: bool) -> Row:
+def list_row(draft: Draft, text: str, *, open_it: bool, withdraw: bool = False) -> Row:
+    """One draft in /approvals: Open its approval card, or (the author's own,
+    still undecided) Withdraw it."""
     button = Button("Open", "draft.refresh", card_key(draft)) if open_it else None
+    if withdraw:
+        button = Button("Withdraw", "approvals.withdraw", button_value(draft))
     return Row(text, snippet=neutralize(draft.text, 80), button=button)

@@ -33,7 +33,14 @@ async def on_approvals(turn: Turn, command: Command) -> None:
     for draft in waiting[:SHOWN]:
         rows.append(list_row(draft, _line(turn, draft, waiting=True), open_it=True))
     for draft in mine[:SHOWN]:
-        rows.append(list_row(draft, _line(turn, draft, waiting=False), open_it=bool(draft.steps)))
+        rows.append(
+            list_row(
+                draft,
+                _line(turn, draft, waiting=False),
+                open_it=bool(draft.steps),
+                withdraw=not draft.state.decided,
+            )
+        )
     text = turn.render("approvals/list.txt", waiting=len(waiting), mine=len(mine))
     await turn.reply(
         Card(title="Approvals", blocks=(TextBlock(text),), rows=tuple(rows)), ephemeral=True

@@ -216,10 +216,10 @@ async def test_reject_with_a_reason_and_stale_clicks_are_told_who_decided(chat: 
 async def test_withdraw_before_it_is_decided(chat: Chat) -> None:
     await submitted(chat)
     draft = await only_draft(chat)
-    await chat.runtime.handle(
-        click_as(chat, "sam", "approvals.withdraw", f"{draft.id}|1"), chat.session
-    )
-    await chat.session.settle()
+    out = await chat.run("/approvals")
+    assert "- Yours for @acme on X: waiting for Coach (Maria Lopez) [Withdraw]" in out
+    out = await chat.run("click Withdraw")
+    assert "You withdrew the draft. Nothing will be published." in out
     assert "Withdrawn by Sam Okafor 09:00" in chat.card(2)
     assert "Reply drafted by Sam" not in chat.card(1)
     await chat.runtime.handle(
