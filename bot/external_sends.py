@@ -111,7 +111,10 @@ class ExternalSender:
                 "%s item %s gave up after %g h: %s", self.lane.lane, leased.item.id, hours, reason
             )
             return await self._settle(
-                leased, False, {}, f"no success within {hours:g} hours; last: {reason}"
+                leased,
+                False,
+                {},
+                f"no success within {hours:g} hour{'' if hours == 1 else 's'}; last: {reason}",
             )
         # The last try happens at the deadline, not after it.
         await self.store.retry_outbox(leased.item.id, leased.token, min(now + wait, deadline))
