@@ -84,7 +84,7 @@ async def test_copies_follow_the_card_and_threads_hang_under_the_shared_one(
         Effects(
             outbox=(
                 item("post", "care", "open", 0, priority=2),
-                item("dm", "person:maria", "escalated", 1, priority=0),
+                item("copy", "person:maria", "escalated", 1, priority=0),
                 item("update", "", "escalated", 1, priority=0),
             )
         )

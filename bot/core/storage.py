@@ -72,7 +72,8 @@ class OutboxItem:
     """A message waiting to be delivered by one platform.
 
     ``op`` is ``post`` (a card to a channel), ``update`` (replace the card
-    posted earlier under ``card_key``) or ``dm`` (a card to one person).
+    posted earlier under ``card_key``), ``dm`` (a card to one person) or
+    ``copy`` (a copy of a shared card to one person, updated with it).
     ``destination`` is neutral: a spoke id, ``hub``, or ``person:<id>``.
     Lower ``priority`` goes first: human actions (0) before bulk posts (2).
     """

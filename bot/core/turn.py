@@ -122,6 +122,13 @@ class Turn:
         """Send ``card`` to one person directly."""
         self._outbox("dm", f"person:{person_id}", card, priority)
 
+    def dm_copy(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
+        """Send one person a copy of a shared card (same ``card_key``): later
+        updates of the card change the copy too; threads stay under the card."""
+        if card.card_key is None:
+            raise ValueError("a copy needs the shared card's card_key")
+        self._outbox("copy", f"person:{person_id}", card, priority)
+
     def publish(self, publication: Publication, *, round: int = 0) -> None:
         """Publish ``publication`` through the outbox's publish lane, exactly once.
 
