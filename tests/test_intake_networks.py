@@ -439,3 +439,32 @@ async def test_hostile_network_text_reaches_the_card_inert(
         parts = urlsplit(url)
         assert parts.fragment == "" and "<" not in url and "\u202e" not in url
         assert parts.hostname in HOSTS[source]
+
+
+def test_bluesky_jetstream_lines_keep_created_posts_only() -> None:
+    lines = (FIXTURES / "bluesky_jetstream.jsonl").read_bytes().splitlines(keepends=True)
+    found = list(parse_lines(lines, "bluesky"))
+    post = found[0]
+    assert isinstance(post, IncomingMention)
+    assert (
+        post.external_id == "at://did:plc:4t6bsbvlxxcmqeq4jkwsdmwz/app.bsky.feed.post/3lbe3hq2nqk2y"
+    )
+    assert post.author.handle == "did:plc:4t6bsbvlxxcmqeq4jkwsdmwz"
+    assert post.url == (
+        "https://bsky.app/profile/did:plc:4t6bsbvlxxcmqeq4jkwsdmwz/post/3lbe3hq2nqk2y"
+    )
+    assert post.text == "acme air lost my bag again, third time this year"
+    assert [(p.line, p.field) for p in found[1:] if isinstance(p, LineProblem)] == [
+        (2, "commit.collection"),
+        (3, "kind"),
+    ]
+
+
+def test_bluesky_jetstream_malformed_commits_name_the_path() -> None:
+    event = json.loads((FIXTURES / "bluesky_jetstream.jsonl").read_text().splitlines()[0])
+    del event["commit"]["record"]["text"]
+    assert fields(event, "bluesky") == ["commit.record.text"]
+    event["commit"]["operation"] = "delete"
+    assert fields(event, "bluesky") == ["commit.operation"]
+    del event["did"]
+    assert fields(event, "bluesky") == ["did"]

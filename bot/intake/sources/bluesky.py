@@ -5,12 +5,17 @@ or ``searchPosts`` (``{"posts": [...]}``); a feed page such as
 ``getTimeline`` or ``getAuthorFeed`` (``{"feed": [{"post": ...}]}``); and
 ``app.bsky.notification.listNotifications`` (``{"notifications": [...]}``),
 of which only mentions, replies and quotes are posts (likes, reposts and
-follows are refused by their ``reason``).
+follows are refused by their ``reason``); and Jetstream firehose events
+(``{"did", "time_us", "kind": "commit", "commit": {...}}``, JSON lines from
+``wss://jetstream…/subscribe?wantedCollections=app.bsky.feed.post``), of
+which only created posts are mentions. A Jetstream event names its author by
+DID only: the DID stands as the handle (``bsky.app`` links accept it).
 
 The id is the post's AT URI (``at://did/app.bsky.feed.post/rkey``), unique
 across the network. Shapes: the lexicons in ``bluesky-social/atproto``
 (``lexicons/app/bsky/feed/defs.json``, ``feed/post.json``,
-``notification/listNotifications.json``).
+``notification/listNotifications.json``) and ``bluesky-social/jetstream``'s
+README for the firehose events.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ _POST_REASONS = frozenset({"mention", "reply", "quote"})
 
 
 def normalize(document: Any) -> Iterator[dict[str, Any] | InvalidInput]:
+    if isinstance(document, dict) and "time_us" in document and "kind" in document:
+        try:
+            yield _jetstream(document)
+        except InvalidInput as error:
+            yield error
+        return
     try:
         located = _located(document)
     except InvalidInput as error:
@@ -111,3 +122,28 @@ def _post(value: Any, path: str) -> dict[str, Any]:
         if found is not None:
             item[name] = found
     return item
+
+
+def _jetstream(event: dict[str, Any]) -> dict[str, Any]:
+    """A Jetstream commit that created a post, as a post view would carry it."""
+    if event.get("kind") != "commit":
+        raise InvalidInput("kind", "only 'commit' events carry posts")
+    did = text(event, "did", "")
+    commit = obj(event.get("commit"), "commit")
+    if commit.get("operation") != "create":
+        raise InvalidInput("commit.operation", "only 'create' is a new post")
+    if commit.get("collection") != POST_TYPE:
+        raise InvalidInput("commit.collection", f"required, {POST_TYPE!r}")
+    record_key = text(commit, "rkey", "commit")
+    view = {
+        "uri": f"at://{did}/{POST_TYPE}/{record_key}",
+        "author": {"did": did, "handle": did},
+        "record": commit.get("record"),
+    }
+    try:
+        return _post(view, "")
+    except InvalidInput as error:
+        # The record sits at commit.record in the event, at record in a view.
+        if error.field.startswith("record"):
+            raise InvalidInput(f"commit.{error.field}", error.problem) from None
+        raise
