@@ -21,7 +21,7 @@ missing text and what to fetch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.core.errors import InvalidInput
@@ -48,7 +48,13 @@ def normalize_instagram(document: Any) -> Iterator[dict[str, Any] | InvalidInput
     yield from _changes(document, "instagram", _instagram)
 
 
-def _changes(document: Any, expected: str, read: Any) -> Iterator[dict[str, Any] | InvalidInput]:
+# One change and its path, with its entry and the entry's path, to an intake dict.
+ChangeReader = Callable[[dict[str, Any], str, dict[str, Any], str], dict[str, Any]]
+
+
+def _changes(
+    document: Any, expected: str, read: ChangeReader
+) -> Iterator[dict[str, Any] | InvalidInput]:
     envelopes = (
         [(join("", n), e) for n, e in enumerate(document)]
         if isinstance(document, list)
@@ -74,12 +80,15 @@ def _changes(document: Any, expected: str, read: Any) -> Iterator[dict[str, Any]
                 continue
             for m, change in enumerate(changes):
                 try:
-                    yield read(obj(change, join(changes_path, m)), join(changes_path, m), entry)
+                    where = join(changes_path, m)
+                    yield read(obj(change, where), where, entry, entry_path)
                 except InvalidInput as error:
                     yield error
 
 
-def _facebook(change: dict[str, Any], path: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _facebook(
+    change: dict[str, Any], path: str, entry: dict[str, Any], entry_path: str
+) -> dict[str, Any]:
     field = change.get("field")
     value_path = join(path, "value")
     if field == "mention":
@@ -126,7 +135,9 @@ def _facebook(change: dict[str, Any], path: str, entry: dict[str, Any]) -> dict[
     return item
 
 
-def _instagram(change: dict[str, Any], path: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _instagram(
+    change: dict[str, Any], path: str, entry: dict[str, Any], entry_path: str
+) -> dict[str, Any]:
     field = change.get("field")
     value_path = join(path, "value")
     if field == "mentions":
@@ -147,7 +158,7 @@ def _instagram(change: dict[str, Any], path: str, entry: dict[str, Any]) -> dict
         "network": "instagram",
         "id": text(value, "id", value_path),
         "text": body,
-        "created_at": epoch(entry, "time", path.rsplit(".changes", 1)[0]),
+        "created_at": epoch(entry, "time", entry_path),
         "author": {"handle": text(sender, "username", from_path)},
     }
     parent = optional_text(value, "parent_id", value_path)
