@@ -75,6 +75,23 @@ def test_a_feed_body_is_never_a_path_or_url_to_open(body: bytes) -> None:
     assert problem.message.startswith("not an RSS or Atom feed")
 
 
+def test_entity_declarations_are_refused_before_parsing() -> None:
+    entities = '<!ENTITY a0 "lol">' + "".join(
+        f'<!ENTITY a{n} "{f"&a{n - 1};" * 10}">' for n in range(1, 10)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel>'
+        "<title>t</title><item><guid>g</guid><pubDate>Mon, 30 Nov 2026 07:58:00 GMT</pubDate>"
+        "<title>&a9;</title></item></channel></rss>"
+    )
+    [problem] = parse_body(bomb.encode(), "application/rss+xml", max_bytes=10_000)
+    assert isinstance(problem, ItemProblem)
+    assert (problem.field, problem.message) == (
+        "(document)",
+        "entity declarations (<!ENTITY) are not accepted",
+    )
+
+
 def test_a_feed_in_a_json_string_or_named_by_source() -> None:
     xml = (FIXTURES / "atom_feed.xml").read_text(encoding="utf-8")
     [in_json] = parse_body(

@@ -36,6 +36,11 @@ def normalize(document: Any) -> Iterator[dict[str, Any] | InvalidInput]:
     if not isinstance(document, bytes):
         yield InvalidInput("(document)", "required, the feed's XML (RSS or Atom)")
         return
+    if b"<!ENTITY" in document:
+        # No feed needs its own entities, and nested ones ("billion laughs")
+        # cost seconds of CPU before the parser gives up on them.
+        yield InvalidInput("(document)", "entity declarations (<!ENTITY) are not accepted")
+        return
     parsed = feedparser.parse(io.BytesIO(document), sanitize_html=True)
     if not parsed.get("version"):
         reason = parsed.get("bozo_exception")
