@@ -478,6 +478,13 @@ def _print_profile(profiler: cProfile.Profile) -> None:
         print(out.getvalue(), file=sys.stderr)
 
 
+def _as_dict(card: Any) -> dict[str, Any]:
+    """``dataclasses.asdict`` of a card as ``Card.to_json`` writes it (the time as ISO 8601)."""
+    plain = asdict(card)
+    plain["at"] = card.at.isoformat() if card.at else None
+    return plain
+
+
 def stage_timings(count: int) -> None:
     """CPU time per mention of each step of ``ingest`` before the store call."""
     from bot.app import load
@@ -501,7 +508,7 @@ def stage_timings(count: int) -> None:
     mentions = [enrich(m, settings, vader, now).evolve(version=1) for m in incoming]
     cards = [mention_card(m, settings, templates, now) for m in mentions]
     bodies = [card.to_json() for card in cards]
-    if any(body != asdict(card) for body, card in zip(bodies, cards, strict=True)):
+    if any(body != _as_dict(card) for body, card in zip(bodies, cards, strict=True)):
         raise SystemExit("Card.to_json differs from dataclasses.asdict")
     stages: list[tuple[str, Any]] = [
         ("json.loads + parse_mention", lambda: [parse_mention(json.loads(x)) for x in lines]),

@@ -198,13 +198,15 @@ class Turn:
             # Someone the config does not know exists on one platform only
             # (their id is "<platform>:<user id>").
             platforms = tuple(p for p in platforms if person.startswith(f"{p}:"))
+        # One body for every platform: the store encodes it once too.
+        body = card.to_json()
         items = tuple(
             OutboxItem(
                 id=uuid.uuid4().hex,
                 platform=platform,
                 op=op,
                 destination=destination,
-                body=card.to_json(),
+                body=body,
                 created_at=self.now(),
                 card_key=card.card_key,
                 priority=priority,
