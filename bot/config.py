@@ -6,6 +6,7 @@ fixes the file in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from datetime import timedelta
@@ -21,7 +22,14 @@ from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
 from bot.core.permissions import EVERYONE, Permission, with_overrides
-from bot.core.settings import Retention, RoutingRule, Settings, SlaPolicy, TriageTimings
+from bot.core.settings import (
+    Retention,
+    RoutingRule,
+    Settings,
+    SlaPolicy,
+    SurgePolicy,
+    TriageTimings,
+)
 from bot.resources import bundled
 from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located, validation_problems
 
@@ -46,10 +54,52 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RawSurge(_Model):
+    """Surge thresholds; under a spoke, only the ones given override the defaults."""
+
+    threshold: int | None = Field(default=None, ge=1, le=100_000)
+    window: Duration | None = None
+    calm_after: Duration | None = None
+    reach: int | None = Field(default=None, ge=0)
+    update_every: Duration | None = None
+    single_priorities: list[Priority] | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _window_range(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and not timedelta(minutes=1) <= value <= timedelta(hours=1):
+            raise ValueError("window must be between 1m and 1h")
+        return value
+
+    @field_validator("calm_after")
+    @classmethod
+    def _calm_range(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and not timedelta(minutes=1) <= value <= timedelta(hours=6):
+            raise ValueError("calm_after must be between 1m and 6h")
+        return value
+
+    @field_validator("update_every")
+    @classmethod
+    def _update_range(cls, value: timedelta | None) -> timedelta | None:
+        # Slack allows about one update a second per workspace lane, Teams
+        # a few per second per conversation; one every 10 s leaves room for
+        # every other card.
+        if value is not None and not timedelta(seconds=10) <= value <= timedelta(minutes=5):
+            raise ValueError("update_every must be between 10s and 5m")
+        return value
+
+    def over(self, base: SurgePolicy) -> SurgePolicy:
+        given = {k: v for k, v in self.model_dump().items() if v is not None}
+        if self.single_priorities is not None:
+            given["single_priorities"] = tuple(self.single_priorities)
+        return dataclasses.replace(base, **given)
+
+
 class RawSpoke(_Model):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1)
     channels: dict[str, str] = {}
+    surge: RawSurge | None = None
 
 
 class RawPerson(_Model):
@@ -120,6 +170,7 @@ class RawConfig(_Model):
     platforms: list[Literal["console", "slack", "teams"]] = []
     permissions: dict[str, list[str]] = {}
     retention: RawRetention = RawRetention()
+    surge: RawSurge = RawSurge()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -339,4 +390,10 @@ def _build(raw: RawConfig) -> Settings:
         platforms=tuple(dict.fromkeys(raw.platforms)),
         permissions=_permissions(raw),
         retention=Retention(raw.retention.questions),
+        surge={
+            s.id: s.surge.over(raw.surge.over(SurgePolicy()))
+            for s in (raw.hub, *raw.spokes)
+            if s.surge is not None
+        },
+        surge_default=raw.surge.over(SurgePolicy()),
     )

@@ -32,6 +32,8 @@ def tags_for(mention: Mention) -> frozenset[str]:
     }
     if mention.owner and mention.state is MentionState.CLAIMED:
         tags.add(f"owner:{mention.owner}")
+    if mention.surge:
+        tags.add(f"surge:{mention.surge}")
     return frozenset(tags)
 
 
@@ -81,6 +83,8 @@ def to_record(mention: Mention) -> Record:
             "to": list(mention.escalation.to),
         },
     }
+    if mention.surge:
+        data["surge"] = mention.surge
     return Record(KIND, mention.key, data, mention.version, tags_for(mention))
 
 
@@ -126,6 +130,7 @@ def from_record(record: Record) -> Mention:
             to=tuple(esc["to"]),
         ),
         breached_at=_dt(d.get("breached_at")),
+        surge=d.get("surge"),
         version=record.version,
     )
 
