@@ -132,9 +132,7 @@ class Runtime:
             items.append((record, turn.take_effects()))
         stored = await self.store.insert_many(items)
         admitted = [m for m, ok in zip(lanes.mentions, stored, strict=True) if ok]
-        await self.store.add_counts(
-            handlers.surge.arrival_counts(surge_turn, admitted, lanes.surges)
-        )
+        await self.store.add_counts(handlers.surge.arrival_counts(admitted, lanes.surges))
         return stored
 
     async def start(self) -> None:

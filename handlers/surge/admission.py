@@ -1,10 +1,11 @@
 """Which arriving mentions get a card of their own, and when a surge starts.
 
 Runs once per admission batch, before the mentions are stored: for each spoke
-in the batch it reads the spoke's surge record and (when calm) its arrival
-rate; a batch that takes a spoke over its threshold starts a surge with a
-compare-and-set on the spoke's surge record, so of several processes exactly
-one posts the surge card. Arrivals are counted after the batch is stored.
+in the batch it counts the arrivals, reads the spoke's surge record and (when
+calm) its arrival rate; a batch that takes a spoke over its threshold starts a
+surge with a compare-and-set on the spoke's surge record, so of several
+processes exactly one posts the surge card. A surge's own total is counted
+after the batch is stored (only mentions that were new).
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ async def lanes(turn: Turn, mentions: Sequence[Mention]) -> Lanes:
     now = turn.now()
     for spoke, indexes in by_spoke.items():
         policy = turn.settings.surge_policy(spoke)
+        # Counted before deciding, so that of batches arriving at once in
+        # several processes the last to count sees them all (a re-sent
+        # duplicate counts too: it is pressure on intake all the same).
+        await turn.store.add_counts({window.arrival_counter(spoke, now): len(indexes)})
         state = await load_state(turn, spoke)
         allowance = 0
         if state is None or not state.surging:
@@ -68,12 +73,12 @@ async def lanes(turn: Turn, mentions: Sequence[Mention]) -> Lanes:
             stale = window.expired(by_bucket, spoke, now)
             if stale:
                 await turn.store.drop_counts(stale)
-            before = window.in_window(by_bucket, now, policy.window)
-            if before + len(indexes) <= policy.threshold:
+            seen = window.in_window(by_bucket, now, policy.window)
+            if seen <= policy.threshold:
                 continue
-            state = await start(turn, spoke, before + len(indexes))
+            state = await start(turn, spoke, seen)
             # The mentions within the allowance were not the surge yet.
-            allowance = max(0, policy.threshold - before)
+            allowance = max(0, policy.threshold - (seen - len(indexes)))
         result.surges[spoke] = state.id
         for position, index in enumerate(indexes):
             mention = mentions[index]
@@ -139,15 +144,13 @@ def refresh_timer(state: SurgeState, due: datetime) -> Timer:
     )
 
 
-def arrival_counts(turn: Turn, stored: Sequence[Mention], surges: dict[str, str]) -> dict[str, int]:
-    """Counter increments for the stored mentions of a batch."""
-    now = turn.now()
+def arrival_counts(stored: Sequence[Mention], surges: dict[str, str]) -> dict[str, int]:
+    """Counter increments for the stored mentions of a batch that arrived in a
+    surge: its count since it began."""
     counts: dict[str, int] = {}
     for mention in stored:
-        spoke = mention.enrichment.spoke
-        name = window.arrival_counter(spoke, now)
-        counts[name] = counts.get(name, 0) + 1
-        if spoke in surges:
-            total = window.total_counter(surges[spoke])
+        surge_id = surges.get(mention.enrichment.spoke)
+        if surge_id is not None:
+            total = window.total_counter(surge_id)
             counts[total] = counts.get(total, 0) + 1
     return counts
