@@ -89,10 +89,10 @@ def surge_card(
     started = state.started_at or now
     ended = not state.surging
     waiting = open_count if open_count is not None else sum(c.open_count for c in clusters)
-    badges = (
-        Badge("Ended", Tone.GOOD) if ended else Badge("Surge", Tone.ATTENTION),
-        Badge(f"{waiting:,} open", Tone.WARNING if waiting else Tone.GOOD),
-    )
+    badges = [Badge("Ended", Tone.GOOD) if ended else Badge("Surge", Tone.ATTENTION)]
+    if open_count is not None:
+        # Known from the first refresh on; the first post only announces the surge.
+        badges.append(Badge(f"{waiting:,} open", Tone.WARNING if waiting else Tone.GOOD))
     blocks = [
         TextBlock(
             turn.render(
@@ -140,7 +140,7 @@ def surge_card(
     )
     return Card(
         title=turn.render("surge/title.txt", spoke=spoke, ended=ended),
-        badges=badges,
+        badges=tuple(badges),
         blocks=tuple(blocks),
         rows=cluster_rows(turn, state, clusters[:SHOWN], claims),
         buttons=tuple(buttons),
