@@ -6,7 +6,6 @@ fixes the file in one pass.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from datetime import timedelta
@@ -18,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from bot import config_accounts
 from bot.config_accounts import RawAccount, RawApprovals
+from bot.config_surge import RawSpikes, RawSurge
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
@@ -52,47 +52,6 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RawSurge(_Model):
-    """Surge thresholds; under a spoke, only the ones given override the defaults."""
-
-    threshold: int | None = Field(default=None, ge=1, le=100_000)
-    window: Duration | None = None
-    calm_after: Duration | None = None
-    reach: int | None = Field(default=None, ge=0)
-    update_every: Duration | None = None
-    single_priorities: list[Priority] | None = None
-
-    @field_validator("window")
-    @classmethod
-    def _window_range(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and not timedelta(minutes=1) <= value <= timedelta(hours=1):
-            raise ValueError("window must be between 1m and 1h")
-        return value
-
-    @field_validator("calm_after")
-    @classmethod
-    def _calm_range(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and not timedelta(minutes=1) <= value <= timedelta(hours=6):
-            raise ValueError("calm_after must be between 1m and 6h")
-        return value
-
-    @field_validator("update_every")
-    @classmethod
-    def _update_range(cls, value: timedelta | None) -> timedelta | None:
-        # Slack allows about one update a second per workspace lane, Teams
-        # a few per second per conversation; one every 10 s leaves room for
-        # every other card.
-        if value is not None and not timedelta(seconds=10) <= value <= timedelta(minutes=5):
-            raise ValueError("update_every must be between 10s and 5m")
-        return value
-
-    def over(self, base: SurgePolicy) -> SurgePolicy:
-        given = {k: v for k, v in self.model_dump().items() if v is not None}
-        if self.single_priorities is not None:
-            given["single_priorities"] = tuple(self.single_priorities)
-        return dataclasses.replace(base, **given)
 
 
 class RawSpoke(_Model):
@@ -171,6 +130,7 @@ class RawConfig(_Model):
     permissions: dict[str, list[str]] = {}
     retention: RawRetention = RawRetention()
     surge: RawSurge = RawSurge()
+    spikes: RawSpikes = RawSpikes()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -271,6 +231,18 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                 ("timezone",),
                 f"unknown time zone {raw.timezone!r} (an IANA name like Europe/Paris)",
             )
+        )
+    for name, words in raw.spikes.topics.items():
+        if not re.fullmatch(_ID, name) or not [w for w in words if w.strip()]:
+            problems.append(
+                located.problem(
+                    ("spikes", "topics", name),
+                    f"topic {name!r} needs a lowercase id and at least one keyword",
+                )
+            )
+    if raw.spikes.leads_factor < raw.spikes.factor:
+        problems.append(
+            located.problem(("spikes", "leads_factor"), "leads_factor must be at least factor")
         )
     if raw.default_route.spoke not in spoke_ids:
         problems.append(
@@ -396,4 +368,5 @@ def _build(raw: RawConfig) -> Settings:
             if s.surge is not None
         },
         surge_default=raw.surge.over(SurgePolicy()),
+        spikes=raw.spikes.build(),
     )

@@ -70,6 +70,25 @@ class SurgePolicy:
 
 
 @dataclass(frozen=True)
+class SpikePolicy:
+    """Alerts to the hub when a spoke's or a topic's rate jumps.
+
+    A spike is at least ``min_count`` mentions within ``window`` and more than
+    ``factor`` times the baseline (an exponentially weighted moving average of
+    the rate per ``window``, weight ``smoothing`` for the newest); past
+    ``leads_factor`` the crisis leads are told directly too. ``topics`` are
+    keyword sets (any word, whole words, any case).
+    """
+
+    factor: float = 3.0
+    leads_factor: float = 6.0
+    min_count: int = 30
+    window: timedelta = timedelta(minutes=15)
+    smoothing: float = 0.3
+    topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Retention:
     """How long stored records are kept after their last activity."""
 
@@ -104,6 +123,7 @@ class Settings:
     # Per spoke (and hub) id; a spoke not listed uses ``surge_default``.
     surge: dict[str, SurgePolicy] = field(default_factory=dict)
     surge_default: SurgePolicy = SurgePolicy()
+    spikes: SpikePolicy = SpikePolicy()
 
     def spoke(self, spoke_id: str) -> Spoke:
         """The spoke (or the hub) with this id."""

@@ -18,7 +18,7 @@ from bot.core.model import Mention
 from bot.core.settings import SurgePolicy
 from bot.core.storage import Timer
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.surge import window
+from handlers.surge import alerts, spikes, window
 from handlers.surge.cards import surge_card
 from handlers.surge.records import KIND, SurgeState, from_record, to_record
 
@@ -59,12 +59,19 @@ async def lanes(turn: Turn, mentions: Sequence[Mention]) -> Lanes:
     for index, mention in enumerate(mentions):
         by_spoke.setdefault(mention.enrichment.spoke, []).append(index)
     now = turn.now()
+    # Counted before deciding, so that of batches arriving at once in several
+    # processes the last to count sees them all (a re-sent duplicate counts
+    # too: it is pressure on intake all the same).
+    arrived = {spoke: len(indexes) for spoke, indexes in by_spoke.items()}
+    for mention in mentions:
+        for topic in spikes.topics_in(mention.text, turn.settings.spikes):
+            series = f"topic.{topic}"
+            arrived[series] = arrived.get(series, 0) + 1
+    await turn.store.add_counts(
+        {window.arrival_counter(series, now): amount for series, amount in arrived.items()}
+    )
     for spoke, indexes in by_spoke.items():
         policy = turn.settings.surge_policy(spoke)
-        # Counted before deciding, so that of batches arriving at once in
-        # several processes the last to count sees them all (a re-sent
-        # duplicate counts too: it is pressure on intake all the same).
-        await turn.store.add_counts({window.arrival_counter(spoke, now): len(indexes)})
         state = await load_state(turn, spoke)
         allowance = 0
         if state is None or not state.surging:
@@ -88,6 +95,7 @@ async def lanes(turn: Turn, mentions: Sequence[Mention]) -> Lanes:
                 result.ahead.add(index)
             else:
                 result.mentions[index] = mention.evolve(surge=state.id)
+    await alerts.check(turn, arrived)
     return result
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.core.cards import Tone
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, TimerFired
-from bot.core.model import Actor, Mention, MentionState
+from bot.core.model import Actor, MentionState
 from bot.core.permissions import Permission
 from bot.core.router import Router
 from bot.core.storage import AuditEntry, Effects, Timer
@@ -19,7 +19,8 @@ from bot.core.turn import ROUTINE, Turn
 from handlers.surge import window
 from handlers.surge.admission import MAX_CAS_ATTEMPTS, REFRESH, load_state, refresh_timer
 from handlers.surge.cards import more_card, parse_cluster_value, surge_card
-from handlers.surge.clusters import Cluster, Member, cluster, member_keys
+from handlers.surge.clusters import member_keys
+from handlers.surge.members import groups
 from handlers.surge.records import (
     CLAIM_KIND,
     ClusterClaim,
@@ -36,8 +37,6 @@ from handlers.triage.records import to_record as mention_record
 log = logging.getLogger(__name__)
 router = Router("surge")
 
-# Mentions read per refresh to group them; counts come from counters, not from this.
-MEMBER_LIMIT = 5000
 # Groups whose members are remembered for Claim cluster (the card and ten pages).
 REMEMBERED = 55
 CLAIM_APPLY = "surge.claim"
@@ -45,35 +44,10 @@ CLAIM_APPLY = "surge.claim"
 CLAIM_BACKSTOP = timedelta(seconds=30)
 
 
-async def members(turn: Turn, state: SurgeState) -> list[Mention]:
-    found = await turn.store.find(MENTION, f"surge:{state.id}", limit=MEMBER_LIMIT)
-    return [from_record(r) for r in found]
-
-
-def as_member(mention: Mention) -> Member:
-    return Member(
-        key=mention.key,
-        text=mention.text,
-        handle=mention.author.handle,
-        followers=mention.author.followers or 0,
-        sentiment=mention.enrichment.sentiment.label,
-        open=mention.state is MentionState.OPEN,
-        owner=mention.owner,
-    )
-
-
 async def claims_of(turn: Turn, state: SurgeState) -> dict[str, ClusterClaim]:
     found = await turn.store.find(CLAIM_KIND, f"surge:{state.id}", limit=1000)
     claims = [claim_from_record(r) for r in found]
     return {c.cluster_id: c for c in claims}
-
-
-async def groups(turn: Turn, state: SurgeState) -> tuple[list[Cluster], int]:
-    """The surge's clusters, and how many of its mentions are still open."""
-    found = await members(turn, state)
-    return cluster(as_member(m) for m in found), sum(
-        1 for m in found if m.state is MentionState.OPEN
-    )
 
 
 @router.timer(REFRESH)
