@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from bot.core.events import Action
@@ -150,3 +151,81 @@ async def test_a_stale_cluster_click_after_the_end_is_refused(chat: Chat) -> Non
         chat.session.transcript
     )
     assert not await chat.store.find(CLAIM_KIND, "surge:care:1")
+
+
+HOSTILE = (
+    "<!channel> @here **FREE** refund for everyone affected [claim it](https://evil.example) "
+    "<https://evil.example|acme.com/refund> \u202egnp.exe"
+)
+
+
+async def test_hostile_text_in_a_group_example_is_inert_on_every_renderer(chat: Chat) -> None:
+    from bot.platforms.slack import render as slack
+    from bot.platforms.teams import render as teams
+    from tests.slack.slack_rig import assert_valid_message, shown_text
+
+    lines = [
+        "mention "
+        + json.dumps(
+            {
+                "network": "x",
+                "id": f"h-{n}",
+                "text": HOSTILE if n >= 20 else f"@acme order {n} is late",
+                "created_at": "2026-03-02T08:59:00Z",
+                "author": {"handle": f"spammer{n}", "followers": 5},
+            }
+        )
+        for n in range(30)
+    ]
+    await chat.run(*lines, "advance 10s")
+    card = next(s.card for s in chat.session.shown.values() if s.card.card_key == SURGE_CARD)
+    examples = [row.snippet for row in card.rows]
+    assert any("FREE" in e for e in examples)
+    message = slack.message(card)
+    assert_valid_message(message)
+    # Valid Block Kit with no mrkdwn: "<!channel>", "**" and the fake link
+    # are shown as typed (rich text does not read them); "@here" is defused.
+    seen = shown_text(message)
+    assert "<!channel> ＠here **FREE**" in seen and "@here" not in seen
+    assert "\u202e" not in seen
+    adaptive = json.dumps(teams.adaptive_card(card), ensure_ascii=False)
+    assert "@here" not in adaptive and "\u202e" not in adaptive
+    assert "evil.example" not in str([b.url for b in card.buttons])
+    console = chat.card(1)
+    assert "@here" not in console and "\u202e" not in console
+
+
+async def test_show_10_more_and_open_in_triage(chat: Chat) -> None:
+    topics = [
+        "the acme app will not open on my phone",
+        "my acme card was charged twice this morning",
+        "where is the acme store on main street",
+        "acme delivery driver left my parcel in the rain",
+        "cannot reset my acme password since yesterday",
+        "acme support chat keeps disconnecting me",
+        "the acme website shows the wrong opening hours",
+        "acme rewards points vanished from my account",
+    ]
+    lines = [
+        "mention "
+        + json.dumps(
+            {
+                "network": "x",
+                "id": f"m-{n}",
+                "text": f"{topics[n % len(topics)]} ({n})",
+                "created_at": "2026-03-02T08:59:00Z",
+                "author": {"handle": f"person{n}", "followers": 5},
+            }
+        )
+        for n in range(40)
+    ]
+    await chat.run(*lines, "advance 10s", "as alex")
+    more = await chat.run("click Show 10 more")
+    # Two of the eight wordings are negative (high priority: cards of their
+    # own), so the surge has six groups: five on the card, the sixth here.
+    assert "· only alex sees this]" in more
+    assert "More similar mentions in Customer Care" in more
+    assert "Groups 6 to 6 of 6" in more
+    assert more.count("[Claim cluster]") == 1
+    queue = await chat.run("click Open in /triage")
+    assert "Unclaimed in Customer Care (40)" in queue
