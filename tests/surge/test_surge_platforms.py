@@ -84,21 +84,26 @@ async def slack_on(store_backend: tuple[str, str], loaded: Loaded) -> AsyncItera
         yield opened
 
 
+HUB = "C0HUB"
+
+
 async def test_slack_burst(slack_on: SlackRig) -> None:
     rig = slack_on
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/playcaller",
-            text="link care",
-            user_id="U0ADA",
-            user_name="ada",
-            channel_id=CARE,
-            channel_name="care",
+    for channel, spoke in ((CARE, "care"), (HUB, "hub")):
+        status, _ = await rig.send(
+            slack.slash_command(
+                SECRET,
+                command="/playcaller",
+                text=f"link {spoke}",
+                user_id="U0ADA",
+                user_name="ada",
+                channel_id=channel,
+                channel_name=spoke,
+            )
         )
-    )
-    assert status == 200
+        assert status == 200
     await rig.settle()
+    hub_before = len(rig.posted(HUB))
     before = len(rig.posted(CARE))
     assert await send_burst(rig.runtime, TOTAL) == TOTAL
     await rig.settle(max_rounds=1000)
@@ -125,6 +130,15 @@ async def test_slack_burst(slack_on: SlackRig) -> None:
     assert min(gaps) >= 1.0, gaps
     assert not [c for c in rig.fake.calls_to("chat.postMessage") if c.rate_limited]
     assert await queued_in_care(rig.runtime) == TOTAL
+    # The hub got one spike alert for the spoke and one per topic the burst
+    # talks about, each posted once (the burst fits in one hour).
+    alerts = [shown_text(p) for p in rig.posted(HUB)[hub_before:]]
+    titles = sorted(text.split(" · ")[0] for text in alerts)
+    assert titles == [
+        "Spike in Customer Care",
+        "Spike: mentions of app-outage",
+        "Spike: mentions of refunds",
+    ]
 
 
 def kind_of(text: str) -> str:
