@@ -93,6 +93,7 @@ class ClusterClaim:
     owner_name: str
     at: datetime
     members: tuple[str, ...]
+    version: int = 0
 
     @property
     def key(self) -> str:
@@ -112,7 +113,9 @@ def claim_to_record(claim: ClusterClaim) -> Record:
         "at": claim.at.isoformat(),
         "members": list(claim.members),
     }
-    return Record(CLAIM_KIND, claim.key, data, 0, frozenset({f"surge:{claim.surge_id}"}))
+    return Record(
+        CLAIM_KIND, claim.key, data, claim.version, frozenset({f"surge:{claim.surge_id}"})
+    )
 
 
 def claim_from_record(record: Record) -> ClusterClaim:
@@ -124,6 +127,7 @@ def claim_from_record(record: Record) -> ClusterClaim:
         owner_name=d.get("owner_name") or d["owner"],
         at=datetime.fromisoformat(d["at"]),
         members=tuple(d["members"]),
+        version=record.version,
     )
 
 

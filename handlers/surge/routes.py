@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ from bot.core.turn import ROUTINE, Turn
 from handlers.surge import window
 from handlers.surge.admission import MAX_CAS_ATTEMPTS, REFRESH, load_state, refresh_timer
 from handlers.surge.cards import more_card, parse_cluster_value, surge_card
-from handlers.surge.clusters import member_keys
+from handlers.surge.clusters import Cluster, member_keys
 from handlers.surge.members import groups
 from handlers.surge.records import (
     CLAIM_KIND,
@@ -70,6 +71,9 @@ async def on_refresh(turn: Turn, timer: TimerFired) -> None:
         total_name = window.total_counter(state.id)
         total = (await turn.store.counts(total_name)).get(total_name, 0)
         clusters, open_count = await groups(turn, state)
+        claims = await claims_of(turn, state)
+        if await follow_claims(turn, clusters, claims):
+            clusters, open_count = await groups(turn, state)
         busy_at = now if in_window > policy.threshold else state.busy_at or now
         ending = now - busy_at >= policy.calm_after
         upcoming = state.evolve(
@@ -85,7 +89,7 @@ async def on_refresh(turn: Turn, timer: TimerFired) -> None:
             turn,
             upcoming,
             clusters=clusters,
-            claims=await claims_of(turn, state),
+            claims=claims,
             in_window=in_window,
             spark=window.per_minute(by_bucket, now),
             open_count=open_count,
@@ -112,6 +116,39 @@ async def on_refresh(turn: Turn, timer: TimerFired) -> None:
         if written.ok:
             return
     log.warning("surge record of %s kept changing; the next refresh will try again", spoke)
+
+
+async def follow_claims(
+    turn: Turn, clusters: list[Cluster], claims: dict[str, ClusterClaim]
+) -> bool:
+    """Mentions that joined a claimed group since its claim go to the claimer
+    too (the claimer owns the group, not a snapshot of it). True if any did."""
+    followed = False
+    for group in clusters:
+        claim = claims.get(group.id)
+        if claim is None:
+            continue
+        taken = set(claim.members)
+        joined = tuple(m.key for m in group.members if m.open and m.key not in taken)
+        if not joined:
+            continue
+        # Remembered first, so a member the claimer later releases stays released.
+        grown = dataclasses.replace(claim, members=claim.members + joined)
+        entry = AuditEntry(
+            at=turn.now(),
+            actor=claim.owner,
+            action="surge.cluster.follow",
+            subject=f"surge:{claim.surge_id}",
+            detail={"cluster": claim.cluster_id, "members": len(joined)},
+        )
+        written = await turn.store.replace(
+            claim_to_record(grown), claim.version, Effects(audit=(entry,))
+        )
+        if written.ok:
+            owner = Actor(person_id=claim.owner, name=claim.owner_name)
+            await apply_claim(turn, dataclasses.replace(claim, members=joined), owner)
+            followed = True
+    return followed
 
 
 @router.action("surge.claim", permission=Permission.TRIAGE, doing="claim clusters")

@@ -229,3 +229,43 @@ async def test_show_10_more_and_open_in_triage(chat: Chat) -> None:
     assert more.count("[Claim cluster]") == 1
     queue = await chat.run("click Open in /triage")
     assert "Unclaimed in Customer Care (40)" in queue
+
+
+async def test_later_members_of_a_claimed_group_follow_and_a_release_sticks(chat: Chat) -> None:
+    await chat.run("ingest surge.jsonl", "advance 10s", "as sam", "click Claim cluster")
+    [claim] = await chat.store.find(CLAIM_KIND, "surge:care:1")
+    example = (await chat.store.get("mention", claim.data["members"][0])).data["text"]  # type: ignore[union-attr]
+    more = [
+        "mention "
+        + json.dumps(
+            {
+                "network": "x",
+                "id": f"later-{n}",
+                "text": example,
+                "created_at": "2026-03-02T09:00:00Z",
+                "author": {"handle": f"later{n}", "followers": 5},
+            }
+        )
+        for n in range(3)
+    ]
+    await chat.run(*more, "advance 10s")
+    later = [from_record(r) for r in await chat.store.find(MENTION, "surge:care:1", limit=500)]
+    followed = [m for m in later if m.external_id.startswith("later-")]
+    assert len(followed) == 3 and {m.owner for m in followed} == {"sam"}
+    follow = [e for e in await chat.store.audit_log() if e.action == "surge.cluster.follow"]
+    assert [(e.actor, e.detail["members"]) for e in follow] == [("sam", 3)]
+    # Sam gives one back; the next refreshes leave it in the queue.
+    released = followed[0]
+    await chat.runtime.handle(
+        Action(
+            platform="console",
+            actor=chat.runtime.settings.actor_for(chat.runtime.settings.people["sam"], "console"),
+            received_at=START,
+            action_id="triage.release",
+            value=f"{released.key}|{released.version}",
+        ),
+        chat.session,
+    )
+    await chat.run("advance 30s")
+    record = await chat.store.get(MENTION, released.key)
+    assert record is not None and from_record(record).owner is None
