@@ -6,6 +6,7 @@ stored in the triage queue, and the platforms called at the paces they allow."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -183,3 +184,113 @@ async def test_teams_burst(teams_on: TeamsRig) -> None:
     assert 1 <= len(surge_updates) <= REFRESHES
     assert all(call.ok for call in rig.connector.calls)
     assert await queued_in_care(rig.runtime) == TOTAL
+
+
+def find_button(node: Any, label: str) -> dict[str, Any] | None:
+    if isinstance(node, dict):
+        if node.get("type") == "button" and node.get("text", {}).get("text") == label:
+            return node
+        node = list(node.values())
+    if isinstance(node, list):
+        for value in node:
+            found = find_button(value, label)
+            if found is not None:
+                return found
+    return None
+
+
+async def test_slack_two_responders_claim_one_group_at_once(slack_on: SlackRig) -> None:
+    import asyncio
+
+    from handlers.surge.records import CLAIM_KIND
+
+    rig = slack_on
+    status, _ = await rig.send(
+        slack.slash_command(
+            SECRET,
+            command="/playcaller",
+            text="link care",
+            user_id="U0ADA",
+            user_name="ada",
+            channel_id=CARE,
+            channel_name="care",
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    assert await send_burst(rig.runtime, 60, per_request=60) == 60
+    await rig.settle()
+    await refresh(rig.runtime, rig.manual_clock.advance, rig.settle)
+    [surge_post] = [p for p in rig.posted(CARE) if "Surge in Customer Care" in shown_text(p)]
+    ts = next(m["ts"] for m in rig.fake.messages[CARE] if "Surge in" in json.dumps(m.get("blocks")))
+    latest = [u for u in rig.updates() if u["ts"] == ts][-1]
+    element = find_button(latest["blocks"], "Claim cluster")
+    assert element is not None and surge_post is not None
+    clicks = [
+        slack.block_action(
+            SECRET,
+            user_id=user,
+            action_id=element["action_id"],
+            value=element["value"],
+            channel_id=CARE,
+            message_ts=ts,
+        )
+        for user in ("U0SAM", "U0ALEX")
+    ]
+    results = await asyncio.gather(*(rig.send(c) for c in clicks))
+    assert [status for status, _ in results] == [200, 200]
+    await rig.settle()
+    [claim] = await rig.runtime.store.find(CLAIM_KIND, "surge:care:1")
+    winner = claim.data["owner"]
+    loser, name = ("U0ALEX", "Sam Okafor") if winner == "sam" else ("U0SAM", "Alex Chen")
+    assert any(f"{name} already claimed that group." in t for t in rig.ephemerals(loser))
+    winner_id = "U0SAM" if winner == "sam" else "U0ALEX"
+    assert any("You claimed" in t for t in rig.ephemerals(winner_id))
+    owners = set()
+    for key in claim.data["members"]:
+        record = await rig.runtime.store.get(KIND, key)
+        assert record is not None
+        owners.add(record.data["owner"])
+    assert owners == {winner}
+
+
+async def test_teams_two_responders_claim_one_group_at_once(teams_on: TeamsRig) -> None:
+    import asyncio
+
+    from handlers.surge.records import CLAIM_KIND
+    from tests.teams.teams_rig import action_data
+
+    rig = teams_on
+    await rig.post(teams.bot_added_to_team(rig.url, installer=PEOPLE["ada"]))
+    await rig.post(teams.channel_message(rig.url, text="link care", user=PEOPLE["ada"]))
+    await rig.settle()
+    assert await send_burst(rig.runtime, 60, per_request=60) == 60
+    await rig.settle()
+    await refresh(rig.runtime, rig.clock.advance, rig.settle)
+    [ref] = await rig.runtime.store.card_refs("teams", "surge:care:1")
+    activity_id = str(ref["activity_id"])
+    current = rig.connector.activity(teams.CHANNEL_ID, activity_id)
+    assert current is not None
+    card = cards_in(current)[0]
+    verb, data = action_data(card, "Claim cluster")
+
+    def press(person: str) -> dict[str, Any]:
+        return teams.execute_invoke(
+            rig.url,
+            verb=verb,
+            data=data,
+            user=PEOPLE[person],
+            reply_to_id=activity_id,
+            channel_id=teams.CHANNEL_ID,
+            team_id=teams.TEAM_ID,
+        )
+
+    (s1, b1), (s2, b2) = await asyncio.gather(rig.post(press("sam")), rig.post(press("alex")))
+    assert s1 == s2 == 200
+    [claim] = await rig.runtime.store.find(CLAIM_KIND, "surge:care:1")
+    winner = claim.data["owner"]
+    answers = {"sam": json.dumps(b1), "alex": json.dumps(b2)}
+    loser = "alex" if winner == "sam" else "sam"
+    name = "Sam Okafor" if winner == "sam" else "Alex Chen"
+    assert f"{name} already claimed that group." in answers[loser]
+    assert "You claimed" in answers[winner]
