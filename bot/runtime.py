@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import handlers.admin
+import handlers.approvals
 import handlers.ask
 import handlers.help
 import handlers.surge
@@ -47,6 +48,7 @@ def build_dispatcher() -> Dispatcher:
         [
             handlers.triage.router,
             handlers.surge.router,
+            handlers.approvals.router,
             handlers.admin.router,
             handlers.help.router,
             handlers.ask.router,
