@@ -153,6 +153,13 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     shots = await step("/ask report")
     found["ask-report"] = next(s for s in shots if s.card is not None)
     await approvals(step, found)
+    # A surge in Customer Care: one live card with groups, a cluster claim, the end.
+    shots = await step("as sam", "channel #care", "ingest surge.jsonl", "advance 10s")
+    found["surge-live"] = [s for s in shots if s.card and "Surge in" in s.card.title][-1]
+    shots = await step("click Claim cluster", "advance 10s")
+    found["surge-claimed"] = with_note(shots, card_titled(shots, "Surge in Customer Care"))
+    shots = await step("advance 16m")
+    found["surge-ended"] = card_titled(shots, "Surge in Customer Care ended")
     return found
 
 
