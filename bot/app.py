@@ -189,6 +189,7 @@ async def open_runtime(
         sentiment=sentiment or VaderSentiment(),
         knowledge=loaded.knowledge,
         pacing=pacing_for(store),
+        playbooks=dict(loaded.playbooks.crisis),
     )
 
 

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import handlers.admin
 import handlers.ask
+import handlers.crisis
 import handlers.help
 import handlers.triage
 from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived
 from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM
-from bot.core.ports import PacingBudget, Responder
+from bot.core.playbook import Playbook
+from bot.core.ports import PacingBudget, Responder, StatementRenderer
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
 from bot.core.storage import Effects, Store
@@ -32,6 +34,7 @@ from bot.intake.feed import IncomingMention
 from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
+from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 
@@ -41,7 +44,13 @@ log = logging.getLogger(__name__)
 def build_dispatcher() -> Dispatcher:
     """Every feature's router, in the order messages are tried."""
     return Dispatcher(
-        [handlers.triage.router, handlers.admin.router, handlers.help.router, handlers.ask.router],
+        [
+            handlers.triage.router,
+            handlers.crisis.router,
+            handlers.admin.router,
+            handlers.help.router,
+            handlers.ask.router,
+        ],
         middleware=[dedupe_deliveries],
     )
 
@@ -77,6 +86,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # Posting budgets: shared by every process on a Redis store.
     pacing: PacingBudget = field(default_factory=LocalPacing)
+    # Crisis playbooks by id, and the sandbox their holding statements render in.
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
+    statements: StatementRenderer = field(default_factory=SandboxedStatements)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -88,6 +100,8 @@ class Runtime:
             settings=self.settings,
             platforms=self.platforms,
             knowledge=self.knowledge,
+            playbooks=self.playbooks,
+            statements=self.statements,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:

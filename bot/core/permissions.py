@@ -22,6 +22,9 @@ class Permission(StrEnum):
     ANSWER_QUESTIONS = "answer_questions"
     ASK_REPORT = "ask_report"
     LINK_CHANNELS = "link_channels"
+    DECLARE_CRISIS = "declare_crisis"
+    RUN_CRISIS = "run_crisis"
+    CRISIS = "crisis"
     ASK = "ask"
     HELP = "help"
 
@@ -35,6 +38,9 @@ DEFAULT_PERMISSIONS: Table = {
     Permission.ANSWER_QUESTIONS: (Role.COACH,),
     Permission.ASK_REPORT: (Role.COACH,),
     Permission.LINK_CHANNELS: (Role.ADMIN,),
+    Permission.DECLARE_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
+    Permission.RUN_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
+    Permission.CRISIS: (Role.CRISIS_LEAD, Role.COACH, Role.LEGAL, Role.RESPONDER, Role.ADMIN),
     Permission.ASK: (),
     Permission.HELP: (),
 }

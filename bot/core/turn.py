@@ -9,7 +9,7 @@ opening a form) goes straight to the platform's :class:`Responder`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ from bot.core.errors import PlaycallerError
 from bot.core.events import Event, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.model import Actor
-from bot.core.ports import Responder, Templates
+from bot.core.playbook import Playbook
+from bot.core.ports import Responder, StatementRenderer, Templates
 from bot.core.settings import Settings
 from bot.core.storage import AuditEntry, Effects, OutboxItem, Record, Store, Timer, Written
 
@@ -43,6 +44,8 @@ class Turn:
         settings: Settings,
         platforms: Sequence[str],
         knowledge: Knowledge | None = None,
+        playbooks: Mapping[str, Playbook] | None = None,
+        statements: StatementRenderer | None = None,
     ) -> None:
         self.event = event
         self.store = store
@@ -52,6 +55,8 @@ class Turn:
         self.settings = settings
         self.platforms = tuple(platforms)
         self._knowledge = knowledge
+        self.playbooks: Mapping[str, Playbook] = playbooks or {}
+        self._statements = statements
         self._buffer = Effects()
         self._complete_timer: tuple[str, int] | None = (
             (event.key, event.token) if isinstance(event, TimerFired) else None
@@ -71,6 +76,13 @@ class Turn:
         if self._knowledge is None:
             raise PlaycallerError("The guideline store is not available right now.")
         return self._knowledge
+
+    @property
+    def statements(self) -> StatementRenderer:
+        """Renders playbooks' holding statements in a sandbox."""
+        if self._statements is None:
+            raise PlaycallerError("Holding statements cannot be rendered right now.")
+        return self._statements
 
     def now(self) -> datetime:
         """The injected clock's time."""

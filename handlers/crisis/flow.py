@@ -1,0 +1,224 @@
+"""The crisis router and what every incident change shares: read, decide
+with the pure rules, write with compare-and-set, and let the change's
+consequences (pages due, the escalation timer, the card) ride on the write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.core.cards import Card, Tone
+from bot.core.errors import NotFound, NotPermitted, PlaycallerError
+from bot.core.model import SYSTEM as SYSTEM_ACTOR
+from bot.core.permissions import Permission, role_names
+from bot.core.playbook import Playbook
+from bot.core.router import Router
+from bot.core.storage import Timer
+from bot.core.text import single_line
+from bot.core.turn import INTERACTIVE, Turn
+from handlers.crisis import escalation, rules
+from handlers.crisis.cards import (
+    incident_card,
+    page_card,
+    playbook_title,
+    roles_asked,
+)
+from handlers.crisis.incident import Incident, parse_incident_id
+from handlers.crisis.pages import CHAT
+from handlers.crisis.records import KIND, from_record, to_record
+from handlers.crisis.rules import Refusal
+
+router = Router("crisis")
+
+ESCALATION_TIMER = "crisis.escalate"
+# A handful of rereads settles any realistic race; past that something is wrong.
+MAX_CAS_ATTEMPTS = 5
+
+Change = Callable[[Incident], Incident | Refusal]
+Consequences = Callable[[Turn, Incident, Incident], None]
+
+
+class Busy(PlaycallerError):
+    """The incident kept changing under us."""
+
+
+def subject(incident_id: str) -> str:
+    """The audit subject of an incident (its timeline in the audit log)."""
+    return f"incident:{incident_id}"
+
+
+def require(turn: Turn, permission: Permission, doing: str) -> None:
+    """Refuse with the roles named unless the actor may."""
+    if not turn.actor.may(permission):
+        raise NotPermitted(doing, role_names(turn.settings.permissions, permission))
+
+
+async def load_incident(turn: Turn, incident_id: str) -> Incident:
+    number = parse_incident_id(incident_id)
+    record = await turn.store.get(KIND, f"CR-{number}") if number else None
+    if record is None:
+        raise NotFound(
+            f"There is no incident {single_line(incident_id, 40)}. "
+            "/crisis list shows the open ones."
+        )
+    return from_record(record)
+
+
+async def open_incidents(turn: Turn) -> list[Incident]:
+    return [from_record(r) for r in await turn.store.find(KIND, "open")]
+
+
+def playbook_for(turn: Turn, incident: Incident) -> Playbook | None:
+    return turn.playbooks.get(incident.playbook)
+
+
+def title_of(turn: Turn, incident: Incident) -> str:
+    return f"{incident.id} · {playbook_title(turn.playbooks, incident)}"
+
+
+def card_for(turn: Turn, incident: Incident) -> Card:
+    return incident_card(
+        incident,
+        title=title_of(turn, incident),
+        settings=turn.settings,
+        templates=turn.templates,
+        now=turn.now(),
+    )
+
+
+def plan_for(turn: Turn, incident: Incident) -> escalation.EscalationPlan | None:
+    playbook = playbook_for(turn, incident)
+    if playbook is None:
+        return None
+    return escalation.plan(playbook, incident.id, incident.declared_at, turn.settings.people)
+
+
+def with_due_pages(turn: Turn, incident: Incident) -> Incident:
+    """``incident`` with every page due now recorded (and the escalation steps
+    that fired); :func:`follow_up` sends what this recorded."""
+    plan = plan_for(turn, incident)
+    if plan is None or not incident.open:
+        return incident
+    now = turn.now()
+    due = escalation.pages_due(plan, incident.acks(), incident.pages_sent, now)
+    for step in escalation.steps_fired(due):
+        fired = rules.record_escalation(incident, step, now)
+        incident = fired if isinstance(fired, Incident) else incident
+    for page in due:
+        person = turn.settings.people.get(page.person)
+        if person is None:
+            continue
+        recorded = rules.record_page(
+            incident, person=page.person, page_id=page.id, step=page.step, channels=(CHAT,), now=now
+        )
+        incident = recorded if isinstance(recorded, Incident) else incident
+    return incident
+
+
+def parse_page_id(incident_id: str, page_id: str) -> tuple[str, int, int] | None:
+    """``CR-4:sam:s1:r0`` -> ("sam", 1, 0); None for other sent ids (reminders)."""
+    head, _, rest = page_id.rpartition(":r")
+    person_step, _, step = head.rpartition(":s")
+    person = person_step.removeprefix(f"{incident_id}:")
+    if not (rest.isdigit() and step.isdigit()) or person == person_step:
+        return None
+    return person, int(step), int(rest)
+
+
+def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: bool = True) -> None:
+    """What any change brings with it: the pages it recorded go out, the page
+    cards of people who acknowledged show it, the escalation timer is set for
+    the next page due (or cancelled), and the incident card is updated."""
+    plan = plan_for(turn, after)
+    title = title_of(turn, after)
+    for page_id in after.pages_sent:
+        if page_id in before.pages_sent:
+            continue
+        parsed = parse_page_id(after.id, page_id)
+        if parsed is None:
+            continue
+        person, step, repeat = parsed
+        turn.audit("incident.paged", subject(after.id), person=person, step=step, repeat=repeat)
+        if person in after.acks():
+            continue  # (the declarer, acknowledged as they declared)
+        turn.dm(
+            person,
+            page_card(
+                after,
+                person=person,
+                step=step,
+                repeat=repeat,
+                roles=roles_asked(plan, person, step) if plan else "",
+                title=title,
+                settings=turn.settings,
+                templates=turn.templates,
+            ),
+            priority=INTERACTIVE,
+        )
+    acked_before = before.acks()
+    for person in after.acks():
+        if person not in acked_before:
+            paged = after.paged_person(person)
+            turn.update(
+                page_card(
+                    after,
+                    person=person,
+                    step=paged.step if paged else 0,
+                    repeat=0,
+                    roles="",
+                    title=title,
+                    settings=turn.settings,
+                    templates=turn.templates,
+                )
+            )
+    timer_key = f"{ESCALATION_TIMER}:{after.id}"
+    due = (
+        escalation.next_due(plan, after.acks(), after.pages_sent)
+        if plan is not None and after.open
+        else None
+    )
+    if due is None:
+        turn.cancel(timer_key)
+    else:
+        turn.schedule(Timer(timer_key, ESCALATION_TIMER, due, {"incident": after.id}))
+    if update_card:
+        turn.update(card_for(turn, after))
+
+
+async def transition(
+    turn: Turn,
+    incident_id: str,
+    change: Change,
+    consequences: Consequences | None = None,
+    seen_version: int | None = None,
+) -> Incident | None:
+    """Read, decide, write with compare-and-set; reread and decide again on a
+    race. Returns the stored incident, or None when the change was refused
+    (the actor has been told why)."""
+    for _ in range(MAX_CAS_ATTEMPTS):
+        current = await load_incident(turn, incident_id)
+        verdict = change(current)
+        if isinstance(verdict, Refusal):
+            await refuse(turn, verdict, seen_version)
+            return None
+        upcoming = replace(verdict, version=current.version + 1)
+        follow_up(turn, current, upcoming)
+        if consequences is not None:
+            consequences(turn, current, upcoming)
+        written = await turn.replace(to_record(verdict), current.version)
+        if written.ok:
+            return upcoming
+    raise Busy("That incident is changing very fast; please try again in a moment.")
+
+
+async def refuse(turn: Turn, refusal: Refusal, seen_version: int | None) -> None:
+    incident = refusal.incident
+    stale = seen_version is not None and seen_version != incident.version
+    if stale:
+        turn.update(card_for(turn, incident))
+    if turn.actor.person_id == SYSTEM_ACTOR.person_id:
+        return
+    await turn.say(
+        turn.render("crisis/refusal.txt", reason=refusal.reason, incident=incident.id),
+        tone=Tone.ATTENTION,
+    )
