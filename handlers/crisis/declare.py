@@ -271,8 +271,6 @@ async def _store_incident(
     acked = rules.acknowledge(paged, turn.actor.person_id, now)
     paged = acked if isinstance(acked, Incident) else paged
     stored = replace(paged, version=1)
-    turn.post(turn.settings.hub.id, card_for(turn, stored), priority=INTERACTIVE)
-    follow_up(turn, declared, stored, update_card=False)
     turn.audit(
         "incident.declared",
         subject(stored.id),
@@ -281,6 +279,8 @@ async def _store_incident(
         summary=stored.summary,
         variables=dict(stored.variables),
     )
+    turn.post(turn.settings.hub.id, card_for(turn, stored), priority=INTERACTIVE)
+    follow_up(turn, declared, stored, update_card=False)
     written = await turn.insert(to_record(paged))
     if not written.ok:
         raise Busy(f"{stored.id} exists already; please try again.")

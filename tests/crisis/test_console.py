@@ -1,0 +1,280 @@
+"""/crisis end to end in the console, on both backends: declare, pages,
+acknowledgements, escalation by the injected clock, the checklist, resolve."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.app import Loaded, open_runtime
+from bot.core.events import Action, FormSubmitted
+from bot.core.playbook import Severity
+from bot.store import open_store
+from handlers.crisis.incident import Happened, Incident, IncidentState
+from handlers.crisis.records import KIND, from_record
+from tests.conftest import START, Chat
+
+DECLARE = (
+    "as priya",
+    "channel #hub",
+    '/crisis service-outage service="the AcmePay app" status_url=https://status.acme.com '
+    "AcmePay payments fail for everyone",
+)
+
+
+async def incident(chat: Chat, key: str = "CR-1") -> Incident:
+    record = await chat.store.get(KIND, key)
+    assert record is not None
+    return from_record(record)
+
+
+def form_submission(chat: Chat, person: str, summary: str, **envelope: object) -> FormSubmitted:
+    settings = chat.runtime.settings
+    return FormSubmitted(
+        platform="console",
+        actor=settings.actor_for(settings.people[person], "console"),
+        received_at=START,
+        platform_channel="#hub",
+        form_id="crisis.declare",
+        values={
+            "playbook": "service-outage",
+            "summary": summary,
+            "severity": "sev1",
+            "var_service": "the AcmePay app",
+            "var_status_url": "https://status.acme.com",
+        },
+        **envelope,  # type: ignore[arg-type]
+    )
+
+
+async def test_the_form_declares_pages_and_posts_the_card(chat: Chat) -> None:
+    out = await chat.run("as priya", "channel #hub", "/crisis")
+    assert "[form · Declare a crisis]" in out
+    assert "one of: data-incident | misconduct-viral | service-outage" in out
+    out = await chat.run(
+        'fill playbook=service-outage summary="AcmePay payments fail" severity=sev1 '
+        'var_service="the AcmePay app" var_status_url=https://status.acme.com',
+        "submit",
+    )
+    assert "Declared CR-1 · Customer-facing service outage. Paged: Maria Lopez." in out
+    assert "[#1 · #hub]" in out and "CR-1 · Customer-facing service outage" in out
+    assert "SEV1 · Declared · 1 of 2 acknowledged · Checklist 0/8" in out
+    assert "Maria Lopez (chat): just paged" in out
+    assert "Priya Raman (chat): acknowledged" in out
+    # The holding statement is rendered with the variables, literally.
+    assert "> Some of you cannot use the AcmePay app right now." in out
+    assert "[#2 · @maria]" in out and "You are paged: CR-1" in out
+    assert "Maria Lopez, Priya Raman declared crisis CR-1 and you are paged as coach." in out
+    assert "[Acknowledge]" in out
+    stored = await incident(chat)
+    assert stored.severity is Severity.SEV1 and stored.lead == "priya"
+    assert stored.variables == {
+        "service": "the AcmePay app",
+        "status_url": "https://status.acme.com",
+    }
+    log = await chat.store.audit_log("incident:CR-1")
+    assert [(e.actor, e.action) for e in log][:1] == [("priya", "incident.declared")]
+    assert {e.detail["person"] for e in log if e.action == "incident.paged"} == {"priya", "maria"}
+
+
+async def test_walk_through_ack_escalation_checklist_and_resolve(chat: Chat) -> None:
+    await chat.run(*DECLARE)
+    # Nobody acknowledges within ack_within (5m): Maria is paged again.
+    out = await chat.run("advance 5m")
+    assert "[#3 · @maria]" in out and "Reminder 1" in out
+    out = await chat.run("as maria", "click Acknowledge #3")
+    assert "You acknowledged CR-1." in out
+    assert "Maria Lopez (chat): acknowledged after 5m" in chat.card(1)
+    assert "2 of 2 acknowledged" in chat.card(1)
+    # Both page cards now show the acknowledgement, without the button.
+    assert "Acknowledged" in chat.card(2) and "[Acknowledge]" not in chat.card(2)
+    # Everyone required acknowledged: the escalation steps at 10m and 20m never fire.
+    out = await chat.run("advance 30m")
+    assert "@ada" not in out and "@lee" not in out
+    assert not await chat.store.pending_timers("crisis.escalate:")
+    first_item = chat.press("sam", "Done", 1)
+    out = await chat.run("as sam", "click Done #1")
+    assert "Ticked item 1 on CR-1's checklist; 7 to go." in out
+    assert "✓ Confirm with the on-call engineer" in chat.card(1)
+    assert "(done by Sam Okafor, 35m in)" in chat.card(1)
+    assert "Checklist 1/8" in chat.card(1)
+    # The same button pressed again (another screen, a retry) changes nothing.
+    await chat.runtime.handle(first_item, chat.session)
+    assert (
+        "That checklist item is already done. Nothing was changed." in chat.session.transcript[-1]
+    )
+    out = await chat.run("as sam", "/crisis resolve")
+    assert "Only a crisis lead or coach can run an incident." in out
+    out = await chat.run("as priya", "click Resolve #1")
+    assert "CR-1 is resolved. The post-incident summary is under its card." in out
+    assert "SEV2 · Resolved after 35m · Checklist 1/8" in chat.card(1)
+    assert "[Resolve]" not in chat.card(1)
+    assert "[#1 · #hub, thread of #1]" not in out  # (a thread reply is a new card)
+    assert "Resolved: CR-1 · Customer-facing service outage" in out
+    assert "First acknowledgement: 5m" in out and "Checklist: 1 of 8 (12%)" in out
+    stored = await incident(chat)
+    assert stored.state is IncidentState.RESOLVED
+    actions = [e.action for e in await chat.store.audit_log("incident:CR-1")]
+    assert actions.count("incident.acknowledged") == 1
+    assert actions[-1] == "incident.resolved"
+
+
+async def test_unacknowledged_pages_escalate_once_each_step(chat: Chat) -> None:
+    await chat.run(*DECLARE)
+    out = await chat.run("advance 10m")
+    assert "[#4 · @ada]" in out or "@ada]" in out
+    assert "Escalation step 1" in out
+    assert "Escalated" in chat.card(1)
+    assert "Escalation step 1: not everyone needed acknowledged in time" in chat.card(1)
+    await chat.run("advance 10m")
+    stored = await incident(chat)
+    steps = [e.detail for e in stored.timeline if e.what is Happened.ESCALATED]
+    assert steps == ["step 1", "step 2"]
+    paged = {p.person: p.times for p in stored.paged}
+    # Maria: the first page and two reminders (max_repeats 2), nothing more.
+    assert paged["maria"] == 3 and paged["ada"] >= 1 and paged["lee"] == 1
+    await chat.run("advance 2h")
+    assert (await incident(chat)).paged_person("maria").times == 3  # type: ignore[union-attr]
+    assert [e.detail for e in (await incident(chat)).timeline if e.what is Happened.ESCALATED] == [
+        "step 1",
+        "step 2",
+    ]
+
+
+async def test_two_leads_declaring_at_once_get_one_incident(chat: Chat) -> None:
+    await chat.run("as priya", "channel #hub")
+    session = chat.session
+    start = len(session.transcript)
+    await asyncio.gather(
+        chat.runtime.handle(form_submission(chat, "priya", "Payments down"), session),
+        chat.runtime.handle(form_submission(chat, "maria", "AcmePay is down"), session),
+    )
+    await session.settle()
+    said = "\n".join(session.transcript[start:])
+    assert said.count("Declared CR-1") == 1
+    # The loser is told which incident it is (declared, or still being stored).
+    assert said.lower().count("nothing new was declared") == 1
+    assert "CR-1 is being declared" in said or "declared CR-1 from this playbook" in said
+    assert await chat.store.get(KIND, "CR-2") is None
+    assert len(await chat.store.find(KIND, "open")) == 1
+    # The same person submitting twice (a double click, a retry) is told it is theirs.
+    out = await chat.run(
+        '/crisis service-outage service=x status_url=https://status.acme.com "AcmePay down"'
+    )
+    assert "declared CR-1 from this playbook" in out
+    assert await chat.store.get(KIND, "CR-2") is None
+
+
+async def test_acknowledge_races_and_repeats_have_one_effect(chat: Chat) -> None:
+    await chat.run(*DECLARE)
+    session = chat.session
+    click = chat.press("maria", "Acknowledge", 2)
+    start = len(session.transcript)
+    await asyncio.gather(
+        *(chat.runtime.handle(replace(click, dedupe_key=f"c{n}"), session) for n in range(3))
+    )
+    await session.settle()
+    said = "\n".join(session.transcript[start:])
+    assert said.count("You acknowledged CR-1. The incident card shows it.") == 1
+    assert said.count("You already acknowledged CR-1. Nothing was changed.") == 2
+    log = await chat.store.audit_log("incident:CR-1")
+    acks = [e for e in log if e.action == "incident.acknowledged"]
+    assert [e.actor for e in acks] == ["maria"]
+    # Someone who was not paged has nothing to acknowledge.
+    lee = replace(
+        click, actor=chat.runtime.settings.actor_for(chat.runtime.settings.people["lee"], "console")
+    )
+    await chat.runtime.handle(lee, session)
+    assert "You were not paged for CR-1" in session.transcript[-1]
+
+
+async def test_escalation_fires_once_with_two_processes_and_after_a_restart(
+    chat: Chat, loaded: Loaded, store_backend: tuple[str, str]
+) -> None:
+    url, namespace = store_backend
+    await chat.run(*DECLARE)
+    other_store = open_store(url, namespace=namespace)
+    other = await open_runtime(
+        loaded, store=other_store, clock=chat.session.clock, platforms=["console"]
+    )
+    try:
+        chat.session.clock.advance(timedelta(minutes=10))
+        await asyncio.gather(chat.runtime.scheduler().tick(), other.scheduler().tick())
+        await chat.session.settle()
+    finally:
+        await other_store.close()
+    stored = await incident(chat)
+    assert [e.detail for e in stored.timeline if e.what is Happened.ESCALATED] == ["step 1"]
+    assert stored.paged_person("ada") is not None
+    assert stored.paged_person("ada").times == 1  # type: ignore[union-attr]
+    # A restart: the next step's timer is in the store, not in a process.
+    from tests.conftest import open_chat
+
+    await chat.store.close()
+    again = await open_chat(url, namespace, loaded, person="priya")
+    try:
+        # (A new process's clock: step 2 is due 20 minutes after the declaration.)
+        await again.run("advance 20m")
+        stored = await incident(again)
+        assert [e.detail for e in stored.timeline if e.what is Happened.ESCALATED] == [
+            "step 1",
+            "step 2",
+        ]
+        assert stored.paged_person("lee") is not None
+    finally:
+        await again.store.close()
+        await chat.session.runtime.store.open()
+
+
+async def test_a_statement_missing_a_variable_is_refused_at_declare(chat: Chat) -> None:
+    out = await chat.run(
+        "as priya", "channel #hub", "/crisis service-outage status_url=https://s.acme.com Down"
+    )
+    assert 'the holding statement "first" needs service' in out
+    assert await chat.store.get(KIND, "CR-1") is None
+    assert await chat.store.get("crisis_counter", "incidents") is None
+    out = await chat.run("/crisis service-outage colour=red Down")
+    assert "service-outage has no such variable (it has: service, status_url)" in out
+
+
+async def test_people_without_the_role_are_refused_and_offered_nothing_broken(chat: Chat) -> None:
+    out = await chat.run("as jo", "/crisis")
+    assert "Only a crisis lead or coach can declare a crisis." in out
+    await chat.run(*DECLARE)
+    out = await chat.run("as jo", "click Done #1")
+    assert "can tick a checklist item" in out
+    assert "Checklist 0/8" in chat.card(1)
+
+
+async def test_notes_items_and_summaries_with_hostile_text_stay_inert(chat: Chat) -> None:
+    hostile = "<!channel> @here *bold* [click](http://evil.example) <http://evil.example|x>"
+    await chat.run(
+        "as priya",
+        "channel #hub",
+        f"/crisis service-outage service=app status_url=https://s.acme.com {hostile}",
+    )
+    out = await chat.run(
+        f"/crisis add {hostile}", f"/crisis CR-1 note {hostile}", "/crisis timeline"
+    )
+    said = "\n".join(line for line in out.splitlines() if not line.startswith("priya@"))
+    assert "@here" not in said  # the broadcast is broken by a full-width at sign
+    assert "Added item 9 to CR-1's checklist." in said
+    assert "note: <!channel> ＠here *bold* [click](http://evil.example)" in said
+    card = chat.card(1)
+    assert "@here" not in card
+    assert (
+        "- <!channel> ＠here *bold* [click](http://evil.example) <http://evil.example|x> [Done]"
+        in card
+    )
+
+
+async def test_list_and_status_show_open_incidents(chat: Chat) -> None:
+    await chat.run(*DECLARE)
+    out = await chat.run("as sam", "/crisis list")
+    assert "Open incidents (1)" in out
+    assert "CR-1 · Customer-facing service outage · SEV2 · declared" in out
+    out = await chat.run("click Show")
+    assert "only sam sees this]" in out and "CR-1 · Customer-facing service outage" in out
+    out = await chat.run("/crisis CR-9 status")
+    assert "There is no incident CR-9." in out
