@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.app import Loaded, open_runtime
-from bot.core.events import Action, FormSubmitted
+from bot.core.events import FormSubmitted
 from bot.core.playbook import Severity
 from bot.store import open_store
 from handlers.crisis.incident import Happened, Incident, IncidentState
