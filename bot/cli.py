@@ -382,6 +382,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from bot.core.ports import ExternalLane
     from bot.deployment import mismatches, record_platforms
     from bot.intake.endpoint import IntakeSettings
+    from bot.paging import PageLane, pagers_from_env
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
@@ -429,9 +430,17 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
             log.info("publishing approved posts to %s", publishing.url)
         else:
             await warn_unpublished(runtime.store)
+        pagers = pagers_from_env(runtime.clock, os.environ)
+        if pagers:
+            paging = PageLane(pagers)
+            lanes.append(paging)
+            app_cleanup = paging.close
+            log.info("paging over %s besides chat", ", ".join(sorted(pagers)))
         app = create_app(runtime, platforms, intake=intake, lanes=lanes)
         if publishing is not None:
             app.on_cleanup.append(lambda _: publisher.close())
+        if pagers:
+            app.on_cleanup.append(lambda _: app_cleanup())
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
         # which otherwise pauses the event loop for tens of milliseconds.

@@ -91,6 +91,8 @@ class Runtime:
     # Crisis playbooks by id, and the sandbox their holding statements render in.
     playbooks: dict[str, Playbook] = field(default_factory=dict)
     statements: StatementRenderer = field(default_factory=SandboxedStatements)
+    # Page channels beyond chat configured in this deployment's environment.
+    pagers: frozenset[str] = frozenset()
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -104,6 +106,7 @@ class Runtime:
             knowledge=self.knowledge,
             playbooks=self.playbooks,
             statements=self.statements,
+            pagers=self.pagers,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:

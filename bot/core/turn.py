@@ -19,6 +19,7 @@ from bot.core.errors import PlaycallerError
 from bot.core.events import Event, PublicationSettled, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.model import Actor
+from bot.core.paging import Page, page_item
 from bot.core.playbook import Playbook
 from bot.core.ports import Responder, StatementRenderer, Templates
 from bot.core.publishing import Publication, publication_item
@@ -47,6 +48,7 @@ class Turn:
         knowledge: Knowledge | None = None,
         playbooks: Mapping[str, Playbook] | None = None,
         statements: StatementRenderer | None = None,
+        pagers: frozenset[str] = frozenset(),
     ) -> None:
         self.event = event
         self.store = store
@@ -58,6 +60,8 @@ class Turn:
         self._knowledge = knowledge
         self.playbooks: Mapping[str, Playbook] = playbooks or {}
         self._statements = statements
+        # The page channels beyond chat this deployment has (email, webhook, pagerduty).
+        self.pagers = pagers
         self._buffer = Effects()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
@@ -133,6 +137,14 @@ class Turn:
     def dm(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
         """Send ``card`` to one person directly."""
         self._outbox("dm", f"person:{person_id}", card, priority)
+
+    def page(self, page: Page, channel: str) -> None:
+        """Send ``page`` over ``channel`` through the outbox's page lane, with
+        the turn's next write (the incident change that decided it). A sender
+        retries it with the same key (PagerDuty's ``dedup_key``, the e-mail's
+        Message-ID, the webhook's Idempotency-Key) until it is accepted or an
+        hour has passed; the outcome is written to the audit log."""
+        self._add(Effects(outbox=(page_item(page, channel, now=self.now()),)))
 
     def publish(self, publication: Publication, *, round: int = 0) -> None:
         """Publish ``publication`` through the outbox's publish lane, exactly once.

@@ -10,6 +10,7 @@ from dataclasses import replace
 from bot.core.cards import Card, Tone
 from bot.core.errors import NotFound, NotPermitted, PlaycallerError
 from bot.core.model import SYSTEM as SYSTEM_ACTOR
+from bot.core.paging import PageAction
 from bot.core.permissions import Permission, role_names
 from bot.core.playbook import Playbook
 from bot.core.router import Router
@@ -24,7 +25,14 @@ from handlers.crisis.cards import (
     roles_asked,
 )
 from handlers.crisis.incident import Incident, parse_incident_id
-from handlers.crisis.pages import CHAT
+from handlers.crisis.pages import (
+    CHAT,
+    PAGERDUTY,
+    incident_page,
+    person_channels,
+    person_page,
+    uses_pagerduty,
+)
 from handlers.crisis.records import KIND, from_record, to_record
 from handlers.crisis.rules import Refusal
 
@@ -108,8 +116,14 @@ def with_due_pages(turn: Turn, incident: Incident) -> Incident:
         person = turn.settings.people.get(page.person)
         if person is None:
             continue
+        channels = person_channels(person, turn.pagers)
         recorded = rules.record_page(
-            incident, person=page.person, page_id=page.id, step=page.step, channels=(CHAT,), now=now
+            incident,
+            person=page.person,
+            page_id=page.id,
+            step=page.step,
+            channels=channels,
+            now=now,
         )
         incident = recorded if isinstance(recorded, Incident) else incident
     return incident
@@ -141,6 +155,9 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         turn.audit("incident.paged", subject(after.id), person=person, step=step, repeat=repeat)
         if person in after.acks():
             continue  # (the declarer, acknowledged as they declared)
+        _page_beyond_chat(
+            turn, after, escalation.DuePage(after.id, person, step, repeat, turn.now()), title
+        )
         turn.dm(
             person,
             page_card(
@@ -171,6 +188,7 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
                     templates=turn.templates,
                 )
             )
+    _pagerduty(turn, before, after, plan)
     timer_key = f"{ESCALATION_TIMER}:{after.id}"
     due = (
         escalation.next_due(plan, after.acks(), after.pages_sent)
@@ -183,6 +201,49 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         turn.schedule(Timer(timer_key, ESCALATION_TIMER, due, {"incident": after.id}))
     if update_card:
         turn.update(card_for(turn, after))
+
+
+def _page_beyond_chat(turn: Turn, incident: Incident, due: escalation.DuePage, title: str) -> None:
+    """E-mail and the page webhook, where configured, for one person's page."""
+    person = turn.settings.people.get(due.person)
+    if person is None:
+        return
+    for channel in person_channels(person, turn.pagers):
+        if channel == CHAT:
+            continue
+        page = person_page(
+            incident,
+            due,
+            person,
+            channel,
+            title=title,
+            templates=turn.templates,
+            room_url=None,
+            now=turn.now(),
+        )
+        turn.page(page, channel)
+
+
+def _pagerduty(
+    turn: Turn, before: Incident, after: Incident, plan: escalation.EscalationPlan | None
+) -> None:
+    """One PagerDuty alert per incident (dedup_key = the incident id):
+    triggered on declaration, acknowledged once everyone required has
+    acknowledged (escalation stops there too), resolved on resolve."""
+    playbook = playbook_for(turn, after)
+    if playbook is None or plan is None or not uses_pagerduty(playbook, turn.pagers):
+        return
+    action = None
+    if before.version == 0:
+        action = PageAction.TRIGGER
+    elif before.open and not after.open:
+        action = PageAction.RESOLVE
+    elif escalation.satisfied(plan, after.acks()) and not escalation.satisfied(plan, before.acks()):
+        action = PageAction.ACKNOWLEDGE
+    if action is None:
+        return
+    page = incident_page(after, action, templates=turn.templates, room_url=None, now=turn.now())
+    turn.page(page, PAGERDUTY)
 
 
 async def transition(
