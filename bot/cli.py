@@ -126,6 +126,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
 
             store = make_store(store_url(args.store), source=_store_source(args.store))
             return asyncio.run(audit.main(store, args.subject, args.since, json_lines=args.json))
+        if command == "postmortem":
+            from bot import postmortem
+
+            store = make_store(store_url(args.store), source=_store_source(args.store))
+            return asyncio.run(postmortem.main(loaded, store, args.incident, args.out))
         if command == "serve":
             try:
                 port = parse_port(args.port, os.environ.get("PLAYCALLER_PORT"))

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from bot.app import Loaded, open_runtime
 from bot.core.events import FormSubmitted
@@ -278,3 +281,34 @@ async def test_list_and_status_show_open_incidents(chat: Chat) -> None:
     assert "only sam sees this]" in out and "CR-1 · Customer-facing service outage" in out
     out = await chat.run("/crisis CR-9 status")
     assert "There is no incident CR-9." in out
+
+
+async def test_postmortem_prints_the_summary_as_inert_markdown(
+    chat: Chat,
+    loaded: Loaded,
+    store_backend: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await chat.run(*DECLARE)
+    await chat.run("as maria", "advance 3m", "click Acknowledge #2")
+    await chat.run("as priya", "/crisis note Status page says **all good** <!here>", "advance 7m")
+    await chat.run("/crisis resolve")
+    from bot import postmortem
+
+    url, namespace = store_backend
+    status = await postmortem.main(loaded, open_store(url, namespace=namespace), "cr-1", None)
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.startswith("# CR-1: Customer\\-facing service outage")
+    assert "| Duration | 10m |" in out
+    assert "| Time to first acknowledgement | 3m |" in out
+    assert "- Maria Lopez at 09:03 (3m after declaration)" in out
+    assert "Status page says \\*\\*all good\\*\\* &lt;\\!here&gt;" in out
+    target = tmp_path / "cr-1.md"
+    status = await postmortem.main(
+        loaded, open_store(url, namespace=namespace), "CR-1", str(target)
+    )
+    assert status == 0 and target.read_text(encoding="utf-8").startswith("# CR-1")
+    status = await postmortem.main(loaded, open_store(url, namespace=namespace), "CR-7", None)
+    assert status == 2 and "there is no incident 'CR-7'" in capsys.readouterr().err
