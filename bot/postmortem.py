@@ -3,6 +3,7 @@ read from the store (figures and timeline from ``handlers.crisis.summary``)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,6 @@ async def main(loaded: Loaded, store: Store, incident_id: str, out: str | None) 
     if out is None:
         print(text)
     else:
-        Path(out).write_text(text + "\n", encoding="utf-8")
+        await asyncio.to_thread(Path(out).write_text, text + "\n", encoding="utf-8")
         print(f"playcaller: wrote {out}")
     return 0
