@@ -13,7 +13,6 @@ from bot.core.turn import Turn
 from handlers.crisis import rules
 from handlers.crisis.cards import (
     card_key,
-    page_card,
     parse_button_value,
     timeline_card,
 )
@@ -22,6 +21,7 @@ from handlers.crisis.flow import (
     follow_up,
     load_incident,
     plan_for,
+    refresh_pages,
     require,
     router,
     subject,
@@ -117,18 +117,7 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
         title = title_of(turn, after)
         for paged in after.paged:
             if paged.acked_at is None:
-                turn.update(
-                    page_card(
-                        after,
-                        person=paged.person,
-                        step=paged.step,
-                        repeat=0,
-                        roles="",
-                        title=title,
-                        settings=turn.settings,
-                        templates=turn.templates,
-                    )
-                )
+                refresh_pages(turn, after, paged.person)
         turn.reply_in_thread(
             card_key(after),
             summary_card(after, title=title, settings=turn.settings, templates=turn.templates),

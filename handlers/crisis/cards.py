@@ -31,10 +31,10 @@ def card_key(incident: Incident) -> str:
     return f"incident:{incident.id}"
 
 
-def page_key(incident_id: str, person: str) -> str:
-    """Every page DM to one person about one incident shares this key, so an
-    acknowledgement updates all of them."""
-    return f"crisis-page:{incident_id}:{person}"
+def page_key(page_id: str) -> str:
+    """Each page DM has its own key (one message each), so an acknowledgement
+    updates every page the person was sent."""
+    return f"crisis-page:{page_id}"
 
 
 def button_value(incident: Incident, *extra: object) -> str:
@@ -219,6 +219,7 @@ def incident_card(
 def page_card(
     incident: Incident,
     *,
+    page_id: str,
     person: str,
     step: int,
     repeat: int,
@@ -257,7 +258,7 @@ def page_card(
         buttons=buttons,
         context=f"{incident.id} · led by {person_name(settings, incident.lead)}",
         at=incident.declared_at,
-        card_key=page_key(incident.id, person),
+        card_key=page_key(page_id),
     )
 
 

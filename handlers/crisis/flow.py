@@ -162,6 +162,7 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
             person,
             page_card(
                 after,
+                page_id=page_id,
                 person=person,
                 step=step,
                 repeat=repeat,
@@ -175,19 +176,7 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
     acked_before = before.acks()
     for person in after.acks():
         if person not in acked_before:
-            paged = after.paged_person(person)
-            turn.update(
-                page_card(
-                    after,
-                    person=person,
-                    step=paged.step if paged else 0,
-                    repeat=0,
-                    roles="",
-                    title=title,
-                    settings=turn.settings,
-                    templates=turn.templates,
-                )
-            )
+            refresh_pages(turn, after, person)
     _pagerduty(turn, before, after, plan)
     timer_key = f"{ESCALATION_TIMER}:{after.id}"
     due = (
@@ -201,6 +190,31 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         turn.schedule(Timer(timer_key, ESCALATION_TIMER, due, {"incident": after.id}))
     if update_card:
         turn.update(card_for(turn, after))
+
+
+def refresh_pages(turn: Turn, incident: Incident, person: str) -> None:
+    """Show ``person``'s page cards as they are now (acknowledged, or without
+    the button once resolved). The declarer was never sent one."""
+    if person == incident.declared_by:
+        return
+    title = title_of(turn, incident)
+    for page_id in incident.pages_sent:
+        parsed = parse_page_id(incident.id, page_id)
+        if parsed is None or parsed[0] != person:
+            continue
+        turn.update(
+            page_card(
+                incident,
+                page_id=page_id,
+                person=person,
+                step=parsed[1],
+                repeat=parsed[2],
+                roles="",
+                title=title,
+                settings=turn.settings,
+                templates=turn.templates,
+            )
+        )
 
 
 def _page_beyond_chat(turn: Turn, incident: Incident, due: escalation.DuePage, title: str) -> None:
