@@ -53,7 +53,11 @@ INCIDENT_VERBS = (
 )
 
 
-@router.command("crisis", doing="use /crisis", usage="/crisis [PLAYBOOK | list | CR-N ...]")
+@router.command(
+    "crisis",
+    doing="declare a crisis from a playbook, or follow one",
+    usage="/crisis [PLAYBOOK | list | CR-N ...]",
+)
 async def on_crisis(turn: Turn, command: Command) -> None:
     text = command.text.strip()
     first, _, rest = text.partition(" ")

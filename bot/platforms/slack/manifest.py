@@ -25,6 +25,8 @@ LONG_DESCRIPTION = (
     "Playcaller brings social media operations into Slack. Mentions from the social web arrive "
     "in each team's channel as cards a responder claims with one click; response-time reminders "
     "and escalations reach the right coach; every claim and decision is kept in an audit log. "
+    "Crisis leads declare an incident from a playbook with /crisis: the people it names are "
+    "paged, acknowledgements tracked, escalation automatic, the checklist on one card. "
     "Anyone can type help in a direct message to see what they may do."
 )
 
