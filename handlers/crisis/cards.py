@@ -159,9 +159,6 @@ def incident_card(
             )
         )
         blocks.append(TextBlock(statement.text, quote=True))
-    blocks.append(
-        TextBlock(templates.render("crisis/checklist_heading.txt"), style=BlockStyle.HEADING)
-    )
     rows = []
     for index, item in enumerate(incident.checklist):
         owner = item.owner.label.replace("_", " ") if item.owner else ""

@@ -24,6 +24,8 @@ def summary_card(
             after=format_duration(a.after),
         )
         for a in numbers.acknowledgements
+        # (The declarer's own page counts as acknowledged as they declare.)
+        if not (a.person == incident.declared_by and not a.after)
     ]
     never = [person_name(settings, p.person) for p in incident.paged if p.acked_at is None]
     first_ack = (

@@ -68,7 +68,7 @@ async def test_the_form_declares_pages_and_posts_the_card(chat: Chat) -> None:
     # The holding statement is rendered with the variables, literally.
     assert "> Some of you cannot use the AcmePay app right now." in out
     assert "[#2 · @maria]" in out and "You are paged: CR-1" in out
-    assert "Maria Lopez, Priya Raman declared crisis CR-1 and you are paged as coach." in out
+    assert "Priya Raman declared crisis CR-1 and the playbook pages you as coach." in out
     assert "[Acknowledge]" in out
     stored = await incident(chat)
     assert stored.severity is Severity.SEV1 and stored.lead == "priya"
