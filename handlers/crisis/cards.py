@@ -231,6 +231,8 @@ def page_card(
     badges = [Badge(incident.severity.value.upper(), SEVERITY_TONES[incident.severity])]
     if acked:
         badges.append(Badge("Acknowledged", Tone.GOOD))
+    elif not incident.open:
+        badges.append(Badge("Resolved", Tone.GOOD))
     elif step:
         badges.append(Badge(f"Escalation step {step}", Tone.ATTENTION))
     elif repeat:
@@ -244,6 +246,7 @@ def page_card(
         step=step,
         repeat=repeat,
         acked=acked,
+        open=incident.open,
     )
     buttons: tuple[Button, ...] = ()
     if not acked and incident.open:
