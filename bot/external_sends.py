@@ -45,12 +45,14 @@ class ExternalSender:
         owner: str,
         *,
         error_delay: timedelta = timedelta(seconds=30),
+        concurrency: int = 8,
     ) -> None:
         self.store = store
         self.lane = lane
         self.clock = clock
         self.owner = owner
         self.error_delay = error_delay
+        self.concurrency = concurrency
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Send until nothing sendable is left; return how many settled."""
@@ -61,13 +63,20 @@ class ExternalSender:
             )
             if not batch:
                 break
-            progress = 0
-            for leased in batch:
-                progress += await self.deliver(leased)
+            # Items are independent and each is leased: send a few at once
+            # (the receiver is one system; it gets at most ``concurrency``).
+            slots = asyncio.Semaphore(self.concurrency)
+            progress = sum(
+                await asyncio.gather(*(self._deliver_in(slots, leased) for leased in batch))
+            )
             settled += progress
             if not progress:
                 break
         return settled
+
+    async def _deliver_in(self, slots: asyncio.Semaphore, leased: LeasedOutboxItem) -> int:
+        async with slots:
+            return await self.deliver(leased)
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Try one item once; 1 if it settled (accepted or failed for good)."""
