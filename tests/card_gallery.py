@@ -181,6 +181,8 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     )
     shots = await step(f"click Done #{incident_number}")
     found["crisis-item-done"] = with_note(shots, incident(shots))
+    shots = await step("advance 30m")
+    found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
     shots = await step("as priya", f"click Resolve #{incident_number}")
     found["crisis-resolved"] = incident(shots)
     found["crisis-summary"] = card_titled(shots, "Resolved: CR-1")

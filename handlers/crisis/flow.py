@@ -17,7 +17,7 @@ from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.text import single_line
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.crisis import escalation, rules
+from handlers.crisis import escalation, reminders, rules
 from handlers.crisis.cards import (
     incident_card,
     page_card,
@@ -105,9 +105,11 @@ def with_due_pages(turn: Turn, incident: Incident) -> Incident:
     """``incident`` with every page due now recorded (and the escalation steps
     that fired); :func:`follow_up` sends what this recorded."""
     plan = plan_for(turn, incident)
-    if plan is None or not incident.open:
+    playbook = playbook_for(turn, incident)
+    if plan is None or playbook is None or not incident.open:
         return incident
     now = turn.now()
+    incident = reminders.with_due_reminder(playbook, incident, now)
     due = escalation.pages_due(plan, incident.acks(), incident.pages_sent, now)
     for step in escalation.steps_fired(due):
         fired = rules.record_escalation(incident, step, now)
@@ -178,12 +180,18 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         if person not in acked_before:
             refresh_pages(turn, after, person)
     _pagerduty(turn, before, after, plan)
+    reminders.send_reminders(turn, before, after, title)
     timer_key = f"{ESCALATION_TIMER}:{after.id}"
-    due = (
-        escalation.next_due(plan, after.acks(), after.pages_sent)
-        if plan is not None and after.open
-        else None
+    playbook = playbook_for(turn, after)
+    candidates = (
+        [
+            escalation.next_due(plan, after.acks(), after.pages_sent),
+            reminders.next_reminder(playbook, after),
+        ]
+        if plan is not None and playbook is not None and after.open
+        else []
     )
+    due = min((c for c in candidates if c is not None), default=None)
     if due is None:
         turn.cancel(timer_key)
     else:

@@ -95,7 +95,8 @@ async def test_walk_through_ack_escalation_checklist_and_resolve(chat: Chat) -> 
     # Everyone required acknowledged: the escalation steps at 10m and 20m never fire.
     out = await chat.run("advance 30m")
     assert "@ada" not in out and "@lee" not in out
-    assert not await chat.store.pending_timers("crisis.escalate:")
+    # Only the lead's update reminder (update_every: 30m) is still ahead.
+    assert "· @priya]" in out and "Time for an update: CR-1" in out
     first_item = chat.press("sam", "Done", 1)
     out = await chat.run("as sam", "click Done #1")
     assert "Ticked item 1 on CR-1's checklist; 7 to go." in out
@@ -312,3 +313,20 @@ async def test_postmortem_prints_the_summary_as_inert_markdown(
     assert status == 0 and target.read_text(encoding="utf-8").startswith("# CR-1")
     status = await postmortem.main(loaded, open_store(url, namespace=namespace), "CR-7", None)
     assert status == 2 and "there is no incident 'CR-7'" in capsys.readouterr().err
+
+
+async def test_the_lead_is_reminded_to_post_updates_until_resolved(chat: Chat) -> None:
+    await chat.run(*DECLARE, "as maria", "click Acknowledge #2", "as priya")
+    out = await chat.run("advance 30m")
+    assert "Time for an update: CR-1 · Customer-facing service outage" in out
+    assert "CR-1 has been open for 30m. Post an update" in out
+    # The bot was down for two hours: one reminder, not four.
+    chat.session.clock.advance(timedelta(hours=2))
+    out = await chat.run("advance 1s")
+    assert out.count("Time for an update") == 1 and "open for 2h 30m" in out
+    await chat.run("/crisis resolve")
+    out = await chat.run("advance 3h")
+    assert "Time for an update" not in out
+    assert not await chat.store.pending_timers("crisis.escalate:")
+    log = await chat.store.audit_log("incident:CR-1")
+    assert [e.actor for e in log if e.action == "incident.update_reminder"] == ["system", "system"]
