@@ -186,4 +186,8 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     shots = await step("as priya", f"click Resolve #{incident_number}")
     found["crisis-resolved"] = incident(shots)
     found["crisis-summary"] = card_titled(shots, "Resolved: CR-1")
+    shots = await step(
+        "as jo", "/crisis raise A video of our CEO shouting at a waiter is everywhere"
+    )
+    found["crisis-raise"] = card_titled(shots, "Possible crisis")
     return found

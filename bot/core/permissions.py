@@ -25,6 +25,7 @@ class Permission(StrEnum):
     DECLARE_CRISIS = "declare_crisis"
     RUN_CRISIS = "run_crisis"
     CRISIS = "crisis"
+    RAISE_CRISIS = "raise_crisis"
     ASK = "ask"
     HELP = "help"
 
@@ -41,6 +42,7 @@ DEFAULT_PERMISSIONS: Table = {
     Permission.DECLARE_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
     Permission.RUN_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
     Permission.CRISIS: (Role.CRISIS_LEAD, Role.COACH, Role.LEGAL, Role.RESPONDER, Role.ADMIN),
+    Permission.RAISE_CRISIS: (),
     Permission.ASK: (),
     Permission.HELP: (),
 }

@@ -17,7 +17,7 @@ from bot.core.permissions import Permission
 from bot.core.playbook import Severity
 from bot.core.text import single_line
 from bot.core.turn import Turn
-from handlers.crisis import actions, rules
+from handlers.crisis import actions, raising, rules
 from handlers.crisis.cards import list_card, person_name, timeline_card
 from handlers.crisis.declare import (
     chosen_severity,
@@ -38,7 +38,7 @@ from handlers.crisis.flow import (
 )
 from handlers.crisis.incident import Incident, parse_incident_id
 
-DECLARING = "declare a crisis"
+DECLARING = "declare a crisis (anyone can /crisis raise WHAT IS HAPPENING to alert them)"
 RUNNING = "run an incident"
 FOLLOWING = "follow an incident"
 INCIDENT_VERBS = (
@@ -70,6 +70,9 @@ async def on_crisis(turn: Turn, command: Command) -> None:
         incidents = await open_incidents(turn)
         titles = {i.id: title_of(turn, i) for i in incidents}
         await turn.reply(list_card(incidents, titles, turn.now()), ephemeral=True)
+    elif verb == "raise":
+        require(turn, Permission.RAISE_CRISIS, "raise a possible crisis")
+        await raising.raise_situation(turn, rest)
     elif verb == "help":
         await turn.say(turn.render("crisis/usage.txt"))
     elif parse_incident_id(first) is not None:
@@ -106,7 +109,13 @@ async def _declare_from_words(turn: Turn, text: str) -> None:
 
 @router.form("crisis.declare", permission=Permission.DECLARE_CRISIS, doing=DECLARING)
 async def on_declare(turn: Turn, form: FormSubmitted) -> None:
-    playbook = playbook_named(turn, form.context or form.values.get("playbook", ""))
+    raised = (
+        form.context.removeprefix(raising.RAISE_CONTEXT)
+        if form.context.startswith(raising.RAISE_CONTEXT)
+        else None
+    )
+    chosen = form.values.get("playbook", "") if raised else form.context
+    playbook = playbook_named(turn, chosen or form.values.get("playbook", ""))
     incident = await declare(
         turn,
         playbook,
@@ -116,6 +125,8 @@ async def on_declare(turn: Turn, form: FormSubmitted) -> None:
     )
     if incident is not None:
         await _declared(turn, incident)
+        if raised:
+            await raising.decide(turn, raised, "declared", incident.id)
 
 
 async def _declared(turn: Turn, incident: Incident) -> None:

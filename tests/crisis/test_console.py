@@ -244,7 +244,7 @@ async def test_a_statement_missing_a_variable_is_refused_at_declare(chat: Chat) 
 
 async def test_people_without_the_role_are_refused_and_offered_nothing_broken(chat: Chat) -> None:
     out = await chat.run("as jo", "/crisis")
-    assert "Only a crisis lead or coach can declare a crisis." in out
+    assert "Only a crisis lead or coach can declare a crisis (anyone can /crisis raise" in out
     await chat.run(*DECLARE)
     out = await chat.run("as jo", "click Done #1")
     assert "can tick a checklist item" in out
@@ -330,3 +330,37 @@ async def test_the_lead_is_reminded_to_post_updates_until_resolved(chat: Chat) -
     assert not await chat.store.pending_timers("crisis.escalate:")
     log = await chat.store.audit_log("incident:CR-1")
     assert [e.actor for e in log if e.action == "incident.update_reminder"] == ["system", "system"]
+
+
+async def test_anyone_may_raise_and_a_lead_declares_or_dismisses(chat: Chat) -> None:
+    out = await chat.run("as jo", "channel @jo", "/crisis")
+    assert "Only a crisis lead or coach can declare a crisis (anyone can /crisis raise" in out
+    out = await chat.run("/crisis raise AcmePay payments fail, people are furious <!here>")
+    assert "Raised with the crisis leads" in out
+    assert "Possible crisis raised by Jo Martin" in out and "[Declare] [Dismiss]" in out
+    assert "> AcmePay payments fail, people are furious <!here>" in out
+    raised = max(chat.session.shown)
+    out = await chat.run(f"click Declare #{raised}")
+    assert "Only a crisis lead or coach can decide whether a raised situation is a crisis." in out
+    out = await chat.run("as priya", "channel #hub", f"click Declare #{raised}")
+    assert "[form · Declare a crisis]" in out
+    out = await chat.run(
+        "fill playbook=service-outage var_service=AcmePay var_status_url=https://s.acme.com",
+        "submit",
+    )
+    assert "Declared CR-1 · Customer-facing service outage." in out
+    assert "AcmePay payments fail, people are furious" in chat.card(raised)
+    assert "Declared as CR-1 by Priya Raman" in chat.card(raised)
+    assert "[Declare]" not in chat.card(raised)
+    assert "Priya Raman declared what you raised a crisis: CR-1." in out
+    assert (await incident(chat)).summary == "AcmePay payments fail, people are furious <!here>"
+    # A second raise, dismissed; a late click on it changes nothing.
+    await chat.run("as jo", "/crisis raise Someone posted a rude meme")
+    second = max(chat.session.shown)
+    late = chat.press("priya", "Dismiss", second)
+    out = await chat.run("as maria", f"click Dismiss #{second}")
+    assert "Dismissed. The person who raised it is told." in out
+    assert "decided it is not a crisis" in out
+    assert "Dismissed by Maria Lopez" in chat.card(second)
+    await chat.runtime.handle(late, chat.session)
+    assert "Maria Lopez already dismissed it. Nothing was changed." in chat.session.transcript[-1]
