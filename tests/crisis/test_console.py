@@ -364,3 +364,37 @@ async def test_anyone_may_raise_and_a_lead_declares_or_dismisses(chat: Chat) -> 
     assert "Dismissed by Maria Lopez" in chat.card(second)
     await chat.runtime.handle(late, chat.session)
     assert "Maria Lopez already dismissed it. Nothing was changed." in chat.session.transcript[-1]
+
+
+async def test_pages_the_store_holds_are_sent_after_a_crash(
+    chat: Chat, loaded: Loaded, store_backend: tuple[str, str]
+) -> None:
+    from bot.core.events import Command
+    from tests.conftest import open_chat
+
+    settings = chat.runtime.settings
+    # The declaration is committed, then the process dies before its outbox is sent.
+    await chat.runtime.handle(
+        Command(
+            platform="console",
+            actor=settings.actor_for(settings.people["priya"], "console"),
+            received_at=START,
+            platform_channel="#hub",
+            name="crisis",
+            text="service-outage service=AcmePay status_url=https://s.acme.com Payments fail",
+        ),
+        chat.session,
+    )
+    assert await chat.store.outbox_size("console") >= 2
+    url, namespace = store_backend
+    await chat.store.close()
+    again = await open_chat(url, namespace, loaded, person="priya")
+    try:
+        await again.session.settle()
+        shown = {s.place: s.card.title for s in again.session.shown.values()}
+        assert shown["#hub"].startswith("CR-1 · Customer-facing service outage")
+        assert shown["@maria"] == "You are paged: CR-1 · Customer-facing service outage"
+        assert await again.store.outbox_size("console") == 0
+    finally:
+        await again.store.close()
+        await chat.store.open()
