@@ -58,25 +58,24 @@ class ExternalSender:
         """Send until nothing sendable is left; return how many settled."""
         settled = 0
         for _ in range(max_passes):
+            # Lease no more than can be sent at once, so no leased item waits
+            # for a slot while its lease runs out (another process would then
+            # send it as well).
             batch = await self.store.lease_outbox(
-                self.lane.lane, self.clock.now(), self.owner, self.lane.lease_for
+                self.lane.lane,
+                self.clock.now(),
+                self.owner,
+                self.lane.lease_for,
+                limit=self.concurrency,
             )
             if not batch:
                 break
-            # Items are independent and each is leased: send a few at once
-            # (the receiver is one system; it gets at most ``concurrency``).
-            slots = asyncio.Semaphore(self.concurrency)
-            progress = sum(
-                await asyncio.gather(*(self._deliver_in(slots, leased) for leased in batch))
-            )
-            settled += progress
-            if not progress:
-                break
+            # Items are independent and each is leased: send them at once (the
+            # receiver is one system; it gets at most ``concurrency``).
+            # A retried item waits until its not_before, so each pass leases
+            # other items: the loop ends when nothing is sendable now.
+            settled += sum(await asyncio.gather(*(self.deliver(leased) for leased in batch)))
         return settled
-
-    async def _deliver_in(self, slots: asyncio.Semaphore, leased: LeasedOutboxItem) -> int:
-        async with slots:
-            return await self.deliver(leased)
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Try one item once; 1 if it settled (accepted or failed for good)."""
@@ -111,7 +110,10 @@ class ExternalSender:
                 "%s item %s gave up after %g h: %s", self.lane.lane, leased.item.id, hours, reason
             )
             return await self._settle(
-                leased, False, {}, f"no success within {hours:g} hours; last: {reason}"
+                leased,
+                False,
+                {},
+                f"no success within {hours:g} hour{'' if hours == 1 else 's'}; last: {reason}",
             )
         # The last try happens at the deadline, not after it.
         await self.store.retry_outbox(leased.item.id, leased.token, min(now + wait, deadline))
