@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.cards import Tone
+from bot.core.cards import Choice, Form, Input, InputKind, Tone
 from bot.core.errors import InvalidInput
-from bot.core.events import Action, TimerFired
+from bot.core.events import Action, FormSubmitted, TimerFired
 from bot.core.permissions import Permission
 from bot.core.turn import Turn
 from handlers.crisis import rules
@@ -20,6 +20,7 @@ from handlers.crisis.flow import (
     card_for,
     follow_up,
     load_incident,
+    manual_page_id,
     plan_for,
     refresh_pages,
     require,
@@ -30,6 +31,7 @@ from handlers.crisis.flow import (
     with_due_pages,
 )
 from handlers.crisis.incident import Incident
+from handlers.crisis.pages import person_channels
 from handlers.crisis.summary_card import summary_card
 
 log = logging.getLogger(__name__)
@@ -177,3 +179,69 @@ async def on_escalation_due(turn: Turn, timer: TimerFired) -> None:
         # whatever is next, if anything; the flush completes this one.
         current = await load_incident(turn, incident_id)
         follow_up(turn, current, current, update_card=False)
+
+
+@router.action("crisis.page", permission=Permission.RUN_CRISIS, doing=RUNNING)
+async def on_page_clicked(turn: Turn, action: Action) -> None:
+    """**Page someone**: the lead pages a person the playbook did not name."""
+    incident = await load_incident(turn, parse_button_value(action.value)[0])
+    if not incident.open:
+        await turn.say(
+            turn.render("crisis/refusal.txt", reason="already_resolved", incident=incident.id),
+            tone=Tone.ATTENTION,
+        )
+        return
+    waiting = {p.person for p in incident.paged if p.acked_at is None}
+    people = [p for p in turn.settings.people.values() if p.id not in incident.acks()]
+    await turn.open_form(
+        Form(
+            form_id="crisis.page",
+            title=f"Page someone for {incident.id}",
+            intro=turn.render("crisis/page_form.txt", incident=incident.id),
+            inputs=(
+                Input(
+                    "person",
+                    "Who",
+                    InputKind.CHOICE,
+                    required=True,
+                    choices=tuple(
+                        Choice(p.id, f"{p.name} (paged, waiting)" if p.id in waiting else p.name)
+                        for p in people
+                    ),
+                ),
+            ),
+            submit_label="Page",
+            context=incident.id,
+            return_to=card_key(incident),
+        )
+    )
+
+
+@router.form("crisis.page", permission=Permission.RUN_CRISIS, doing=RUNNING)
+async def on_page(turn: Turn, form: FormSubmitted) -> None:
+    person = turn.settings.people.get(form.values.get("person", "").strip())
+    if person is None:
+        raise InvalidInput("person", "choose someone from the list")
+    now = turn.now()
+
+    def page(incident: Incident) -> Incident | rules.Refusal:
+        if person.id in incident.acks():
+            return rules.Refusal("already_acknowledged_other", incident)
+        return rules.record_page(
+            incident,
+            person=person.id,
+            page_id=manual_page_id(incident, person.id),
+            step=0,
+            channels=person_channels(person, turn.pagers),
+            now=now,
+        )
+
+    def audited(turn: Turn, before: Incident, after: Incident) -> None:
+        turn.audit("incident.paged_by_hand", subject(after.id), person=person.id)
+
+    done = await transition(turn, form.context, page, audited)
+    if done:
+        await turn.say(
+            turn.render("crisis/done.txt", what="paged", incident=done.id, name=person.name),
+            tone=Tone.GOOD,
+        )

@@ -183,7 +183,9 @@ def incident_card(
             )
         )
     buttons: tuple[Button, ...] = ()
-    overflow = (Button("Timeline", "crisis.timeline", button_value(incident)),)
+    overflow: tuple[Button, ...] = (Button("Timeline", "crisis.timeline", button_value(incident)),)
+    if incident.open:
+        overflow = (Button("Page someone", "crisis.page", button_value(incident)), *overflow)
     if incident.open:
         buttons = (
             Button("Resolve", "crisis.resolve", button_value(incident), ButtonStyle.PRIMARY),

@@ -4,6 +4,7 @@ consequences (pages due, the escalation timer, the card) ride on the write."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -131,14 +132,27 @@ def with_due_pages(turn: Turn, incident: Incident) -> Incident:
     return incident
 
 
+_PAGE_ID = re.compile(r"^(?P<person>.+):s(?P<step>\d+):(?P<kind>[rm])(?P<n>\d+)$")
+
+
 def parse_page_id(incident_id: str, page_id: str) -> tuple[str, int, int] | None:
-    """``CR-4:sam:s1:r0`` -> ("sam", 1, 0); None for other sent ids (reminders)."""
-    head, _, rest = page_id.rpartition(":r")
-    person_step, _, step = head.rpartition(":s")
-    person = person_step.removeprefix(f"{incident_id}:")
-    if not (rest.isdigit() and step.isdigit()) or person == person_step:
+    """``CR-4:sam:s1:r0`` -> ("sam", 1, 0); a page the lead sent by hand
+    (``CR-4:lee:s0:m1``) -> ("lee", 0, 0); None for other sent ids (reminders)."""
+    if not page_id.startswith(f"{incident_id}:"):
         return None
-    return person, int(step), int(rest)
+    match = _PAGE_ID.match(page_id.removeprefix(f"{incident_id}:"))
+    if match is None:
+        return None
+    repeat = int(match["n"]) if match["kind"] == "r" else 0
+    return match["person"], int(match["step"]), repeat
+
+
+def manual_page_id(incident: Incident, person: str) -> str:
+    """The id of the next page the lead sends ``person`` by hand; escalation
+    never sends these ids, so a hand page neither counts as one of its pages
+    nor stops one."""
+    sent = sum(1 for p in incident.pages_sent if p.startswith(f"{incident.id}:{person}:s0:m"))
+    return f"{incident.id}:{person}:s0:m{sent + 1}"
 
 
 def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: bool = True) -> None:
@@ -158,7 +172,11 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         if person in after.acks():
             continue  # (the declarer, acknowledged as they declared)
         _page_beyond_chat(
-            turn, after, escalation.DuePage(after.id, person, step, repeat, turn.now()), title
+            turn,
+            after,
+            escalation.DuePage(after.id, person, step, repeat, turn.now()),
+            page_id,
+            title,
         )
         turn.dm(
             person,
@@ -225,7 +243,9 @@ def refresh_pages(turn: Turn, incident: Incident, person: str) -> None:
         )
 
 
-def _page_beyond_chat(turn: Turn, incident: Incident, due: escalation.DuePage, title: str) -> None:
+def _page_beyond_chat(
+    turn: Turn, incident: Incident, due: escalation.DuePage, page_id: str, title: str
+) -> None:
     """E-mail and the page webhook, where configured, for one person's page."""
     person = turn.settings.people.get(due.person)
     if person is None:
@@ -243,7 +263,8 @@ def _page_beyond_chat(turn: Turn, incident: Incident, due: escalation.DuePage, t
             room_url=None,
             now=turn.now(),
         )
-        turn.page(page, channel)
+        # (Keyed by the page's own id: a page sent by hand is not an escalation page.)
+        turn.page(replace(page, key=f"{page_id}:{channel}"), channel)
 
 
 def _pagerduty(

@@ -398,3 +398,24 @@ async def test_pages_the_store_holds_are_sent_after_a_crash(
     finally:
         await again.store.close()
         await chat.store.open()
+
+
+async def test_the_lead_pages_someone_the_playbook_did_not_name(chat: Chat) -> None:
+    await chat.run(*DECLARE)
+    out = await chat.run("as sam", "click Page someone #1")
+    assert "Only a crisis lead or coach can run an incident." in out
+    out = await chat.run("as priya", "click Page someone #1")
+    assert "[form · Page someone for CR-1]" in out
+    # Everyone who has not acknowledged (Priya declared it: she has).
+    assert "person: Who [required] one of: maria | sam | alex | lee | jo | ada" in out
+    out = await chat.run("fill person=lee", "submit")
+    assert "Paged Lee Novak for CR-1." in out
+    assert "· @lee]" in out and "You are paged: CR-1" in out
+    assert "Lee Novak (chat): just paged" in chat.card(1)
+    out = await chat.run("as lee", "click Acknowledge")
+    assert "You acknowledged CR-1." in out
+    stored = await incident(chat)
+    assert "CR-1:lee:s0:m1" in stored.pages_sent
+    # Escalation still waits for the coach the playbook requires; Lee's page is not repeated.
+    out = await chat.run("advance 5m")
+    assert "@maria]" in out and "@lee]" not in out
