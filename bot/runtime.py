@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import handlers.admin
+import handlers.approvals
 import handlers.ask
 import handlers.crisis
 import handlers.help
@@ -48,6 +49,7 @@ def build_dispatcher() -> Dispatcher:
     return Dispatcher(
         [
             handlers.triage.router,
+            handlers.approvals.router,
             handlers.crisis.router,
             handlers.admin.router,
             handlers.help.router,
