@@ -17,6 +17,7 @@ from pathlib import Path
 import handlers.admin
 import handlers.approvals
 import handlers.ask
+import handlers.crisis
 import handlers.help
 import handlers.surge
 import handlers.triage
@@ -24,7 +25,8 @@ from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM, Mention
-from bot.core.ports import ExternalLane, PacingBudget, Responder
+from bot.core.playbook import Playbook
+from bot.core.ports import ExternalLane, PacingBudget, Responder, StatementRenderer
 from bot.core.publishing import SETTLED_TIMER, settled_event
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
@@ -36,6 +38,7 @@ from bot.intake.feed import IncomingMention
 from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
+from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 
@@ -49,6 +52,7 @@ def build_dispatcher() -> Dispatcher:
             handlers.triage.router,
             handlers.surge.router,
             handlers.approvals.router,
+            handlers.crisis.router,
             handlers.admin.router,
             handlers.help.router,
             handlers.ask.router,
@@ -88,6 +92,11 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # Posting budgets: shared by every process on a Redis store.
     pacing: PacingBudget = field(default_factory=LocalPacing)
+    # Crisis playbooks by id, and the sandbox their holding statements render in.
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
+    statements: StatementRenderer = field(default_factory=SandboxedStatements)
+    # Page channels beyond chat configured in this deployment's environment.
+    pagers: frozenset[str] = frozenset()
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -99,6 +108,9 @@ class Runtime:
             settings=self.settings,
             platforms=self.platforms,
             knowledge=self.knowledge,
+            playbooks=self.playbooks,
+            statements=self.statements,
+            pagers=self.pagers,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:
