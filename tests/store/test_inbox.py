@@ -10,9 +10,12 @@ again when its lease runs out. Time is always injected through ``now``.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.core.storage import AuditEntry, Effects, InboxEntry, Record, Store, Timer
+from bot.store.sqlite import SqliteStore
 
 from .conftest import Backend
 
@@ -170,3 +173,38 @@ async def test_concurrent_sweeps_lease_each_orphan_once(backend: Backend) -> Non
     finally:
         await first.close()
         await second.close()
+
+
+async def test_sqlite_admission_does_not_wait_for_a_held_write_lock_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Admissions take a priority lane; while another connection holds SQLite's
+    write lock the admission waits off the event loop (other tasks run) and is
+    stored once the lock is released."""
+    store = SqliteStore(tmp_path / "lane.db")
+    await store.open()
+    other = sqlite3.connect(tmp_path / "lane.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # e.g. another process's long write
+        admission = asyncio.create_task(admit(store, entry()))
+        ran_meanwhile = []
+
+        async def other_task() -> None:
+            ran_meanwhile.append(True)
+
+        await asyncio.gather(*(other_task() for _ in range(3)))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert ran_meanwhile == [True, True, True]
+        assert not admission.done()  # waiting for the lock, but not on the loop
+        other.execute("COMMIT")
+        token = await admission
+        assert token is not None
+        # The lane's write is visible to the store's own connection.
+        assert await store.inbox_size("slack") == 1
+        leased = await store.lease_inbox("slack", T0 + LEASE, "b", LEASE)
+        assert [item.entry.key for item in leased] == ["click:1"]
+        assert await admit(store, entry()) is None  # and deduplicated as usual
+    finally:
+        other.close()
+        await store.close()
