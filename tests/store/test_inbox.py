@@ -175,36 +175,37 @@ async def test_concurrent_sweeps_lease_each_orphan_once(backend: Backend) -> Non
         await second.close()
 
 
-async def test_sqlite_admission_does_not_wait_for_a_held_write_lock_on_the_loop(
-    tmp_path: Path,
-) -> None:
-    """Admissions take a priority lane; while another connection holds SQLite's
-    write lock the admission waits off the event loop (other tasks run) and is
-    stored once the lock is released."""
+async def test_sqlite_admission_goes_ahead_of_queued_store_calls(tmp_path: Path) -> None:
+    """Admissions take a priority lane: an admission made while other store
+    calls queue for the connection is stored before them (it waits only for
+    the call already running), and the event loop is never blocked meanwhile."""
     store = SqliteStore(tmp_path / "lane.db")
     await store.open()
     other = sqlite3.connect(tmp_path / "lane.db", isolation_level=None)
+    finished: list[str] = []
+
+    async def write(n: int) -> None:
+        await store.insert(Record("note", f"n{n}", {"n": n}))
+        finished.append(f"write {n}")
+
+    async def admission() -> None:
+        assert await admit(store, entry()) is not None
+        finished.append("admission")
+
     try:
-        other.execute("BEGIN IMMEDIATE")  # e.g. another process's long write
-        admission = asyncio.create_task(admit(store, entry()))
-        ran_meanwhile = []
-
-        async def other_task() -> None:
-            ran_meanwhile.append(True)
-
-        await asyncio.gather(*(other_task() for _ in range(3)))
+        other.execute("BEGIN IMMEDIATE")  # another process's long write holds the lock
+        writes = [asyncio.create_task(write(n)) for n in range(5)]
         for _ in range(5):
-            await asyncio.sleep(0)
-        assert ran_meanwhile == [True, True, True]
-        assert not admission.done()  # waiting for the lock, but not on the loop
+            await asyncio.sleep(0)  # the first write is on the connection thread, waiting
+        admitted = asyncio.create_task(admission())
+        for _ in range(5):
+            await asyncio.sleep(0)  # the loop runs: nothing waits for the lock on it
+        assert finished == []
         other.execute("COMMIT")
-        token = await admission
-        assert token is not None
-        # The lane's write is visible to the store's own connection.
+        await asyncio.gather(*writes, admitted)
+        assert finished == ["write 0", "admission", "write 1", "write 2", "write 3", "write 4"]
         assert await store.inbox_size("slack") == 1
-        leased = await store.lease_inbox("slack", T0 + LEASE, "b", LEASE)
-        assert [item.entry.key for item in leased] == ["click:1"]
-        assert await admit(store, entry()) is None  # and deduplicated as usual
+        assert await admit(store, entry()) is None  # deduplicated as usual
     finally:
         other.close()
         await store.close()

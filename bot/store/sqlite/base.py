@@ -37,8 +37,6 @@ class SqliteBase:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._queue: list[Slot] = []  # jobs waiting for the connection thread
-        # The priority lane's own connection, used on the event loop's thread.
-        self._first: sqlite3.Connection | None = None
 
     @property
     def path(self) -> Path:
@@ -61,19 +59,7 @@ class SqliteBase:
                 await db.close()
                 raise
             self._db = db
-            if str(self._path) != ":memory:":  # a second :memory: would be another database
-                self._first = self._lane_connection()
             log.debug("opened SQLite store %s", self._path)
-
-    def _lane_connection(self) -> sqlite3.Connection:
-        """The priority lane's connection (see :meth:`_tx_first`): it never
-        waits for the write lock (busy timeout 0) and never checkpoints (the
-        main connection does), so a call on it cannot stall the event loop."""
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 0")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
-        return conn
 
     def _set_up(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
@@ -94,9 +80,6 @@ class SqliteBase:
     async def close(self) -> None:
         """Close the connection. The store can be opened again."""
         async with self._lock:
-            if self._first is not None:
-                first, self._first = self._first, None
-                first.close()
             if self._db is not None:
                 db, self._db = self._db, None
                 await db.close()
@@ -173,23 +156,14 @@ class SqliteBase:
         """Run ``body`` in one transaction ahead of every queued call: the
         priority lane of inbox admissions, which an acknowledgement waits for.
 
-        It runs at once on the event loop's thread, on the lane's own
-        connection, when SQLite's write lock is free (the usual case: the
-        other connection's transactions take well under a millisecond): no
-        queue, no hand-off to another thread, which under load cost the
-        acknowledgement hundreds of milliseconds (docs/benchmarks.md). When
-        the lock is held it does not wait on the loop: the job goes to the
-        connection thread, ahead of the calls queued for the lock, and waits
-        there at most for the hand-off already running (each job there is
-        its own transaction). Use it only for small writes.
+        The job goes straight to the connection thread's queue, past the lock
+        and the calls waiting for it, so it waits at most for the hand-off
+        already on the thread (each job there is its own transaction, so it
+        never lands inside another caller's), never for a backlog queued
+        behind it. It is not run on the event loop's thread: a try of that
+        (a second connection used synchronously) blocked the loop for up to
+        seconds on a CPU-starved host (docs/benchmarks.md). Small writes only.
         """
-        self._conn()  # refuses when the store is not open
-        if self._first is not None:
-            try:
-                return transaction(self._first, body)
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
         return await on_connection_thread(self._conn(), lambda conn: transaction(conn, body))
 
     async def _tx(self, body: Job[_T]) -> _T:
@@ -198,11 +172,3 @@ class SqliteBase:
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return await self._run(lambda conn: conn.execute(sql, params).fetchall(), writes=False)
-
-
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    """SQLite's write lock was held by another connection (nothing was written)."""
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(error)
