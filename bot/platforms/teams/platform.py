@@ -62,6 +62,12 @@ from bot.platforms.teams.responder import (
     invoke_response,
 )
 from bot.platforms.teams.settings import AdapterConfig, TeamsSettings
+from bot.platforms.teams.tokens import (
+    LOGIN_URL,
+    OutboundCredentials,
+    OutboundTokens,
+    TokenUnavailable,
+)
 from bot.runtime import Runtime
 
 __all__ = ["TeamsPlatform", "TeamsSettings"]
@@ -130,12 +136,23 @@ class TeamsPlatform:
         self.keys = (
             None if teams.anonymous else SigningKeys(runtime.clock, teams.openid_metadata_url)
         )
+        # Outbound tokens fetched with aiohttp, not botbuilder's blocking msal.
+        self.tokens = (
+            None
+            if teams.anonymous or outbound is not None
+            else OutboundTokens(
+                teams.app_id,
+                teams.app_password,
+                teams.token_url or LOGIN_URL.format(tenant=teams.tenant_id),
+            )
+        )
         self.adapter = CloudAdapter(
             TeamsAuthentication(
                 MeteredAuthentication(
                     AdapterConfig(teams),
                     calls=runtime.metrics.platform_calls,
-                    credentials_factory=outbound,
+                    credentials_factory=outbound
+                    or (OutboundCredentials(self.tokens) if self.tokens else None),
                 ),
                 TokenValidator(teams.app_id, self.keys, runtime.clock) if self.keys else None,
             )
@@ -178,6 +195,8 @@ class TeamsPlatform:
             self._sweeper = None
         if self.keys is not None:
             await self.keys.stop()
+        if self.tokens is not None:
+            await self.tokens.close()
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -212,6 +231,12 @@ class TeamsPlatform:
         except KeysUnavailable:
             return web.json_response(
                 {"error": "the signing keys are not available yet; retry shortly"},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
+        except TokenUnavailable:  # for the turn's Connector client; logged where it failed
+            return web.json_response(
+                {"error": "no access token for the Bot Connector yet; retry shortly"},
                 status=503,
                 headers={"Retry-After": "5"},
             )
