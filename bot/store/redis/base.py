@@ -73,7 +73,7 @@ class RedisBase:
             raise
         self._scripts = {name: client.register_script(src) for name, src in SOURCES.items()}
         self._pool, self._client = pool, client
-        self._lane = AdmissionLane(self._url, SOURCES["admit_inbox"])
+        self._lane = AdmissionLane(self._url, SOURCES["admit_inbox"], POOL_WAIT)
         log.debug("opened Redis store namespace %s", self._namespace)
 
     async def close(self) -> None:
