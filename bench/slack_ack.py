@@ -755,6 +755,7 @@ def summarize(samples: Sequence[Sample]) -> dict[str, Any]:
         "errors": sum(s.error is not None for s in samples),
         "error_kinds": dict(Counter(s.error for s in samples if s.error is not None)),
         "p50_ms": percentile(ok, 50),
+        "p95_ms": percentile(ok, 95),
         "p99_ms": percentile(ok, 99),
         "p999_ms": percentile(ok, 99.9),
         "max_ms": ok[-1] if ok else math.nan,
@@ -954,15 +955,16 @@ def report(result: dict[str, Any]) -> str:
         f"slack_bolt {m['slack_bolt']}, aiohttp {m['aiohttp']}; commit {m['commit']}"
         + (f" + {m['uncommitted_files']} uncommitted files" if m["uncommitted_files"] else ""),
         "",
-        "| server | kind | requests | errors | p50 ms | p99 ms | p99.9 ms | max ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| server | kind | requests | errors | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, server in result["servers"].items():
         for part in (*KINDS, "all"):
             row = server[part]
             lines.append(
                 f"| {name} | {part} | {row['requests']} | {row['errors']} | "
-                f"{_ms(row['p50_ms'])} | {_ms(row['p99_ms'])} | {_ms(row['p999_ms'])} | "
+                f"{_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | "
+                f"{_ms(row['p999_ms'])} | "
                 f"{_ms(row['max_ms'])} |"
             )
     lines += ["", "| Playcaller / bare | p50 | p99 |", "|---|---:|---:|"]
@@ -992,7 +994,8 @@ def report(result: dict[str, Any]) -> str:
             f"{info['inflight_at_end']} requests still being worked on at the end of the "
             f"load, {finished}{extra}; {info['log_warnings']} log warnings; fake Web API "
             f"{info['fake_cpu_pct']:.0f}% and load generator {info['generator_cpu_pct']:.0f}% "
-            f"of a core, other processes on the host {info['others_cpu_pct']:.0f}%; "
+            f"of a core, other processes on the host {info['others_cpu_pct']:.0f}% "
+            f"(load average {info['loadavg_1m_after']:.2f} after the load); "
             f"generator lag p99 {_ms(server['all']['send_lag_p99_ms'])} ms"
         )
         if "admit_p99_ms" in info:
