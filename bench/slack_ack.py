@@ -13,7 +13,7 @@ framework is a ratio.
 
 Processes (all spawned, all on 127.0.0.1):
 
-* a fake Slack Web API (``tests/fakes/slack_api.py``) whose every answer takes
+* a fake Slack Web API (``tests/fakes/slack_api/``) whose every answer takes
   ``--api-delay`` seconds (default 2 s), seeded with the test users;
 * the server under test, one at a time, each in its own process with its own
   event loop: Playcaller's ``SlackPlatform`` on a temporary SQLite store (or,

@@ -379,11 +379,13 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None, source: str | N
 def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from aiohttp import web
 
+    from bot.core.ports import ExternalLane
     from bot.deployment import mismatches, record_platforms
     from bot.intake.endpoint import IntakeSettings
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
+    from bot.publishing import PublishLane, WebhookPublisher, WebhookSettings, warn_unpublished
     from bot.web import ServedPlatform, create_app
 
     slack = SlackSettings.from_env(os.environ)
@@ -395,6 +397,8 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
         return 2
     if intake is None:
         log.info("POST /intake is off: PLAYCALLER_INTAKE_SECRET is not set")
+    # A URL without a secret (or a bad URL) stops start-up here (ConfigError).
+    publishing = WebhookSettings.from_env(os.environ)
     log.info("guidelines in %s (Save as guidance writes faq.md there)", loaded.knowledge.folder)
     for note in loaded.notes:
         log.warning("%s", note)
@@ -418,7 +422,16 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
         served = [p.name for p in platforms]
         for sentence in await mismatches(runtime.store, runtime.platforms, served):
             log.warning("%s", sentence)
-        app = create_app(runtime, platforms, intake=intake)
+        lanes: list[ExternalLane] = []
+        if publishing is not None:
+            publisher = WebhookPublisher(publishing, runtime.clock)
+            lanes.append(PublishLane(publisher, lease_for=publishing.lease))
+            log.info("publishing approved posts to %s", publishing.url)
+        else:
+            await warn_unpublished(runtime.store)
+        app = create_app(runtime, platforms, intake=intake, lanes=lanes)
+        if publishing is not None:
+            app.on_cleanup.append(lambda _: publisher.close())
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
         # which otherwise pauses the event loop for tens of milliseconds.

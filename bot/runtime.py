@@ -19,14 +19,16 @@ import handlers.ask
 import handlers.help
 import handlers.triage
 from bot.core.clock import Clock
-from bot.core.events import Event, MentionArrived
+from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.model import SYSTEM
-from bot.core.ports import PacingBudget, Responder
+from bot.core.ports import ExternalLane, PacingBudget, Responder
+from bot.core.publishing import SETTLED_TIMER, settled_event
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
 from bot.core.storage import Effects, Store
 from bot.core.turn import Turn
+from bot.external_sends import ExternalSender
 from bot.intake.enrich import SentimentModel, enrich
 from bot.intake.feed import IncomingMention
 from bot.metrics import Metrics
@@ -130,13 +132,20 @@ class Runtime:
             await self.store.apply(Effects(timers=(timer,)))
 
     def scheduler(self) -> Scheduler:
-        async def run(event: Event) -> None:
+        async def run(fired: TimerFired) -> None:
+            # A settled publication rides a timer (durable, leased, fenced)
+            # but reaches the routers as its own event.
+            event: Event = settled_event(fired) if fired.kind == SETTLED_TIMER else fired
             await self.handle(event, SilentResponder())
 
         return Scheduler(self.store, self.clock, run, self.owner)
 
     def sender(self, delivery: Delivery) -> OutboxSender:
         return OutboxSender(self.store, delivery, self.clock, self.owner)
+
+    def external_sender(self, lane: ExternalLane) -> ExternalSender:
+        """The sender of one external lane (publications, pages) in this process."""
+        return ExternalSender(self.store, lane, self.clock, self.owner)
 
 
 _TEMPLATE_NAME = re.compile(r"[\"']([a-z_]+/[a-z_]+\.txt)[\"']")

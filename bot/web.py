@@ -1,4 +1,4 @@
-"""The ``serve`` web application: health, metrics, scheduler and outbox senders.
+"""The ``serve`` web application: health, metrics, scheduler, outbox and lane senders.
 
 Start-up opens the store and starts background work; clean-up stops it and
 closes the store. Platforms (Slack, Teams) mount their routes on this app.
@@ -14,6 +14,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.core.ports import ExternalLane
 from bot.core.storage import Store
 from bot.intake import endpoint
 from bot.operations import metrics_route, request_middleware, watch_store
@@ -50,9 +51,11 @@ def create_app(
     *,
     poll_seconds: float = 1.0,
     intake: endpoint.IntakeSettings | None = None,
+    lanes: Sequence[ExternalLane] = (),
 ) -> web.Application:
     """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up);
-    ``POST /intake`` is served when ``intake`` is given."""
+    ``POST /intake`` is served when ``intake`` is given; each of ``lanes``
+    (publishing, paging) gets a sender."""
     platform_of: dict[str, str] = {}
     app = web.Application(middlewares=[request_middleware(runtime.metrics, platform_of)])
     app[RUNTIME] = runtime
@@ -72,7 +75,7 @@ def create_app(
         runtime.metrics,
         runtime.store,
         runtime.clock,
-        {*runtime.platforms, *(p.name for p in platforms)},
+        {*runtime.platforms, *(p.name for p in platforms), *(lane.lane for lane in lanes)},
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -85,6 +88,12 @@ def create_app(
                 runtime.sender(p.delivery).run(stop, poll_seconds), name=f"outbox-{p.name}"
             )
             for p in platforms
+        ]
+        tasks += [
+            asyncio.create_task(
+                runtime.external_sender(lane).run(stop, poll_seconds), name=f"lane-{lane.lane}"
+            )
+            for lane in lanes
         ]
         log.info("playcaller serving; platforms: %s", ", ".join(p.name for p in platforms))
         yield

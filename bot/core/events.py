@@ -89,4 +89,38 @@ class MentionArrived(Envelope):
     mention: Mention
 
 
-Event = Command | Action | Message | FormSubmitted | TimerFired | MentionArrived
+@dataclass(frozen=True, kw_only=True)
+class PublicationSettled(Envelope):
+    """A queued publication (:meth:`bot.core.turn.Turn.publish`) has settled:
+    the receiver accepted it (``published``) or it failed for good.
+
+    It reaches the routers once per settled round, exactly as a timer does:
+    the sender recorded the outcome in the same store write that completed
+    the outbox item, as the durable timer ``settlement`` names (``(timer key,
+    fencing token)``), and the handler's first committed write (or its end)
+    completes that timer. ``url`` and ``post_id`` are where the post landed,
+    when the receiver said; ``reason`` is the receiver's own words (or why
+    retrying stopped) when it failed; ``attempts`` counts the POSTs tried;
+    ``settled_at`` is when the outcome was known.
+    """
+
+    draft_id: str
+    version: int
+    round: int
+    published: bool
+    url: str | None = None
+    post_id: str | None = None
+    reason: str = ""
+    attempts: int = 1
+    settled_at: datetime
+    settlement: tuple[str, int]
+
+    @property
+    def key(self) -> str:
+        """The publication's key (``<draft id>:<version>``), its Idempotency-Key."""
+        return f"{self.draft_id}:{self.version}"
+
+
+Event = (
+    Command | Action | Message | FormSubmitted | TimerFired | MentionArrived | PublicationSettled
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ from bot.core.events import Event
 from bot.core.paging import Page, PageSent
 from bot.core.playbook import Statement
 from bot.core.publishing import Publication, Published
+from bot.core.storage import JSON, Effects, OutboxItem
 
 
 class Responder(Protocol):
@@ -92,3 +94,41 @@ class Pager(Protocol):
 
     async def send(self, page: Page, *, attempt: int) -> PageSent:
         """Send ``page`` (``attempt`` counts from 1)."""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """How an external send ended, for good: accepted (``ok``, with what the
+    receiver said in ``detail``) or failed (``reason``, the receiver's words
+    or why retrying stopped). ``attempts`` counts the tries, ``at`` is when."""
+
+    ok: bool
+    attempts: int
+    at: datetime
+    detail: JSON = field(default_factory=dict)
+    reason: str = ""
+
+
+class ExternalLane(Protocol):
+    """One kind of send to a system outside chat (a publication, a page),
+    delivered through the outbox by :class:`bot.external_sends.ExternalSender`.
+
+    Items of the lane are outbox items whose ``platform`` is ``lane``. ``send``
+    raises :class:`bot.core.errors.RetryLater` to be tried again (with the
+    same key) and :class:`bot.core.errors.Undeliverable` when the receiver
+    refused; after ``give_up_after`` from the item's creation, retrying stops
+    and the item fails. ``settled`` says what is written with the item's
+    fenced completion, in one transaction: usually a timer that brings the
+    outcome to the routers, and an audit entry.
+    """
+
+    lane: str
+    give_up_after: timedelta
+    # How long one process holds an item: longer than one send can take.
+    lease_for: timedelta
+
+    async def send(self, item: OutboxItem, *, attempt: int) -> JSON:
+        """Send ``item`` (``attempt`` counts from 1); return what the receiver said."""
+
+    def settled(self, item: OutboxItem, outcome: SendOutcome) -> Effects:
+        """The effects that record ``outcome`` with the item's completion."""

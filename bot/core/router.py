@@ -17,7 +17,15 @@ from typing import Any, TypeVar
 
 from bot.core.cards import Tone
 from bot.core.errors import NotPermitted, PlaycallerError
-from bot.core.events import Action, Command, Event, FormSubmitted, Message, TimerFired
+from bot.core.events import (
+    Action,
+    Command,
+    Event,
+    FormSubmitted,
+    Message,
+    PublicationSettled,
+    TimerFired,
+)
 from bot.core.permissions import Permission, role_names
 from bot.core.turn import Turn
 
@@ -28,6 +36,9 @@ DELIVERY_KEY_TTL = timedelta(minutes=15)
 # Slack's first retry after a crash comes a minute later; a live handler is
 # done long before this lapses.
 DELIVERY_IN_PROGRESS_TTL = timedelta(seconds=45)
+
+# The one route key of PublicationSettled.
+SETTLED_ROUTE = "publication"
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Turn, Any], Awaitable[None]]
@@ -112,6 +123,16 @@ class Router:
     ]:
         """Handle a durable timer of this kind coming due."""
         return self._register(TimerFired, kind, None, kind)
+
+    def publication_settled(
+        self,
+    ) -> Callable[
+        [Callable[[Turn, PublicationSettled], Awaitable[None]]],
+        Callable[[Turn, PublicationSettled], Awaitable[None]],
+    ]:
+        """Handle the outcome of a publication queued with :meth:`Turn.publish`
+        (one router per dispatcher: the feature that publishes)."""
+        return self._register(PublicationSettled, SETTLED_ROUTE, None, "record a publication")
 
     def message(
         self,
@@ -212,6 +233,8 @@ def _event_key(event: Event) -> str:
         return event.form_id
     if isinstance(event, TimerFired):
         return event.kind
+    if isinstance(event, PublicationSettled):
+        return SETTLED_ROUTE
     return ""
 
 

@@ -276,11 +276,17 @@ class Store(Protocol):
         unleased or lease expired), by priority, then creation order."""
 
     async def finish_outbox(
-        self, item_id: str, token: int, card_ref: tuple[str, JSON] | None = None
+        self,
+        item_id: str,
+        token: int,
+        card_ref: tuple[str, JSON] | None = None,
+        effects: Effects = NO_EFFECTS,
     ) -> bool:
         """Remove a delivered item; if ``card_ref`` is ``(card_key, ref)``,
-        remember where the card was posted for later updates. False when the
-        lease was lost."""
+        remember where the card was posted for later updates. ``effects``
+        (an external send's settlement: its timer, its audit entry) commit in
+        the same transaction. False, with nothing written, when the lease was
+        lost. ``effects`` may not complete a timer or inbox entry (ValueError)."""
 
     async def retry_outbox(self, item_id: str, token: int, not_before: datetime) -> bool:
         """Release a leased item to be tried again at ``not_before``."""

@@ -16,10 +16,11 @@ from typing import Any
 from bot.core.cards import Card, Form, TextBlock, Tone
 from bot.core.clock import Clock
 from bot.core.errors import PlaycallerError
-from bot.core.events import Event, TimerFired
+from bot.core.events import Event, PublicationSettled, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.model import Actor
 from bot.core.ports import Responder, Templates
+from bot.core.publishing import Publication, publication_item
 from bot.core.settings import Settings
 from bot.core.storage import AuditEntry, Effects, OutboxItem, Record, Store, Timer, Written
 
@@ -53,9 +54,12 @@ class Turn:
         self.platforms = tuple(platforms)
         self._knowledge = knowledge
         self._buffer = Effects()
-        self._complete_timer: tuple[str, int] | None = (
-            (event.key, event.token) if isinstance(event, TimerFired) else None
-        )
+        self._complete_timer: tuple[str, int] | None = None
+        if isinstance(event, TimerFired):
+            self._complete_timer = (event.key, event.token)
+        elif isinstance(event, PublicationSettled):
+            # A settlement arrives on a timer: handled once, like any timer.
+            self._complete_timer = event.settlement
         # The inbox entry this event came from is completed with the first
         # committed write, so a crash after it never runs the event again.
         self._complete_inbox = event.inbox_lease
@@ -117,6 +121,26 @@ class Turn:
     def dm(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
         """Send ``card`` to one person directly."""
         self._outbox("dm", f"person:{person_id}", card, priority)
+
+    def publish(self, publication: Publication, *, round: int = 0) -> None:
+        """Publish ``publication`` through the outbox's publish lane, exactly once.
+
+        The item is committed with the turn's next write (the record change
+        that approved this version), so the approval and the publish request
+        exist together or not at all. A sender then POSTs it with
+        ``Idempotency-Key: <draft id>:<version>``, retrying connection errors,
+        timeouts, 429 and 5xx for up to 24 hours; the outcome comes back as a
+        :class:`~bot.core.events.PublicationSettled` event for the routers.
+
+        ``round`` numbers the attempts a person asked for: 0 when approved,
+        1 for the first authorised "retry" after a failure, and so on. The
+        same round queued twice while it waits is one item; a new round is a
+        new item with the same Idempotency-Key (a receiver that did publish
+        the version answers the repeat without posting again). Call this only
+        from the write that decides (compare-and-set on the draft), so a
+        double click cannot queue it twice after the first has settled.
+        """
+        self._add(Effects(outbox=(publication_item(publication, round=round, now=self.now()),)))
 
     def schedule(self, timer: Timer) -> None:
         """Schedule (or reschedule) a durable timer."""

@@ -37,6 +37,9 @@ class WebhookSettings:
     url: str
     secret: str = field(repr=False)
     timeout: timedelta = timedelta(seconds=10)
+    # How long one process holds a publication before another may send it
+    # again (same key): well above ``timeout``.
+    lease: timedelta = timedelta(seconds=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> WebhookSettings | None:
@@ -60,9 +63,24 @@ class WebhookSettings:
                     "when PLAYCALLER_PUBLISH_URL is",
                 )
             )
+        lease = timedelta(seconds=60)
+        raw_lease = environ.get("PLAYCALLER_PUBLISH_LEASE_SECONDS", "").strip()
+        if raw_lease:
+            try:
+                lease = timedelta(seconds=float(raw_lease))
+            except ValueError:
+                lease = timedelta(0)
+            if lease <= timedelta(0):
+                problems.append(
+                    Problem(
+                        "environment",
+                        None,
+                        "PLAYCALLER_PUBLISH_LEASE_SECONDS must be a positive number of seconds",
+                    )
+                )
         if problems:
             raise ConfigError(problems)
-        return cls(url, secret)
+        return cls(url, secret, lease=lease)
 
 
 class PublishRejected(Undeliverable):

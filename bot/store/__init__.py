@@ -181,6 +181,14 @@ class EncodedEffects:
         )
 
 
+def settlement_effects(effects: Effects) -> EncodedEffects:
+    """``effects`` that ride on :meth:`Store.finish_outbox`, encoded: they may
+    not complete a timer or inbox entry (the item's own lease is the fence)."""
+    if effects.complete_timer is not None or effects.complete_inbox is not None:
+        raise ValueError("finish_outbox effects cannot complete a timer or inbox entry")
+    return EncodedEffects.of(effects)
+
+
 def checked_counts(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     """``(name, amount)`` pairs for :meth:`Store.add_counts`; counters only grow."""
     pairs = [(str(name), int(amount)) for name, amount in counts.items()]

@@ -20,6 +20,9 @@ attempt publishes nothing): ``fail_next(n, status)`` (500 by default),
 the client times out), ``reject_next(status, reason)`` (a 4xx with
 ``{"error": reason}``). ``drop_after_publish_next(n)`` publishes and then
 closes the connection without an answer: the client cannot tell it worked.
+``hold_after_publish_next(n)`` publishes and then holds the answer until the
+receiver is closed (a test kills the sender meanwhile); ``held`` is set once
+such a request was published.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class FakeReceiver:
     _runner: web.AppRunner | None = None
     _port: int | None = None
     _hanging: asyncio.Event = field(default_factory=asyncio.Event)
+    held: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -109,6 +113,9 @@ class FakeReceiver:
     def drop_after_publish_next(self, times: int = 1) -> None:
         self._faults += [_Fault("drop") for _ in range(times)]
 
+    def hold_after_publish_next(self, times: int = 1) -> None:
+        self._faults += [_Fault("hold") for _ in range(times)]
+
     # ------------------------------------------------------------ requests
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -120,7 +127,7 @@ class FakeReceiver:
         if not key:
             return self._answer(key, body, 400, {"error": "Idempotency-Key is required"})
         fault = self._faults.pop(0) if self._faults else None
-        if fault is not None and fault.kind != "drop":
+        if fault is not None and fault.kind not in ("drop", "hold"):
             return await self._fault(fault, key, body)
         answer = self.answers.get(key)
         if answer is None:
@@ -132,6 +139,11 @@ class FakeReceiver:
         else:
             self.repeats += 1
         self.attempts.append(Attempt(key, 200, body))
+        if fault is not None and fault.kind == "hold":
+            # published, and the answer waits until the receiver closes
+            self.held.set()
+            await self._hanging.wait()
+            return web.Response(status=504)
         # "drop": published, but the client never hears
         if fault is not None and request.transport is not None:
             request.transport.close()

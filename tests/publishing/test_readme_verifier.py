@@ -7,9 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiohttp import web
+
 from bot.core.accounts import Account, Network
+from bot.core.clock import ManualClock
 from bot.core.publishing import Publication
-from bot.publishing import build_request
+from bot.publishing import WebhookPublisher, WebhookSettings, build_request
 from tests.conftest import ROOT, START
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -54,3 +57,42 @@ def test_readme_verifier_accepts_a_real_request_and_refuses_forgeries() -> None:
         request.body,
         now=now,
     )
+
+
+async def test_the_readme_verifier_accepts_what_the_publish_lane_puts_on_the_wire() -> None:
+    """The README's snippet, run inside a loopback receiver, on the request
+    the webhook adapter really sends (aiohttp's headers, the raw body)."""
+    verify = readme_verifier()
+    clock = ManualClock(START)
+    verdicts: list[bool] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        verdicts.append(verify(SECRET.encode(), request.headers, body, now=START.timestamp()))
+        verdicts.append(verify(b"not-the-secret", request.headers, body, now=START.timestamp()))
+        return web.json_response({"url": "https://social.example/p/1", "id": "p-1"})
+
+    app = web.Application()
+    app.router.add_post("/publish", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    publisher = WebhookPublisher(WebhookSettings(f"http://127.0.0.1:{port}/publish", SECRET), clock)
+    try:
+        post = Publication(
+            "d-2",
+            1,
+            Account("a", Network.BLUESKY, "@acme.bsky.social", "care"),
+            "Ça marche — merci ✨ <!channel>",
+            "sam",
+            ("maria", "lee"),
+            START,
+        )
+        published = await publisher.publish(post, attempt=1)
+    finally:
+        await publisher.close()
+        await runner.cleanup()
+    assert published.url == "https://social.example/p/1"
+    assert verdicts == [True, False]

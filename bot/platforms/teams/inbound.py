@@ -11,7 +11,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from bot.platforms.teams.render import FORM_VERB, MARK, form_values
+from bot.core.cards import Form
+from bot.core.events import Action, Event, FormSubmitted
+from bot.platforms.teams.render import FORM_VERB, MARK, form_card, form_values
 
 
 class MalformedActivity(ValueError):
@@ -54,6 +56,24 @@ class Origin:
         """The channel a spoke is bound to: the conversation id without a thread's
         ``;messageid=`` suffix, so replies in a card's thread count as the channel."""
         return self.conversation_id.split(";messageid=", 1)[0]
+
+
+def envelope_problem(body: Any) -> str | None:
+    """What makes a posted activity unusable before botbuilder reads it, or None."""
+    if not isinstance(body, dict):
+        return "the activity must be a JSON object"
+    for required, kind in (
+        ("type", str),
+        ("serviceUrl", str),
+        ("conversation", dict),
+        ("from", dict),
+    ):
+        if not isinstance(body.get(required), kind) or not body.get(required):
+            return f"the activity has no valid {required}"
+    for account in ("conversation", "from"):
+        if not isinstance(body[account].get("id"), str):
+            return f"the activity has no {account}.id"
+    return None
 
 
 def origin(activity: dict[str, Any]) -> Origin:
@@ -165,3 +185,39 @@ def typed_command(text: str, commands: Collection[str]) -> tuple[str, str] | Non
     if name in commands:
         return name, rest.strip()
     return None
+
+
+def card_event(data: dict[str, Any], envelope: dict[str, Any]) -> Event:
+    """The neutral event of a card click or a form (``Action.Execute`` or ``Action.Submit``)."""
+    meaning = card_action(data)
+    if isinstance(meaning, ButtonPress):
+        return Action(action_id=meaning.action_id, value=meaning.value, **envelope)
+    if isinstance(meaning, FormSubmission):
+        return FormSubmitted(
+            form_id=meaning.form_id, values=meaning.values, context=meaning.context, **envelope
+        )
+    raise MalformedActivity("value.pc")
+
+
+def dedupe_key(sender: Origin) -> str | None:
+    if not sender.activity_id:
+        return None
+    return f"activity:{sender.conversation_id}:{sender.activity_id}"
+
+
+def form_problems(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The form again, with each error next to its input, when a submitted
+    form breaks its own definition (a required input empty, a choice not
+    offered); None when it is fine or is no form."""
+    meaning = card_action(data)
+    definition = data.get("form")
+    if not isinstance(meaning, FormSubmission) or not isinstance(definition, dict):
+        return None
+    try:
+        form = Form.from_json(definition)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedActivity("value.form") from error
+    if form.form_id != meaning.form_id:
+        raise MalformedActivity("value.form.form_id")
+    problems = form.problems(meaning.values)
+    return form_card(form, meaning.values, problems) if problems else None

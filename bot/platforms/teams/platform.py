@@ -12,10 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.core import (
-    ActivityHandler,
-    BotAdapter,
     InvokeResponse,
-    Middleware,
     TurnContext,
 )
 from botbuilder.core.teams import TeamsInfo
@@ -23,17 +20,16 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
-from bot.core.cards import Form
 from bot.core.directory import spoke_for_channel
 from bot.core.errors import InvalidInput
-from bot.core.events import Action, Command, Event, FormSubmitted, Message
+from bot.core.events import Command, Event, Message
 from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
 from bot.core.storage import LeasedInboxEntry
 from bot.core.text import neutralize
 from bot.inbox import Inbox
-from bot.logs import bind_request_id
 from bot.platforms.teams import render
+from bot.platforms.teams.activity_handler import CloseConnectorClient, PlaycallerBot
 from bot.platforms.teams.auth import (
     KeysUnavailable,
     SigningKeys,
@@ -49,6 +45,10 @@ from bot.platforms.teams.inbound import (
     MalformedActivity,
     Origin,
     card_action,
+    card_event,
+    dedupe_key,
+    envelope_problem,
+    form_problems,
     invoke_data,
     message_text,
     origin,
@@ -77,45 +77,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "teams"
 # How many outbox batches a click delivers before answering.
 INLINE_DRAIN_PASSES = 2
-
-
-class _CloseConnectorClient(Middleware):  # type: ignore[misc]
-    """Close each turn's Connector client when the turn ends (botbuilder leaves it open)."""
-
-    async def on_turn(self, context: TurnContext, logic: Any) -> None:
-        try:
-            await logic()
-        finally:
-            client = context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
-            if client is not None:
-                await client.__aexit__(None, None, None)
-
-
-class _Bot(ActivityHandler):  # type: ignore[misc]
-    def __init__(self, platform: TeamsPlatform) -> None:
-        self.platform = platform
-
-    async def on_turn(self, turn_context: TurnContext) -> None:
-        bind_request_id(turn_context.activity.id)
-        if turn_context.activity.type not in ("message", "invoke"):
-            # Messages and invokes are stored in the inbox first; they remember
-            # their sender when they are handled.
-            await self.platform.remember(turn_context)
-        await super().on_turn(turn_context)
-
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
-        await self.platform.on_message(turn_context)
-
-    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        if turn_context.activity.name != "adaptiveCard/action":
-            return InvokeResponse(status=501)
-        return await self.platform.on_execute(turn_context)
-
-    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
-        await self.platform.on_installed(turn_context)
-
-    async def on_installation_update(self, turn_context: TurnContext) -> None:
-        await self.platform.on_installed(turn_context)
 
 
 class TeamsPlatform:
@@ -158,8 +119,8 @@ class TeamsPlatform:
             )
         )
         self.adapter.on_turn_error = self._on_turn_error
-        self.adapter.use(_CloseConnectorClient())
-        self.bot = _Bot(self)
+        self.adapter.use(CloseConnectorClient())
+        self.bot = PlaycallerBot(self)
         self.directory = TeamsDirectory(runtime.store, runtime.settings)
         self._delivery = TeamsDelivery(self)
         self._bot_ids: dict[str, str] = {}
@@ -209,21 +170,9 @@ class TeamsPlatform:
             return web.json_response({"error": str(error)}, status=413)
         except InvalidInput as error:
             return web.json_response({"error": str(error)}, status=400)
-        if not isinstance(body, dict):
-            return web.json_response({"error": "the activity must be a JSON object"}, status=400)
-        for required, kind in (
-            ("type", str),
-            ("serviceUrl", str),
-            ("conversation", dict),
-            ("from", dict),
-        ):
-            if not isinstance(body.get(required), kind) or not body.get(required):
-                return web.json_response(
-                    {"error": f"the activity has no valid {required}"}, status=400
-                )
-        for account in ("conversation", "from"):
-            if not isinstance(body[account].get("id"), str):
-                return web.json_response({"error": f"the activity has no {account}.id"}, status=400)
+        problem = envelope_problem(body)
+        if problem is not None:
+            return web.json_response({"error": problem}, status=400)
         try:
             response = await self.adapter.process(request, self.bot)
         except web.HTTPException as error:
@@ -324,7 +273,7 @@ class TeamsPlatform:
             ),
             "platform_channel": sender.channel_key,
             "direct": sender.is_direct,
-            "dedupe_key": _dedupe_key(sender),
+            "dedupe_key": dedupe_key(sender),
             "inbox_lease": lease,
             "raw_ref": {"reply_to": sender.reply_to_id},
         }
@@ -336,11 +285,11 @@ class TeamsPlatform:
         sender = origin(activity)
         if kind == "invoke":
             _, data = invoke_data(activity)
-            return self._card_event(data, await self._envelope(sender, lease)), sender
+            return card_event(data, await self._envelope(sender, lease)), sender
         envelope = await self._envelope(sender, lease)
         value = activity.get("value")
         if isinstance(value, dict):
-            return self._card_event(value, envelope), sender  # Action.Submit
+            return card_event(value, envelope), sender  # Action.Submit
         bot_id = str((activity.get("recipient") or {}).get("id") or "")
         text, mentioned = message_text(activity, bot_id)
         names = {r.key for r in self.runtime.dispatcher.commands() if r.key}
@@ -392,7 +341,7 @@ class TeamsPlatform:
     ) -> LeasedInboxEntry | None:
         """Store a verified activity before the 200 that tells the Connector
         not to send it again."""
-        return await self.inbox.admit(_dedupe_key(sender), {"kind": kind, "activity": activity})
+        return await self.inbox.admit(dedupe_key(sender), {"kind": kind, "activity": activity})
 
     async def on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity.serialize()
@@ -416,16 +365,6 @@ class TeamsPlatform:
 
         await self.inbox.handle(leased, process)
 
-    def _card_event(self, data: dict[str, Any], envelope: dict[str, Any]) -> Event:
-        meaning = card_action(data)
-        if isinstance(meaning, ButtonPress):
-            return Action(action_id=meaning.action_id, value=meaning.value, **envelope)
-        if isinstance(meaning, FormSubmission):
-            return FormSubmitted(
-                form_id=meaning.form_id, values=meaning.values, context=meaning.context, **envelope
-            )
-        raise MalformedActivity("value.pc")
-
     async def on_execute(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity.serialize()
         try:
@@ -433,7 +372,7 @@ class TeamsPlatform:
             _, data = invoke_data(activity)
             if not isinstance(card_action(data), ButtonPress | FormSubmission):
                 raise MalformedActivity("value.pc")
-            refused = _form_problems(data)
+            refused = form_problems(data)
             if refused is not None:
                 return invoke_response(200, CARD_TYPE, refused)
         except MalformedActivity as error:
@@ -474,27 +413,3 @@ class TeamsPlatform:
             return invoke_response(200, CARD_TYPE, card)
         said = "\n".join(neutralize(note.text, 500) for note in notes.notes)
         return invoke_response(200, MESSAGE_TYPE, said or "Done.")
-
-
-def _dedupe_key(sender: Origin) -> str | None:
-    if not sender.activity_id:
-        return None
-    return f"activity:{sender.conversation_id}:{sender.activity_id}"
-
-
-def _form_problems(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The form again, with each error next to its input, when a submitted
-    form breaks its own definition (a required input empty, a choice not
-    offered); None when it is fine or is no form."""
-    meaning = card_action(data)
-    definition = data.get("form")
-    if not isinstance(meaning, FormSubmission) or not isinstance(definition, dict):
-        return None
-    try:
-        form = Form.from_json(definition)
-    except (KeyError, TypeError, ValueError) as error:
-        raise MalformedActivity("value.form") from error
-    if form.form_id != meaning.form_id:
-        raise MalformedActivity("value.form.form_id")
-    problems = form.problems(meaning.values)
-    return render.form_card(form, meaning.values, problems) if problems else None

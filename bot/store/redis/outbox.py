@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.core.storage import JSON, AuditEntry, Backlog, LeasedOutboxItem, OutboxItem
-from bot.store import dumps, duration_us, from_us, loads_object, to_us
+from bot.core.storage import (
+    JSON,
+    NO_EFFECTS,
+    AuditEntry,
+    Backlog,
+    Effects,
+    LeasedOutboxItem,
+    OutboxItem,
+)
+from bot.store import dumps, duration_us, from_us, loads_object, settlement_effects, to_us
 from bot.store.redis.base import RedisBase
 from bot.store.redis.codec import audit_entry
 
@@ -44,14 +52,20 @@ class RedisOutbox(RedisBase):
         return leased
 
     async def finish_outbox(
-        self, item_id: str, token: int, card_ref: tuple[str, JSON] | None = None
+        self,
+        item_id: str,
+        token: int,
+        card_ref: tuple[str, JSON] | None = None,
+        effects: Effects = NO_EFFECTS,
     ) -> bool:
-        """Remove a delivered item and remember ``card_ref``; False if fenced off."""
+        """Remove a delivered item, remember ``card_ref`` and apply ``effects``,
+        atomically; False (nothing written) if fenced off."""
+        encoded = settlement_effects(effects)
         ref_args = ["0", "", ""] if card_ref is None else ["1", card_ref[0], dumps(card_ref[1])]
         reply = await self._run(
             "finish_outbox",
             [f"{self._p}ob:{item_id}"],
-            [self._p, item_id, str(int(token)), *ref_args],
+            [self._p, item_id, str(int(token)), *ref_args, *self._effect_args(encoded)],
         )
         return int(reply) == 1
 

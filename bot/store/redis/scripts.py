@@ -227,16 +227,21 @@ end
 return out
 """
 
-# KEYS[1] item hash. ARGV: P id token has_ref card_key ref.
-LUA_FINISH_OUTBOX = """
+# KEYS[1] item hash. ARGV: P id token has_ref card_key ref, effects from 7
+# (never completing a timer or inbox entry: the item's token is the fence).
+LUA_FINISH_OUTBOX = (
+    LUA_EFFECTS
+    + """
 local f = redis.call('HMGET', KEYS[1], 'token', 'platform', 'cards')
 if not f[1] or f[1] ~= ARGV[3] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', ARGV[1] .. 'obq:' .. f[2], ARGV[2])
 redis.call('SREM', ARGV[1] .. 'outbox:ids', ARGV[2])
 if ARGV[4] == '1' then redis.call('RPUSH', f[3] .. ARGV[5], ARGV[6]) end
+apply_effects(ARGV[1], 7)
 return 1
 """
+)
 
 # KEYS[1] item hash. ARGV: token not_before.
 LUA_RETRY_OUTBOX = """

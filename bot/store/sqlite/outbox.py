@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from bot.core.storage import JSON, AuditEntry, Backlog, LeasedOutboxItem
-from bot.store import dumps, duration_us, from_us, loads_object, to_us
+from bot.core.storage import JSON, NO_EFFECTS, AuditEntry, Backlog, Effects, LeasedOutboxItem
+from bot.store import dumps, duration_us, from_us, loads_object, settlement_effects, to_us
 from bot.store.sqlite.base import SqliteBase
-from bot.store.sqlite.rows import next_tokens, outbox_item
+from bot.store.sqlite.rows import apply_effects, next_tokens, outbox_item
 from bot.store.sqlite.schema import OUTBOX_COLUMNS
 
 
@@ -48,10 +48,16 @@ class SqliteOutbox(SqliteBase):
         return await self._tx(body)
 
     async def finish_outbox(
-        self, item_id: str, token: int, card_ref: tuple[str, JSON] | None = None
+        self,
+        item_id: str,
+        token: int,
+        card_ref: tuple[str, JSON] | None = None,
+        effects: Effects = NO_EFFECTS,
     ) -> bool:
-        """Remove a delivered item and remember ``card_ref``; False if fenced off."""
+        """Remove a delivered item, remember ``card_ref`` and apply ``effects``,
+        in one transaction; False (nothing written) if fenced off."""
         ref = None if card_ref is None else (card_ref[0], dumps(card_ref[1]))
+        encoded = settlement_effects(effects)
 
         def body(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
@@ -65,6 +71,7 @@ class SqliteOutbox(SqliteBase):
                     "INSERT INTO card_refs (platform, card_key, ref) VALUES (?, ?, ?)",
                     (row[0], *ref),
                 )
+            apply_effects(conn, encoded)
             return True
 
         return await self._tx(body)
