@@ -62,12 +62,7 @@ from bot.platforms.teams.responder import (
     invoke_response,
 )
 from bot.platforms.teams.settings import AdapterConfig, TeamsSettings
-from bot.platforms.teams.tokens import (
-    LOGIN_URL,
-    OutboundCredentials,
-    OutboundTokens,
-    TokenUnavailable,
-)
+from bot.platforms.teams.tokens import OutboundCredentials, TokenUnavailable, outbound_tokens
 from bot.runtime import Runtime
 
 __all__ = ["TeamsPlatform", "TeamsSettings"]
@@ -98,15 +93,7 @@ class TeamsPlatform:
             None if teams.anonymous else SigningKeys(runtime.clock, teams.openid_metadata_url)
         )
         # Outbound tokens fetched with aiohttp, not botbuilder's blocking msal.
-        self.tokens = (
-            None
-            if teams.anonymous or outbound is not None
-            else OutboundTokens(
-                teams.app_id,
-                teams.app_password,
-                teams.token_url or LOGIN_URL.format(tenant=teams.tenant_id),
-            )
-        )
+        self.tokens = None if outbound is not None else outbound_tokens(teams)
         self.adapter = CloudAdapter(
             TeamsAuthentication(
                 MeteredAuthentication(
@@ -177,15 +164,14 @@ class TeamsPlatform:
             response = await self.adapter.process(request, self.bot)
         except web.HTTPException as error:
             return web.json_response({"error": error.reason}, status=error.status)
-        except KeysUnavailable:
-            return web.json_response(
-                {"error": "the signing keys are not available yet; retry shortly"},
-                status=503,
-                headers={"Retry-After": "5"},
+        except (KeysUnavailable, TokenUnavailable) as error:  # logged where it failed
+            missing = (
+                "the signing keys are"
+                if isinstance(error, KeysUnavailable)
+                else "an access token for the Bot Connector is"
             )
-        except TokenUnavailable:  # for the turn's Connector client; logged where it failed
             return web.json_response(
-                {"error": "no access token for the Bot Connector yet; retry shortly"},
+                {"error": f"{missing} not available yet; retry shortly"},
                 status=503,
                 headers={"Retry-After": "5"},
             )

@@ -28,6 +28,8 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 
+from bot.platforms.teams.settings import TeamsSettings
+
 log = logging.getLogger(__name__)
 
 LOGIN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -168,3 +170,11 @@ class OutboundCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc
         scope = oauth_scope or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
         await self.tokens.token(scope)
         return _CachedTokenCredentials(self.tokens, scope)
+
+
+def outbound_tokens(teams: TeamsSettings) -> OutboundTokens | None:
+    """The bot's token source (None in anonymous mode: nothing is fetched)."""
+    if teams.anonymous:
+        return None
+    url = teams.token_url or LOGIN_URL.format(tenant=teams.tenant_id)
+    return OutboundTokens(teams.app_id, teams.app_password, url)
