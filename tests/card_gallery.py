@@ -8,11 +8,14 @@ pictures come from the same run.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.cards import Card, Form, TextBlock
 from bot.core.events import Event
 from tests.conftest import Chat
+
+Step = Callable[..., Awaitable[list["Shot"]]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
 
     def card_titled(shots: list[Shot], words: str) -> Shot:
         return next(s for s in shots if s.card is not None and words in s.card.title)
+
+    def incident(shots: list[Shot]) -> Shot:
+        return next(s for s in shots if s.card is not None and s.card.title.startswith("CR-1 ·"))
 
     def note(shots: list[Shot]) -> Shot:
         return next(s for s in shots if s.notes)
@@ -149,4 +155,111 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     found["ask-reply"] = next(s for s in shots if s.card is not None and s.card.title)
     shots = await step("/ask report")
     found["ask-report"] = next(s for s in shots if s.card is not None)
+    await approvals(step, found)
+    # A surge in Customer Care: one live card with groups, a cluster claim, the end.
+    shots = await step("as sam", "channel #care", "ingest surge.jsonl", "advance 10s")
+    found["surge-live"] = [s for s in shots if s.card and "Surge in" in s.card.title][-1]
+    shots = await step("click Claim cluster", "advance 10s")
+    found["surge-claimed"] = with_note(shots, card_titled(shots, "Surge in Customer Care"))
+    shots = await step("advance 16m")
+    found["surge-ended"] = card_titled(shots, "Surge in Customer Care ended")
+    # A crisis declared from a playbook, paged, acknowledged, resolved.
+    shots = await step("as priya", "channel #hub", "/crisis")
+    found["crisis-declare-form"] = next(s for s in shots if s.form is not None)
+    shots = await step(
+        'fill playbook=service-outage summary="AcmePay card payments fail for everyone" '
+        'var_service="the AcmePay app" var_status_url=https://status.acme.com',
+        "submit",
+    )
+    found["crisis-incident"] = incident(shots)
+    found["crisis-page"] = card_titled(shots, "You are paged")
+    shots = await step("advance 10m")
+    found["crisis-escalated"] = [s for s in shots if s.card and s.card.title.startswith("CR-1")][-1]
+    found["crisis-page-escalation"] = next(
+        s
+        for s in shots
+        if s.card is not None and any(b.text == "Escalation step 1" for b in s.card.badges)
+    )
+    shots = await step("as maria", "click Acknowledge #" + str(max(chat.session.shown) - 1))
+    found["crisis-acknowledged"] = with_note(shots, card_titled(shots, "You are paged"))
+    shots = await step("as sam", "/crisis list")
+    found["crisis-list"] = card_titled(shots, "Open incidents")
+    shots = await step("/crisis timeline")
+    found["crisis-timeline"] = card_titled(shots, "Timeline of")
+    incident_number = next(
+        n
+        for n, s in chat.session.shown.items()
+        if s.card.title.startswith("CR-1 ·") and s.place == "#hub"
+    )
+    shots = await step(f"click Done #{incident_number}")
+    found["crisis-item-done"] = with_note(shots, incident(shots))
+    shots = await step("as priya", f"click Page someone #{incident_number}")
+    found["crisis-page-form"] = next(s for s in shots if s.form is not None)
+    await step("fill person=lee", "submit")
+    shots = await step("advance 30m")
+    found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
+    shots = await step("as priya", f"click Resolve #{incident_number}")
+    found["crisis-resolved"] = incident(shots)
+    found["crisis-summary"] = card_titled(shots, "Resolved: CR-1")
+    shots = await step(
+        "as jo", "/crisis raise A video of our CEO shouting at a waiter is everywhere"
+    )
+    found["crisis-raise"] = card_titled(shots, "Possible crisis")
     return found
+
+
+async def approvals(step: Step, found: dict[str, Shot]) -> None:
+    """Reply approvals: the draft form, blocked findings, the approval card as
+    it moves, the author's notes, Mark as sent, /approvals."""
+
+    def card_titled(shots: list[Shot], words: str) -> Shot:
+        return next(s for s in shots if s.card is not None and words in s.card.title)
+
+    def form_in(shots: list[Shot]) -> Shot:
+        return next(s for s in shots if s.form is not None)
+
+    await step(
+        'mention {"network": "x", "id": "g-501", "text": "@acme two weeks and still no refund '
+        'for my cancelled order <!channel> *really*", "url": "https://x.com/jane_doe/status/501", '
+        '"created_at": "2026-03-02T09:40:00Z", "author": {"handle": "jane_doe"}}',
+        "as alex",
+        "channel #care",
+        "click Claim",
+    )
+    found["draft-form"] = form_in(await step("click Draft reply"))
+    shots = await step(
+        'fill text="Hi @jane_doe, mail me at jane.doe@example.org, WE ARE TERRIBLY SORRY '
+        'ABOUT THIS."',
+        "submit",
+    )
+    found["draft-blocked"] = card_titled(shots, "to fix")
+    shots = await step(
+        "click Edit draft",
+        'fill text="Hi @jane_doe <!channel>, we guarantee the refund lands in 3-5 working days. '
+        'Globex would not. **Sorry**."',
+        "submit",
+    )
+    found["approval-pending"] = card_titled(shots, "for approval")
+    shots = await step("as maria", "click Request changes")
+    found["changes-form"] = form_in(shots)
+    shots = await step('fill note="No comparisons with competitors, please"', "submit")
+    found["changes-requested"] = card_titled(shots, "Changes requested")
+    found["approval-changes"] = card_titled(shots, "for approval")
+    shots = await step(
+        "as alex",
+        "click Edit draft",
+        'fill text="Hi @jane_doe, we guarantee the refund lands in 3-5 working days. Sorry!"',
+        "submit",
+    )
+    found["approval-diff"] = card_titled(shots, "for approval")
+    shots = await step("as maria", "click Approve")
+    found["approval-legal-step"] = card_titled(shots, "for approval")
+    shots = await step("as lee", "click Approve")
+    found["approval-approved"] = card_titled(shots, "for approval")
+    found["send-card"] = card_titled(shots, "post it now")
+    shots = await step("as alex", "click Mark as sent")
+    found["sent-form"] = form_in(shots)
+    shots = await step('fill url="https://x.com/acme/status/777"', "submit")
+    found["mention-replied"] = card_titled(shots, "mention from @jane_doe")
+    shots = await step("as maria", "/approvals")
+    found["approvals-list"] = card_titled(shots, "Approvals")

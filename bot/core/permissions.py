@@ -18,10 +18,16 @@ class Permission(StrEnum):
     """Something a person may be allowed to do."""
 
     TRIAGE = "triage"
+    DRAFT = "draft"
+    APPROVALS = "approvals"
     OVERRIDE = "override"
     ANSWER_QUESTIONS = "answer_questions"
     ASK_REPORT = "ask_report"
     LINK_CHANNELS = "link_channels"
+    DECLARE_CRISIS = "declare_crisis"
+    RUN_CRISIS = "run_crisis"
+    CRISIS = "crisis"
+    RAISE_CRISIS = "raise_crisis"
     ASK = "ask"
     HELP = "help"
 
@@ -31,10 +37,18 @@ Table = Mapping[Permission, tuple[Role, ...]]
 #: The default table, in the order ``help`` and the README list it. () is everyone.
 DEFAULT_PERMISSIONS: Table = {
     Permission.TRIAGE: (Role.RESPONDER, Role.COACH),
+    # Drafting is narrowed further per account (``accounts[].drafters``).
+    Permission.DRAFT: (Role.RESPONDER, Role.COACH, Role.CRISIS_LEAD, Role.LEGAL),
+    # Who decides a step is named by the approval rules, whatever their role.
+    Permission.APPROVALS: (),
     Permission.OVERRIDE: (Role.COACH,),
     Permission.ANSWER_QUESTIONS: (Role.COACH,),
     Permission.ASK_REPORT: (Role.COACH,),
     Permission.LINK_CHANNELS: (Role.ADMIN,),
+    Permission.DECLARE_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
+    Permission.RUN_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
+    Permission.CRISIS: (Role.CRISIS_LEAD, Role.COACH, Role.LEGAL, Role.RESPONDER, Role.ADMIN),
+    Permission.RAISE_CRISIS: (),
     Permission.ASK: (),
     Permission.HELP: (),
 }

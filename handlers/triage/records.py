@@ -13,6 +13,7 @@ from bot.core.model import (
     MentionState,
     Outcome,
     Priority,
+    ReplyState,
     Sentiment,
 )
 from bot.core.storage import Record
@@ -32,6 +33,8 @@ def tags_for(mention: Mention) -> frozenset[str]:
     }
     if mention.owner and mention.state is MentionState.CLAIMED:
         tags.add(f"owner:{mention.owner}")
+    if mention.surge:
+        tags.add(f"surge:{mention.surge}")
     return frozenset(tags)
 
 
@@ -80,7 +83,10 @@ def to_record(mention: Mention) -> Record:
             "reason": mention.escalation.reason,
             "to": list(mention.escalation.to),
         },
+        "reply": _reply_json(mention.reply),
     }
+    if mention.surge:
+        data["surge"] = mention.surge
     return Record(KIND, mention.key, data, mention.version, tags_for(mention))
 
 
@@ -126,6 +132,8 @@ def from_record(record: Record) -> Mention:
             to=tuple(esc["to"]),
         ),
         breached_at=_dt(d.get("breached_at")),
+        surge=d.get("surge"),
+        reply=_reply(d.get("reply")),
         version=record.version,
     )
 
@@ -136,3 +144,31 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _reply_json(reply: ReplyState | None) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    return {
+        "draft_id": reply.draft_id,
+        "state": reply.state,
+        "drafted_by": reply.drafted_by,
+        "approved_by": list(reply.approved_by),
+        "at": _iso(reply.at),
+        "url": reply.url,
+        "rule": reply.rule,
+    }
+
+
+def _reply(data: dict[str, Any] | None) -> ReplyState | None:
+    if not data:
+        return None
+    return ReplyState(
+        draft_id=data["draft_id"],
+        state=data["state"],
+        drafted_by=data["drafted_by"],
+        approved_by=tuple(data.get("approved_by") or ()),
+        at=_dt(data.get("at")),
+        url=data.get("url"),
+        rule=data.get("rule"),
+    )

@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "teams"
 # How many outbox batches a click delivers before answering.
 INLINE_DRAIN_PASSES = 2
+# How long a click's answer waits for its card's update already on its way.
+UPDATE_WAIT_SECONDS = 5.0
 
 
 class TeamsPlatform:
@@ -390,6 +392,10 @@ class TeamsPlatform:
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
         updated = self._delivery.last_update.pop(sender.reply_to_id, None)
+        if updated is None:
+            # The sender in the background may be delivering it right now.
+            await self._delivery.update_landed(sender.reply_to_id, UPDATE_WAIT_SECONDS)
+            updated = self._delivery.last_update.pop(sender.reply_to_id, None)
         if updated is not None:
             card = dict(updated)
             if notes.notes:
