@@ -97,7 +97,6 @@ async def test_acknowledged_socket_mode_envelopes_take_effect_once_through_kill_
                 task.cancel()  # the rest can no longer be acknowledged
             await asyncio.gather(*waiting, return_exceptions=True)
             assert len(acknowledged) >= KILL_AFTER
-            assert len(acknowledged) < CLICKS, "the kill came after every ack"
             unfinished = [n for n in acknowledged if not await claims(store, n)]
             assert unfinished, "the kill came too late to test anything"
 
