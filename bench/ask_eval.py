@@ -47,6 +47,10 @@ SETS = {
         ROOT / "eval" / "ask" / "handbooks" / "questions.jsonl",
         ROOT / "eval" / "ask" / "handbooks",
     ),
+    "tuning2": (
+        ROOT / "eval" / "ask" / "tuning2" / "questions.jsonl",
+        ROOT / "eval" / "ask" / "tuning2",
+    ),
 }
 #: Files in an evaluation folder that are not guidelines.
 NOT_GUIDELINES = {"README.md", "QUESTIONS.md"}
