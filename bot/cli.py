@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import logging
@@ -424,6 +425,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
             log.warning("%s", sentence)
         lanes: list[ExternalLane] = []
         if publishing is not None:
+            runtime.settings = dataclasses.replace(runtime.settings, publish_webhook=True)
             publisher = WebhookPublisher(publishing, runtime.clock)
             lanes.append(PublishLane(publisher, lease_for=publishing.lease))
             log.info("publishing approved posts to %s", publishing.url)

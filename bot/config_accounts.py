@@ -13,7 +13,16 @@ from typing import Annotated, Any, Literal
 import phonenumbers
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from bot.core.accounts import EVERY_SPOKE, Account, ApprovalSettings, LintPolicy, Network
+from bot.core.accounts import (
+    EVERY_SPOKE,
+    Account,
+    ApprovalSettings,
+    ApprovalStep,
+    LintPolicy,
+    Network,
+    NoApprovalRule,
+    StepMode,
+)
 from bot.core.clock import parse_duration
 from bot.core.errors import Problem
 from bot.core.model import Role
@@ -62,8 +71,26 @@ class RawLint(_Model):
     phone_regions: list[str] = ["US", "GB"]
 
 
+class RawStep(_Model):
+    name: str = Field(min_length=1, max_length=40)
+    any_of: list[str] | None = None
+    all_of: list[str] | None = None
+
+
+class RawNoApproval(_Model):
+    name: str = Field(pattern=_ID)
+    people: list[str] = Field(min_length=1)
+    spokes: list[str] = []
+    max_priority: Literal["urgent", "high", "normal", "low"] = "normal"
+
+
 class RawApprovals(_Model):
     step_deadline: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(minutes=15)
+    steps: list[RawStep] = [RawStep(name="Coach", any_of=["coach"])]
+    legal_step: RawStep = RawStep(name="Legal", any_of=["legal"])
+    trainees: list[str] = []
+    no_approval: list[RawNoApproval] = []
+    backups: list[str] = []
     lint: RawLint = RawLint()
 
 
@@ -108,6 +135,7 @@ def check(
                     (*where, "drafters"), f"account {account.id!r}: nobody may draft for it"
                 )
             )
+    problems += _check_rules(approvals, spoke_ids=spoke_ids, person_ids=person_ids, located=located)
     lint = approvals.lint
     base = ("approvals", "lint")
     for spoke in lint.legal_phrases:
@@ -155,6 +183,65 @@ def check(
     return problems
 
 
+_ROLES = {"admin", "coach", "responder", "crisis_lead", "legal"}
+
+
+def _check_rules(
+    approvals: RawApprovals, *, spoke_ids: set[str], person_ids: set[str], located: LocatedYaml
+) -> list[Problem]:
+    problems: list[Problem] = []
+    steps: list[tuple[tuple[str | int, ...], RawStep]] = [
+        (("approvals", "steps", i), step) for i, step in enumerate(approvals.steps)
+    ]
+    steps.append((("approvals", "legal_step"), approvals.legal_step))
+    for where, step in steps:
+        if (step.any_of is None) == (step.all_of is None):
+            problems.append(
+                located.problem(where, f"step {step.name!r}: give either any_of or all_of")
+            )
+            continue
+        mode = "any_of" if step.any_of is not None else "all_of"
+        members = step.any_of if step.any_of is not None else step.all_of
+        if not members:
+            problems.append(located.problem((*where, mode), f"step {step.name!r}: nobody listed"))
+        for position, member in enumerate(members or []):
+            if member not in _ROLES and member not in person_ids:
+                problems.append(
+                    located.problem(
+                        (*where, mode, position),
+                        f"step {step.name!r}: {member!r} is neither a role nor a person",
+                    )
+                )
+    named = [("trainees", approvals.trainees), ("backups", approvals.backups)]
+    for section, people in named:
+        for position, person in enumerate(people):
+            if person not in person_ids:
+                problems.append(
+                    located.problem(
+                        ("approvals", section, position), f"{section}: unknown person {person!r}"
+                    )
+                )
+    for index, rule in enumerate(approvals.no_approval):
+        where = ("approvals", "no_approval", index)
+        for position, person in enumerate(rule.people):
+            if person not in person_ids:
+                problems.append(
+                    located.problem((*where, "people", position), f"unknown person {person!r}")
+                )
+        for position, spoke in enumerate(rule.spokes):
+            if spoke not in spoke_ids:
+                problems.append(
+                    located.problem((*where, "spokes", position), f"unknown spoke {spoke!r}")
+                )
+    return problems
+
+
+def _step(raw: RawStep) -> ApprovalStep:
+    if raw.all_of is not None:
+        return ApprovalStep(raw.name, StepMode.ALL, tuple(raw.all_of))
+    return ApprovalStep(raw.name, StepMode.ANY, tuple(raw.any_of or ()))
+
+
 def build_accounts(accounts: list[RawAccount]) -> dict[str, Account]:
     """Accounts by id, in config order."""
     return {
@@ -184,4 +271,12 @@ def build_approvals(approvals: RawApprovals, *, competitors: tuple[str, ...]) ->
             phone_regions=tuple(r.upper() for r in lint.phone_regions),
         ),
         step_deadline=approvals.step_deadline,
+        steps=tuple(_step(s) for s in approvals.steps),
+        legal_step=_step(approvals.legal_step),
+        trainees=tuple(approvals.trainees),
+        no_approval=tuple(
+            NoApprovalRule(r.name, tuple(r.people), tuple(r.spokes), r.max_priority)
+            for r in approvals.no_approval
+        ),
+        backups=tuple(approvals.backups),
     )

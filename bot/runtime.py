@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import handlers.admin
+import handlers.approvals
 import handlers.ask
 import handlers.help
 import handlers.triage
@@ -43,7 +44,13 @@ log = logging.getLogger(__name__)
 def build_dispatcher() -> Dispatcher:
     """Every feature's router, in the order messages are tried."""
     return Dispatcher(
-        [handlers.triage.router, handlers.admin.router, handlers.help.router, handlers.ask.router],
+        [
+            handlers.triage.router,
+            handlers.approvals.router,
+            handlers.admin.router,
+            handlers.help.router,
+            handlers.ask.router,
+        ],
         middleware=[dedupe_deliveries],
     )
 

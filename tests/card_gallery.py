@@ -8,11 +8,14 @@ pictures come from the same run.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.cards import Card, Form, TextBlock
 from bot.core.events import Event
 from tests.conftest import Chat
+
+Step = Callable[..., Awaitable[list["Shot"]]]
 
 
 @dataclass(frozen=True)
@@ -149,4 +152,62 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     found["ask-reply"] = next(s for s in shots if s.card is not None and s.card.title)
     shots = await step("/ask report")
     found["ask-report"] = next(s for s in shots if s.card is not None)
+    await approvals(step, found)
     return found
+
+
+async def approvals(step: Step, found: dict[str, Shot]) -> None:
+    """Reply approvals: the draft form, blocked findings, the approval card as
+    it moves, the author's notes, Mark as sent, /approvals."""
+
+    def card_titled(shots: list[Shot], words: str) -> Shot:
+        return next(s for s in shots if s.card is not None and words in s.card.title)
+
+    def form_in(shots: list[Shot]) -> Shot:
+        return next(s for s in shots if s.form is not None)
+
+    await step(
+        'mention {"network": "x", "id": "g-501", "text": "@acme two weeks and still no refund '
+        'for my cancelled order <!channel> *really*", "url": "https://x.com/jane_doe/status/501", '
+        '"created_at": "2026-03-02T09:40:00Z", "author": {"handle": "jane_doe"}}',
+        "as alex",
+        "channel #care",
+        "click Claim",
+    )
+    found["draft-form"] = form_in(await step("click Draft reply"))
+    shots = await step(
+        'fill text="Hi @jane_doe, mail me at jane.doe@example.org, WE ARE TERRIBLY SORRY '
+        'ABOUT THIS."',
+        "submit",
+    )
+    found["draft-blocked"] = card_titled(shots, "to fix")
+    shots = await step(
+        "click Edit draft",
+        'fill text="Hi @jane_doe <!channel>, we guarantee the refund lands in 3-5 working days. '
+        'Globex would not. **Sorry**."',
+        "submit",
+    )
+    found["approval-pending"] = card_titled(shots, "for approval")
+    shots = await step("as maria", "click Request changes")
+    found["changes-form"] = form_in(shots)
+    shots = await step('fill note="No comparisons with competitors, please"', "submit")
+    found["changes-requested"] = card_titled(shots, "Changes requested")
+    found["approval-changes"] = card_titled(shots, "for approval")
+    shots = await step(
+        "as alex",
+        "click Edit draft",
+        'fill text="Hi @jane_doe, we guarantee the refund lands in 3-5 working days. Sorry!"',
+        "submit",
+    )
+    found["approval-diff"] = card_titled(shots, "for approval")
+    shots = await step("as maria", "click Approve")
+    found["approval-legal-step"] = card_titled(shots, "for approval")
+    shots = await step("as lee", "click Approve")
+    found["approval-approved"] = card_titled(shots, "for approval")
+    found["send-card"] = card_titled(shots, "post it now")
+    shots = await step("as alex", "click Mark as sent")
+    found["sent-form"] = form_in(shots)
+    shots = await step('fill url="https://x.com/acme/status/777"', "submit")
+    found["mention-replied"] = card_titled(shots, "mention from @jane_doe")
+    shots = await step("as maria", "/approvals")
+    found["approvals-list"] = card_titled(shots, "Approvals")

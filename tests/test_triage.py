@@ -55,7 +55,10 @@ async def test_claim_updates_the_card_for_everyone_and_is_audited(chat: Chat) ->
     assert "You claimed the mention from @dana" in out
     assert "[#1 · #care (updated)]" in out
     assert "High · 30m left · Claimed by Sam Okafor" in chat.card(1)
-    assert "[Resolve] [Open post ↗] [Release] · more: [Escalate to coach]" in chat.card(1)
+    assert (
+        "[Draft reply] [Resolve] [Open post ↗] · more: [Release] [Escalate to coach]"
+        in chat.card(1)
+    )
     mention = await stored(chat)
     assert mention.state is MentionState.CLAIMED and mention.owner == "sam"  # type: ignore[attr-defined]
     log = await chat.store.audit_log("mention:x:42")

@@ -72,12 +72,52 @@ class LintPolicy:
         return tuple(dict.fromkeys((*shared, *own)))
 
 
+class StepMode(StrEnum):
+    """How many of a step's approvers must approve."""
+
+    ANY = "any"  # any one of them
+    ALL = "all"  # every one of them
+
+
+@dataclass(frozen=True)
+class ApprovalStep:
+    """One approval step: ``members`` are role names (``coach`` means the
+    coaches of the account's spoke) or person ids."""
+
+    name: str
+    mode: StepMode = StepMode.ANY
+    members: tuple[str, ...] = ("coach",)
+
+
+@dataclass(frozen=True)
+class NoApprovalRule:
+    """Trusted people may send low-risk replies without approval: a reply to a
+    mention of ``max_priority`` or lower, with no risk flag and a clean lint."""
+
+    name: str
+    people: tuple[str, ...]
+    spokes: tuple[str, ...] = ()  # empty: every spoke
+    max_priority: str = "normal"
+
+
 @dataclass(frozen=True)
 class ApprovalSettings:
-    """Approval timing and the lint policy."""
+    """Approval steps, timing and the lint policy.
+
+    ``steps`` run in order for every draft; ``legal_step`` is added after
+    them when the mention carries a legal risk or the lint finds a
+    commitment. ``trainees`` always need approval; ``no_approval`` lists who
+    may skip it for low-risk replies. ``backups`` take over a step whose
+    deadline passed (empty: the hub's coaches).
+    """
 
     lint: LintPolicy = LintPolicy()
     step_deadline: timedelta = timedelta(minutes=15)
+    steps: tuple[ApprovalStep, ...] = (ApprovalStep("Coach"),)
+    legal_step: ApprovalStep = ApprovalStep("Legal", members=("legal",))
+    trainees: tuple[str, ...] = ()
+    no_approval: tuple[NoApprovalRule, ...] = ()
+    backups: tuple[str, ...] = ()
 
 
 def may_draft(actor: Actor, account: Account, *, hub_id: str) -> bool:

@@ -148,6 +148,22 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class ReplyState:
+    """Where the reply drafted for a mention is; the approvals feature sets it,
+    the mention card shows it. ``state`` is a draft state (``pending``,
+    ``approved``, ``published``); ``rule`` names the rule that let it go out
+    without approval."""
+
+    draft_id: str
+    state: str
+    drafted_by: str
+    approved_by: tuple[str, ...] = ()
+    at: datetime | None = None
+    url: str | None = None
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
 class Mention:
     """A post from the social web, its enrichment and its triage state."""
 
@@ -172,6 +188,7 @@ class Mention:
     note: str | None = None
     escalation: Escalation | None = None
     breached_at: datetime | None = None
+    reply: ReplyState | None = None
     version: int = 0
 
     @property

@@ -18,6 +18,8 @@ class Permission(StrEnum):
     """Something a person may be allowed to do."""
 
     TRIAGE = "triage"
+    DRAFT = "draft"
+    APPROVALS = "approvals"
     OVERRIDE = "override"
     ANSWER_QUESTIONS = "answer_questions"
     ASK_REPORT = "ask_report"
@@ -31,6 +33,10 @@ Table = Mapping[Permission, tuple[Role, ...]]
 #: The default table, in the order ``help`` and the README list it. () is everyone.
 DEFAULT_PERMISSIONS: Table = {
     Permission.TRIAGE: (Role.RESPONDER, Role.COACH),
+    # Drafting is narrowed further per account (``accounts[].drafters``).
+    Permission.DRAFT: (Role.RESPONDER, Role.COACH, Role.CRISIS_LEAD, Role.LEGAL),
+    # Who decides a step is named by the approval rules, whatever their role.
+    Permission.APPROVALS: (),
     Permission.OVERRIDE: (Role.COACH,),
     Permission.ANSWER_QUESTIONS: (Role.COACH,),
     Permission.ASK_REPORT: (Role.COACH,),

@@ -77,6 +77,9 @@ class Settings:
     # Where a platform does not tell the viewer's own time zone (the console).
     timezone: str = "UTC"
     platforms: tuple[str, ...] = ()  # where cards go; empty: decided at start-up
+    # Approved posts go out through the publishing webhook (the outbox's
+    # publish lane); False: the author posts by hand and marks them as sent.
+    publish_webhook: bool = False
     permissions: dict[Permission, tuple[Role, ...]] = field(
         default_factory=lambda: dict(DEFAULT_PERMISSIONS)
     )

@@ -1,4 +1,11 @@
-"""Reply approvals: drafts, policy lint, approval steps, publishing.
+"""Reply approvals: drafts with versions, policy lint on submit, approval
+steps with four eyes, decisions, deadlines, publishing, /approvals, /draft.
 
-So far only the pure policy lint (``lint.py``); the routes, cards and records
-come with the chat workflow."""
+Modules share one router (``routes.router``): ``drafting`` (Draft reply,
+the form, withdraw), ``decisions`` (the approvers' buttons), ``sending``
+(publishing), ``timers`` (deadlines), ``listing`` (the commands)."""
+
+from handlers.approvals import decisions, drafting, listing, sending, timers
+from handlers.approvals.routes import router
+
+__all__ = ["decisions", "drafting", "listing", "router", "sending", "timers"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.cards import Badge, Button, ButtonStyle, Card, Field, TextBlock, Tone, link
-from bot.core.model import Mention, MentionState, Priority
+from bot.core.model import Mention, MentionState, Priority, ReplyState
 from bot.core.ports import Templates
 from bot.core.settings import Settings
 from bot.core.text import format_count, format_duration, neutralize, safe_url, single_line
@@ -143,6 +144,8 @@ def mention_card(mention: Mention, settings: Settings, templates: Templates, now
             )
         )
     blocks = [TextBlock(neutralize(mention.text, POST_LIMIT) or "(no text)", quote=True)]
+    if mention.reply is not None:
+        blocks.append(reply_block(mention.reply, settings, templates))
     if mention.escalation is not None and mention.state is not MentionState.RESOLVED:
         blocks.append(
             TextBlock(
@@ -199,23 +202,59 @@ def mention_card(mention: Mention, settings: Settings, templates: Templates, now
     )
 
 
+def first_name(settings: Settings, person_id: str | None) -> str:
+    return person_name(settings, person_id).split(" ")[0]
+
+
+def local_time(settings: Settings, at: datetime | None) -> str:
+    """``14:02`` in the config's time zone (cards read at a glance)."""
+    if at is None:
+        return ""
+    try:
+        zone = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return at.astimezone(zone).strftime("%H:%M")
+
+
+def reply_block(reply: ReplyState, settings: Settings, templates: Templates) -> TextBlock:
+    """The reply's state under the post: waiting, approved, replied."""
+    text = templates.render(
+        "triage/reply.txt",
+        state=reply.state,
+        drafter=first_name(settings, reply.drafted_by),
+        approvers=", ".join(first_name(settings, p) for p in reply.approved_by),
+        rule=reply.rule or "",
+        time=local_time(settings, reply.at),
+    )
+    tone = {"published": Tone.GOOD, "approved": Tone.ACCENT, "failed": Tone.ATTENTION}
+    return TextBlock(text, tone=tone.get(reply.state, Tone.NEUTRAL))
+
+
+# The approvals feature handles this action; triage only shows the button.
+DRAFT_REPLY_ACTION = "approvals.draft"
+
+
 def mention_actions(
     mention: Mention, url: str | None
 ) -> tuple[tuple[Button, ...], tuple[Button, ...]]:
     """At most three primary buttons; the rest go to the overflow menu."""
     value = button_value(mention)
     open_post = (link("Open post", url),) if url else ()
+    reply_url = safe_url(mention.reply.url) if mention.reply else None
+    open_reply = (link("Open reply", reply_url),) if reply_url else ()
     if mention.state is MentionState.RESOLVED:
-        return open_post, ()
+        return (*open_post, *open_reply), ()
     escalate = Button("Escalate to coach", "triage.escalate", value)
     assign = Button("Assign", "triage.assign", value)
     if mention.state is MentionState.OPEN:
         primary = (Button("Claim", "triage.claim", value, ButtonStyle.PRIMARY), *open_post)
         primary += (Button("Resolve", "triage.resolve", value),)
         return primary, (escalate, assign)
-    primary = (Button("Resolve", "triage.resolve", value, ButtonStyle.PRIMARY), *open_post)
-    primary += (Button("Release", "triage.release", value),)
-    return primary, (escalate, assign)
+    draft = Button("Draft reply", DRAFT_REPLY_ACTION, value, ButtonStyle.PRIMARY)
+    primary = (draft, Button("Resolve", "triage.resolve", value), *open_post)
+    release = Button("Release", "triage.release", value)
+    return primary, (release, escalate, assign)
 
 
 def notice_card(

@@ -13,6 +13,7 @@ from bot.core.model import (
     MentionState,
     Outcome,
     Priority,
+    ReplyState,
     Sentiment,
 )
 from bot.core.storage import Record
@@ -80,6 +81,7 @@ def to_record(mention: Mention) -> Record:
             "reason": mention.escalation.reason,
             "to": list(mention.escalation.to),
         },
+        "reply": _reply_json(mention.reply),
     }
     return Record(KIND, mention.key, data, mention.version, tags_for(mention))
 
@@ -126,6 +128,7 @@ def from_record(record: Record) -> Mention:
             to=tuple(esc["to"]),
         ),
         breached_at=_dt(d.get("breached_at")),
+        reply=_reply(d.get("reply")),
         version=record.version,
     )
 
@@ -136,3 +139,31 @@ def _iso(value: datetime | None) -> str | None:
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _reply_json(reply: ReplyState | None) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    return {
+        "draft_id": reply.draft_id,
+        "state": reply.state,
+        "drafted_by": reply.drafted_by,
+        "approved_by": list(reply.approved_by),
+        "at": _iso(reply.at),
+        "url": reply.url,
+        "rule": reply.rule,
+    }
+
+
+def _reply(data: dict[str, Any] | None) -> ReplyState | None:
+    if not data:
+        return None
+    return ReplyState(
+        draft_id=data["draft_id"],
+        state=data["state"],
+        drafted_by=data["drafted_by"],
+        approved_by=tuple(data.get("approved_by") or ()),
+        at=_dt(data.get("at")),
+        url=data.get("url"),
+        rule=data.get("rule"),
+    )

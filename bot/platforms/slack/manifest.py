@@ -24,7 +24,9 @@ BOT_EVENTS = ["app_mention", "message.im"]
 LONG_DESCRIPTION = (
     "Playcaller brings social media operations into Slack. Mentions from the social web arrive "
     "in each team's channel as cards a responder claims with one click; response-time reminders "
-    "and escalations reach the right coach; every claim and decision is kept in an audit log. "
+    "and escalations reach the right coach; replies are drafted in Slack, checked against the "
+    "company's policy and approved by a coach with one click; every claim and decision is kept "
+    "in an audit log. "
     "Anyone can type help in a direct message to see what they may do."
 )
 

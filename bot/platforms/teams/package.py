@@ -43,16 +43,20 @@ Command = tuple[str, str, tuple[str, ...]]  # (title, description, scopes)
 DEFAULT_COMMANDS: tuple[Command, ...] = (
     ("help", "What you can do here", BOT_SCOPES),
     ("triage", "Your claims and the spoke's queue", BOT_SCOPES),
+    ("approvals", "What waits for your approval, and your drafts", BOT_SCOPES),
+    ("draft", "Draft a new post on a company account", BOT_SCOPES),
     ("link", "Link this channel to a spoke (admins)", ("team",)),
 )
 
-SHORT_DESCRIPTION = "Social media triage and guideline answers for your team"
+SHORT_DESCRIPTION = "Social media triage, reply approvals and guideline answers"
 FULL_DESCRIPTION = (
     "Playcaller brings social media operations into Microsoft Teams. Mentions of your brand "
     "arrive in each team's channel as triage cards that a responder claims with one click. "
     "Response-time reminders nudge whoever holds a claim, and anything left too long escalates "
-    "to the team's coaches. Anyone can ask the bot what the posting guidelines say and get the "
-    "answer with its source. Type help in a chat with the bot to see what you can do."
+    "to the team's coaches. Replies are drafted in chat, checked against the company's policy "
+    "and approved by a coach with one click. Anyone can ask the bot what the posting "
+    "guidelines say and get the answer with its source. Type help in a chat with the bot to "
+    "see what you can do."
 )
 
 # The v1.19 limits; v1.24 allows 12 commands, 128-character titles and 4000-character

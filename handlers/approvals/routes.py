@@ -1,0 +1,222 @@
+"""Approvals: the router and what every approvals module shares: loading
+drafts, the compare-and-set loop, refusals, the approval card to approvers,
+the reply state on the mention card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.core.accounts import Account
+from bot.core.cards import Tone
+from bot.core.errors import NotFound, PlaycallerError
+from bot.core.events import Action
+from bot.core.model import SYSTEM, Mention, MentionState, Outcome, ReplyState
+from bot.core.router import Router
+from bot.core.turn import INTERACTIVE, Turn
+from handlers.approvals import rules
+from handlers.approvals.cards import (
+    approval_card,
+    author_card,
+)
+from handlers.approvals.records import KIND, Draft, DraftState, from_record, to_record
+from handlers.approvals.rules import Refusal
+from handlers.triage import rules as triage_rules
+from handlers.triage.cards import local_time, mention_card, person_name
+from handlers.triage.records import KIND as MENTION_KIND
+from handlers.triage.records import from_record as mention_from_record
+from handlers.triage.records import to_record as mention_to_record
+
+router = Router("approvals")
+
+Change = Callable[[Draft], Draft | Refusal]
+Consequences = Callable[[Turn, Draft, Draft], None]
+MAX_CAS_ATTEMPTS = 5
+
+
+class Busy(PlaycallerError):
+    """The draft kept changing under us."""
+
+
+def subject(draft: Draft) -> str:
+    return f"draft:{draft.id}"
+
+
+async def load_draft(turn: Turn, draft_id: str) -> Draft:
+    record = await turn.store.get(KIND, draft_id)
+    if record is None:
+        raise NotFound("I can't find that draft; it may have been removed.")
+    return from_record(record)
+
+
+async def load_mention(turn: Turn, key: str | None) -> Mention | None:
+    if key is None:
+        return None
+    record = await turn.store.get(MENTION_KIND, key)
+    return mention_from_record(record) if record else None
+
+
+def account_of(turn: Turn, draft: Draft) -> Account:
+    account = turn.settings.accounts.get(draft.account_id)
+    if account is None:
+        raise NotFound(f"The account {draft.account_id!r} is no longer in the configuration.")
+    return account
+
+
+def show(turn: Turn, draft: Draft, mention: Mention | None) -> None:
+    """Update the approval card in place, for everyone who has it."""
+    turn.update(
+        approval_card(
+            draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
+        )
+    )
+
+
+async def change_draft(
+    turn: Turn,
+    draft_id: str,
+    change: Change,
+    consequences: Consequences,
+    *,
+    stale_refresh: bool = True,
+) -> Draft | None:
+    """Read, decide, compare-and-set; reread and decide again on a race, so
+    of two approvers at the same moment one decides and the other is told who did."""
+    for _ in range(MAX_CAS_ATTEMPTS):
+        current = await load_draft(turn, draft_id)
+        verdict = change(current)
+        if isinstance(verdict, Refusal):
+            await refuse(turn, verdict, refresh=stale_refresh)
+            return None
+        upcoming = verdict.evolve(version=current.version + 1)
+        consequences(turn, current, upcoming)
+        written = await turn.replace(to_record(verdict), current.version)
+        if written.ok:
+            return upcoming
+        turn.discard()
+    raise Busy("That draft is changing very fast; please try again in a moment.")
+
+
+async def refuse(turn: Turn, refusal: Refusal, *, refresh: bool = True) -> None:
+    draft = refusal.draft
+    if refresh and refusal.reason in ("decided", "stale_version", "not_waiting"):
+        mention = await load_mention(turn, draft.mention_key)
+        show(turn, draft, mention)
+    if turn.actor.person_id == SYSTEM.person_id:
+        return
+    last = draft.history[-1] if draft.history else None
+    step = draft.step
+    await turn.say(
+        turn.render(
+            "approvals/refusal.txt",
+            reason=refusal.reason,
+            state=draft.state.value,
+            by=person_name(turn.settings, rules.deciders(draft)),
+            at=local_time(turn.settings, last.at if last else None),
+            version=draft.current.number,
+            author=person_name(turn.settings, draft.author),
+            approvers=", ".join(person_name(turn.settings, p) for p in step.approvers)
+            if step
+            else "",
+        ),
+        tone=Tone.ATTENTION,
+    )
+
+
+def reply_state(draft: Draft) -> ReplyState | None:
+    """What the mention card should say about this draft (None: nothing)."""
+    states = {
+        DraftState.PENDING,
+        DraftState.CHANGES,
+        DraftState.APPROVED,
+        DraftState.PUBLISHED,
+        DraftState.FAILED,
+    }
+    if draft.mention_key is None or draft.state not in states:
+        return None
+    last = draft.history[-1] if draft.history else None
+    return ReplyState(
+        draft_id=draft.id,
+        state=draft.state.value,
+        drafted_by=draft.author,
+        approved_by=draft.approved_by,
+        at=last.at if last else None,
+        url=draft.published_url,
+        rule=draft.no_approval_rule,
+    )
+
+
+async def update_mention(turn: Turn, draft: Draft) -> None:
+    """Show the reply's state on the mention card; a published reply resolves
+    the mention as replied. A mention showing another draft is left alone."""
+    if draft.mention_key is None:
+        return
+    reply = reply_state(draft)
+    now = turn.now()
+    for _ in range(MAX_CAS_ATTEMPTS):
+        mention = await load_mention(turn, draft.mention_key)
+        if mention is None:
+            return
+        if reply is None and (mention.reply is None or mention.reply.draft_id != draft.id):
+            return
+        updated = mention.evolve(reply=reply)
+        if draft.state is DraftState.PUBLISHED and mention.state is not MentionState.RESOLVED:
+            updated = updated.evolve(
+                state=MentionState.RESOLVED,
+                owner=mention.owner or draft.author,
+                resolved_by=draft.author,
+                resolved_at=now,
+                outcome=Outcome.REPLIED,
+                last_activity_at=now,
+            )
+            turn.cancel(*triage_rules.all_timer_keys(updated))
+            turn.audit(
+                "mention.resolve", f"mention:{mention.key}", outcome="replied", draft=draft.id
+            )
+        shown = updated.evolve(version=mention.version + 1)
+        turn.update(mention_card(shown, turn.settings, turn.templates, now))
+        written = await turn.replace(mention_to_record(updated), mention.version)
+        if written.ok:
+            return
+        turn.discard()
+    raise Busy("That mention is changing very fast; please try again in a moment.")
+
+
+def notify_approvers(turn: Turn, draft: Draft, mention: Mention | None) -> None:
+    """The approval card to each person who may decide the current step."""
+    step = draft.step
+    if step is None:
+        return
+    card = approval_card(
+        draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
+    )
+    for person in rules.eligible(step, draft):
+        turn.dm(person, card, priority=INTERACTIVE)
+
+
+@router.action("draft.refresh", doing="see an approval card")
+async def on_refresh(turn: Turn, action: Action) -> None:
+    """The approval card again, for one person (Cancel on a Teams form, /approvals)."""
+    draft = await load_draft(turn, action.value.removeprefix("draft:"))
+    mention = await load_mention(turn, draft.mention_key)
+    card = approval_card(
+        draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
+    )
+    await turn.reply(card, ephemeral=True)
+
+
+def author_notice(turn: Turn, draft: Draft, what: str, note: str = "") -> None:
+    """A DM to the author about a decision on their draft."""
+    last = draft.history[-1] if draft.history else None
+    title = turn.render("approvals/author_title.txt", what=what)
+    text = turn.render(
+        "approvals/author.txt",
+        what=what,
+        by=person_name(turn.settings, last.by if last else None),
+        note=note,
+    )
+    tone = {"rejected": Tone.ATTENTION, "changes_requested": Tone.WARNING}.get(what, Tone.NEUTRAL)
+    turn.dm(
+        draft.author,
+        author_card(title, text, draft, tone=tone, revise=what == "changes_requested"),
+        priority=INTERACTIVE,
+    )
