@@ -42,9 +42,9 @@ from bot.knowledge.domain import DOMAIN  # noqa: E402
 from bot.knowledge.embedder import shared_embedder  # noqa: E402
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
-    "cosine + matched (shipped)": ("cosine", "matched"),
+    "cosine + matched (first passes)": ("cosine", "matched"),
     "cosine + matched + heading": ("cosine", "matched", "heading"),
-    "cosine + matched + domain": ("cosine", "matched", "domain"),
+    "cosine + matched + domain (shipped)": ("cosine", "matched", "domain"),
     "cosine + matched + heading + domain": ("cosine", "matched", "heading", "domain"),
     "cosine + matched + coverage": ("cosine", "matched", "coverage"),
     "cosine + domain": ("cosine", "domain"),
