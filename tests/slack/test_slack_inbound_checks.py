@@ -70,23 +70,25 @@ UNSIGNED = {
     ),
 }
 
-SIGNED_MALFORMED = {
-    "JSON that does not parse": (signed(b'{"type": "event_callback", "event": {', JSON), "JSON"),
-    "JSON that is not an object": (signed(b"[1, 2, 3]", JSON), "not a JSON object"),
-    "a form that does not parse": (signed(b"command=%2Ftriage&&&=&", FORM), "form"),
-    "a payload field that is not JSON": (signed(b"payload=%7Bnot+json", FORM), "payload"),
-    "invalid UTF-8": (signed(b"command=/triage&text=\xff\xfe", FORM), "UTF-8"),
-    "nesting 1,200 levels deep": (signed(deep(1200), JSON), "nested deeper"),
+# Bodies and content types; each is signed when its test sends it, so the
+# signature is fresh however late in a long run the test comes.
+SIGNED_MALFORMED: dict[str, tuple[bytes, str, str]] = {
+    "JSON that does not parse": (b'{"type": "event_callback", "event": {', JSON, "JSON"),
+    "JSON that is not an object": (b"[1, 2, 3]", JSON, "not a JSON object"),
+    "a form that does not parse": (b"command=%2Ftriage&&&=&", FORM, "form"),
+    "a payload field that is not JSON": (b"payload=%7Bnot+json", FORM, "payload"),
+    "invalid UTF-8": (b"command=/triage&text=\xff\xfe", FORM, "UTF-8"),
+    "nesting 1,200 levels deep": (deep(1200), JSON, "nested deeper"),
     "a click without its user": (
-        signed(
-            urlencode(
-                {"payload": json.dumps({"type": "block_actions", "actions": [{"action_id": "a"}]})}
-            ).encode()
-        ),
+        urlencode(
+            {"payload": json.dumps({"type": "block_actions", "actions": [{"action_id": "a"}]})}
+        ).encode(),
+        FORM,
         "user",
     ),
     "a slash command without its channel": (
-        signed(urlencode({"command": "/triage", "user_id": "U0ADA"}).encode()),
+        urlencode({"command": "/triage", "user_id": "U0ADA"}).encode(),
+        FORM,
         "channel_id",
     ),
 }
@@ -114,8 +116,8 @@ async def test_unsigned_or_forged_input_is_401(
 async def test_signed_but_malformed_input_is_400_naming_the_fault(
     rig: SlackRig, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    request, named = SIGNED_MALFORMED[case]
-    status, text = await rig.send(request)
+    body, content_type, named = SIGNED_MALFORMED[case]
+    status, text = await rig.send(signed(body, content_type))
     assert status == 400
     assert named in json.loads(text)["error"]
     await nothing_happened(rig, caplog)
