@@ -311,6 +311,7 @@ async def _after_failure(turn: Turn, action: Action, *, retry: bool) -> None:
 
     done = await change_draft(turn, draft_id, change, consequences, stale_refresh=False)
     if done is not None:
+        await update_mention(turn, done)
         await turn.say(
             turn.render("approvals/done.txt", what="retried" if retry else "cancelled"),
             tone=Tone.GOOD,
