@@ -80,11 +80,15 @@ async def change_draft(
     consequences: Consequences,
     *,
     stale_refresh: bool = True,
+    first: Draft | None = None,
 ) -> Draft | None:
     """Read, decide, compare-and-set; reread and decide again on a race, so
-    of two approvers at the same moment one decides and the other is told who did."""
+    of two approvers at the same moment one decides and the other is told who did.
+    ``first``: the draft the handler has just read, tried before reading again
+    (a stale copy only costs one lost compare-and-set)."""
     for _ in range(MAX_CAS_ATTEMPTS):
-        current = await load_draft(turn, draft_id)
+        current = first if first is not None else await load_draft(turn, draft_id)
+        first = None
         verdict = change(current)
         if isinstance(verdict, Refusal):
             await refuse(turn, verdict, refresh=stale_refresh)
