@@ -318,6 +318,12 @@ def configurations(knowledge: Any) -> dict[str, Any]:
             configs[f"RRF k={rrf_k:g} w={weight} + pairs x0.5"] = options(
                 semantic_weight=weight, blend="rrf", rrf_k=rrf_k
             )
+    if "heading_weight" in fields:  # third pass: shorter windows, heading cosine
+        for words, step in ((128, 96), (64, 48)):
+            for heading in (0.0, 0.1, 0.2, 0.3):
+                configs[f"z w=0.6 + pairs, {words}-word windows, heading x{heading}"] = options(
+                    window_words=words, window_step=step, heading_weight=heading
+                )
     configs["shipped"] = options()
     return configs
 

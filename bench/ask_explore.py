@@ -37,6 +37,7 @@ import ask_eval  # noqa: E402
 from bot.knowledge import GuidelineStore, IndexOptions  # noqa: E402
 from bot.knowledge.documents import Section  # noqa: E402
 from bot.knowledge.embedder import shared_embedder  # noqa: E402
+from bot.knowledge.index import _Bm25  # noqa: E402
 
 MEMO = ROOT / ".playcaller" / "bench-explore" / "vectors.pickle"
 _BOLD_LED = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]+\*\*")
@@ -139,6 +140,52 @@ class Set:
             best[:, owner] = np.maximum(best[:, owner], per_window[:, column])
         return best
 
+    def window_bm25(self, cut: Callable[[Section], list[str]]) -> Matrix:
+        """Every section's best window BM25 score (a long section is not diluted)."""
+        analyzer, corpus, owners = self.index.analyzer, [], []
+        for position, section in enumerate(self.sections):
+            for text in cut(section):
+                words = analyzer.words(text)
+                corpus.append([analyzer.stem(w) for w in words] + analyzer.pairs(text) or [""])
+                owners.append(position)
+        bm25 = _Bm25.build(corpus, IndexOptions())
+        best = np.zeros((len(self.questions), len(self.sections)))
+        for row, question in enumerate(self.questions):
+            query = self.index.analyse(question.text)
+            scores = bm25.scores(query.terms, query.weights)
+            pairs = list(dict.fromkeys(analyzer.pairs(question.text)))
+            scores = scores + bm25.scores(pairs, [0.5] * len(pairs))
+            np.maximum.at(best[row], np.array(owners), scores)
+        return best
+
+    def heading_bm25(self) -> Matrix:
+        """BM25 over the sections' own headings alone (a lexical title match)."""
+        analyzer = self.index.analyzer
+        corpus = [
+            [analyzer.stem(w) for w in analyzer.words(s.path[-1])] or [""] for s in self.sections
+        ]
+        bm25 = _Bm25.build(corpus, IndexOptions())
+        out = np.zeros((len(self.questions), len(self.sections)))
+        for row, question in enumerate(self.questions):
+            query = self.index.analyse(question.text)
+            out[row] = bm25.scores(query.terms, query.weights)
+        return out
+
+    def top_mean(self, cut: Callable[[Section], list[str]], n: int) -> Matrix:
+        """Every section's mean of its ``n`` best window cosines."""
+        texts, owners = [], []
+        for position, section in enumerate(self.sections):
+            for text in cut(section):
+                texts.append(text)
+                owners.append(position)
+        per_window = self.question_vectors @ self.vectors(texts).T
+        owners_array = np.array(owners)
+        out = np.zeros((len(self.questions), len(self.sections)))
+        for position in range(len(self.sections)):
+            block = np.sort(per_window[:, owners_array == position], axis=1)[:, ::-1][:, :n]
+            out[:, position] = block.mean(axis=1)
+        return out
+
     def headings(self, full_path: bool) -> Matrix:
         texts = [". ".join(s.path) if full_path else s.path[-1] for s in self.sections]
         return self.question_vectors @ self.vectors(texts).T
@@ -172,6 +219,61 @@ def z(scores: Matrix) -> Matrix:
 def rank(scores: Matrix) -> Matrix:
     order = np.argsort(-scores, axis=1, kind="stable")
     return np.argsort(order, axis=1, kind="stable").astype(np.float64)
+
+
+def third_pass(
+    sets: dict[str, Set], cos: dict[str, dict[str, Matrix]], heading: dict[str, Matrix]
+) -> list[tuple[str, Callable[[str, Set], Matrix]]]:
+    """Window-level BM25 and top-2 window cosines, beside 64-word windows + heading x0.2."""
+    w64 = {n: d.window_bm25(lambda s: word_windows(s, 64)) for n, d in sets.items()}
+    w128 = {n: d.window_bm25(lambda s: word_windows(s, 128)) for n, d in sets.items()}
+    top2 = {n: d.top_mean(lambda s: word_windows(s, 64), 2) for n, d in sets.items()}
+    c64, c128 = "words 64", "words 128 (shipped)"
+
+    def base(n: str, d: Set, c: str = c64, h: float = 0.2, w: float = 0.6) -> Matrix:
+        return (1 - w) * z(d.bm25) + w * z(cos[n][c]) + h * z(heading[n])
+
+    rows: list[tuple[str, Callable[[str, Set], Matrix]]] = [
+        ("shipped (128 words)", lambda n, d: base(n, d, c128, 0.0)),
+        ("64 words + heading x0.2", lambda n, d: base(n, d)),
+    ]
+    for x in (0.2, 0.4):
+        rows.append(
+            (f"64+h0.2, + window BM25 (64) x{x}", lambda n, d, x=x: base(n, d) + x * z(w64[n]))
+        )
+        rows.append(
+            (f"64+h0.2, + window BM25 (128) x{x}", lambda n, d, x=x: base(n, d) + x * z(w128[n]))
+        )
+        rows.append(
+            (
+                f"64+h0.2, BM25 = window BM25 (64) x{x}",
+                lambda n, d, x=x: base(n, d) - x * z(d.bm25) + x * z(w64[n]),
+            )
+        )
+    hb = {n: d.heading_bm25() for n, d in sets.items()}
+    for x in (0.1, 0.2, 0.3):
+        rows.append((f"64+h0.2, + heading BM25 x{x}", lambda n, d, x=x: base(n, d) + x * z(hb[n])))
+        rows.append(
+            (
+                f"64, + heading BM25 x{x} (no heading cos)",
+                lambda n, d, x=x: base(n, d, h=0.0) + x * z(hb[n]),
+            )
+        )
+    for w in (0.5, 0.7):
+        rows.append((f"64+h0.2, w={w}", lambda n, d, w=w: base(n, d, w=w)))
+    rows.append(
+        (
+            "64+h0.2, cosine = top-2 mean",
+            lambda n, d: 0.4 * z(d.bm25) + 0.6 * z(top2[n]) + 0.2 * z(heading[n]),
+        )
+    )
+    rows.append(
+        (
+            "64+h0.2, + top-2 mean x0.2",
+            lambda n, d: base(n, d) + 0.2 * z(top2[n]),
+        )
+    )
+    return rows
 
 
 def main() -> int:
@@ -227,6 +329,8 @@ def main() -> int:
                     ),
                 )
             )
+    if "--third" in sys.argv:  # third pass: only the variants it added
+        rows = third_pass(sets, cos, heading)
     print(f"{'variant':44s} old: s@1   s@3   MRR | dev: s@1  s@3   MRR")
     for label, fusion in rows:
         values = [v for name, data in sets.items() for v in data.metrics(fusion(name, data))]

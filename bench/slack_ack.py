@@ -254,6 +254,7 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path, backend: str
     app = web.Application(
         middlewares=[request_middleware(runtime.metrics, {"/slack/events": "slack"})]
     )
+    _time_ack_path(slack_platform)
     slack_platform.mount(app)
     await slack_platform.start()  # as `serve` does: one shared Web API session
     runner, port = await _site(app)
@@ -325,6 +326,56 @@ async def _serve_playcaller(api_url: str, mentions: int, tmp: Path, backend: str
         return len(inflight)
 
     return _Served(port, slack_platform.idle, lambda: len(inflight), cancel, stats, close)
+
+
+# Where a Playcaller ack spends its time inside the server (ms per request, for
+# the measured load only): before the inbox write (reading, verifying, parsing,
+# Bolt's middleware), the inbox write itself (including any wait for the store),
+# and after it (the ack and the response).
+_ACK_PARTS: dict[str, list[float]] = {"before_admit": [], "admit": [], "after_admit": []}
+
+
+def _time_ack_path(platform: Any) -> None:
+    """Wrap the platform's request handler and its inbox admission with timers
+    (the listener runs inside the request's task, so the task pairs them)."""
+    handle_http, admit = platform.handle_http, platform.inbox.admit
+    marks: dict[int, tuple[float, float]] = {}
+
+    async def timed_handle(request: Any) -> Any:
+        started = time.perf_counter()
+        task = id(asyncio.current_task())
+        try:
+            return await handle_http(request)
+        finally:
+            done = time.perf_counter()
+            admitted = marks.pop(task, None)
+            if admitted is not None:
+                admit_start, admit_end = admitted
+                _ACK_PARTS["before_admit"].append((admit_start - started) * 1000)
+                _ACK_PARTS["admit"].append((admit_end - admit_start) * 1000)
+                _ACK_PARTS["after_admit"].append((done - admit_end) * 1000)
+
+    async def timed_admit(key: Any, body: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await admit(key, body)
+        finally:
+            marks[id(asyncio.current_task())] = (started, time.perf_counter())
+
+    platform.handle_http = timed_handle
+    platform.inbox.admit = timed_admit
+
+
+def _ack_parts() -> dict[str, float]:
+    """Percentiles of the parts recorded since the last call (which forgets them)."""
+    parts: dict[str, float] = {}
+    for name, values in _ACK_PARTS.items():
+        ordered = sorted(values)
+        parts[f"{name}_p50_ms"] = percentile(ordered, 50)
+        parts[f"{name}_p99_ms"] = percentile(ordered, 99)
+        parts[f"{name}_max_ms"] = ordered[-1] if ordered else math.nan
+        values.clear()
+    return parts
 
 
 async def _serve_bare(api_url: str) -> _Served:
@@ -496,6 +547,7 @@ async def _server_main(
 
                     profiler = cProfile.Profile()
                     profiler.enable()
+                _ack_parts()  # forget the warm-up's
                 lag.start()
                 gc_pauses.start()
                 conn.send(("begun", time.process_time()))
@@ -521,6 +573,7 @@ async def _server_main(
                     "drain_cancelled": cancelled,
                     "cpu_drain_s": time.process_time() - cpu_end,
                     "log_warnings": tally.count,
+                    **(_ack_parts() if kind == "playcaller" else {}),
                     **await served.stats(),
                 }
                 conn.send(("ended", details))
@@ -702,6 +755,7 @@ def summarize(samples: Sequence[Sample]) -> dict[str, Any]:
         "errors": sum(s.error is not None for s in samples),
         "error_kinds": dict(Counter(s.error for s in samples if s.error is not None)),
         "p50_ms": percentile(ok, 50),
+        "p95_ms": percentile(ok, 95),
         "p99_ms": percentile(ok, 99),
         "p999_ms": percentile(ok, 99.9),
         "max_ms": ok[-1] if ok else math.nan,
@@ -901,15 +955,16 @@ def report(result: dict[str, Any]) -> str:
         f"slack_bolt {m['slack_bolt']}, aiohttp {m['aiohttp']}; commit {m['commit']}"
         + (f" + {m['uncommitted_files']} uncommitted files" if m["uncommitted_files"] else ""),
         "",
-        "| server | kind | requests | errors | p50 ms | p99 ms | p99.9 ms | max ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| server | kind | requests | errors | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, server in result["servers"].items():
         for part in (*KINDS, "all"):
             row = server[part]
             lines.append(
                 f"| {name} | {part} | {row['requests']} | {row['errors']} | "
-                f"{_ms(row['p50_ms'])} | {_ms(row['p99_ms'])} | {_ms(row['p999_ms'])} | "
+                f"{_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['p99_ms'])} | "
+                f"{_ms(row['p999_ms'])} | "
                 f"{_ms(row['max_ms'])} |"
             )
     lines += ["", "| Playcaller / bare | p50 | p99 |", "|---|---:|---:|"]
@@ -939,9 +994,20 @@ def report(result: dict[str, Any]) -> str:
             f"{info['inflight_at_end']} requests still being worked on at the end of the "
             f"load, {finished}{extra}; {info['log_warnings']} log warnings; fake Web API "
             f"{info['fake_cpu_pct']:.0f}% and load generator {info['generator_cpu_pct']:.0f}% "
-            f"of a core, other processes on the host {info['others_cpu_pct']:.0f}%; "
+            f"of a core, other processes on the host {info['others_cpu_pct']:.0f}% "
+            f"(load average {info['loadavg_1m_after']:.2f} after the load); "
             f"generator lag p99 {_ms(server['all']['send_lag_p99_ms'])} ms"
         )
+        if "admit_p99_ms" in info:
+            lines.append(
+                f"{name}: inside the server, p50 / p99 / max ms: before the inbox write "
+                + ", the inbox write ".join(
+                    " / ".join(_ms(info[f"{part}_{q}_ms"]) for q in ("p50", "p99", "max"))
+                    for part in ("before_admit", "admit")
+                )
+                + ", after it "
+                + " / ".join(_ms(info[f"after_admit_{q}_ms"]) for q in ("p50", "p99", "max"))
+            )
     calls = result["fake_calls"]
     lines.append("Web API calls: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())))
     target = result["target"]

@@ -21,6 +21,7 @@ from bot.core.storage import Store
 from bot.deployment import resolve_platforms
 from bot.intake.enrich import SentimentModel, VaderSentiment
 from bot.knowledge.answer import GuidelineStore
+from bot.paging import configured_channels
 from bot.playbooks import PlaybookStore, load_playbooks
 from bot.resources import bundled
 from bot.runtime import Runtime, required_templates
@@ -189,6 +190,8 @@ async def open_runtime(
         sentiment=sentiment or VaderSentiment(),
         knowledge=loaded.knowledge,
         pacing=pacing_for(store),
+        playbooks=dict(loaded.playbooks.crisis),
+        pagers=configured_channels(os.environ),
     )
 
 

@@ -127,6 +127,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
 
             store = make_store(store_url(args.store), source=_store_source(args.store))
             return asyncio.run(audit.main(store, args.subject, args.since, json_lines=args.json))
+        if command == "postmortem":
+            from bot import postmortem
+
+            store = make_store(store_url(args.store), source=_store_source(args.store))
+            return asyncio.run(postmortem.main(loaded, store, args.incident, args.out))
         if command == "serve":
             try:
                 port = parse_port(args.port, os.environ.get("PLAYCALLER_PORT"))
@@ -383,6 +388,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from bot.core.ports import ExternalLane
     from bot.deployment import mismatches, record_platforms
     from bot.intake.endpoint import IntakeSettings
+    from bot.paging import PageLane, pagers_from_env
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
     from bot.platforms.teams.platform import TeamsPlatform, TeamsSettings
@@ -431,9 +437,17 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
             log.info("publishing approved posts to %s", publishing.url)
         else:
             await warn_unpublished(runtime.store)
+        pagers = pagers_from_env(runtime.clock, os.environ)
+        if pagers:
+            paging = PageLane(pagers)
+            lanes.append(paging)
+            app_cleanup = paging.close
+            log.info("paging over %s besides chat", ", ".join(sorted(pagers)))
         app = create_app(runtime, platforms, intake=intake, lanes=lanes)
         if publishing is not None:
             app.on_cleanup.append(lambda _: publisher.close())
+        if pagers:
+            app.on_cleanup.append(lambda _: app_cleanup())
         # Start-up objects (config, templates, the guideline index, SDK modules)
         # live for the whole process: keep them out of every garbage collection,
         # which otherwise pauses the event loop for tens of milliseconds.

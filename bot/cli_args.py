@@ -90,4 +90,8 @@ def parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     audit.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
+    postmortem = command("postmortem", "print a crisis incident's post-incident summary (Markdown)")
+    postmortem.add_argument("incident", help="the incident id, e.g. CR-42")
+    postmortem.add_argument("--out", help="write the Markdown to FILE instead")
+    postmortem.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
     return top

@@ -17,11 +17,19 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from bot import config_accounts
 from bot.config_accounts import RawAccount, RawApprovals
+from bot.config_surge import RawSpikes, RawSurge
 from bot.core.clock import parse_duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
 from bot.core.permissions import EVERYONE, Permission, with_overrides
-from bot.core.settings import Retention, RoutingRule, Settings, SlaPolicy, TriageTimings
+from bot.core.settings import (
+    Retention,
+    RoutingRule,
+    Settings,
+    SlaPolicy,
+    SurgePolicy,
+    TriageTimings,
+)
 from bot.resources import bundled
 from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located, validation_problems
 
@@ -50,6 +58,7 @@ class RawSpoke(_Model):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1)
     channels: dict[str, str] = {}
+    surge: RawSurge | None = None
 
 
 class RawPerson(_Model):
@@ -120,6 +129,8 @@ class RawConfig(_Model):
     platforms: list[Literal["console", "slack", "teams"]] = []
     permissions: dict[str, list[str]] = {}
     retention: RawRetention = RawRetention()
+    surge: RawSurge = RawSurge()
+    spikes: RawSpikes = RawSpikes()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -220,6 +231,18 @@ def _cross_check(raw: RawConfig, located: LocatedYaml) -> list[Problem]:
                 ("timezone",),
                 f"unknown time zone {raw.timezone!r} (an IANA name like Europe/Paris)",
             )
+        )
+    for name, words in raw.spikes.topics.items():
+        if not re.fullmatch(_ID, name) or not [w for w in words if w.strip()]:
+            problems.append(
+                located.problem(
+                    ("spikes", "topics", name),
+                    f"topic {name!r} needs a lowercase id and at least one keyword",
+                )
+            )
+    if raw.spikes.leads_factor < raw.spikes.factor:
+        problems.append(
+            located.problem(("spikes", "leads_factor"), "leads_factor must be at least factor")
         )
     if raw.default_route.spoke not in spoke_ids:
         problems.append(
@@ -339,4 +362,11 @@ def _build(raw: RawConfig) -> Settings:
         platforms=tuple(dict.fromkeys(raw.platforms)),
         permissions=_permissions(raw),
         retention=Retention(raw.retention.questions),
+        surge={
+            s.id: s.surge.over(raw.surge.over(SurgePolicy()))
+            for s in (raw.hub, *raw.spokes)
+            if s.surge is not None
+        },
+        surge_default=raw.surge.over(SurgePolicy()),
+        spikes=raw.spikes.build(),
     )

@@ -22,7 +22,7 @@ import os
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.clock import Clock
 from bot.core.router import DELIVERY_KEY_TTL
@@ -45,6 +45,10 @@ MAX_HANDLING = 500
 # (500 at once put the ack p99 at 3-4 s at 200 requests/s; see
 # docs/benchmarks.md). Waiting entries are durable, and handled in order.
 HANDLING_AFTER_ACK = 16
+# Entries left for the sweeper are reported at most this often, as one line:
+# under sustained overload there is one per request, and a line each (written
+# to a pipe that fills) stalled the event loop and with it every ack.
+LEFT_REPORT_EVERY = timedelta(seconds=10)
 
 Process = Callable[[LeasedInboxEntry], Awaitable[None]]
 
@@ -146,6 +150,8 @@ class Inbox:
         self.lease_for = lease_for or lease_from_env()
         self.max_attempts = max_attempts
         self.slots = Slots(max_handling)
+        self._left_unreported = 0
+        self._left_reported_at: datetime | None = None
 
     async def admit(self, key: str | None, body: JSON) -> LeasedInboxEntry | None:
         """Store a verified request before it is acknowledged; None when it is
@@ -185,13 +191,24 @@ class Inbox:
         await self.slots.acquire(recovered)
         try:
             if self.clock.now() - started_waiting > self.lease_for / 2:
-                log.warning(
-                    "inbox entry %s waited too long; left for the sweeper", leased.entry.key
-                )
+                self._left_for_sweeper()
                 return False
             return await self._handle(leased, process)
         finally:
             self.slots.release()
+
+    def _left_for_sweeper(self) -> None:
+        self._left_unreported += 1
+        now = self.clock.now()
+        if self._left_reported_at is None or now - self._left_reported_at >= LEFT_REPORT_EVERY:
+            log.warning(
+                "%d %s inbox entries waited past half their lease for a free handler; "
+                "left for the sweeper (the process is overloaded)",
+                self._left_unreported,
+                self.platform,
+            )
+            self._left_unreported = 0
+            self._left_reported_at = now
 
     async def _handle(self, leased: LeasedInboxEntry, process: Process | None) -> bool:
         entry = leased.entry

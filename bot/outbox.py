@@ -21,9 +21,24 @@ from bot.core.clock import Clock
 # outbox (publishing) raise the same types; the platforms import them here.
 from bot.core.errors import RetryLater as RetryLater
 from bot.core.errors import Undeliverable as Undeliverable
-from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, Store
+from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
 
 log = logging.getLogger(__name__)
+
+# Marks the stored place of a card sent to one person as a copy of a shared card.
+DIRECT_COPY = "direct_copy"
+
+
+def shared_places(refs: Sequence[JSON]) -> list[JSON]:
+    """Where a card was posted for everyone (not the copies sent to one person)."""
+    return [ref for ref in refs if not ref.get(DIRECT_COPY)]
+
+
+def _older_than_copy(update: OutboxItem, ref: JSON) -> bool:
+    """True when ``ref`` is a personal copy made at or after ``update``'s state
+    (the turn that sent the copy also updated the shared card)."""
+    copied = ref.get(DIRECT_COPY)
+    return isinstance(copied, str) and datetime.fromisoformat(copied) >= update.created_at
 
 
 class Delivery(Protocol):
@@ -126,10 +141,16 @@ class OutboxSender:
                     delivery_id=item.id,
                     attempt=leased.attempts,
                 )
-                await self._finish(leased, ref)
+                # A personal copy of a shared card is updated with it (by
+                # states newer than the copy), but threads hang under the
+                # shared card only.
+                copy = {**ref, DIRECT_COPY: item.created_at.isoformat()}
+                await self._finish(leased, copy if item.card_key else ref)
             elif item.op == "thread":
-                refs = await self.store.card_refs(
-                    item.platform, item.destination.removeprefix("thread:")
+                refs = shared_places(
+                    await self.store.card_refs(
+                        item.platform, item.destination.removeprefix("thread:")
+                    )
                 )
                 if not refs:
                     return await self._retry(leased, self._parent_not_posted(leased))
@@ -140,12 +161,13 @@ class OutboxSender:
             elif item.op == "update":
                 assert item.card_key is not None
                 refs = await self.store.card_refs(item.platform, item.card_key)
-                if not refs:
+                if not shared_places(refs):
                     return await self._retry(leased, self._parent_not_posted(leased))
                 newest = self._updated_at.get(item.card_key)
                 if newest is None or newest <= item.created_at:
                     for ref in refs:
-                        await self.delivery.update(ref, card)
+                        if not _older_than_copy(item, ref):
+                            await self.delivery.update(ref, card)
                     self._updated_at[item.card_key] = item.created_at
                 else:
                     # A newer state of this card went out first (a retry reordered

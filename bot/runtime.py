@@ -17,24 +17,28 @@ from pathlib import Path
 import handlers.admin
 import handlers.approvals
 import handlers.ask
+import handlers.crisis
 import handlers.help
+import handlers.surge
 import handlers.triage
 from bot.core.clock import Clock
 from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
-from bot.core.model import SYSTEM
-from bot.core.ports import ExternalLane, PacingBudget, Responder
+from bot.core.model import SYSTEM, Mention
+from bot.core.playbook import Playbook
+from bot.core.ports import ExternalLane, PacingBudget, Responder, StatementRenderer
 from bot.core.publishing import SETTLED_TIMER, settled_event
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
 from bot.core.storage import Effects, Store
-from bot.core.turn import Turn
+from bot.core.turn import INTERACTIVE, Turn
 from bot.external_sends import ExternalSender
 from bot.intake.enrich import SentimentModel, enrich
 from bot.intake.feed import IncomingMention
 from bot.metrics import Metrics
 from bot.outbox import Delivery, OutboxSender
 from bot.scheduler import Scheduler
+from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 
@@ -46,7 +50,9 @@ def build_dispatcher() -> Dispatcher:
     return Dispatcher(
         [
             handlers.triage.router,
+            handlers.surge.router,
             handlers.approvals.router,
+            handlers.crisis.router,
             handlers.admin.router,
             handlers.help.router,
             handlers.ask.router,
@@ -86,6 +92,11 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     # Posting budgets: shared by every process on a Redis store.
     pacing: PacingBudget = field(default_factory=LocalPacing)
+    # Crisis playbooks by id, and the sandbox their holding statements render in.
+    playbooks: dict[str, Playbook] = field(default_factory=dict)
+    statements: StatementRenderer = field(default_factory=SandboxedStatements)
+    # Page channels beyond chat configured in this deployment's environment.
+    pagers: frozenset[str] = frozenset()
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -97,6 +108,9 @@ class Runtime:
             settings=self.settings,
             platforms=self.platforms,
             knowledge=self.knowledge,
+            playbooks=self.playbooks,
+            statements=self.statements,
+            pagers=self.pagers,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:
@@ -105,28 +119,37 @@ class Runtime:
 
     async def ingest(self, incoming: IncomingMention) -> bool:
         """Enrich, route and admit a mention. False when it is a duplicate."""
-        mention = enrich(incoming, self.settings, self.sentiment, self.clock.now())
-        event = MentionArrived(
-            platform="intake", actor=SYSTEM, received_at=self.clock.now(), mention=mention
-        )
-        turn = self.turn(event, SilentResponder())
-        return await handlers.triage.admit(turn, mention)
+        return (await self.ingest_batch([incoming]))[0]
 
     async def ingest_batch(self, batch: Sequence[IncomingMention]) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
-        duplicate (also of one earlier in ``batch``)."""
+        duplicate (also of one earlier in ``batch``). Surge mode decides first
+        which of them get a card of their own (``handlers.surge.lanes``)."""
+        if not batch:
+            return []
         now = self.clock.now()
-        items = []
-        for incoming in batch:
-            mention = enrich(incoming, self.settings, self.sentiment, now)
+        mentions = [enrich(incoming, self.settings, self.sentiment, now) for incoming in batch]
+
+        def arrival(mention: Mention) -> Turn:
             event = MentionArrived(
                 platform="intake", actor=SYSTEM, received_at=now, mention=mention
             )
-            turn = self.turn(event, SilentResponder())
-            record = handlers.triage.admission(turn, mention)
+            return self.turn(event, SilentResponder())
+
+        surge_turn = arrival(mentions[0])
+        lanes = await handlers.surge.lanes(surge_turn, mentions)
+        await surge_turn.flush()
+        items = []
+        for index, mention in enumerate(lanes.mentions):
+            turn = arrival(mention)
+            ahead = INTERACTIVE if index in lanes.ahead else None
+            record = handlers.triage.admission(turn, mention, card_priority=ahead)
             items.append((record, turn.take_effects()))
-        return await self.store.insert_many(items)
+        stored = await self.store.insert_many(items)
+        admitted = [m for m, ok in zip(lanes.mentions, stored, strict=True) if ok]
+        await self.store.add_counts(handlers.surge.arrival_counts(admitted, lanes.surges))
+        return stored
 
     async def start(self) -> None:
         """Make sure the recurring timers exist (idempotent; safe in every process)."""

@@ -82,6 +82,9 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     def card_titled(shots: list[Shot], words: str) -> Shot:
         return next(s for s in shots if s.card is not None and words in s.card.title)
 
+    def incident(shots: list[Shot]) -> Shot:
+        return next(s for s in shots if s.card is not None and s.card.title.startswith("CR-1 ·"))
+
     def note(shots: list[Shot]) -> Shot:
         return next(s for s in shots if s.notes)
 
@@ -153,6 +156,55 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     shots = await step("/ask report")
     found["ask-report"] = next(s for s in shots if s.card is not None)
     await approvals(step, found)
+    # A surge in Customer Care: one live card with groups, a cluster claim, the end.
+    shots = await step("as sam", "channel #care", "ingest surge.jsonl", "advance 10s")
+    found["surge-live"] = [s for s in shots if s.card and "Surge in" in s.card.title][-1]
+    shots = await step("click Claim cluster", "advance 10s")
+    found["surge-claimed"] = with_note(shots, card_titled(shots, "Surge in Customer Care"))
+    shots = await step("advance 16m")
+    found["surge-ended"] = card_titled(shots, "Surge in Customer Care ended")
+    # A crisis declared from a playbook, paged, acknowledged, resolved.
+    shots = await step("as priya", "channel #hub", "/crisis")
+    found["crisis-declare-form"] = next(s for s in shots if s.form is not None)
+    shots = await step(
+        'fill playbook=service-outage summary="AcmePay card payments fail for everyone" '
+        'var_service="the AcmePay app" var_status_url=https://status.acme.com',
+        "submit",
+    )
+    found["crisis-incident"] = incident(shots)
+    found["crisis-page"] = card_titled(shots, "You are paged")
+    shots = await step("advance 10m")
+    found["crisis-escalated"] = [s for s in shots if s.card and s.card.title.startswith("CR-1")][-1]
+    found["crisis-page-escalation"] = next(
+        s
+        for s in shots
+        if s.card is not None and any(b.text == "Escalation step 1" for b in s.card.badges)
+    )
+    shots = await step("as maria", "click Acknowledge #" + str(max(chat.session.shown) - 1))
+    found["crisis-acknowledged"] = with_note(shots, card_titled(shots, "You are paged"))
+    shots = await step("as sam", "/crisis list")
+    found["crisis-list"] = card_titled(shots, "Open incidents")
+    shots = await step("/crisis timeline")
+    found["crisis-timeline"] = card_titled(shots, "Timeline of")
+    incident_number = next(
+        n
+        for n, s in chat.session.shown.items()
+        if s.card.title.startswith("CR-1 ·") and s.place == "#hub"
+    )
+    shots = await step(f"click Done #{incident_number}")
+    found["crisis-item-done"] = with_note(shots, incident(shots))
+    shots = await step("as priya", f"click Page someone #{incident_number}")
+    found["crisis-page-form"] = next(s for s in shots if s.form is not None)
+    await step("fill person=lee", "submit")
+    shots = await step("advance 30m")
+    found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
+    shots = await step("as priya", f"click Resolve #{incident_number}")
+    found["crisis-resolved"] = incident(shots)
+    found["crisis-summary"] = card_titled(shots, "Resolved: CR-1")
+    shots = await step(
+        "as jo", "/crisis raise A video of our CEO shouting at a waiter is everywhere"
+    )
+    found["crisis-raise"] = card_titled(shots, "Possible crisis")
     return found
 
 

@@ -33,7 +33,12 @@ class ServeProcess:
     """One ``serve`` subprocess; ``url`` is its base URL once started."""
 
     def __init__(
-        self, store_url: str, namespace: str, env: Mapping[str, str], workdir: Path
+        self,
+        store_url: str,
+        namespace: str,
+        env: Mapping[str, str],
+        workdir: Path,
+        config: Path = ROOT / "playcaller.yaml",
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -41,6 +46,7 @@ class ServeProcess:
         self.namespace = namespace
         self.env = dict(env)
         self.workdir = workdir
+        self.config = config
         self.log = workdir / f"serve-{self.port}.log"
         self.process: asyncio.subprocess.Process | None = None
 
@@ -58,7 +64,7 @@ class ServeProcess:
                 "-m",
                 "bot.cli",
                 "--config",
-                str(ROOT / "playcaller.yaml"),
+                str(self.config),
                 "serve",
                 "--host",
                 "127.0.0.1",

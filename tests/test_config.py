@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,40 @@ def test_bad_duration_names_its_line() -> None:
     [problem] = problems_of(text)
     assert problem.startswith(f"bad.yaml:{line_of(text, 'warn: 5x')}: sla.urgent.warn:")
     assert "bad duration '5x'" in problem
+
+
+def test_surge_thresholds_default_and_override_per_spoke() -> None:
+    settings = parse_settings(SAMPLE, "playcaller.yaml")
+    care, comms = settings.surge_policy("care"), settings.surge_policy("comms")
+    assert (care.threshold, care.window, care.reach) == (20, timedelta(minutes=5), 10_000)
+    assert (comms.threshold, comms.window, comms.reach) == (15, timedelta(minutes=5), 5000)
+    assert comms.single_priorities == (Priority.URGENT, Priority.HIGH)
+    narrowed = parse_settings(
+        SAMPLE.replace(
+            "threshold: 20\n", "threshold: 50\n  single_priorities: [urgent]\n", 1
+        ).replace("  single_priorities: [urgent, high]\n", "", 1),
+        "x.yaml",
+    )
+    assert narrowed.surge_policy("care").threshold == 50
+    assert narrowed.surge_policy("care").single_priorities == (Priority.URGENT,)
+    # The spoke's own override keeps its values over the new defaults.
+    assert narrowed.surge_policy("comms").threshold == 15
+
+
+def test_bad_surge_settings_name_their_lines() -> None:
+    text = SAMPLE.replace("surge: {threshold: 15, reach: 5000}", "surge: {threshold: 0}").replace(
+        "  update_every: 10s", "  update_every: 2s"
+    )
+    found = problems_of(text)
+    threshold_line = line_of(text, "surge: {threshold: 0}")
+    every_line = line_of(text, "update_every: 2s")
+    assert any(
+        p.startswith(f"bad.yaml:{threshold_line}: spokes[comms].surge.threshold") for p in found
+    )
+    assert any(
+        p.startswith(f"bad.yaml:{every_line}: surge.update_every") and "between 10s and 5m" in p
+        for p in found
+    )
 
 
 def test_unknown_setting_and_missing_setting_are_reported_together() -> None:

@@ -4,6 +4,7 @@ admission, completion, failure and retry, the handling cap, and the sweeper."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.storage import LeasedInboxEntry, Store
-from bot.inbox import Inbox, handling_from_env
+from bot.inbox import LEFT_REPORT_EVERY, Inbox, handling_from_env
 from bot.store import open_store
 from tests.conftest import START
 
@@ -98,6 +99,41 @@ async def test_an_entry_that_waited_too_long_for_a_slot_is_left_for_the_sweeper(
     assert await box.sweep() == 1
     assert [key for key, _ in seen.seen] == ["slack:click:A", "slack:click:B"]
     assert await store.inbox_size() == 0
+
+
+async def test_entries_left_for_the_sweeper_are_reported_in_one_line_per_window(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under sustained overload every request may be left for the sweeper; a
+    log line each (to a pipe that fills) stalled the event loop, so they are
+    counted and reported at most once per ``LEFT_REPORT_EVERY``."""
+    clock, seen = ManualClock(START), Recorder()
+    seen.gate = asyncio.Event()
+    box = inbox(store, clock, seen, max_handling=1)
+    admitted = [await box.admit(f"click:{n}", {}) for n in range(21)]
+    assert all(admitted)
+    handling = [asyncio.ensure_future(box.handle(leased)) for leased in admitted if leased]
+    await asyncio.sleep(0)  # the first holds the only slot, twenty wait
+    clock.advance(LEASE / 2 + timedelta(seconds=1))
+    caplog.set_level(logging.WARNING, logger="bot.inbox")
+    seen.gate.set()
+    assert await asyncio.gather(*handling) == [True] + [False] * 20
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.inbox"]
+    assert len(lines) == 1 and lines[0].startswith("1 slack inbox entries waited")
+    clock.advance(LEFT_REPORT_EVERY)
+    late = await box.admit("click:late", {})
+    assert late is not None
+    seen.gate.clear()
+    blocker = await box.admit("click:blocker", {})
+    assert blocker is not None
+    holding = asyncio.ensure_future(box.handle(blocker))
+    waiting = asyncio.ensure_future(box.handle(late))
+    await asyncio.sleep(0)
+    clock.advance(LEASE / 2 + timedelta(seconds=1))
+    seen.gate.set()
+    assert await holding and not await waiting
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.inbox"]
+    assert len(lines) == 2 and lines[1].startswith("20 slack inbox entries waited")
 
 
 async def test_no_more_than_the_limit_are_handled_at_once_and_all_are_handled_once(

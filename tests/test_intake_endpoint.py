@@ -292,3 +292,25 @@ async def test_an_unknown_source_query_is_400_after_the_signature(intake: Intake
     assert (status, answer["field"]) == (400, "source")
     status, _ = await intake.post(b"{}", query="?source=orkut", secret="wrong")
     assert status == 401
+
+
+async def test_a_signed_feed_body_and_network_sources_over_http(intake: Intake) -> None:
+    from tests.test_intake_sources import FIXTURES, fixture
+
+    rss = (FIXTURES / "rss_feed.xml").read_bytes()
+    status, answer = await intake.post(rss, content_type="application/rss+xml")
+    assert status == 200
+    assert [(i["status"], i.get("field")) for i in answer["items"]] == [
+        ("stored", None),
+        ("stored", None),
+        ("refused", "entries[2].published"),
+    ]
+    status, _ = await intake.post(rss, content_type="application/rss+xml", secret="wrong")
+    assert status == 401
+    youtube = json.dumps(fixture("youtube_comment_threads.json")).encode()
+    _, answer = await intake.post(youtube, query="?source=youtube")
+    assert (answer["stored"], answer["refused"]) == (3, 0)
+    _, again = await intake.post(youtube, query="?source=youtube")
+    assert (again["stored"], again["duplicate"]) == (0, 3)
+    assert "youtube:UgzX4kL2b8oQe1HrAvB4AaABAg" in await intake.keys()
+    assert "rss:travelwire-2026-11-30-0412" in await intake.keys()

@@ -190,10 +190,38 @@ async def test_reminder_at_warn_and_escalation_at_breach(chat: Chat) -> None:
     dm = chat.card(3)
     assert "As its coach, please claim it or assign it to a responder." in dm
     assert dm.count("response time breached") == 0 and "Breached just now" in dm
-    assert "[Claim] [Open post ↗] [Resolve] · more: [Assign]\n" in dm
+    assert "[Claim] [Open post ↗] [Resolve] · more: [Assign] [Details]\n" in dm
     actions = [e.action for e in await chat.store.audit_log("mention:x:42")]
     assert actions == ["mention.received", "mention.reminder", "mention.breach"]
     assert await chat.store.pending_timers() == []
+
+
+async def test_the_coachs_copy_changes_with_the_card(chat: Chat) -> None:
+    await chat.run(mention_line(), "advance 31m")
+    assert "Response time breached: Customer Care" in chat.card(3)
+    # The coach claims from her DM: her copy and the channel's card both change in place.
+    out = await chat.run("advance 1m", "as maria", "click Claim #3")
+    assert "[#1 · #care (updated)]" in out and "[#3 · @maria (updated)]" in out
+    for number in (1, 3):
+        card = chat.card(number)
+        assert "Claimed by Maria Lopez" in card, card
+        assert "[Claim]" not in card and "[Release]" in card
+    # The copy has the Details view on the console (and Slack) too.
+    out = await chat.run("click Details #3")
+    assert "Post id: x:42" in out and "Routed by: rule unhappy-customers" in out
+
+
+async def test_threads_stay_under_the_channels_card(chat: Chat) -> None:
+    # Sam escalates (a copy to Maria), then releases: the reminder goes to the channel's thread.
+    await chat.run(mention_line(), "as sam", "advance 1m", "click Claim #1")
+    await chat.run("click Escalate to coach #1", 'fill reason="press"', "submit")
+    assert "Escalated to you: Customer Care" in chat.card(2)
+    out = await chat.run("advance 1m", "click Release #1")
+    assert "[#2 · @maria (updated)]" in out
+    assert "Unclaimed" in chat.card(2) and "Claimed by" not in chat.card(2)
+    out = await chat.run("advance 14m")
+    assert "[#3 · #care, thread of #1]" in out
+    assert "Reminder: the high mention from @dana" in out
 
 
 async def test_claimed_mentions_get_no_reminder(chat: Chat) -> None:

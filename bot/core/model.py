@@ -188,6 +188,9 @@ class Mention:
     note: str | None = None
     escalation: Escalation | None = None
     breached_at: datetime | None = None
+    # The surge ("<spoke>:<n>") whose live card stands in for this mention's
+    # own card; None when the mention was posted as a card of its own.
+    surge: str | None = None
     reply: ReplyState | None = None
     version: int = 0
 

@@ -24,6 +24,10 @@ class Permission(StrEnum):
     ANSWER_QUESTIONS = "answer_questions"
     ASK_REPORT = "ask_report"
     LINK_CHANNELS = "link_channels"
+    DECLARE_CRISIS = "declare_crisis"
+    RUN_CRISIS = "run_crisis"
+    CRISIS = "crisis"
+    RAISE_CRISIS = "raise_crisis"
     ASK = "ask"
     HELP = "help"
 
@@ -41,6 +45,10 @@ DEFAULT_PERMISSIONS: Table = {
     Permission.ANSWER_QUESTIONS: (Role.COACH,),
     Permission.ASK_REPORT: (Role.COACH,),
     Permission.LINK_CHANNELS: (Role.ADMIN,),
+    Permission.DECLARE_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
+    Permission.RUN_CRISIS: (Role.CRISIS_LEAD, Role.COACH),
+    Permission.CRISIS: (Role.CRISIS_LEAD, Role.COACH, Role.LEGAL, Role.RESPONDER, Role.ADMIN),
+    Permission.RAISE_CRISIS: (),
     Permission.ASK: (),
     Permission.HELP: (),
 }

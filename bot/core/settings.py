@@ -49,6 +49,46 @@ class TriageTimings:
 
 
 @dataclass(frozen=True)
+class SurgePolicy:
+    """When a spoke's channel gets one live surge card instead of a card per mention.
+
+    A surge starts when more than ``threshold`` mentions arrive within
+    ``window`` and ends once the rate has stayed at or under it for
+    ``calm_after``. In a surge, mentions from authors with at least ``reach``
+    followers are still posted one by one (as are risk-flagged ones and those
+    of ``single_priorities``: narrow it where a routing rule makes every
+    negative mention high, or a storm of complaints would stay one by one).
+    The surge card is updated at most every ``update_every``.
+    """
+
+    threshold: int = 20
+    window: timedelta = timedelta(minutes=5)
+    calm_after: timedelta = timedelta(minutes=10)
+    reach: int = 10_000
+    update_every: timedelta = timedelta(seconds=10)
+    single_priorities: tuple[Priority, ...] = (Priority.URGENT, Priority.HIGH)
+
+
+@dataclass(frozen=True)
+class SpikePolicy:
+    """Alerts to the hub when a spoke's or a topic's rate jumps.
+
+    A spike is at least ``min_count`` mentions within ``window`` and more than
+    ``factor`` times the baseline (an exponentially weighted moving average of
+    the rate per ``window``, weight ``smoothing`` for the newest); past
+    ``leads_factor`` the crisis leads are told directly too. ``topics`` are
+    keyword sets (any word, whole words, any case).
+    """
+
+    factor: float = 3.0
+    leads_factor: float = 6.0
+    min_count: int = 30
+    window: timedelta = timedelta(minutes=15)
+    smoothing: float = 0.3
+    topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Retention:
     """How long stored records are kept after their last activity."""
 
@@ -83,12 +123,20 @@ class Settings:
     permissions: dict[Permission, tuple[Role, ...]] = field(
         default_factory=lambda: dict(DEFAULT_PERMISSIONS)
     )
+    # Per spoke (and hub) id; a spoke not listed uses ``surge_default``.
+    surge: dict[str, SurgePolicy] = field(default_factory=dict)
+    surge_default: SurgePolicy = SurgePolicy()
+    spikes: SpikePolicy = SpikePolicy()
 
     def spoke(self, spoke_id: str) -> Spoke:
         """The spoke (or the hub) with this id."""
         if spoke_id == self.hub.id:
             return self.hub
         return self.spokes[spoke_id]
+
+    def surge_policy(self, spoke_id: str) -> SurgePolicy:
+        """The surge thresholds of a spoke (or the hub)."""
+        return self.surge.get(spoke_id, self.surge_default)
 
     def all_spokes(self) -> list[Spoke]:
         """The hub first, then spokes in config order."""

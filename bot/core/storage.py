@@ -338,3 +338,7 @@ class Store(Protocol):
 
     async def counts(self, prefix: str = "") -> dict[str, int]:
         """Counters whose name starts with ``prefix``."""
+
+    async def drop_counts(self, names: Sequence[str]) -> None:
+        """Delete named counters (unknown names are ignored): rate windows
+        drop their old buckets so the counters stay few."""

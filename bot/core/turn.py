@@ -9,7 +9,7 @@ opening a form) goes straight to the platform's :class:`Responder`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,9 @@ from bot.core.errors import PlaycallerError
 from bot.core.events import Event, PublicationSettled, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.model import Actor
-from bot.core.ports import Responder, Templates
+from bot.core.paging import Page, page_item
+from bot.core.playbook import Playbook
+from bot.core.ports import Responder, StatementRenderer, Templates
 from bot.core.publishing import Publication, publication_item
 from bot.core.settings import Settings
 from bot.core.storage import AuditEntry, Effects, OutboxItem, Record, Store, Timer, Written
@@ -44,6 +46,9 @@ class Turn:
         settings: Settings,
         platforms: Sequence[str],
         knowledge: Knowledge | None = None,
+        playbooks: Mapping[str, Playbook] | None = None,
+        statements: StatementRenderer | None = None,
+        pagers: frozenset[str] = frozenset(),
     ) -> None:
         self.event = event
         self.store = store
@@ -53,6 +58,10 @@ class Turn:
         self.settings = settings
         self.platforms = tuple(platforms)
         self._knowledge = knowledge
+        self.playbooks: Mapping[str, Playbook] = playbooks or {}
+        self._statements = statements
+        # The page channels beyond chat this deployment has (email, webhook, pagerduty).
+        self.pagers = pagers
         self._buffer = Effects()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
@@ -75,6 +84,13 @@ class Turn:
         if self._knowledge is None:
             raise PlaycallerError("The guideline store is not available right now.")
         return self._knowledge
+
+    @property
+    def statements(self) -> StatementRenderer:
+        """Renders playbooks' holding statements in a sandbox."""
+        if self._statements is None:
+            raise PlaycallerError("Holding statements cannot be rendered right now.")
+        return self._statements
 
     def now(self) -> datetime:
         """The injected clock's time."""
@@ -121,6 +137,14 @@ class Turn:
     def dm(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
         """Send ``card`` to one person directly."""
         self._outbox("dm", f"person:{person_id}", card, priority)
+
+    def page(self, page: Page, channel: str) -> None:
+        """Send ``page`` over ``channel`` through the outbox's page lane, with
+        the turn's next write (the incident change that decided it). A sender
+        retries it with the same key (PagerDuty's ``dedup_key``, the e-mail's
+        Message-ID, the webhook's Idempotency-Key) until it is accepted or an
+        hour has passed; the outcome is written to the audit log."""
+        self._add(Effects(outbox=(page_item(page, channel, now=self.now()),)))
 
     def publish(self, publication: Publication, *, round: int = 0) -> None:
         """Publish ``publication`` through the outbox's publish lane, exactly once.
@@ -198,13 +222,15 @@ class Turn:
             # Someone the config does not know exists on one platform only
             # (their id is "<platform>:<user id>").
             platforms = tuple(p for p in platforms if person.startswith(f"{p}:"))
+        # One body for every platform: the store encodes it once too.
+        body = card.to_json()
         items = tuple(
             OutboxItem(
                 id=uuid.uuid4().hex,
                 platform=platform,
                 op=op,
                 destination=destination,
-                body=card.to_json(),
+                body=body,
                 created_at=self.now(),
                 card_key=card.card_key,
                 priority=priority,

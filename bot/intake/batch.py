@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import decode_json
 from bot.intake.feed import IncomingMention, LineProblem, parse_mention
-from bot.intake.sources import normalize
+from bot.intake.sources import FEED_SOURCES, FEED_TYPES, normalize
 
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
 
@@ -66,6 +66,10 @@ def parse_body(
     first normalized from that network's payload; a document carrying several
     posts gives several entries with the document's position.
     """
+    if content_type in FEED_TYPES or (
+        source in FEED_SOURCES and content_type not in NDJSON_TYPES | {"application/json"}
+    ):
+        return list(parse_document(1, body, source or "rss"))
     parsed: list[Item | ItemProblem] = []
     for number, document in documents(body, content_type, max_bytes=max_bytes):
         if isinstance(document, InvalidInput):
@@ -93,7 +97,16 @@ def parse_lines(
 ) -> Iterator[IncomingMention | LineProblem]:
     """Each JSONL line's mentions (normalized from ``source`` if given), or
     the problem with its line number; lines are decoded one by one, so a bad
-    line costs only itself."""
+    line costs only itself. A feed source (RSS, Atom) reads all the lines as
+    one feed; its problems carry line 1."""
+    if source in FEED_SOURCES:
+        whole = b"".join(line if isinstance(line, bytes) else line.encode() for line in lines)
+        for entry in parse_document(1, whole, source):
+            if isinstance(entry, Item):
+                yield entry.mention
+            else:
+                yield LineProblem(1, entry.field, entry.message)
+        return
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

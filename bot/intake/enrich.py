@@ -24,9 +24,9 @@ class VaderSentiment:
     """VADER: a lexicon and rule model tuned for social media text."""
 
     def __init__(self) -> None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+        from bot.intake.vader import FastVader
 
-        self._analyzer = SentimentIntensityAnalyzer()
+        self._analyzer = FastVader()
 
     def compound(self, text: str) -> float:
         # VADER is linear in the text length; the lead of a very long post
@@ -61,6 +61,16 @@ def _lowered_ascii(words: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(w.lower() for w in words) if all(w.isascii() for w in words) else None
 
 
+@lru_cache(maxsize=8)
+def _probe(text: str) -> tuple[str, bool]:
+    """``text`` lower-cased, and whether it holds a character of
+    ``_FOLDS_TO_ASCII``. Enrichment matches one text against several word
+    lists in a row (brands, competitors, each risk, rule keywords): this
+    lower-cases it once, not once per list."""
+    folds = not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII)
+    return text.lower(), folds
+
+
 def _may_match(text: str, words: tuple[str, ...]) -> bool:
     """False only when the pattern of ``words`` cannot match ``text``.
 
@@ -73,9 +83,9 @@ def _may_match(text: str, words: tuple[str, ...]) -> bool:
     lowered = _lowered_ascii(words)
     if lowered is None:
         return True
-    if not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII):
+    probe, folds = _probe(text)
+    if folds:
         return True
-    probe = text.lower()
     return any(w in probe for w in lowered)
 
 

@@ -32,6 +32,7 @@ from bot.core.errors import ConfigError, Problem
 from bot.core.knowledge import Answer, FaqEntry, GuidelineInfo, Source
 from bot.knowledge.cache import content_key, read_folder, stat_signature
 from bot.knowledge.documents import Section, load_files
+from bot.knowledge.domain import Domain
 from bot.knowledge.embedder import Embedder, shared_embedder
 from bot.knowledge.index import FORMAT_VERSION, Hit, IndexOptions, Query, SectionIndex
 from bot.knowledge.passage import extract_passage
@@ -41,10 +42,11 @@ log = logging.getLogger(__name__)
 
 #: Where the index is cached unless told otherwise (relative to the working directory).
 DEFAULT_CACHE_DIR = Path(".playcaller/index")
-#: Answer only when the confidence is at least this (chosen with ``bench/ask_eval.py``
-#: on the old set: the best mean of answered share and correct abstention, with
-#: cross-validated confidences); :data:`LEXICAL_THRESHOLD` when running on BM25 alone.
-DEFAULT_THRESHOLD = 0.75
+#: Answer only when the confidence is at least this (chosen with
+#: ``bench/ask_calibrate.py`` on the old set and the handbook dev split: the best mean
+#: of answered share and correct abstention over the two, with cross-validated
+#: confidences); :data:`LEXICAL_THRESHOLD` when running on BM25 alone.
+DEFAULT_THRESHOLD = 0.65
 LEXICAL_THRESHOLD = 0.5
 #: Questions are cut to this many characters before retrieval.
 MAX_QUESTION = 1000
@@ -61,7 +63,8 @@ class Calibration:
     """Maps retrieval features to a confidence: a logistic model fitted by ``ask_eval``.
 
     The features (see :class:`Features`) are the best section's ``cosine`` with the
-    question, ``coverage``, ``margin`` and ``log(1 + matched)``. ``bench/ask_eval.py
+    question, ``coverage``, ``margin``, ``log(1 + matched)`` and the question's
+    ``domain`` similarity. ``bench/ask_eval.py
     --fit`` fits the weights on ``eval/ask/questions.jsonl`` and compares feature sets
     by cross-validated log loss; :data:`SEMANTIC_CALIBRATION` is used with embeddings,
     :data:`LEXICAL_CALIBRATION` when the store runs on BM25 alone.
@@ -72,6 +75,7 @@ class Calibration:
     coverage: float = 0.0
     margin: float = 0.0
     matched: float = 0.0
+    domain: float = 0.0
 
     def confidence(self, features: Features) -> float:
         """The probability that the best section answers the question."""
@@ -81,13 +85,15 @@ class Calibration:
             + self.coverage * features.coverage
             + self.margin * features.margin
             + self.matched * math.log1p(features.matched)
+            + self.domain * features.domain
         )
         return 1.0 / (1.0 + math.exp(-z))
 
 
-#: Fitted with embeddings on the old set (``bench/ask_eval.py --fit``): cosine and
-#: log(1+matched), the target being "the question is answerable".
-SEMANTIC_CALIBRATION = Calibration(bias=-5.078, cosine=7.102, matched=3.302)
+#: Fitted with embeddings on the old set and the handbook dev split
+#: (``bench/ask_calibrate.py``): cosine, log(1+matched) and the question's domain
+#: similarity, the target being "the question is answerable".
+SEMANTIC_CALIBRATION = Calibration(bias=-5.551, cosine=7.076, matched=2.102, domain=5.538)
 #: Fitted on BM25 alone (margin + log(1+matched)).
 LEXICAL_CALIBRATION = Calibration(bias=-4.259, margin=2.141, matched=2.92)
 
@@ -100,13 +106,16 @@ class Features:
     embeddings); ``coverage`` is the idf-weighted share of the question's terms (known
     to the index or not) found in the best section; ``margin`` is how far the best
     score is ahead of the second, relative to the best; ``matched`` is how many
-    distinct question terms the best section contains.
+    distinct question terms the best section contains. ``domain`` depends on the
+    question alone: its best cosine with :data:`bot.knowledge.domain.DOMAIN`, what
+    communication guidelines are about (0 without embeddings).
     """
 
     cosine: float
     coverage: float
     margin: float
     matched: int
+    domain: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,7 @@ class GuidelineStore:
             embedder = shared_embedder() if self.options.semantic_weight > 0 else None
         self.embedder: Embedder | None = embedder
         self._safety_topics: SafetyTopics | None = None
+        self._domain = Domain(self.embedder) if self.embedder is not None else None
         self.check_interval = check_interval
         self._clock = clock
         self._lock = threading.RLock()
@@ -258,6 +268,7 @@ class GuidelineStore:
         hits = index.search(query, k=k)
         safety = self._safety(index)
         topics = safety.of_text(question[:MAX_QUESTION])
+        domain = self._domain_of(index, query)
         # A safety topic the question names: the best-ranked section that names it too
         # (the most specific topic first, among all sections) goes first.
         for topic in (t for t in TOPICS if t in topics):
@@ -271,13 +282,13 @@ class GuidelineStore:
             )
             if chosen is not None:
                 hits = [chosen, *(h for h in hits if h.section != chosen.section)][:k]
-                features = compute_features(index, query, hits)
+                features = compute_features(index, query, hits, domain)
                 confidence = self.calibration_for(index).confidence(features)
                 ranked = [(index.sections[h.section], h.score) for h in hits]
                 return Retrieval(index, query, ranked, features, confidence, frozenset([topic]))
         if not hits:
             return Retrieval(index, query, [], None, 0.0)
-        features = compute_features(index, query, hits)
+        features = compute_features(index, query, hits, domain)
         ranked = [(index.sections[h.section], h.score) for h in hits]
         confidence = self.calibration_for(index).confidence(features)
         return Retrieval(index, query, ranked, features, confidence)
@@ -363,6 +374,13 @@ class GuidelineStore:
         model = self.embedder.name if self.embedder is not None else "none"
         return content_key(files, f"v{FORMAT_VERSION}\n{self.options.key()}\n{model}")
 
+    def _domain_of(self, index: SectionIndex, query: Query) -> float:
+        """How close the question is to the guidelines' field (0 without embeddings)."""
+        vector = index.question_vector(query) if index.semantic else None
+        if self._domain is None or vector is None:
+            return 0.0
+        return self._domain.similarity(vector)
+
     def _safety(self, index: SectionIndex) -> SafetyTopics:
         if self._safety_topics is None:
             self._safety_topics = SafetyTopics(index.analyzer)
@@ -381,7 +399,9 @@ class GuidelineStore:
         )
 
 
-def compute_features(index: SectionIndex, query: Query, hits: list[Hit]) -> Features:
+def compute_features(
+    index: SectionIndex, query: Query, hits: list[Hit], domain: float = 0.0
+) -> Features:
     """Cosine, coverage, margin and matched terms of the best hit (see :class:`Features`)."""
     best = hits[0]
     present = index.section_terms(best.section)
@@ -399,6 +419,7 @@ def compute_features(index: SectionIndex, query: Query, hits: list[Hit]) -> Feat
         coverage=covered / total if total else 0.0,
         margin=(best.score - second) / best.score if best.score > 0 else 0.0,
         matched=matched,
+        domain=domain,
     )
 
 

@@ -13,7 +13,11 @@ The semantic stage embeds every section as windows of up to ``window_words`` wor
 (heading path first) with an :class:`~bot.knowledge.embedder.Embedder`; a section's
 similarity to a question is its best window's cosine. The two scores are blended as
 z-scores over the sections, ``(1 - w) * z(bm25) + w * z(cosine)`` with
-``w = semantic_weight``, chosen on ``eval/ask/questions.jsonl`` (``bench/ask_eval.py``).
+``w = semantic_weight``, chosen on ``eval/ask/questions.jsonl`` (``bench/ask_eval.py``),
+plus ``heading_weight * z(heading cosine)``, the question's cosine with the section's
+own heading (embedded on its own). 64-word windows with the heading at 0.2 were chosen
+in the third pass on the old set and the handbook dev split together; 128-word windows
+without it were the first pass's choice (``docs/benchmarks.md``).
 Fusion by rank, ``(1 - w) / (k + bm25 rank) + w / (k + cosine rank)`` with
 ``k = rrf_k`` (``blend="rrf"``), was measured and not adopted (``docs/benchmarks.md``).
 The window vectors are
@@ -29,6 +33,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -63,7 +68,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Bump when the cached format or the text processing changes.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: A section that shares no word with the question is a hit only if at least this similar.
 MIN_COSINE = 0.2
 #: How many recent questions' embeddings an index remembers.
@@ -80,7 +85,9 @@ class IndexOptions:
     the blend (0: BM25 alone, no embeddings); ``blend`` is how the two are fused
     (``"z"``: z-scores, shipped; ``"rrf"``: reciprocal ranks with constant ``rrf_k``;
     ``"max"``: BM25 over its maximum and min-max cosines); ``window_words`` and
-    ``window_step`` cut sections into the windows that are embedded.
+    ``window_step`` cut sections into the windows that are embedded;
+    ``heading_weight`` adds the z-score of the question's cosine with each section's
+    own heading to the z-score blend (0: headings are not embedded on their own).
     """
 
     k1: float = 1.5
@@ -93,8 +100,9 @@ class IndexOptions:
     blend: str = "z"
     rrf_k: float = 60.0
     pair_weight: float = 0.5
-    window_words: int = 128
-    window_step: int = 96
+    window_words: int = 64
+    window_step: int = 48
+    heading_weight: float = 0.2
 
     def key(self) -> str:
         """The options that change the index, for the cache key."""
@@ -106,9 +114,11 @@ class IndexOptions:
             "blend",
             "rrf_k",
             "pair_weight",
+            "heading_weight",
         ):
             fields.pop(query_time)
         fields["pairs"] = self.pair_weight > 0
+        fields["headings"] = self.heading_weight > 0
         fields["semantic"] = self.semantic_weight > 0
         return json.dumps(fields, sort_keys=True)
 
@@ -131,6 +141,18 @@ class Query:
     terms: tuple[str, ...]
     weights: tuple[float, ...]
     corrected: dict[str, str]  # misspelt or shorthand word -> what was searched instead
+
+    @property
+    def meaning(self) -> str:
+        """The text the embedder reads: the question with its corrections applied.
+
+        The model reads "campain" as word pieces that mean nothing near "campaign";
+        the correction the lexical stage found serves the semantic stage too.
+        """
+        text = self.text
+        for word, replacement in self.corrected.items():
+            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", replacement, text, flags=re.I)
+        return text
 
 
 def windows(section: Section, words: int, step: int) -> list[str]:
@@ -181,15 +203,19 @@ class SectionIndex:
         inner = embedder.inner if isinstance(embedder, MemoEmbedder) else embedder
         self._questions = MemoEmbedder(inner, QUESTION_MEMO) if inner is not None else None
         self.vectors = vectors
-        self._window_texts: list[str] = []
+        self._embedded_texts: list[str] = []
         owners: list[int] = []
         for position, section in enumerate(self.sections):
             for text in windows(section, options.window_words, options.window_step):
-                self._window_texts.append(text)
+                self._embedded_texts.append(text)
                 owners.append(position)
         self.window_section = np.array(owners, dtype=np.int64)
-        if vectors is not None and vectors.shape[0] != len(owners):
-            raise ValueError(f"{vectors.shape[0]} vectors for {len(owners)} windows")
+        # Each section's own heading, embedded after the windows (one row per section).
+        self._heading_from = len(owners)
+        if options.heading_weight > 0:
+            self._embedded_texts += [section.path[-1] for section in self.sections]
+        if vectors is not None and vectors.shape[0] != len(self._embedded_texts):
+            raise ValueError(f"{vectors.shape[0]} vectors for {len(self._embedded_texts)} texts")
         self._vectors_lock = threading.Lock()
         self._saved_at: Path | None = None
         self._bm25 = bm25
@@ -216,7 +242,7 @@ class SectionIndex:
             return None
         with self._vectors_lock:
             if self.vectors is None:
-                self.vectors = self.embedder.embed(self._window_texts)
+                self.vectors = self.embedder.embed(self._embedded_texts)
                 if self._saved_at is not None:
                     _save_array(self._saved_at / "vectors.npy", self.vectors)
             return self.vectors
@@ -318,7 +344,7 @@ class SectionIndex:
             return None
         if isinstance(embedder, MemoEmbedder) and vectors is not None:
             # A later rebuild (one file changed) then embeds only the changed windows.
-            embedder.remember(index._window_texts, vectors)
+            embedder.remember(index._embedded_texts, vectors)
         index._saved_at = target
         os.utime(target)  # most recently used, for pruning
         index.loaded_from_cache = True
@@ -362,14 +388,27 @@ class SectionIndex:
 
     def cosines(self, query: Query) -> np.ndarray[Any, np.dtype[np.float32]] | None:
         """Every section's best window cosine with the question, or None without embeddings."""
-        vectors = self.window_vectors()
-        if self._questions is None or vectors is None:
+        found = self._cosines(query)
+        return None if found is None else found[0]
+
+    def question_vector(self, query: Query) -> Vectors | None:
+        """The question's embedding (remembered), or None without the semantic stage."""
+        if self._questions is None or self.embedder is None:
             return None
-        question = self._questions.embed([query.text])[0]
-        per_window = vectors @ question
+        vector: Vectors = self._questions.embed([query.meaning])[0]
+        return vector
+
+    def _cosines(self, query: Query) -> tuple[Vectors, Vectors | None] | None:
+        """Best window cosines and, if headings are embedded, heading cosines per section."""
+        vectors = self.window_vectors()
+        question = self.question_vector(query)
+        if question is None or vectors is None:
+            return None
+        per_row = vectors @ question
         best = np.full(len(self.sections), -1.0, dtype=np.float32)
-        np.maximum.at(best, self.window_section, per_window)
-        return best
+        np.maximum.at(best, self.window_section, per_row[: self._heading_from])
+        headings = per_row[self._heading_from :] if self.options.heading_weight > 0 else None
+        return best, headings
 
     def search(self, query: Query, k: int = 10, every: bool = False) -> list[Hit]:
         """The ``k`` best sections, best first (see the module docstring for the blend).
@@ -382,7 +421,8 @@ class SectionIndex:
             return []
         bm25 = self.bm25_scores(query)
         top_bm25 = float(bm25.max())
-        cosines = self.cosines(query) if self.options.semantic_weight > 0 else None
+        embedded = self._cosines(query) if self.options.semantic_weight > 0 else None
+        cosines, headings = embedded if embedded is not None else (None, None)
         if cosines is None:
             if top_bm25 <= 0 and not every:
                 return []
@@ -400,6 +440,13 @@ class SectionIndex:
                 lexical = (bm25 - bm25.mean()) / (float(bm25.std()) or 1.0)
                 semantic = (cosines - cosines.mean()) / (float(cosines.std()) or 1.0)
                 scores = (1 - w) * lexical + w * semantic
+                if headings is not None:
+                    # A question often restates a section's title in other words; the
+                    # heading alone is a sharper match than a window that dilutes it.
+                    spread = float(headings.std()) or 1.0
+                    scores = scores + self.options.heading_weight * (
+                        (headings - headings.mean()) / spread
+                    )
                 scores = scores - float(scores.min()) + 1e-6
             else:
                 lexical = bm25 / top_bm25 if top_bm25 > 0 else bm25

@@ -154,6 +154,15 @@ class EncodedEffects:
     @classmethod
     def of(cls, effects: Effects) -> EncodedEffects:
         """Encode ``effects``."""
+        # A card posted to several platforms is one body object: encoded once.
+        bodies: dict[int, str] = {}
+
+        def body_text(body: Any) -> str:
+            text = bodies.get(id(body))
+            if text is None:
+                text = bodies[id(body)] = dumps(body)
+            return text
+
         return cls(
             audit=tuple(
                 (to_us(e.at), e.actor, e.action, e.subject, dumps(e.detail)) for e in effects.audit
@@ -169,7 +178,7 @@ class EncodedEffects:
                     op=o.op,
                     destination=o.destination,
                     card_key=o.card_key,
-                    body=dumps(o.body),
+                    body=body_text(o.body),
                     priority=check_priority(o.priority),
                     created_us=to_us(o.created_at),
                     not_before_us=None if o.not_before is None else to_us(o.not_before),

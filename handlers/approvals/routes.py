@@ -212,7 +212,8 @@ async def update_mention(turn: Turn, draft: Draft, *, inline: bool = True) -> No
                 "mention.resolve", f"mention:{mention.key}", outcome="replied", draft=draft.id
             )
         shown = updated.evolve(version=mention.version + 1)
-        turn.update(mention_card(shown, turn.settings, turn.templates, now))
+        if shown.surge is None:  # a mention of a surge has no card of its own
+            turn.update(mention_card(shown, turn.settings, turn.templates, now))
         written = await turn.replace(mention_to_record(updated), mention.version)
         if written.ok:
             return

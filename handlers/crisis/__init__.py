@@ -1,5 +1,10 @@
-"""Crisis incidents: the pure core (model, transitions, escalation plan,
-holding statements, post-incident summary).
+"""Crisis incidents: /crisis declares from a playbook, pages its people,
+tracks acknowledgements, escalates on durable timers, runs the checklist and
+posts the post-incident summary. The pure core is ``incident``, ``rules``,
+``escalation``, ``pages``, ``summary``; the chat workflow is ``flow`` (the
+router and the compare-and-set loop), ``declare``, ``commands``, ``actions``."""
 
-The chat workflow (routes, cards, records, timers) comes next; nothing here
-is wired to a command yet."""
+from handlers.crisis import actions, commands
+from handlers.crisis.flow import router
+
+__all__ = ["actions", "commands", "router"]

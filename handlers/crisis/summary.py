@@ -72,7 +72,7 @@ def figures(incident: Incident, now: datetime) -> Figures:
         declared_at=start,
         resolved_at=resolved.at if resolved else None,
         duration=end - start,
-        time_to_first_ack=acks[0].after if acks else None,
+        time_to_first_ack=next((a.after for a in acks if not _declarer(incident, a)), None),
         time_to_first_statement=first_statement.at - start if first_statement else None,
         acknowledgements=tuple(acks),
         checklist_done=len(done),
@@ -81,6 +81,12 @@ def figures(incident: Incident, now: datetime) -> Figures:
         escalations=sum(1 for e in timeline if e.what is Happened.ESCALATED),
         notes=sum(1 for e in timeline if e.what is Happened.NOTE),
     )
+
+
+def _declarer(incident: Incident, ack: Acknowledgement) -> bool:
+    """The declarer's own page counts as acknowledged as they declare; it says
+    nothing about how fast the people paged answered."""
+    return ack.person == incident.declared_by and not ack.after
 
 
 def _first(timeline: tuple[TimelineEntry, ...], what: Happened) -> TimelineEntry | None:

@@ -33,6 +33,8 @@ def tags_for(mention: Mention) -> frozenset[str]:
     }
     if mention.owner and mention.state is MentionState.CLAIMED:
         tags.add(f"owner:{mention.owner}")
+    if mention.surge:
+        tags.add(f"surge:{mention.surge}")
     return frozenset(tags)
 
 
@@ -83,6 +85,8 @@ def to_record(mention: Mention) -> Record:
         },
         "reply": _reply_json(mention.reply),
     }
+    if mention.surge:
+        data["surge"] = mention.surge
     return Record(KIND, mention.key, data, mention.version, tags_for(mention))
 
 
@@ -128,6 +132,7 @@ def from_record(record: Record) -> Mention:
             to=tuple(esc["to"]),
         ),
         breached_at=_dt(d.get("breached_at")),
+        surge=d.get("surge"),
         reply=_reply(d.get("reply")),
         version=record.version,
     )

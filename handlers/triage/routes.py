@@ -47,15 +47,22 @@ async def admit(turn: Turn, mention: Mention) -> bool:
     return written.ok
 
 
-def admission(turn: Turn, mention: Mention) -> Record:
+def admission(turn: Turn, mention: Mention, card_priority: int | None = None) -> Record:
     """Buffer a new mention's card, SLA timers and audit entry on ``turn``; the
-    record to insert with them (batched intake inserts many at once)."""
+    record to insert with them (batched intake inserts many at once). A
+    mention in a surge (``mention.surge``) gets no card of its own: the surge
+    card stands for it; ``card_priority`` puts a card ahead of the others."""
     stored = mention.evolve(version=1)
-    turn.post(
-        mention.enrichment.spoke,
-        mention_card(stored, turn.settings, turn.templates, turn.now()),
-        priority=BULK if mention.enrichment.priority.rank >= 2 else 1,
-    )
+    if mention.surge is None:
+        turn.post(
+            mention.enrichment.spoke,
+            mention_card(stored, turn.settings, turn.templates, turn.now()),
+            priority=card_priority
+            if card_priority is not None
+            else BULK
+            if mention.enrichment.priority.rank >= 2
+            else 1,
+        )
     for timer in rules.sla_timers(stored, turn.settings, turn.now()):
         turn.schedule(timer)
     turn.audit(
@@ -64,6 +71,7 @@ def admission(turn: Turn, mention: Mention) -> Record:
         spoke=mention.enrichment.spoke,
         priority=mention.enrichment.priority.value,
         rule=mention.enrichment.rule,
+        **({"surge": mention.surge} if mention.surge else {}),
     )
     return to_record(mention)
 
@@ -95,7 +103,8 @@ async def transition(
             return None
         upcoming = verdict.evolve(version=current.version + 1)
         consequences(turn, current, upcoming)
-        turn.update(mention_card(upcoming, turn.settings, turn.templates, turn.now()))
+        if upcoming.surge is None:
+            turn.update(mention_card(upcoming, turn.settings, turn.templates, turn.now()))
         written = await turn.replace(to_record(verdict), current.version)
         if written.ok:
             return upcoming
@@ -105,7 +114,7 @@ async def transition(
 async def refuse(turn: Turn, refusal: Refusal, seen_version: int | None) -> None:
     mention = refusal.mention
     stale = seen_version is not None and seen_version != mention.version
-    if stale:
+    if stale and mention.surge is None:
         turn.update(mention_card(mention, turn.settings, turn.templates, turn.now()))
     if turn.event.actor.person_id == SYSTEM.person_id:
         return
@@ -321,7 +330,8 @@ def notify_coaches(turn: Turn, mention: Mention, template: str, **words: object)
                 details=card.details,
                 context=card.context,
                 at=card.at,
-                card_key=None,
+                # The same key: the copy is updated in place with the card.
+                card_key=card.card_key,
             ),
             priority=INTERACTIVE,
         )

@@ -35,6 +35,10 @@ async def on_warn(turn: Turn, timer: TimerFired) -> None:
     if left.total_seconds() <= 0 or mention.breached_at is not None:
         # Fired late (the process was down): the breach message says it all.
         return
+    if mention.surge is not None:
+        # No card to answer under: the surge card counts what is still open.
+        turn.audit("mention.reminder", subject(mention), spoke=spoke, surge=mention.surge)
+        return
     text = turn.render(
         "triage/reminder.txt",
         priority=mention.enrichment.priority.value,
@@ -65,6 +69,11 @@ async def on_breach(turn: Turn, timer: TimerFired) -> None:
     policy = turn.settings.sla[mention.enrichment.priority]
 
     def consequences(turn: Turn, before: Mention, after: Mention) -> None:
+        if after.surge is not None:
+            # One DM per breached mention of a surge would bury the coaches;
+            # the surge card shows how many are past their response time.
+            turn.audit("mention.breach", subject(after), to=list(coaches), surge=after.surge)
+            return
         notify_coaches(
             turn,
             after,
@@ -121,6 +130,8 @@ async def on_nudge(turn: Turn, timer: TimerFired) -> None:
             overflow=tuple(b for b in card.overflow if b.action_id != "triage.assign"),
             context=card.context,
             at=card.at,
+            # The same key: the reminder's card changes with the shared one.
+            card_key=card.card_key,
         ),
     )
     turn.audit("mention.nudge", subject(mention), owner=mention.owner)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from bot.knowledge import GuidelineStore
+from bot.knowledge.domain import DOMAIN
 from bot.knowledge.embedder import MemoEmbedder, Vectors, shared_embedder
-from bot.knowledge.index import IndexOptions
+from bot.knowledge.index import IndexOptions, Query
 
 PRESS = """\
 ---
@@ -63,16 +64,22 @@ def test_window_vectors_are_persisted_and_reused(folder: Path, tmp_path: Path) -
     first = GuidelineStore(folder, cache_dir=cache, embedder=counting, check_interval=None)
     assert counting.texts == []  # nothing is embedded before the first question
     assert first.answer("who may speak to journalists?").sources[0].heading.endswith("Reporters")
-    windows = [t for t in counting.texts if t != "who may speak to journalists?"]
-    assert len(windows) == len(first.index.sections)
+    embedded = [
+        t for t in counting.texts if t != "who may speak to journalists?" and t not in DOMAIN
+    ]
+    # One window per (short) section, then each section's own heading.
+    headings = [section.path[-1] for section in first.index.sections]
+    assert len(embedded) == 2 * len(headings) and embedded[-len(headings) :] == headings
     [entry] = list(cache.iterdir())
-    assert np.load(entry / "vectors.npy").shape == (len(windows), 384)
+    assert np.load(entry / "vectors.npy").shape == (len(embedded), 384)
 
     again = Counting()
     second = GuidelineStore(folder, cache_dir=cache, embedder=again, check_interval=None)
     assert second.index.loaded_from_cache
     assert second.answer("which hotel booking site?").sources[0].heading.endswith("Hotels")
-    assert again.texts == ["which hotel booking site?"]  # the windows came from the cache
+    # The windows and headings came from the cache; the domain descriptions are
+    # embedded once per embedder (the bot's shared one remembers them).
+    assert again.texts == ["which hotel booking site?", *DOMAIN]
 
 
 def test_a_changed_file_re_embeds_only_its_new_windows(folder: Path, tmp_path: Path) -> None:
@@ -90,8 +97,48 @@ def test_a_changed_file_re_embeds_only_its_new_windows(folder: Path, tmp_path: P
     assert answer.sources[0].heading.endswith("Trains")
     assert counting.texts == [
         "Travel. Trains. Take the train for trips under four hours.",
+        "Trains",
         "can I go by rail?",
+        *DOMAIN,
     ]
+
+
+def test_without_the_heading_signal_headings_are_not_embedded(folder: Path) -> None:
+    counting = Counting()
+    options = IndexOptions(heading_weight=0.0)
+    store = GuidelineStore(
+        folder, cache_dir=None, options=options, embedder=counting, check_interval=None
+    )
+    vectors = store.index.window_vectors()
+    assert vectors is not None and vectors.shape[0] == len(store.index.sections)
+    assert "Hotels" not in counting.texts
+
+
+def test_the_model_reads_the_question_with_its_typos_corrected(folder: Path) -> None:
+    counting = Counting()
+    store = GuidelineStore(folder, cache_dir=None, embedder=counting, check_interval=None)
+    answer = store.answer("who talks to reportres?")
+    assert answer.answered and answer.sources[0].heading.endswith("Reporters")
+    assert "who talks to reporters?" in counting.texts
+    assert "who talks to reportres?" not in counting.texts
+
+
+def test_a_correction_replaces_whole_words_in_any_case() -> None:
+    query = Query(
+        "DMed re: the Campain? campaigns",
+        (),
+        (),
+        {"dmed": "direct messaged", "campain": "campaign"},
+    )
+    assert query.meaning == "direct messaged re: the campaign? campaigns"
+
+
+def test_an_off_topic_question_is_further_from_the_domain(folder: Path) -> None:
+    store = GuidelineStore(folder, cache_dir=None, check_interval=None)
+    on_topic = store.retrieve("can I tell a reporter about our launch?").features
+    off_topic = store.retrieve("which hotel booking site do I use?").features
+    assert on_topic is not None and off_topic is not None
+    assert on_topic.domain > off_topic.domain + 0.1
 
 
 def test_without_embeddings_the_store_runs_on_bm25(folder: Path) -> None:

@@ -4,6 +4,7 @@ look-up budget."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import Loaded
+from bot.core.settings import SpikePolicy, SurgePolicy
 from bot.intake.feed import parse_mention
 from bot.platforms.slack.delivery import SlackDelivery
 from bot.store.pacing import pacing_for
@@ -119,6 +121,13 @@ async def test_a_lost_thread_reply_is_found_in_the_thread(rig: SlackRig, restart
 
 async def test_many_ambiguous_posts_after_a_restart_cost_a_few_look_ups(rig: SlackRig) -> None:
     await link_care(rig)
+    # 200 cards to one channel, not a surge or a spike alert: this is about posts.
+    rig.runtime.settings = dataclasses.replace(
+        rig.runtime.settings,
+        surge_default=SurgePolicy(threshold=10_000),
+        surge={},
+        spikes=SpikePolicy(min_count=10_000),
+    )
     for n in range(200):
         assert await rig.runtime.ingest(
             parse_mention({**MENTION, "id": f"burst-{n}", "text": f"burst {n}"})

@@ -27,7 +27,7 @@ def test_http_mode_manifest_validates(capsys: pytest.CaptureFixture[str]) -> Non
     features = data["features"]
     assert isinstance(features, dict)
     commands = {c["command"]: c for c in features["slash_commands"]}
-    assert set(commands) == {"/triage", "/approvals", "/draft", "/playcaller", "/ask"}
+    assert set(commands) == {"/triage", "/approvals", "/draft", "/playcaller", "/ask", "/crisis"}
     assert commands["/triage"]["url"] == "https://bot.example.com/slack/events"
     settings = data["settings"]
     assert isinstance(settings, dict)

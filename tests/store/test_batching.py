@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from bot.core.storage import Effects, Record, Store, Timer
+from bot.core.storage import Effects, InboxEntry, Record, Store, Timer
 from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 
@@ -203,3 +203,32 @@ async def test_one_failing_call_does_not_fail_its_batch(store: Store, backend: B
     assert isinstance(before, Record)
     assert isinstance(after, Record)
     assert before.data == after.data == {"n": 1}
+
+
+@redis_only
+async def test_redis_admissions_take_their_own_lane(store: Store) -> None:
+    """Inbox admissions (which an acknowledgement waits for) never wait for the
+    shared connection pool: with every pooled connection taken by other work
+    they still go through, on the lane's own connection, batched."""
+    assert isinstance(store, RedisStore)
+    pool = store._pool
+    assert pool is not None
+    taken = [await pool.get_connection() for _ in range(pool.max_connections)]
+    try:
+        now = datetime(2030, 1, 1, tzinfo=UTC)
+        entries = [InboxEntry(f"slack:click:{n}", "slack", {"n": n}, now) for n in range(30)]
+        tokens = await asyncio.gather(
+            *(
+                store.admit_inbox(e, now, "me", timedelta(seconds=30), timedelta(minutes=15))
+                for e in entries
+            )
+        )
+        assert all(tokens) and len(set(tokens)) == 30
+        again = await store.admit_inbox(
+            entries[0], now, "me", timedelta(seconds=30), timedelta(minutes=15)
+        )
+        assert again is None  # deduplicated as usual
+    finally:
+        for connection in taken:
+            await pool.release(connection)
+    assert await store.inbox_size("slack") == 30

@@ -10,9 +10,12 @@ again when its lease runs out. Time is always injected through ``now``.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.core.storage import AuditEntry, Effects, InboxEntry, Record, Store, Timer
+from bot.store.sqlite import SqliteStore
 
 from .conftest import Backend
 
@@ -170,3 +173,39 @@ async def test_concurrent_sweeps_lease_each_orphan_once(backend: Backend) -> Non
     finally:
         await first.close()
         await second.close()
+
+
+async def test_sqlite_admission_goes_ahead_of_queued_store_calls(tmp_path: Path) -> None:
+    """Admissions take a priority lane: an admission made while other store
+    calls queue for the connection is stored before them (it waits only for
+    the call already running), and the event loop is never blocked meanwhile."""
+    store = SqliteStore(tmp_path / "lane.db")
+    await store.open()
+    other = sqlite3.connect(tmp_path / "lane.db", isolation_level=None)
+    finished: list[str] = []
+
+    async def write(n: int) -> None:
+        await store.insert(Record("note", f"n{n}", {"n": n}))
+        finished.append(f"write {n}")
+
+    async def admission() -> None:
+        assert await admit(store, entry()) is not None
+        finished.append("admission")
+
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process's long write holds the lock
+        writes = [asyncio.create_task(write(n)) for n in range(5)]
+        for _ in range(5):
+            await asyncio.sleep(0)  # the first write is on the connection thread, waiting
+        admitted = asyncio.create_task(admission())
+        for _ in range(5):
+            await asyncio.sleep(0)  # the loop runs: nothing waits for the lock on it
+        assert finished == []
+        other.execute("COMMIT")
+        await asyncio.gather(*writes, admitted)
+        assert finished == ["write 0", "admission", "write 1", "write 2", "write 3", "write 4"]
+        assert await store.inbox_size("slack") == 1
+        assert await admit(store, entry()) is None  # deduplicated as usual
+    finally:
+        other.close()
+        await store.close()

@@ -104,6 +104,16 @@ async def test_counts_add_up_and_filter_by_prefix(store: Store) -> None:
     assert (await store.counts("intake."))["intake.stored"] == 5
 
 
+async def test_dropped_counts_are_gone_and_start_again_at_zero(store: Store) -> None:
+    await store.add_counts({"surge.arrivals:care:1": 4, "surge.arrivals:care:2": 3, "x": 1})
+    await store.drop_counts(["surge.arrivals:care:1", "never-set"])
+    await store.drop_counts([])
+    assert await store.counts("surge.") == {"surge.arrivals:care:2": 3}
+    await store.add_counts({"surge.arrivals:care:1": 2})
+    assert await store.counts("surge.arrivals:care:1") == {"surge.arrivals:care:1": 2}
+    assert (await store.counts())["x"] == 1
+
+
 async def test_counts_from_many_writers_are_not_lost(backend: Backend) -> None:
     stores = [backend.make() for _ in range(4)]
     for opened in stores:

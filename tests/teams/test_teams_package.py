@@ -102,9 +102,9 @@ def test_the_manifest_validates_against_its_schema(package: zipfile.ZipFile) -> 
         lst["scopes"][0]: [c["title"] for c in lst["commands"]] for lst in bot["commandLists"]
     }
     assert by_scope == {
-        "personal": ["help", "triage", "approvals", "draft"],
-        "team": ["help", "triage", "approvals", "draft", "link"],
-        "groupChat": ["help", "triage", "approvals", "draft"],
+        "personal": ["help", "triage", "approvals", "draft", "crisis"],
+        "team": ["help", "triage", "approvals", "draft", "link", "crisis"],
+        "groupChat": ["help", "triage", "approvals", "draft", "crisis"],
     }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.core.errors import InvalidInput
-from bot.intake.sources import mastodon, x
+from bot.intake.sources import bluesky, mastodon, meta, reddit, rss, x, youtube
 
 Normalized = dict[str, Any] | InvalidInput
 Normalizer = Callable[[Any], Iterator[Normalized]]
@@ -30,7 +30,20 @@ SOURCES: dict[str, Normalizer] = {
     NATIVE: _native,
     "x": x.normalize,
     "mastodon": mastodon.normalize,
+    "bluesky": bluesky.normalize,
+    "reddit": reddit.normalize,
+    "facebook": meta.normalize_facebook,
+    "instagram": meta.normalize_instagram,
+    "youtube": youtube.normalize,
+    "rss": rss.normalize,
+    "atom": rss.normalize,
 }
+
+
+# Sources whose document is a whole feed (XML), not JSON: an ``/intake`` body
+# or an ``ingest`` file is then one document.
+FEED_SOURCES = frozenset({"rss", "atom"})
+FEED_TYPES = rss.FEED_TYPES
 
 
 def normalizer(name: str) -> Normalizer:

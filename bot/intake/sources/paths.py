@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from bot.core.errors import InvalidInput
 
@@ -44,3 +46,27 @@ def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
+
+
+def epoch(parent: dict[str, Any], key: str, path: str) -> str:
+    """The Unix time (seconds) at ``parent[key]`` as an ISO 8601 UTC timestamp."""
+    value = parent.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InvalidInput(join(path, key), "required, a Unix time in seconds")
+    try:
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    except (OverflowError, OSError, ValueError) as error:
+        raise InvalidInput(join(path, key), "not a Unix time in seconds") from error
+
+
+def listed(value: Any, path: str) -> list[Any]:
+    """``value`` if it is a JSON array."""
+    if not isinstance(value, list):
+        raise InvalidInput(path or "(document)", "required, a list")
+    return value
+
+
+def segment(value: str) -> str:
+    """``value`` as one URL path segment or query value: an id from a payload
+    cannot add a path, a query or a fragment to a link built around it."""
+    return quote(value, safe="@:")

@@ -18,7 +18,7 @@ from bot.core.directory import channel_for_spoke
 from bot.core.ports import PacingBudget
 from bot.core.settings import Settings
 from bot.core.storage import JSON, LeasedOutboxItem, OutboxItem, Store
-from bot.outbox import RetryLater, Undeliverable
+from bot.outbox import RetryLater, Undeliverable, shared_places
 from bot.platforms.slack import render
 from bot.platforms.slack.landing import CARD_METADATA_TYPE, Conversation, Landings
 from bot.platforms.slack.pacing import Pacer
@@ -103,7 +103,9 @@ class SlackDelivery:
         if item.op == "dm":
             user_id = await self.people.user_id_for(item.destination.removeprefix("person:"))
             return Conversation(await self._open_dm(user_id))
-        refs = await self.store.card_refs(PLATFORM, item.destination.removeprefix("thread:"))
+        refs = shared_places(
+            await self.store.card_refs(PLATFORM, item.destination.removeprefix("thread:"))
+        )
         return Conversation(str(refs[0]["channel"]), str(refs[0]["ts"])) if refs else None
 
     async def post(self, destination: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:

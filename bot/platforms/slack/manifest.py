@@ -27,6 +27,8 @@ LONG_DESCRIPTION = (
     "and escalations reach the right coach; replies are drafted in Slack, checked against the "
     "company's policy and approved by a coach with one click; every claim and decision is kept "
     "in an audit log. "
+    "Crisis leads declare an incident from a playbook with /crisis: the people it names are "
+    "paged, acknowledgements tracked, escalation automatic, the checklist on one card. "
     "Anyone can type help in a direct message to see what they may do."
 )
 

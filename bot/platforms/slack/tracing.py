@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from bot.logs import bind_request_id
 
 
 def slack_request_id(body: dict[str, Any]) -> str | None:
@@ -19,9 +16,3 @@ def slack_request_id(body: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
-
-
-async def bind_slack_request_id(body: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:
-    """Bolt middleware: tag this request's log lines (and its background work) with its id."""
-    bind_request_id(slack_request_id(body))
-    await next_()

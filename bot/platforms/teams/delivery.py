@@ -3,6 +3,8 @@ updates, paced per conversation."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 from collections import deque
@@ -114,6 +116,8 @@ class TeamsDelivery:
         self.pacer = ConversationPacer(teams.runtime.clock)
         # The newest card sent to each activity, for answering an invoke.
         self.last_update: dict[str, dict[str, Any]] = {}
+        # Updates on their way, by activity: a click's answer waits for its card's.
+        self._updating: dict[str, asyncio.Future[None]] = {}
 
     async def post(self, destination: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         teams = self.teams
@@ -184,12 +188,30 @@ class TeamsDelivery:
         return {**sent, "conversation": conversation}
 
     async def update(self, ref: JSON, card: Card) -> None:
+        activity_id = str(ref["activity_id"])
+        landed = asyncio.get_running_loop().create_future()
+        self._updating[activity_id] = landed
+        try:
+            await self._update(ref, card, activity_id)
+        finally:
+            if self._updating.get(activity_id) is landed:
+                del self._updating[activity_id]
+            landed.set_result(None)
+
+    async def update_landed(self, activity_id: str, seconds: float) -> None:
+        """Wait (at most ``seconds``) for an update of ``activity_id`` that this
+        process's outbox sender is delivering; return at once if there is none."""
+        pending = self._updating.get(activity_id)
+        if pending is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pending), seconds)
+
+    async def _update(self, ref: JSON, card: Card, activity_id: str) -> None:
         teams = self.teams
         conversation = str(ref["conversation"])
         reference = await teams.directory.reference(conversation) or dict(ref["reference"])
         self.pacer.take(conversation)
         body = render.adaptive_card(card)
-        activity_id = str(ref["activity_id"])
 
         async def replace(turn_context: TurnContext) -> None:
             update = MessageFactory.attachment(CardFactory.adaptive_card(body))

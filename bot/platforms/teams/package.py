@@ -46,6 +46,7 @@ DEFAULT_COMMANDS: tuple[Command, ...] = (
     ("approvals", "What waits for your approval, and your drafts", BOT_SCOPES),
     ("draft", "Draft a new post on a company account", BOT_SCOPES),
     ("link", "Link this channel to a spoke (admins)", ("team",)),
+    ("crisis", "Declare a crisis from a playbook, or list open incidents", BOT_SCOPES),
 )
 
 SHORT_DESCRIPTION = "Social media triage, reply approvals and guideline answers"
@@ -55,8 +56,9 @@ FULL_DESCRIPTION = (
     "Response-time reminders nudge whoever holds a claim, and anything left too long escalates "
     "to the team's coaches. Replies are drafted in chat, checked against the company's policy "
     "and approved by a coach with one click. Anyone can ask the bot what the posting "
-    "guidelines say and get the answer with its source. Type help in a chat with the bot to "
-    "see what you can do."
+    "guidelines say and get the answer with its source. Crisis leads declare an incident from "
+    "a playbook: the bot pages the people it names, tracks acknowledgements, escalates and "
+    "runs the checklist. Type help in a chat with the bot to see what you can do."
 )
 
 # The v1.19 limits; v1.24 allows 12 commands, 128-character titles and 4000-character

@@ -62,6 +62,7 @@ from bot.platforms.teams.responder import (
     invoke_response,
 )
 from bot.platforms.teams.settings import AdapterConfig, TeamsSettings
+from bot.platforms.teams.tokens import OutboundCredentials, TokenUnavailable, outbound_tokens
 from bot.runtime import Runtime
 
 __all__ = ["TeamsPlatform", "TeamsSettings"]
@@ -71,6 +72,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "teams"
 # How many outbox batches a click delivers before answering.
 INLINE_DRAIN_PASSES = 2
+# How long a click's answer waits for its card's update already on its way.
+UPDATE_WAIT_SECONDS = 5.0
 
 
 class TeamsPlatform:
@@ -91,12 +94,15 @@ class TeamsPlatform:
         self.keys = (
             None if teams.anonymous else SigningKeys(runtime.clock, teams.openid_metadata_url)
         )
+        # Outbound tokens fetched with aiohttp, not botbuilder's blocking msal.
+        self.tokens = None if outbound is not None else outbound_tokens(teams)
         self.adapter = CloudAdapter(
             TeamsAuthentication(
                 MeteredAuthentication(
                     AdapterConfig(teams),
                     calls=runtime.metrics.platform_calls,
-                    credentials_factory=outbound,
+                    credentials_factory=outbound
+                    or (OutboundCredentials(self.tokens) if self.tokens else None),
                 ),
                 TokenValidator(teams.app_id, self.keys, runtime.clock) if self.keys else None,
             )
@@ -139,6 +145,8 @@ class TeamsPlatform:
             self._sweeper = None
         if self.keys is not None:
             await self.keys.stop()
+        if self.tokens is not None:
+            await self.tokens.close()
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -158,9 +166,14 @@ class TeamsPlatform:
             response = await self.adapter.process(request, self.bot)
         except web.HTTPException as error:
             return web.json_response({"error": error.reason}, status=error.status)
-        except KeysUnavailable:
+        except (KeysUnavailable, TokenUnavailable) as error:  # logged where it failed
+            missing = (
+                "the signing keys are"
+                if isinstance(error, KeysUnavailable)
+                else "an access token for the Bot Connector is"
+            )
             return web.json_response(
-                {"error": "the signing keys are not available yet; retry shortly"},
+                {"error": f"{missing} not available yet; retry shortly"},
                 status=503,
                 headers={"Retry-After": "5"},
             )
@@ -379,6 +392,10 @@ class TeamsPlatform:
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
         updated = self._delivery.last_update.pop(sender.reply_to_id, None)
+        if updated is None:
+            # The sender in the background may be delivering it right now.
+            await self._delivery.update_landed(sender.reply_to_id, UPDATE_WAIT_SECONDS)
+            updated = self._delivery.last_update.pop(sender.reply_to_id, None)
         if updated is not None:
             card = dict(updated)
             if notes.notes:

@@ -22,6 +22,8 @@ class TeamsSettings:
     anonymous: bool = False
     # Where the inbound tokens' signing keys are published (tests point it at a fake).
     openid_metadata_url: str = OPENID_METADATA_URL
+    # Where outbound access tokens come from (default: Azure AD for the tenant).
+    token_url: str | None = None
 
     @staticmethod
     def from_env(env: Mapping[str, str]) -> TeamsSettings | None:

@@ -13,10 +13,14 @@ from redis.exceptions import RedisError
 
 from bot.store import EncodedEffects
 from bot.store.redis.codec import q
+from bot.store.redis.lane import AdmissionLane
 from bot.store.redis.reads import RECORD_FIELDS, Read, fail, retrieve
 from bot.store.redis.scripts import SOURCES
 
 log = logging.getLogger("bot.store.redis")
+
+POOL_SIZE = 100  # redis-py's default
+POOL_WAIT = 20.0  # seconds a call waits for a free connection before it fails
 
 
 class RedisBase:
@@ -31,6 +35,7 @@ class RedisBase:
         self._pool: aioredis.ConnectionPool | None = None
         self._client: aioredis.Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._lane: AdmissionLane | None = None  # inbox admissions (see bot.store.redis.lane)
         self._open_lock = asyncio.Lock()
         self._lock = asyncio.Lock()  # one batch of record reads in flight at a time
         self._queue: list[Read] = []  # record reads waiting to be sent
@@ -54,7 +59,11 @@ class RedisBase:
                 await self._connect()
 
     async def _connect(self) -> None:
-        pool = aioredis.ConnectionPool.from_url(self._url, decode_responses=True)
+        # A burst waits for a free connection (up to POOL_WAIT seconds) instead
+        # of failing with "Too many connections" as redis-py's default pool does.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self._url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_WAIT
+        )
         client = aioredis.Redis(connection_pool=pool)
         try:
             await client.ping()
@@ -64,13 +73,16 @@ class RedisBase:
             raise
         self._scripts = {name: client.register_script(src) for name, src in SOURCES.items()}
         self._pool, self._client = pool, client
+        self._lane = AdmissionLane(self._url, SOURCES["admit_inbox"], POOL_WAIT)
         log.debug("opened Redis store namespace %s", self._namespace)
 
     async def close(self) -> None:
         """Close the client and its connection pool. The store can be reopened."""
-        client, pool = self._client, self._pool
-        self._client = self._pool = None
+        client, pool, lane = self._client, self._pool, self._lane
+        self._client = self._pool = self._lane = None
         self._scripts = {}
+        if lane is not None:
+            await lane.close()
         if client is not None:
             await client.aclose()
         if pool is not None:
@@ -96,6 +108,12 @@ class RedisBase:
     async def _run(self, script: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         self._redis()
         return await self._scripts[script](keys=list(keys), args=list(args))
+
+    async def _run_first(self, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        """An inbox admission, on the priority lane (see :mod:`bot.store.redis.lane`)."""
+        self._redis()
+        assert self._lane is not None  # opened with the client
+        return await self._lane.run(keys, args)
 
     async def _read_record(self, record_key: str) -> list[Any]:
         """``HMGET`` the version, data and tags of a record hash.

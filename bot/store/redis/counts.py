@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.store import checked_counts
@@ -27,3 +27,9 @@ class RedisCounts(RedisBase):
         raw: dict[Any, Any] = await self._redis().hgetall(self._p + "counts")
         named = {str(name): int(value) for name, value in raw.items()}
         return {name: value for name, value in sorted(named.items()) if name.startswith(prefix)}
+
+    async def drop_counts(self, names: Sequence[str]) -> None:
+        """Delete named counters (one ``HDEL``)."""
+        chosen = [str(name) for name in names]
+        if chosen:
+            await self._redis().hdel(self._p + "counts", *chosen)

@@ -33,8 +33,7 @@ class RedisInbox(RedisBase):
         until = now_us + duration_us(lease_for, "lease_for")
         remember_us = duration_us(remember_for, "remember_for")
         px = -(-remember_us // 1000) + ONCE_SLACK_MS
-        reply = await self._run(
-            "admit_inbox",
+        reply = await self._run_first(
             [
                 f"{self._p}once:{ADMITTED}{entry.key}",
                 f"{self._p}in:{entry.key}",

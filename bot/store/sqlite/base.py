@@ -152,6 +152,20 @@ class SqliteBase:
         if outcomes is not None:
             settle(batch, outcomes)
 
+    async def _tx_first(self, body: Job[_T]) -> _T:
+        """Run ``body`` in one transaction ahead of every queued call: the
+        priority lane of inbox admissions, which an acknowledgement waits for.
+
+        The job goes straight to the connection thread's queue, past the lock
+        and the calls waiting for it, so it waits at most for the hand-off
+        already on the thread (each job there is its own transaction, so it
+        never lands inside another caller's), never for a backlog queued
+        behind it. It is not run on the event loop's thread: a try of that
+        (a second connection used synchronously) blocked the loop for up to
+        seconds on a CPU-starved host (docs/benchmarks.md). Small writes only.
+        """
+        return await on_connection_thread(self._conn(), lambda conn: transaction(conn, body))
+
     async def _tx(self, body: Job[_T]) -> _T:
         """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction (see :func:`transaction`)."""
         return await self._run(lambda conn: transaction(conn, body), writes=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.store import checked_counts
 from bot.store.sqlite.base import SqliteBase
@@ -34,3 +34,14 @@ class SqliteCounts(SqliteBase):
             (len(prefix), prefix),
         )
         return {str(name): int(value) for name, value in rows}
+
+    async def drop_counts(self, names: Sequence[str]) -> None:
+        """Delete named counters in one transaction."""
+        chosen = [(str(name),) for name in names]
+        if not chosen:
+            return
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM tallies WHERE name = ?", chosen)
+
+        await self._tx(body)

@@ -53,7 +53,7 @@ class SqliteInbox(SqliteBase):
             )
             return token
 
-        return await self._tx(admit)
+        return await self._tx_first(admit)
 
     async def lease_inbox(
         self, platform: str, now: datetime, owner: str, lease_for: timedelta, limit: int = 50
