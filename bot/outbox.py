@@ -134,7 +134,7 @@ class OutboxSender:
                     item.destination, card, delivery_id=item.id, attempt=leased.attempts
                 )
                 await self._finish(leased, ref)
-            elif item.op == "dm":
+            elif item.op in ("dm", "copy"):
                 ref = await self.delivery.dm(
                     item.destination.removeprefix("person:"),
                     card,
@@ -145,7 +145,7 @@ class OutboxSender:
                 # states newer than the copy), but threads hang under the
                 # shared card only.
                 copy = {**ref, DIRECT_COPY: item.created_at.isoformat()}
-                await self._finish(leased, copy if item.card_key else ref)
+                await self._finish(leased, copy if item.op == "copy" else ref)
             elif item.op == "thread":
                 refs = shared_places(
                     await self.store.card_refs(

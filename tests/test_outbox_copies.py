@@ -1,4 +1,4 @@
-"""A card sent to one person under a shared card's key is a copy of it.
+"""A copy sent to one person (op ``copy``) under a shared card's key follows that card.
 
 The outbox updates the copy with the shared card (states newer than the copy
 only), and never hangs a thread under the copy, even when the copy went out
@@ -84,7 +84,7 @@ async def test_copies_follow_the_card_and_threads_hang_under_the_shared_one(
         Effects(
             outbox=(
                 item("post", "care", "open", 0, priority=2),
-                item("dm", "person:maria", "escalated", 1, priority=0),
+                item("copy", "person:maria", "escalated", 1, priority=0),
                 item("update", "", "escalated", 1, priority=0),
             )
         )
@@ -107,3 +107,22 @@ async def test_copies_follow_the_card_and_threads_hang_under_the_shared_one(
     await sender.drain()
     assert sorted(delivery.edited[1:]) == [("@maria", "claimed"), ("care", "claimed")]
     assert delivery.sent[-1] == ("thread of care", "reminder")
+
+
+async def test_a_card_sent_only_by_dm_is_updated_in_place_where_it_went(store: Store) -> None:
+    """An approval card or a page goes to people only: no shared card to wait for."""
+    clock = ManualClock(START + timedelta(minutes=5))
+    delivery = Recorder()
+    sender = OutboxSender(store, delivery, clock, "test")
+    await store.apply(
+        Effects(
+            outbox=(
+                item("dm", "person:maria", "waiting for maria", 0, priority=0),
+                item("dm", "person:lee", "waiting for lee", 0, priority=0),
+            )
+        )
+    )
+    await sender.drain()
+    await store.apply(Effects(outbox=(item("update", "", "approved", 1, priority=0),)))
+    await sender.drain()
+    assert sorted(delivery.edited) == [("@lee", "approved"), ("@maria", "approved")]

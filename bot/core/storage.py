@@ -72,7 +72,8 @@ class OutboxItem:
     """A message waiting to be delivered by one platform.
 
     ``op`` is ``post`` (a card to a channel), ``update`` (replace the card
-    posted earlier under ``card_key``) or ``dm`` (a card to one person).
+    posted earlier under ``card_key``), ``thread`` (a reply under it), ``dm``
+    (a card to one person) or ``copy`` (one person's copy of a shared card).
     ``destination`` is neutral: a spoke id, ``hub``, or ``person:<id>``.
     Lower ``priority`` goes first: human actions (0) before bulk posts (2).
     """

@@ -138,6 +138,16 @@ class Turn:
         """Send ``card`` to one person directly."""
         self._outbox("dm", f"person:{person_id}", card, priority)
 
+    def dm_copy(self, person_id: str, card: Card, *, priority: int = ROUTINE) -> None:
+        """Send one person their own copy of a card posted for everyone under
+        the same ``card.card_key``: the copy changes with the shared card (by
+        newer states only), and thread replies hang under the shared card.
+        A plain :meth:`dm` with a card key is a card of its own (an approval
+        card, a page) that updates in place wherever it was sent."""
+        if card.card_key is None:
+            raise ValueError("a copy needs the card_key of the shared card")
+        self._outbox("copy", f"person:{person_id}", card, priority)
+
     def page(self, page: Page, channel: str) -> None:
         """Send ``page`` over ``channel`` through the outbox's page lane, with
         the turn's next write (the incident change that decided it). A sender

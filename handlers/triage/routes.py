@@ -318,7 +318,7 @@ def notify_coaches(turn: Turn, mention: Mention, template: str, **words: object)
         text = turn.render(
             template, handle=mention.author.handle, spoke=spoke, own=coach in own, **words
         )
-        turn.dm(
+        turn.dm_copy(
             coach,
             Card(
                 title=turn.render(title_template, spoke=spoke),

@@ -120,7 +120,7 @@ async def on_nudge(turn: Turn, timer: TimerFired) -> None:
         release_after=turn.settings.triage.release_idle_after,
     )
     card = mention_card(mention, turn.settings, turn.templates, turn.now())
-    turn.dm(
+    turn.dm_copy(
         mention.owner,
         Card(
             title="Still on it?",

@@ -77,7 +77,7 @@ class SlackDelivery:
         since: dict[Conversation, datetime] = {}
         for leased in batch:
             item = leased.item
-            if item.op not in ("post", "dm", "thread") or not self._ambiguous(
+            if item.op not in ("post", "dm", "copy", "thread") or not self._ambiguous(
                 item.id, leased.attempts
             ):
                 continue
@@ -100,7 +100,7 @@ class SlackDelivery:
         if item.op == "post":
             channel = await channel_for_spoke(self.store, self.settings, PLATFORM, item.destination)
             return Conversation(channel) if channel else None
-        if item.op == "dm":
+        if item.op in ("dm", "copy"):
             user_id = await self.people.user_id_for(item.destination.removeprefix("person:"))
             return Conversation(await self._open_dm(user_id))
         refs = shared_places(
