@@ -1,4 +1,4 @@
-"""Fit the answer/abstain calibration on the old set and the handbook dev split together.
+"""Fit the answer/abstain calibration on the old set, the handbook dev split and tuning2.
 
 Issue 15, third pass. The first two passes fitted the confidence on the old set alone
 (22 unanswerable questions); this script pools the old set with the held-out set's
@@ -42,13 +42,29 @@ from bot.knowledge.domain import DOMAIN  # noqa: E402
 from bot.knowledge.embedder import shared_embedder  # noqa: E402
 
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
-    "cosine + matched (shipped)": ("cosine", "matched"),
+    "cosine + matched (first passes)": ("cosine", "matched"),
     "cosine + matched + heading": ("cosine", "matched", "heading"),
-    "cosine + matched + domain": ("cosine", "matched", "domain"),
+    "cosine + matched + domain (shipped)": ("cosine", "matched", "domain"),
     "cosine + matched + heading + domain": ("cosine", "matched", "heading", "domain"),
     "cosine + matched + coverage": ("cosine", "matched", "coverage"),
     "cosine + domain": ("cosine", "domain"),
+    # Fourth pass: features of the match beyond the best section's own scores.
+    "cosine + matched + domain + margin": ("cosine", "matched", "domain", "margin"),
+    "cosine + matched + domain + agree": ("cosine", "matched", "domain", "agree"),
+    "cosine + matched + domain + cosine z": ("cosine", "matched", "domain", "cosine_z"),
+    "cosine + matched + domain + bm25 z": ("cosine", "matched", "domain", "bm25_z"),
+    "cosine + matched + domain + cosine gap": ("cosine", "matched", "domain", "cosine_gap"),
+    "cosine + matched + domain + agree + cosine z": (
+        "cosine",
+        "matched",
+        "domain",
+        "agree",
+        "cosine_z",
+    ),
+    "all": ("cosine", "matched", "domain", "margin", "agree", "cosine_z", "bm25_z", "cosine_gap"),
 }
+#: The pooled sets: the old set, the handbook dev split, the second tuning set.
+POOLED = (("old", None), ("handbooks", "dev"), ("tuning2", None))
 
 
 def rows_for(
@@ -72,6 +88,10 @@ def rows_for(
         assert vector is not None
         f = found.features
         best = found.hits[0][0] if found.hits else None
+        bm25 = index.bm25_scores(found.query)
+        cosines = index.cosines(found.query)
+        assert cosines is not None
+        ranked = np.sort(cosines)[::-1]
         rows.append(
             {
                 "cosine": f.cosine if f else 0.0,
@@ -80,6 +100,12 @@ def rows_for(
                 "coverage": f.coverage if f else 0.0,
                 "heading": float(headings[position[id(best)]] @ vector) if best else 0.0,
                 "domain": f.domain if f else float((domain @ vector).max()),
+                # Lexical and semantic stages pick the same section.
+                "agree": float(int(np.argmax(bm25)) == int(np.argmax(cosines))),
+                # How far the best cosine stands out from the corpus, in spreads.
+                "cosine_z": float((ranked[0] - cosines.mean()) / (cosines.std() or 1.0)),
+                "bm25_z": float((bm25.max() - bm25.mean()) / (bm25.std() or 1.0)),
+                "cosine_gap": float(ranked[0] - ranked[1]) if len(ranked) > 1 else 0.0,
             }
         )
         labels.append(question.answerable)
@@ -91,7 +117,8 @@ def folds_of(groups: list[str], labels: list[bool], folds: int, seed: int) -> li
     """A fold per row, stratified by (group, label)."""
     assigned = [0] * len(labels)
     rng = random.Random(seed)
-    for key in {(g, lab) for g, lab in zip(groups, labels, strict=True)}:
+    # Sorted: a set's order changes with the hash seed, and with it the folds.
+    for key in sorted({(g, lab) for g, lab in zip(groups, labels, strict=True)}):
         members = [
             i for i, (g, lab) in enumerate(zip(groups, labels, strict=True)) if (g, lab) == key
         ]
@@ -126,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, float]] = []
     labels: list[bool] = []
     safety: list[bool] = []
-    for name, split in (("old", None), ("handbooks", "dev")):
+    for name, split in POOLED:
         r, lab, saf = rows_for(name, split, options, cache)
         groups += [name] * len(r)
         rows += r
@@ -148,10 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         weights = ask_eval.fit_logistic([list(v) for v in x], labels)
         named = ", ".join(f"{n}={w:.3f}" for n, w in zip(("bias", *use), weights, strict=True))
         print(f"{label:38s} CV log loss {np.mean(losses):.4f}  fit: {named}")
-        for step in range(12, 18):
+        for step in range(10, 19):
             threshold = step * 0.05
-            parts = []
-            for group in ("old", "handbooks"):
+            parts: list[str] = []
+            pooled_parts: list[tuple[float, float]] = []
+            for group, _ in POOLED:
                 said = [
                     (c >= threshold or s, y)
                     for c, s, y, g in zip(confidences, safety, labels, groups, strict=True)
@@ -161,8 +189,14 @@ def main(argv: list[str] | None = None) -> int:
                 declined = sum(not a for a, y in said if not y) / max(
                     sum(not y for _, y in said), 1
                 )
-                parts.append(f"{group} ans {answered:.3f} abst {declined:.3f}")
-            print(f"    threshold {threshold:.2f}: " + " | ".join(parts))
+                parts.append(f"{group} {answered:.3f}/{declined:.3f}")
+                pooled_parts.append((answered, declined))
+            mean = sum(a + d for a, d in pooled_parts) / (2 * len(pooled_parts))
+            print(
+                f"    threshold {threshold:.2f} (answered/abstained): "
+                + " | ".join(parts)
+                + f" | mean of sets {mean:.3f}"
+            )
     return 0
 
 

@@ -1,10 +1,13 @@
 """Evaluate guideline retrieval and abstention on a labelled question set.
 
-Two sets: ``eval/ask/questions.jsonl`` over ``playbooks/guidelines`` (the "old" set,
-written with the engine in view: tune on this one), and
+Three sets: ``eval/ask/questions.jsonl`` over ``playbooks/guidelines`` (the "old" set,
+written with the engine in view: tune on this one),
 ``eval/ask/handbooks/questions.jsonl`` over 16 other organisations' documents (the
 held-out set, written by someone who never saw the engine, split into ``dev`` and
-``test``: never tune on it; its ``test`` split is only ever reported in aggregate).
+``test``: never tune on it; its ``test`` split is only ever reported in aggregate),
+and ``eval/ask/tuning2/questions.jsonl``, a second tuning set written by someone who
+never saw the engine (tune on it, per question if need be; for abstention only
+pooled with the others: its documents leave out press, personal accounts and crises).
 
 For each retrieval configuration it reports, on the answerable questions, section@1,
 section@3 and MRR (a hit is the labelled (document, section) pair or one of its
@@ -46,6 +49,10 @@ SETS = {
     "handbooks": (
         ROOT / "eval" / "ask" / "handbooks" / "questions.jsonl",
         ROOT / "eval" / "ask" / "handbooks",
+    ),
+    "tuning2": (
+        ROOT / "eval" / "ask" / "tuning2" / "questions.jsonl",
+        ROOT / "eval" / "ask" / "tuning2",
     ),
 }
 #: Files in an evaluation folder that are not guidelines.

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.app import Loaded
 from tests.fakes import slack_requests as slack
 from tests.fakes.slack_api import FakeSlack
@@ -40,6 +42,8 @@ CLICKS = 40
 KILL_AFTER = 12  # ack frames received before the kill
 CONNECT_TIMEOUT = 60.0  # serve's start-up includes the Socket Mode connection
 ACK_TIMEOUT = 30.0
+# Two cold starts of serve on a shared machine, plus recovery (as in test_crash_recovery).
+pytestmark = pytest.mark.timeout(400)
 
 
 async def test_acknowledged_socket_mode_envelopes_take_effect_once_through_kill_9(
@@ -93,7 +97,6 @@ async def test_acknowledged_socket_mode_envelopes_take_effect_once_through_kill_
                 task.cancel()  # the rest can no longer be acknowledged
             await asyncio.gather(*waiting, return_exceptions=True)
             assert len(acknowledged) >= KILL_AFTER
-            assert len(acknowledged) < CLICKS, "the kill came after every ack"
             unfinished = [n for n in acknowledged if not await claims(store, n)]
             assert unfinished, "the kill came too late to test anything"
 

@@ -56,7 +56,7 @@ async def check(turn: Turn, arrived: Mapping[str, int]) -> None:
         if spikes.is_spike(state, rate, policy):
             action = spikes.alert_action(state, rate, now)
         if action is not None:
-            groups = await _surge_groups(turn, series)
+            groups = await surge_groups(turn, series)
             state = _alert(turn, state, series, rate, action, groups)
         if record is None:
             await turn.insert(Record(KIND, key, spikes.to_data(state)))
@@ -64,7 +64,7 @@ async def check(turn: Turn, arrived: Mapping[str, int]) -> None:
             await turn.replace(Record(KIND, key, spikes.to_data(state)), record.version)
 
 
-async def _surge_groups(turn: Turn, series: str) -> list[Cluster]:
+async def surge_groups(turn: Turn, series: str) -> list[Cluster]:
     """The groups of the spoke's surge, if the series is a spoke in one."""
     if series.startswith("topic."):
         return []
@@ -133,9 +133,12 @@ def alert_card(
         )
         for g in groups[:TOP_GROUPS]
     )
-    buttons: tuple[Button, ...] = ()
+    # Raise as crisis hands the alert to /crisis raise (handlers.surge.raising).
+    buttons: tuple[Button, ...] = (
+        Button("Raise as crisis", "surge.raise_crisis", state.series, ButtonStyle.PRIMARY),
+    )
     if spoke is not None:
-        buttons = (Button("Open in /triage", "triage.queue", f"{series}|0", ButtonStyle.PRIMARY),)
+        buttons += (Button("Open in /triage", "triage.queue", f"{series}|0"),)
     return Card(
         title=turn.render("surge/spike_title.txt", spoke=spoke or "", topic=topic or ""),
         badges=tuple(badges),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -71,3 +72,27 @@ def test_a_foreign_handbook_leads_to_the_right_section(handbooks: GuidelineStore
         "18f-security-incidents.md",
         "You must report IT security incidents or suspicious activity",
     )
+
+
+def test_the_second_tuning_set_loads_as_published_and_repeated_headings_stay_apart(
+    tmp_path: Path,
+) -> None:
+    tuning2 = HANDBOOKS.parent / "tuning2"
+    for path in tuning2.glob("*.md"):
+        if path.name != "README.md":
+            shutil.copy(path, tmp_path / path.name)
+    documents, problems = load_folder(tmp_path)
+    assert problems == []
+    assert len(documents) == 12
+    cncf = next(d for d in documents if d.name == "cncf-social-media.md")
+    objectives = [s for s in cncf.sections if s.path[-1] == "Objectives"]
+    # Two handles each have an "Objectives" part: two sections, under different parents.
+    assert len(objectives) == 2
+    assert objectives[0].path[-2] != objectives[1].path[-2]
+    assert objectives[0].text != objectives[1].text
+    sections = {(d.name, s.path[-1]) for d in documents for s in d.sections}
+    for line in (tuning2 / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        labels = [item, *item.get("also", [])] if item["answerable"] else []
+        for label in labels:
+            assert (label["doc"], label["section"]) in sections, (item["id"], label)

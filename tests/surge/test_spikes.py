@@ -93,3 +93,15 @@ def test_topics_match_whole_words_in_any_case() -> None:
     policy = SpikePolicy(topics={"outage": ("down", "log in"), "refunds": ("refund",)})
     assert spikes.topics_in("App DOWN, can't log in", policy) == ["outage"]
     assert spikes.topics_in("downtown refunds", policy) == []
+
+
+async def test_raise_as_crisis_opens_the_crisis_flow_with_the_alert(chat: Chat) -> None:
+    await usual_morning(chat)
+    await arrive(chat, 1000, 30, LOUD)
+    raised = await chat.run("as alex", "channel #hub", "click Raise as crisis")
+    # The newest alert with the button is the topic one.
+    assert "Spike alert: 30 mentions of app-outage in 15m, about 0 usually." in raised
+    assert "[Declare]" in raised and "[Dismiss]" in raised
+    audit = [e for e in await chat.store.audit_log() if e.action == "crisis.raised"]
+    assert len(audit) == 1 and audit[0].actor == "alex"
+    assert "Spike alert:" in audit[0].detail["text"]

@@ -260,7 +260,7 @@ async def test_a_person_in_the_agents_playground_sees_what_the_bot_does(
     )
     assert claimed[1] == "X mention from @angry_dan"
     assert "Claimed by Sam Okafor" in claimed[2]
-    assert "Release" in claimed and "Claim" not in claimed
+    assert "Claim" not in claimed and "Resolve" in claimed
     assert steps["mentionCardsAfterClaim"] == 1
 
     # Resolve: the form in the card, submitted, and the card again in place.
