@@ -35,9 +35,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
     BACKENDS,
@@ -64,6 +66,8 @@ class Result:
     one_publish_each: bool
     one_decision_each: bool
     load: str
+    cpu_ms_per_click: float
+    store_calls_per_click: float
 
 
 async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: str) -> Result:
@@ -127,6 +131,7 @@ async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: 
         await runtime.handle(event, SilentResponder())
         return time.perf_counter() - started
 
+    calls = count_store_calls(store)
     try:
         herd = [draft(f"herd-{n}") for n in range(drafts)]
         arriving = [draft(f"arrive-{n}") for n in range(drafts)]
@@ -137,7 +142,12 @@ async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: 
         # Templates compile on first use: warm them up outside the measurement.
         for person in APPROVERS:
             await click(warm.id, person)
+        calls.clear()
+        cpu_before = time.process_time()
         herd_times = await asyncio.gather(*(click(d.id, p) for d in herd for p in APPROVERS))
+        clicks = len(herd_times)
+        cpu_ms_per_click = 1000 * (time.process_time() - cpu_before) / clicks
+        store_calls_per_click = sum(calls.values()) / clicks
         rng = random.Random(11)
 
         async def both(item: Draft, delay: float) -> list[float]:
@@ -188,11 +198,32 @@ async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: 
             keys == expected and receiver.repeats == 0 and len(decided) == 2 * drafts + 1,
             one_decision,
             meter.summary(),
+            cpu_ms_per_click,
+            store_calls_per_click,
         )
     finally:
         await publisher.close()
         await store.close()
         await receiver.close()
+
+
+STORE_CALLS = ("get", "find", "insert", "replace", "delete", "apply", "remembered", "put_once")
+
+
+def count_store_calls(store: object) -> Counter[str]:
+    """Count the store round trips the handlers make (wraps the instance's methods).
+    Together with the process CPU time per click, this does not move with the
+    machine's load the way latency does."""
+    calls: Counter[str] = Counter()
+    for name in STORE_CALLS:
+        method = getattr(store, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _method(*args, **kwargs)
+
+        setattr(store, name, counted)
+    return calls
 
 
 def report(result: Result) -> str:
@@ -207,6 +238,8 @@ def report(result: Result) -> str:
         f" ({'met' if p99 < TARGET_DECISION_P99_MS else 'MISSED'} < {TARGET_DECISION_P99_MS:.0f});"
         f" bare compare-and-set p50/p99 {ms(result.baseline, 50)}/{ms(result.baseline, 99)}"
         f" ms (all at once p99 / bare p99 = {percentile(result.herd, 99) / base:.1f}x);"
+        f" all at once per click: {result.cpu_ms_per_click:.2f} ms CPU,"
+        f" {result.store_calls_per_click:.2f} store calls;"
         f" one decision each: {result.one_decision_each};"
         f" one publish each: {result.one_publish_each}; {result.load}"
     )

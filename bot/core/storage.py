@@ -290,7 +290,17 @@ class Store(Protocol):
         lost. ``effects`` may not complete a timer or inbox entry (ValueError)."""
 
     async def retry_outbox(self, item_id: str, token: int, not_before: datetime) -> bool:
-        """Release a leased item to be tried again at ``not_before``."""
+        """Release a leased item to be tried again at ``not_before`` (a
+        cancelled item is removed instead; True all the same)."""
+
+    async def cancel_outbox(self, item_id: str) -> bool:
+        """Withdraw a waiting item (an external send still retrying); False when
+        there is none (sent, settled, or never queued). An item nobody holds is
+        removed at once. An item leased to a sender may have its POST in flight,
+        so it is only marked: the holder's ``finish_outbox`` still records what
+        really happened (published or failed), its ``retry_outbox`` removes the
+        item instead of releasing it, and a lease that ran out (the holder died)
+        is never leased again: the next ``lease_outbox`` removes it."""
 
     async def outbox_size(self, platform: str | None = None) -> int:
         """Items waiting (leased or not)."""

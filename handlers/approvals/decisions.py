@@ -92,7 +92,7 @@ async def on_approve(turn: Turn, action: Action) -> None:
 
     draft = await load_draft(turn, draft_id)
     mention = await load_mention(turn, draft.mention_key)
-    decided = await change_draft(turn, draft_id, change, consequences)
+    decided = await change_draft(turn, draft_id, change, consequences, first=draft)
     if decided is None:
         return
     await update_mention(turn, decided)
@@ -165,7 +165,7 @@ async def _close(turn: Turn, form: FormSubmitted, what: str) -> None:
         show(turn, after, mention)
         author_notice(turn, after, what, note)
 
-    decided = await change_draft(turn, draft_id, change, consequences)
+    decided = await change_draft(turn, draft_id, change, consequences, first=draft)
     if decided is None:
         return
     await update_mention(turn, decided)
@@ -273,7 +273,7 @@ async def on_edit(turn: Turn, form: FormSubmitted) -> None:
             turn.schedule(timer)
         author_notice(turn, after, "edited")
 
-    edited = await change_draft(turn, draft_id, change, consequences)
+    edited = await change_draft(turn, draft_id, change, consequences, first=draft)
     if edited is None:
         return
     await update_mention(turn, edited)

@@ -20,6 +20,7 @@ from handlers.approvals.records import KIND, Draft, DraftState, Step, from_recor
 from handlers.approvals.routes import (
     account_of,
     change_draft,
+    follow_mention,
     load_draft,
     load_mention,
     notify_approvers,
@@ -297,6 +298,7 @@ async def on_draft_submitted(turn: Turn, form: FormSubmitted) -> None:
             show(turn, upcoming, mention)
     else:
         after_approval(turn, upcoming, mention)
+    follow_mention(turn, upcoming)
     if not await _write(turn, draft, submitted):
         return
     await update_mention(turn, upcoming)

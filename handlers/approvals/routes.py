@@ -9,9 +9,10 @@ from collections.abc import Callable
 from bot.core.accounts import Account
 from bot.core.cards import Tone
 from bot.core.errors import NotFound, PlaycallerError
-from bot.core.events import Action
+from bot.core.events import Action, TimerFired
 from bot.core.model import SYSTEM, Mention, MentionState, Outcome, ReplyState
 from bot.core.router import Router
+from bot.core.storage import Timer
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import (
@@ -31,6 +32,7 @@ router = Router("approvals")
 Change = Callable[[Draft], Draft | Refusal]
 Consequences = Callable[[Turn, Draft, Draft], None]
 MAX_CAS_ATTEMPTS = 5
+MENTION_SYNC = "approvals.mention_sync"
 
 
 class Busy(PlaycallerError):
@@ -78,17 +80,22 @@ async def change_draft(
     consequences: Consequences,
     *,
     stale_refresh: bool = True,
+    first: Draft | None = None,
 ) -> Draft | None:
     """Read, decide, compare-and-set; reread and decide again on a race, so
-    of two approvers at the same moment one decides and the other is told who did."""
+    of two approvers at the same moment one decides and the other is told who did.
+    ``first``: the draft the handler has just read, tried before reading again
+    (a stale copy only costs one lost compare-and-set)."""
     for _ in range(MAX_CAS_ATTEMPTS):
-        current = await load_draft(turn, draft_id)
+        current = first if first is not None else await load_draft(turn, draft_id)
+        first = None
         verdict = change(current)
         if isinstance(verdict, Refusal):
             await refuse(turn, verdict, refresh=stale_refresh)
             return None
         upcoming = verdict.evolve(version=current.version + 1)
         consequences(turn, current, upcoming)
+        follow_mention(turn, upcoming)
         written = await turn.replace(to_record(verdict), current.version)
         if written.ok:
             return upcoming
@@ -145,21 +152,53 @@ def reply_state(draft: Draft) -> ReplyState | None:
     )
 
 
-async def update_mention(turn: Turn, draft: Draft) -> None:
+def _sync_key(draft: Draft) -> str:
+    return f"{MENTION_SYNC}:{draft.id}:{draft.version}"
+
+
+def follow_mention(turn: Turn, upcoming: Draft) -> None:
+    """Make the draft write that is about to happen carry a durable follow-up:
+    the mention's reply state is a second write, and a crash between the two
+    must not leave the mention behind. The timer is due at once; the inline
+    :func:`update_mention` cancels it, and if it fires anyway it finds nothing
+    to do. ``upcoming`` is the draft as it will be stored (its new version)."""
+    if upcoming.mention_key is None:
+        return
+    turn.schedule(Timer(_sync_key(upcoming), MENTION_SYNC, turn.now(), {"id": upcoming.id}))
+
+
+@router.timer(MENTION_SYNC)
+async def on_mention_sync(turn: Turn, fired: TimerFired) -> None:
+    """The backstop: bring the mention up to the draft as it is stored now."""
+    record = await turn.store.get(KIND, str(fired.payload["id"]))
+    if record is not None:
+        await update_mention(turn, from_record(record), inline=False)
+
+
+async def update_mention(turn: Turn, draft: Draft, *, inline: bool = True) -> None:
     """Show the reply's state on the mention card; a published reply resolves
-    the mention as replied. A mention showing another draft is left alone."""
+    the mention as replied. A mention showing another draft is left alone.
+    Idempotent: a mention already showing this state is not written again."""
     if draft.mention_key is None:
         return
     reply = reply_state(draft)
     now = turn.now()
+    published = draft.state is DraftState.PUBLISHED
     for _ in range(MAX_CAS_ATTEMPTS):
+        if inline:
+            # The follow-up timer of this draft write has nothing left to do
+            # (committed with the mention write, or on its own at the end).
+            turn.cancel(_sync_key(draft))
         mention = await load_mention(turn, draft.mention_key)
         if mention is None:
             return
         if reply is None and (mention.reply is None or mention.reply.draft_id != draft.id):
             return
+        resolving = published and mention.state is not MentionState.RESOLVED
+        if mention.reply == reply and not resolving:
+            return
         updated = mention.evolve(reply=reply)
-        if draft.state is DraftState.PUBLISHED and mention.state is not MentionState.RESOLVED:
+        if resolving:
             updated = updated.evolve(
                 state=MentionState.RESOLVED,
                 owner=mention.owner or draft.author,

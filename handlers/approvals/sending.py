@@ -243,6 +243,7 @@ async def on_settled(turn: Turn, event: PublicationSettled) -> None:
         ),
         consequences,
         stale_refresh=False,
+        first=draft,
     )
     if settled is not None:
         await update_mention(turn, settled)
@@ -309,8 +310,11 @@ async def _after_failure(turn: Turn, action: Action, *, retry: bool) -> None:
             release(turn, after, mention)
         show(turn, after, mention)
 
-    done = await change_draft(turn, draft_id, change, consequences, stale_refresh=False)
+    done = await change_draft(
+        turn, draft_id, change, consequences, stale_refresh=False, first=draft
+    )
     if done is not None:
+        await update_mention(turn, done)
         await turn.say(
             turn.render("approvals/done.txt", what="retried" if retry else "cancelled"),
             tone=Tone.GOOD,

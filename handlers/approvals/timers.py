@@ -151,4 +151,6 @@ async def on_cutoff(turn: Turn, timer: TimerFired) -> None:
         show(turn, after, None)
         author_notice(turn, after, "missed")
 
-    await change_draft(turn, draft.id, lambda d: rules.miss(d, turn.now()), consequences)
+    await change_draft(
+        turn, draft.id, lambda d: rules.miss(d, turn.now()), consequences, first=draft
+    )

@@ -72,8 +72,15 @@ class RedisOutbox(RedisBase):
     async def retry_outbox(self, item_id: str, token: int, not_before: datetime) -> bool:
         """Release a leased item for another try at ``not_before``."""
         reply = await self._run(
-            "retry_outbox", [f"{self._p}ob:{item_id}"], [str(int(token)), to_us(not_before)]
+            "retry_outbox",
+            [f"{self._p}ob:{item_id}"],
+            [str(int(token)), to_us(not_before), self._p, item_id],
         )
+        return int(reply) == 1
+
+    async def cancel_outbox(self, item_id: str) -> bool:
+        """Remove a waiting item, or mark it if a sender holds it (see the port)."""
+        reply = await self._run("cancel_outbox", [f"{self._p}ob:{item_id}"], [self._p, item_id])
         return int(reply) == 1
 
     async def outbox_size(self, platform: str | None = None) -> int:

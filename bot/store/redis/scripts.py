@@ -207,10 +207,17 @@ local start = 0
 while #out < limit do
   local ids = redis.call('ZRANGE', KEYS[1], start, start + 99)
   if #ids == 0 then break end
+  local dropped = 0
   for _, id in ipairs(ids) do
     local h = P .. 'ob:' .. id
-    local f = redis.call('HMGET', h, 'nb', 'lease')
-    if (not f[1] or f[1] == '' or tonumber(f[1]) <= now)
+    local f = redis.call('HMGET', h, 'nb', 'lease', 'cancelled')
+    if f[3] and (not f[2] or tonumber(f[2]) <= now) then
+      -- cancelled while its holder's lease ran out (it died mid-send): gone
+      redis.call('DEL', h)
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('SREM', P .. 'outbox:ids', id)
+      dropped = dropped + 1
+    elseif (not f[1] or f[1] == '' or tonumber(f[1]) <= now)
         and (not f[2] or tonumber(f[2]) <= now) then
       local tok = redis.call('INCR', P .. 'seq:token')
       local attempts = redis.call('HINCRBY', h, 'attempts', 1)
@@ -222,7 +229,7 @@ while #out < limit do
       if #out >= limit then break end
     end
   end
-  start = start + 100
+  start = start + 100 - dropped
 end
 return out
 """
@@ -243,12 +250,32 @@ return 1
 """
 )
 
-# KEYS[1] item hash. ARGV: token not_before.
+# KEYS[1] item hash. ARGV: token not_before P id.
 LUA_RETRY_OUTBOX = """
-local tok = redis.call('HGET', KEYS[1], 'token')
-if not tok or tok ~= ARGV[1] then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'token', 'cancelled', 'platform')
+if not f[1] or f[1] ~= ARGV[1] then return 0 end
+if f[2] then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', ARGV[3] .. 'obq:' .. f[3], ARGV[4])
+  redis.call('SREM', ARGV[3] .. 'outbox:ids', ARGV[4])
+  return 1
+end
 redis.call('HDEL', KEYS[1], 'token', 'owner', 'lease')
 redis.call('HSET', KEYS[1], 'nb', ARGV[2])
+return 1
+"""
+
+# KEYS[1] item hash. ARGV: P id.
+LUA_CANCEL_OUTBOX = """
+local f = redis.call('HMGET', KEYS[1], 'platform', 'token')
+if not f[1] then return 0 end
+if f[2] then
+  redis.call('HSET', KEYS[1], 'cancelled', '1')
+  return 1
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', ARGV[1] .. 'obq:' .. f[1], ARGV[2])
+redis.call('SREM', ARGV[1] .. 'outbox:ids', ARGV[2])
 return 1
 """
 
@@ -344,6 +371,7 @@ SOURCES = {
     "lease_outbox": LUA_LEASE_OUTBOX,
     "finish_outbox": LUA_FINISH_OUTBOX,
     "retry_outbox": LUA_RETRY_OUTBOX,
+    "cancel_outbox": LUA_CANCEL_OUTBOX,
     "audit_subject": LUA_AUDIT_SUBJECT,
     "admit_inbox": LUA_ADMIT_INBOX,
     "lease_inbox": LUA_LEASE_INBOX,

@@ -25,6 +25,7 @@ class SqliteOutbox(SqliteBase):
             return []
 
         def body(conn: sqlite3.Connection) -> list[LeasedOutboxItem]:
+            drop_cancelled(conn, platform, now_us)
             rows = conn.execute(
                 f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE platform = ?"
                 " AND (not_before IS NULL OR not_before <= ?)"
@@ -66,6 +67,7 @@ class SqliteOutbox(SqliteBase):
             if row is None:
                 return False
             conn.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+            conn.execute("DELETE FROM outbox_cancelled WHERE id = ?", (item_id,))
             if ref is not None:
                 conn.execute(
                     "INSERT INTO card_refs (platform, card_key, ref) VALUES (?, ?, ?)",
@@ -81,12 +83,34 @@ class SqliteOutbox(SqliteBase):
         not_before_us = to_us(not_before)
 
         def body(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM outbox_cancelled WHERE id = ?", (item_id,)).fetchone():
+                cur = conn.execute(
+                    "DELETE FROM outbox WHERE id = ? AND token = ?", (item_id, token)
+                )
+                if cur.rowcount == 1:
+                    conn.execute("DELETE FROM outbox_cancelled WHERE id = ?", (item_id,))
+                return cur.rowcount == 1
             cur = conn.execute(
                 "UPDATE outbox SET not_before = ?, lease_owner = NULL, lease_until = NULL,"
                 " token = NULL WHERE id = ? AND token = ?",
                 (not_before_us, item_id, token),
             )
             return cur.rowcount == 1
+
+        return await self._tx(body)
+
+    async def cancel_outbox(self, item_id: str) -> bool:
+        """Remove a waiting item, or mark it if a sender holds it (see the port)."""
+
+        def body(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT token FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            if row is None:
+                return False
+            if row[0] is None:
+                conn.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+            else:
+                conn.execute("INSERT OR IGNORE INTO outbox_cancelled (id) VALUES (?)", (item_id,))
+            return True
 
         return await self._tx(body)
 
@@ -131,3 +155,15 @@ class SqliteOutbox(SqliteBase):
             AuditEntry(from_us(at), actor, action, subj, loads_object(detail))
             for at, actor, action, subj, detail in rows
         ]
+
+
+def drop_cancelled(conn: sqlite3.Connection, platform: str, now_us: int) -> None:
+    """Remove cancelled items whose holder's lease ran out (it died mid-send)."""
+    if conn.execute("SELECT 1 FROM outbox_cancelled LIMIT 1").fetchone() is None:
+        return
+    conn.execute(
+        "DELETE FROM outbox WHERE platform = ? AND (lease_until IS NULL OR lease_until <= ?)"
+        " AND id IN (SELECT id FROM outbox_cancelled)",
+        (platform, now_us),
+    )
+    conn.execute("DELETE FROM outbox_cancelled WHERE id NOT IN (SELECT id FROM outbox)")

@@ -68,6 +68,9 @@ SCHEMA = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS outbox_queue ON outbox (platform, priority, seq)",
+    # Items cancelled while a sender held them (see Store.cancel_outbox); a
+    # table of its own so stores created before it only gain a table.
+    "CREATE TABLE IF NOT EXISTS outbox_cancelled (id TEXT PRIMARY KEY) WITHOUT ROWID",
     """
     CREATE TABLE IF NOT EXISTS card_refs (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
