@@ -5,6 +5,7 @@ stored in the triage queue, and the platforms called at the paces they allow."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -71,6 +72,11 @@ async def test_console_burst(chat: Chat) -> None:
     assert len(mention_cards) == ALLOWANCE + len(singles)
     assert mention_cards >= {f"mention:{key}" for key in singles}
     assert await queued_in_care(chat.runtime) == TOTAL
+    # /triage counts all of them and pages on past the first screens.
+    queue = await chat.run("as alex", "/triage care")
+    assert f"Unclaimed in Customer Care ({TOTAL})" in queue
+    assert f"(Showing 1-5 of {TOTAL} unclaimed)" in queue
+    assert f"(Showing 6-10 of {TOTAL} unclaimed)" in await chat.run("click Show more")
     # The hostile repost's text is shown as typed: no broadcast, no link markup.
     card = chat.card(1)
     assert "Similar mentions, largest first:" in card
@@ -153,9 +159,19 @@ def kind_of(text: str) -> str:
 # -- Teams ---------------------------------------------------------------------------
 
 
+TEAMS_HUB = "19:0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d@thread.tacv2"
+TEAMS_HUB_TEAM = "19:5f4e3d2c1b0a4f9e8d7c6b5a4f3e2d1c@thread.tacv2"
+
+
 @pytest.fixture
 async def teams_on(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[TeamsRig]:
-    async with teams_rig(loaded, *store_backend) as opened:
+    # The hub is a channel of its own team, where the spike alerts go.
+    channels = loaded.settings.channels
+    settings = dataclasses.replace(
+        loaded.settings,
+        channels={**channels, "hub": {**channels.get("hub", {}), "teams": TEAMS_HUB}},
+    )
+    async with teams_rig(dataclasses.replace(loaded, settings=settings), *store_backend) as opened:
         yield opened
 
 
@@ -165,8 +181,15 @@ async def test_teams_burst(teams_on: TeamsRig) -> None:
     assert status in (200, 201)
     status, _ = await rig.post(teams.channel_message(rig.url, text="link care", user=PEOPLE["ada"]))
     assert status in (200, 201)
+    status, _ = await rig.post(
+        teams.bot_added_to_team(
+            rig.url, installer=PEOPLE["ada"], team_id=TEAMS_HUB_TEAM, channel_id=TEAMS_HUB
+        )
+    )
+    assert status in (200, 201)
     await rig.settle()
     channel = teams.CHANNEL_ID
+    hub_before = len(rig.cards_sent(TEAMS_HUB))
     before = len(rig.connector.sent(channel))
     assert await send_burst(rig.runtime, TOTAL) == TOTAL
     await rig.settle(max_rounds=1000)
@@ -184,6 +207,26 @@ async def test_teams_burst(teams_on: TeamsRig) -> None:
     assert 1 <= len(surge_updates) <= REFRESHES
     assert all(call.ok for call in rig.connector.calls)
     assert await queued_in_care(rig.runtime) == TOTAL
+    # The hub got one spike alert for the spoke and one per topic, each posted
+    # once and afterwards only updated in place.
+    alerts = [texts(card) for card in rig.cards_sent(TEAMS_HUB)[hub_before:]]
+    titles = sorted(
+        title
+        for title in (
+            "Spike in Customer Care",
+            "Spike: mentions of app-outage",
+            "Spike: mentions of refunds",
+        )
+        for text in alerts
+        if text.startswith(title)
+    )
+    assert titles == [
+        "Spike in Customer Care",
+        "Spike: mentions of app-outage",
+        "Spike: mentions of refunds",
+    ], alerts
+    assert len(alerts) == 3
+    assert "Raise as crisis" in json.dumps(rig.cards_sent(TEAMS_HUB)[-1])
 
 
 def find_button(node: Any, label: str) -> dict[str, Any] | None:
