@@ -23,7 +23,7 @@ from tests.fakes import slack_requests as slack
 from tests.fakes import teams_activities as teams
 from tests.slack.slack_rig import CARE, SECRET, SlackRig, shown_text, slack_rig
 from tests.surge.burst import send_burst, standouts
-from tests.teams.teams_rig import PEOPLE, TeamsRig, cards_in, teams_rig, texts
+from tests.teams.teams_rig import PEOPLE, TeamsRig, action_data, cards_in, teams_rig, texts
 
 TOTAL = 2000
 ALLOWANCE = 20
@@ -226,7 +226,34 @@ async def test_teams_burst(teams_on: TeamsRig) -> None:
         "Spike: mentions of refunds",
     ], alerts
     assert len(alerts) == 3
-    assert "Raise as crisis" in json.dumps(rig.cards_sent(TEAMS_HUB)[-1])
+    # Raise as crisis on the topic alert hands it to the crisis leads in the hub.
+    [topic_alert] = [
+        a
+        for a in rig.connector.sent(TEAMS_HUB)
+        if cards_in(a) and texts(cards_in(a)[0]).startswith("Spike: mentions of app-outage")
+    ]
+    verb, data = action_data(cards_in(topic_alert)[0], "Raise as crisis")
+    status, _ = await rig.post(
+        teams.execute_invoke(
+            rig.url,
+            verb=verb,
+            data=data,
+            user=PEOPLE["maria"],
+            reply_to_id=str(topic_alert["id"]),
+            conversation_id=TEAMS_HUB,
+            team_id=TEAMS_HUB_TEAM,
+            channel_id=TEAMS_HUB,
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    raised = [texts(card) for card in rig.cards_sent(TEAMS_HUB)[hub_before + 3 :]]
+    assert len(raised) == 1, raised
+    assert "Spike alert:" in raised[0] and "mentions of app-outage" in raised[0]
+    assert "Declare" in raised[0] and "Dismiss" in raised[0]
+    log = await rig.runtime.store.audit_log(limit=100_000)
+    audit = [e for e in log if e.action == "crisis.raised"]
+    assert [e.actor for e in audit] == ["maria"]
 
 
 def find_button(node: Any, label: str) -> dict[str, Any] | None:
