@@ -46,6 +46,15 @@ async def refresh(runtime: Runtime, advance: Any, settle: Any) -> None:
     await settle()
 
 
+async def calm_down(runtime: Runtime, advance: Any, settle: Any) -> None:
+    """Eleven quiet minutes, refreshed on the way: past the 5-minute window,
+    then past the 10 minutes the rate must stay low before the surge ends."""
+    for minutes in (6, 5):
+        advance(timedelta(minutes=minutes))
+        await runtime.scheduler().tick()
+        await settle()
+
+
 # -- console -----------------------------------------------------------------------
 
 
@@ -150,6 +159,12 @@ async def test_slack_burst(slack_on: SlackRig) -> None:
         "Spike: mentions of app-outage",
         "Spike: mentions of refunds",
     ]
+    # Quiet again: the surge card is updated in place one last time, with its summary.
+    await calm_down(rig.runtime, rig.manual_clock.advance, lambda: rig.settle(max_rounds=1000))
+    ended = shown_text(rig.updates()[-1])
+    assert "Surge in Customer Care ended" in ended
+    assert "The surge in Customer Care ended after" in ended and "2,000 mentions" in ended
+    assert len([p for p in rig.posted(CARE)[before:] if "Surge in" in shown_text(p)]) == 1
 
 
 def kind_of(text: str) -> str:
@@ -261,6 +276,11 @@ async def test_teams_burst(teams_on: TeamsRig) -> None:
     # The surge card was updated again and again, and nobody's click waits on
     # it: the platform keeps no copy of those updates.
     assert rig.platform.delivery.last_update == {}
+    # Quiet again: the surge card is updated in place one last time, with its summary.
+    await calm_down(rig.runtime, rig.clock.advance, lambda: rig.settle(max_rounds=1000))
+    ended = [texts(c) for a in rig.connector.updated() for c in cards_in(a)][-1]
+    assert "Surge in Customer Care ended" in ended
+    assert "The surge in Customer Care ended after" in ended and "2,000 mentions" in ended
 
 
 def find_button(node: Any, label: str) -> dict[str, Any] | None:
