@@ -19,7 +19,7 @@ from bot.core.permissions import Permission
 from bot.core.publishing import item_id
 from bot.core.storage import Timer
 from bot.core.text import safe_url
-from bot.core.turn import INTERACTIVE, Turn
+from bot.core.turn import Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import parse_button_value, publishing_card
 from handlers.approvals.records import Draft, DraftState
@@ -73,12 +73,9 @@ async def on_settled(turn: Turn, event: PublicationSettled) -> None:
                 attempts=event.attempts,
             )
         show(turn, after, mention)
-        card = publishing_card(after, mention, turn.settings, turn.templates)
-        turn.update(card)
-        if after.state is DraftState.FAILED or late:
-            # Someone has to act (or be told their cancel did not hold): a
-            # new message notifies, an update in place does not.
-            turn.dm(after.author, card, priority=INTERACTIVE)
+        # The author's card from the release, in place (one card per draft:
+        # a second copy would double every later update of it).
+        turn.update(publishing_card(after, mention, turn.settings, turn.templates))
 
     draft = await load_draft(turn, event.draft_id)
     mention = await load_mention(turn, draft.mention_key)
