@@ -93,6 +93,8 @@ def state_badges(draft: Draft, settings: Settings, now: datetime) -> tuple[Badge
         badges = [Badge(text, Tone.GOOD), version]
         if draft.state is DraftState.PUBLISHED:
             badges.append(Badge("Published", Tone.GOOD))
+        elif settings.publish_webhook and not (draft.publish_at and draft.publish_at > now):
+            badges.append(Badge("Publishing", Tone.ACCENT))
         return tuple(badges)
     text, tone = words[draft.state]
     return (Badge(text, tone), version)
