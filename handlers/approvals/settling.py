@@ -116,7 +116,13 @@ async def _by_hand(turn: Turn, action: Action, *, retry: bool) -> None:
             return rules.retry(d, me, turn.now(), overrides)
         return rules.cancel(d, me, turn.now(), overrides, publishing=webhook)
 
+    # Whether the cancel that was written stopped a publication on its way
+    # (decided on the draft as compare-and-set found it, not as first read).
+    on_its_way = False
+
     def consequences(turn: Turn, before: Draft, after: Draft) -> None:
+        nonlocal on_its_way
+        on_its_way = not retry and before.state is DraftState.APPROVED
         turn.audit(
             "draft.publish_retried" if retry else "draft.cancelled",
             subject(after),
@@ -125,7 +131,7 @@ async def _by_hand(turn: Turn, action: Action, *, retry: bool) -> None:
         )
         if retry:
             release(turn, after, mention)
-        elif before.state is DraftState.APPROVED:
+        elif on_its_way:
             # The backstop for the withdrawal below (see the module's note).
             turn.cancel(f"{PUBLISH_TIMER}:{after.id}")
             turn.schedule(
@@ -140,13 +146,11 @@ async def _by_hand(turn: Turn, action: Action, *, retry: bool) -> None:
     )
     if done is None:
         return
-    if not retry and draft.state is not DraftState.FAILED:
+    if on_its_way:
         await turn.store.cancel_outbox(outbox_item(done))
         turn.cancel(_withdraw_key(done))
     await update_mention(turn, done)
-    what = "retried" if retry else "cancelled"
-    if not retry and webhook and done.last("publish_failed") is None:
-        what = "cancelled_publishing"
+    what = "retried" if retry else "cancelled_publishing" if on_its_way else "cancelled"
     await turn.say(turn.render("approvals/done.txt", what=what), tone=Tone.GOOD)
 
 
