@@ -69,9 +69,12 @@ def create_app(
     if intake is not None:
         stream = stream_of(runtime) if intake.stream is not None else None
         if intake.stream is not None and stream is not None:
-            consumer = StreamConsumer(runtime, stream, intake.stream)
             watch_stream(runtime.metrics, stream)
-            log.info("intake through the Redis stream, consumer %s", consumer.name)
+            if intake.stream.consume:
+                consumer = StreamConsumer(runtime, stream, intake.stream)
+                log.info("intake through the Redis stream, consumer %s", consumer.name)
+            else:
+                log.info("intake through the Redis stream; other processes admit")
         else:
             intake = dataclasses.replace(intake, stream=None)
         endpoint.mount(app, runtime, intake)

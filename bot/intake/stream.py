@@ -86,16 +86,23 @@ class StreamSettings:
     block: timedelta = timedelta(seconds=1)
     claim_idle: timedelta = timedelta(seconds=60)
     max_deliveries: int = 5
+    # False: this process only accepts (``PLAYCALLER_INTAKE_STREAM=accept``);
+    # other processes admit.
+    consume: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StreamSettings | None:
         """None when ``PLAYCALLER_INTAKE_STREAM`` is ``off`` (admit in the request)."""
-        if environ.get(STREAM_ENV, "").strip().lower() in {"off", "0", "false", "no"}:
+        mode = environ.get(STREAM_ENV, "").strip().lower()
+        if mode in {"off", "0", "false", "no"}:
             return None
+        if mode not in {"", "on", "1", "true", "yes", "accept"}:
+            raise InvalidInput(STREAM_ENV, f"{mode[:40]!r} is not on, off or accept")
         return cls(
             batch=_positive(environ, BATCH_ENV, cls.batch),
             claim_idle=timedelta(seconds=_positive(environ, CLAIM_IDLE_ENV, 60)),
             max_deliveries=_positive(environ, MAX_DELIVERIES_ENV, cls.max_deliveries),
+            consume=mode != "accept",
         )
 
 
