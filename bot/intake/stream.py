@@ -171,6 +171,11 @@ class StreamConsumer:
         self.name = runtime.owner
         self._cursor = "0-0"
         self._ready = False
+        self.admitted = runtime.metrics.counter(
+            "intake_stream_admitted",
+            "Intake stream entries this process admitted and acknowledged "
+            "(a re-delivered entry that was already admitted counts again).",
+        )
 
     async def step(self, block: timedelta | None = None) -> int:
         """Claim idle entries, read new ones (waiting up to ``block``), admit
@@ -233,6 +238,7 @@ class StreamConsumer:
             ],
         )
         await self.stream.intake_ack(GROUP, [entry for entry, _ in live])
+        self.admitted.inc(len(live))
 
     async def _dead_letter(self, entry: StreamEntry, reason: str) -> None:
         log.error("intake stream entry %s moved to the dead-letter stream: %s", entry.id, reason)

@@ -205,7 +205,8 @@ class RedisIntakeStream(RedisBase):
         pipe.xlen(self._stream)
         pipe.xlen(self._dead)
         length, dead = await pipe.execute()
-        pending = lag = 0
+        # Before any consumer made the group, every entry waits.
+        pending, lag = 0, int(length)
         try:
             groups = await client.xinfo_groups(self._stream)
         except ResponseError:  # no stream yet
