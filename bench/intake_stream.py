@@ -121,7 +121,9 @@ async def run(processes: int, count: int, per_request: int, senders: int) -> dic
                     await asyncio.sleep(0.05)
                 drained = time.perf_counter() - started
                 shares = [await _admitted(http, s.url) for s in served]
-            cpu = sum(_cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before))
+            cpu = sum(
+                _cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)
+            )
             host = load.summary()
             records = 0
             received = 0
