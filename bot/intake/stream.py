@@ -251,6 +251,8 @@ class StreamConsumer:
                 await self.step(self.settings.block)
             except Exception:
                 log.exception("intake stream consumer %s failed; retrying", self.name)
+                # The stream (and its group) may have been deleted: make it again.
+                self._ready = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
 
