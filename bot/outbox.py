@@ -90,6 +90,8 @@ class OutboxSender:
         missing_ref_delay: timedelta = timedelta(seconds=2),
         parent_patience: timedelta = timedelta(minutes=15),
         error_delay: timedelta = timedelta(seconds=10),
+        wake: asyncio.Event | None = None,
+        dm_concurrency: int = 8,
     ) -> None:
         self.store = store
         self.delivery = delivery
@@ -100,6 +102,9 @@ class OutboxSender:
         self.missing_ref_delay = missing_ref_delay
         self.parent_patience = parent_patience
         self.error_delay = error_delay
+        # Set when this process queues a card: :meth:`run` stops idling.
+        self.wake = wake
+        self.dm_concurrency = dm_concurrency
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
         # When the newest delivered update of each card was queued.
@@ -116,13 +121,35 @@ class OutboxSender:
                 break
             if isinstance(self.delivery, PreparesBatches):
                 await self.delivery.prepare(batch)
-            progress = 0
-            for leased in batch:
-                progress += await self.deliver(leased)
+            progress = await self._deliver_batch(batch)
             delivered += progress
             if not progress:
                 break
         return delivered
+
+    async def _deliver_batch(self, batch: Sequence[LeasedOutboxItem]) -> int:
+        """Deliver a leased batch in lease order, except that DMs to different
+        people go out side by side (up to :attr:`dm_concurrency` at once): a
+        crisis pages dozens of people, each DM its own conversation with its
+        own pacing lane, and one at a time their round trips add up. Every
+        other item (channel posts, updates, thread replies, copies of shared
+        cards) keeps one lane, in order, as do several DMs to one person."""
+        lanes: dict[str, list[LeasedOutboxItem]] = {}
+        for leased in batch:
+            item = leased.item
+            lanes.setdefault(item.destination if item.op == "dm" else "", []).append(leased)
+        if len(lanes) == 1 or self.dm_concurrency <= 1:
+            return sum([await self.deliver(leased) for leased in batch])
+        slots = asyncio.Semaphore(self.dm_concurrency)
+
+        async def lane(items: list[LeasedOutboxItem]) -> int:
+            delivered = 0
+            for leased in items:
+                async with slots:
+                    delivered += await self.deliver(leased)
+            return delivered
+
+        return sum(await asyncio.gather(*(lane(items) for items in lanes.values())))
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Deliver one item; 1 if it went out (or was settled for good)."""
@@ -231,11 +258,24 @@ class OutboxSender:
         return 0
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Deliver until ``stop`` is set, polling the store when idle."""
+        """Deliver until ``stop`` is set, polling the store when idle (and
+        at once when :attr:`wake` is set)."""
         while not stop.is_set():
+            if self.wake is not None:
+                self.wake.clear()  # (before the drain: a card queued during it is not missed)
             try:
                 await self.drain()
             except Exception:
                 log.exception("outbox sender for %s failed; retrying", self.delivery.platform)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle)
+            await self._idle(stop, idle)
+
+    async def _idle(self, stop: asyncio.Event, idle: float) -> None:
+        """Until ``stop`` or :attr:`wake` is set, for at most ``idle`` seconds."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        if self.wake is not None:
+            waits.append(asyncio.ensure_future(self.wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
