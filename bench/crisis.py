@@ -234,9 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         namespace = new_namespace("bench-crisis")
         try:
             r = asyncio.run(
-                run_backend(
-                    backend, args.count, tmp_dir, namespace, args.profile, args.concurrency
-                )
+                run_backend(backend, args.count, tmp_dir, namespace, args.profile, args.concurrency)
             )
         finally:
             if backend == "redis":

@@ -5,10 +5,10 @@ Each run starts, as ``serve`` does, the real web app (``bot.web.create_app``:
 the Slack platform, the scheduler, the outbox sender, ``SystemClock``, poll
 interval 1 s) on a fresh store, against the local fake Slack Web API
 (``tests/fakes/slack_api/``) in its own process. The config is the
-repository's ``playcaller.yaml`` with ``--people`` (default 50) responders
-in all (the sample's two and the rest added; known by e-mail only, as in the sample config: the bot looks each one
-up with ``users.lookupByEmail`` and opens the DM with ``conversations.open``)
-and the hub linked to a Slack channel; the playbook ``bench-paging`` pages
+repository's ``playcaller.yaml`` with ``--people`` (default 50) responders in
+all (the sample's two and the rest added), known by e-mail only as in the
+sample config: the bot looks each one up with ``users.lookupByEmail`` and
+opens the DM with ``conversations.open``; the hub is linked to a Slack channel; the playbook ``bench-paging`` pages
 every responder. Priya sends a signed ``/crisis bench-paging ...`` to the
 app; the clock starts just before the request is sent. A page is sent when
 the fake accepts the ``chat.postMessage`` of its DM (the fake records the
@@ -259,8 +259,11 @@ async def one_run(backend: str, people: int, tmp: Path, namespace: str) -> Run:
         await loop.run_in_executor(None, parent.recv)
         fake.join(timeout=10)
         os.environ.pop("PLAYCALLER_PLAYBOOKS", None)
-    pages = [at for method, channel, at, limited in calls if method == "chat.postMessage"
-             and channel.startswith("D") and not limited]
+    pages = [
+        at
+        for method, channel, at, limited in calls
+        if method == "chat.postMessage" and channel.startswith("D") and not limited
+    ]
     by_method: dict[str, list[float]] = defaultdict(list)
     by_channel: dict[str, list[float]] = defaultdict(list)
     for method, channel, at, _ in calls:
@@ -272,9 +275,7 @@ async def one_run(backend: str, people: int, tmp: Path, namespace: str) -> Run:
         calls=Counter(method for method, _, _, _ in calls),
         rate_limited=sum(1 for c in calls if c[3]),
         worst_window={m: _most_in_window(t, 60.0) for m, t in by_method.items()},
-        worst_channel_second=max(
-            (_most_in_window(t, 1.0) for t in by_channel.values()), default=0
-        ),
+        worst_channel_second=max((_most_in_window(t, 1.0) for t in by_channel.values()), default=0),
     )
 
 

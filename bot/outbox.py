@@ -8,7 +8,6 @@ whichever sender leases it, and nothing is lost on a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -91,7 +90,6 @@ class OutboxSender:
         parent_patience: timedelta = timedelta(minutes=15),
         error_delay: timedelta = timedelta(seconds=10),
         wake: asyncio.Event | None = None,
-        dm_concurrency: int = 8,
     ) -> None:
         self.store = store
         self.delivery = delivery
@@ -104,7 +102,6 @@ class OutboxSender:
         self.error_delay = error_delay
         # Set when this process queues a card: :meth:`run` stops idling.
         self.wake = wake
-        self.dm_concurrency = dm_concurrency
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
         # When the newest delivered update of each card was queued.
@@ -128,28 +125,42 @@ class OutboxSender:
         return delivered
 
     async def _deliver_batch(self, batch: Sequence[LeasedOutboxItem]) -> int:
-        """Deliver a leased batch in lease order, except that DMs to different
-        people go out side by side (up to :attr:`dm_concurrency` at once): a
-        crisis pages dozens of people, each DM its own conversation with its
-        own pacing lane, and one at a time their round trips add up. Every
-        other item (channel posts, updates, thread replies, copies of shared
-        cards) keeps one lane, in order, as do several DMs to one person."""
-        lanes: dict[str, list[LeasedOutboxItem]] = {}
-        for leased in batch:
-            item = leased.item
-            lanes.setdefault(item.destination if item.op == "dm" else "", []).append(leased)
-        if len(lanes) == 1 or self.dm_concurrency <= 1:
-            return sum([await self.deliver(leased) for leased in batch])
-        slots = asyncio.Semaphore(self.dm_concurrency)
+        """Deliver a leased batch in lease order, except that where the
+        delivery allows it (``dm_concurrency`` above 1: Slack, whose DMs are
+        each their own conversation with its own pacing lane), consecutive
+        DMs to different people go out side by side: a crisis pages dozens
+        of people at once, and one round trip after another adds up. DMs to
+        one person keep their order, and every other item (posts, updates,
+        thread replies, copies of shared cards) waits for what came before
+        it and goes alone."""
+        width = int(getattr(self.delivery, "dm_concurrency", 1))
+        delivered = 0
+        run: list[LeasedOutboxItem] = []
+        for leased in [*batch, None]:
+            if leased is not None and leased.item.op == "dm" and width > 1:
+                run.append(leased)
+                continue
+            if run:
+                delivered += await self._deliver_dms(run, width)
+                run = []
+            if leased is not None:
+                delivered += await self.deliver(leased)
+        return delivered
 
-        async def lane(items: list[LeasedOutboxItem]) -> int:
+    async def _deliver_dms(self, run: list[LeasedOutboxItem], width: int) -> int:
+        people: dict[str, list[LeasedOutboxItem]] = {}
+        for leased in run:
+            people.setdefault(leased.item.destination, []).append(leased)
+        slots = asyncio.Semaphore(width)
+
+        async def one_person(items: list[LeasedOutboxItem]) -> int:
             delivered = 0
             for leased in items:
                 async with slots:
                     delivered += await self.deliver(leased)
             return delivered
 
-        return sum(await asyncio.gather(*(lane(items) for items in lanes.values())))
+        return sum(await asyncio.gather(*(one_person(items) for items in people.values())))
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Deliver one item; 1 if it went out (or was settled for good)."""

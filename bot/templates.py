@@ -22,7 +22,6 @@ from jinja2 import (
 from bot.core.errors import Problem
 from bot.core.text import format_count, format_duration
 
-
 # Context values whose text is remembered: immutable, compared by value.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 # Rendered texts kept (a few MB at most); past that the memo starts afresh.
