@@ -8,8 +8,8 @@ interval 1 s) on a fresh store, against the local fake Slack Web API
 repository's ``playcaller.yaml`` with ``--people`` (default 50) responders in
 all (the sample's two and the rest added), known by e-mail only as in the
 sample config: the bot looks each one up with ``users.lookupByEmail`` and
-opens the DM with ``conversations.open``; the hub is linked to a Slack channel; the playbook ``bench-paging`` pages
-every responder. Priya sends a signed ``/crisis bench-paging ...`` to the
+opens the DM with ``conversations.open``; the hub is linked to a Slack
+channel; the playbook ``bench-paging`` pages every responder. Priya sends a signed ``/crisis bench-paging ...`` to the
 app; the clock starts just before the request is sent. A page is sent when
 the fake accepts the ``chat.postMessage`` of its DM (the fake records the
 moment the request arrived). Reported over ``--runs`` runs (each a fresh
