@@ -1,5 +1,5 @@
-"""Crisis paging on Slack: declare-to-all-pages-sent latency for a playbook
-that pages 50 people, with Slack's rate limits respected.
+"""Crisis paging on Slack: declare-to-all-pages-sent latency for a playbook that
+pages 50 people, with Slack's rate limits respected.
 
 Each run starts, as ``serve`` does, the real web app (``bot.web.create_app``:
 the Slack platform, the scheduler, the outbox sender, ``SystemClock``, poll
@@ -9,15 +9,16 @@ repository's ``playcaller.yaml`` with ``--people`` (default 50) responders in
 all (the sample's two and the rest added), known by e-mail only as in the
 sample config: the bot looks each one up with ``users.lookupByEmail`` and
 opens the DM with ``conversations.open``; the hub is linked to a Slack
-channel; the playbook ``bench-paging`` pages every responder. Priya sends a signed ``/crisis bench-paging ...`` to the
-app; the clock starts just before the request is sent. A page is sent when
-the fake accepts the ``chat.postMessage`` of its DM (the fake records the
-moment the request arrived). Reported over ``--runs`` runs (each a fresh
-process state: caches cold, as after a restart): p50/p99/max of every page's
-latency, the time until the last page of a run, the Web API calls by method
-and HTTP 429 answers. The fake answers every call (it does not rate-limit by
-itself), so the bench checks the pacing against Slack's published limits
-(``/work/shared/PLATFORMS.md`` summarised in the script): per method the most
+channel; the playbook ``bench-paging`` pages every responder. Priya sends a
+signed ``/crisis bench-paging ...`` to the app; the clock starts just before
+the request is sent. A page is sent when the fake accepts the
+``chat.postMessage`` of its DM (the fake records the moment the request
+arrived). Reported over ``--runs`` runs (each a fresh process state: caches
+cold, as after a restart): p50/p99/max of every page's latency, the time until
+the last page of a run, the Web API calls by method and HTTP 429 answers. The
+fake answers every call (it does not rate-limit by itself), so the bench
+checks the pacing against Slack's published limits (``TIERS`` below): per
+method the most
 calls in any 60 s window against its tier, and for ``chat.postMessage`` the
 most messages in one channel within one second.
 
