@@ -18,9 +18,8 @@ cold, as after a restart): p50/p99/max of every page's latency, the time until
 the last page of a run, the Web API calls by method and HTTP 429 answers. The
 fake answers every call (it does not rate-limit by itself), so the bench
 checks the pacing against Slack's published limits (``TIERS`` below): per
-method the most
-calls in any 60 s window against its tier, and for ``chat.postMessage`` the
-most messages in one channel within one second.
+method the most calls in any 60 s window against its tier, and for
+``chat.postMessage`` the most messages in one channel within one second.
 
     uv run python -m bench.paging
     uv run python -m bench.paging --backend redis --runs 3 --people 50
