@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # Marks the stored place of a card sent to one person as a copy of a shared card.
 DIRECT_COPY = "direct_copy"
+# How many cards' newest update times one sender remembers.
+RECENT_UPDATES = 10_000
 
 
 def shared_places(refs: Sequence[JSON]) -> list[JSON]:
@@ -105,8 +108,10 @@ class OutboxSender:
         self.wake = wake
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
-        # When the newest delivered update of each card was queued.
-        self._updated_at: dict[str, datetime] = {}
+        # When the newest delivered update of each recently updated card was
+        # queued (a retry can reorder updates). Bounded: the bot updates
+        # millions of cards over its life, and only recent ones get reordered.
+        self._updated_at: OrderedDict[str, datetime] = OrderedDict()
         # The places an update already reached, by item, while it waits for
         # the rest: a card in several places (a DM to each approver) takes one
         # paced update slot per place, and a retry must not start over.
@@ -215,6 +220,9 @@ class OutboxSender:
                             await self.delivery.update(ref, card)
                         done.add(place)
                     self._updated_at[item.card_key] = item.created_at
+                    self._updated_at.move_to_end(item.card_key)
+                    while len(self._updated_at) > RECENT_UPDATES:
+                        self._updated_at.popitem(last=False)
                 else:
                     # A newer state of this card went out first (a retry reordered
                     # them): sending this one would show a stale card.
