@@ -2,8 +2,9 @@
 
 Every mention takes the production path of ``playcaller ingest``: a JSONL line
 is decoded, validated by ``parse_mention`` and admitted by ``runtime.ingest``
-(VADER sentiment, risk words, routing, the mention card in the outbox, SLA
-timers and an audit entry, all in one store transaction). Each backend runs in
+(VADER sentiment, risk words, routing, the mention's card queued in the
+outbox to be rendered when sent, SLA timers and an audit entry, all in one
+store transaction). Each backend runs in
 a fresh child process, so its peak RSS is its own.
 
     uv run python -m bench.intake                       # both backends, 10,000 mentions
