@@ -34,10 +34,8 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
     def polarity_scores(self, text: str) -> dict[str, float]:
         # From here on the library's own polarity_scores (3.3.2); its emoji
         # step leaves a text without an emoji as text.strip().
-        if self._emoji_chars.isdisjoint(text):
-            text = text.strip()
-        else:
-            text = self._emojis_as_words(text)
+        emoji_free = self._emoji_chars.isdisjoint(text)
+        text = text.strip() if emoji_free else self._emojis_as_words(text)
         sentitext = SentiText(text)
         sentiments: list[float] = []
         words_and_emoticons = sentitext.words_and_emoticons
