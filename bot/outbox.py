@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -22,9 +22,13 @@ from bot.core.clock import Clock
 # outbox (publishing) raise the same types; the platforms import them here.
 from bot.core.errors import RetryLater as RetryLater
 from bot.core.errors import Undeliverable as Undeliverable
+from bot.core.later import later_card
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
 
 log = logging.getLogger(__name__)
+
+# The card an outbox body stands for (see ``Runtime.card_of``).
+CardOf = Callable[[JSON], Awaitable[Card]]
 
 # Marks the stored place of a card sent to one person as a copy of a shared card.
 DIRECT_COPY = "direct_copy"
@@ -94,8 +98,10 @@ class OutboxSender:
         parent_patience: timedelta = timedelta(minutes=15),
         error_delay: timedelta = timedelta(seconds=10),
         wake: asyncio.Event | None = None,
+        card_of: CardOf | None = None,
     ) -> None:
         self.store = store
+        self.card_of = card_of
         self.delivery = delivery
         self.clock = clock
         self.owner = owner
@@ -176,7 +182,7 @@ class OutboxSender:
         """Deliver one item; 1 if it went out (or was settled for good)."""
         item = leased.item
         try:
-            card = Card.from_json(dict(item.body))
+            card = await self._card(item.body)
             if item.op == "post":
                 ref = await self.delivery.post(
                     item.destination, card, delivery_id=item.id, attempt=leased.attempts
@@ -242,6 +248,13 @@ class OutboxSender:
         self._failures.pop(item.id, None)
         self._places_done.pop(item.id, None)
         return 1
+
+    async def _card(self, body: JSON) -> Card:
+        if self.card_of is not None:
+            return await self.card_of(body)
+        if later_card(body) is not None:
+            raise Undeliverable("a card rendered when sent needs the runtime's renderers")
+        return Card.from_json(dict(body))
 
     def _parent_not_posted(self, leased: LeasedOutboxItem) -> RetryLater:
         """The card this item edits or answers is still queued (posts are paced):

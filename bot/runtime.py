@@ -24,16 +24,19 @@ import handlers.crisis
 import handlers.help
 import handlers.surge
 import handlers.triage
+from bot.core.cards import Card
 from bot.core.clock import Clock
+from bot.core.errors import Undeliverable
 from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
+from bot.core.later import LaterCard, later_card
 from bot.core.model import SYSTEM, Mention
 from bot.core.playbook import Playbook
 from bot.core.ports import ExternalLane, PacingBudget, Responder, StatementRenderer
 from bot.core.publishing import SETTLED_TIMER, settled_event
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
-from bot.core.storage import Effects, Store
+from bot.core.storage import JSON, Effects, Store
 from bot.core.turn import INTERACTIVE, Turn
 from bot.external_sends import ExternalSender
 from bot.intake.enrich import SentimentModel, enrich
@@ -44,6 +47,7 @@ from bot.scheduler import Scheduler
 from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
+from handlers.triage.later import MENTION_CARD, render_mention_card
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,10 @@ def build_dispatcher() -> Dispatcher:
         ],
         middleware=[dedupe_deliveries],
     )
+
+
+# Renderers of cards rendered when sent (bot/core/later.py), by name.
+LATER_RENDERERS = {MENTION_CARD: render_mention_card}
 
 
 def process_owner() -> str:
@@ -205,7 +213,25 @@ class Runtime:
         return Scheduler(self.store, self.clock, run, self.owner)
 
     def sender(self, delivery: Delivery) -> OutboxSender:
-        return OutboxSender(self.store, delivery, self.clock, self.owner, wake=self.card_waker())
+        return OutboxSender(
+            self.store,
+            delivery,
+            self.clock,
+            self.owner,
+            wake=self.card_waker(),
+            card_of=self.card_of,
+        )
+
+    async def card_of(self, body: JSON) -> Card:
+        """The card an outbox body stands for: the card's own JSON, or the
+        feature's rendering of a card rendered when sent."""
+        later: LaterCard | None = later_card(body)
+        if later is None:
+            return Card.from_json(dict(body))
+        render = LATER_RENDERERS.get(later.renderer)
+        if render is None:
+            raise Undeliverable(f"no renderer for a card of kind {later.renderer!r}")
+        return await render(later, self.store, self.settings, self.templates)
 
     def external_sender(self, lane: ExternalLane) -> ExternalSender:
         """The sender of one external lane (publications, pages) in this process."""

@@ -18,13 +18,23 @@ from bot.core.clock import Clock
 from bot.core.errors import PlaycallerError
 from bot.core.events import Event, PublicationSettled, TimerFired
 from bot.core.knowledge import Knowledge
+from bot.core.later import LaterCard
 from bot.core.model import Actor
 from bot.core.paging import Page, page_item
 from bot.core.playbook import Playbook
 from bot.core.ports import Responder, StatementRenderer, Templates
 from bot.core.publishing import Publication, publication_item
 from bot.core.settings import Settings
-from bot.core.storage import AuditEntry, Effects, OutboxItem, Record, Store, Timer, Written
+from bot.core.storage import (
+    JSON,
+    AuditEntry,
+    Effects,
+    OutboxItem,
+    Record,
+    Store,
+    Timer,
+    Written,
+)
 
 # Outbox priorities: what a human just did goes before routine and bulk posts.
 INTERACTIVE = 0
@@ -125,6 +135,14 @@ class Turn:
     def post(self, destination: str, card: Card, *, priority: int = ROUTINE) -> None:
         """Post ``card`` to a neutral channel (a spoke id or ``hub``)."""
         self._outbox("post", destination, card, priority)
+
+    def post_later(
+        self, destination: str, later: LaterCard, card_key: str, *, priority: int = ROUTINE
+    ) -> None:
+        """Post to ``destination`` a card that the outbox sender renders when it
+        sends it (see :mod:`bot.core.later`); ``card_key`` is the key the
+        rendered card carries, for later updates and thread replies."""
+        self._queue("post", destination, later.to_json(), card_key, priority)
 
     def update(self, card: Card, *, priority: int | None = None) -> None:
         """Replace, for everyone, the card posted earlier under ``card.card_key``."""
@@ -229,14 +247,18 @@ class Turn:
     # -- internals ----------------------------------------------------------
 
     def _outbox(self, op: str, destination: str, card: Card, priority: int) -> None:
+        # One body for every platform: the store encodes it once too.
+        self._queue(op, destination, card.to_json(), card.card_key, priority)
+
+    def _queue(
+        self, op: str, destination: str, body: JSON, card_key: str | None, priority: int
+    ) -> None:
         platforms = self.platforms
         person = destination.removeprefix("person:")
         if destination.startswith("person:") and person not in self.settings.people:
             # Someone the config does not know exists on one platform only
             # (their id is "<platform>:<user id>").
             platforms = tuple(p for p in platforms if person.startswith(f"{p}:"))
-        # One body for every platform: the store encodes it once too.
-        body = card.to_json()
         items = tuple(
             OutboxItem(
                 id=uuid.uuid4().hex,
@@ -245,7 +267,7 @@ class Turn:
                 destination=destination,
                 body=body,
                 created_at=self.now(),
-                card_key=card.card_key,
+                card_key=card_key,
                 priority=priority,
             )
             for platform in platforms

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot.core.cards import DETAILS_ACTION, Card, Choice, Form, Input, InputKind, TextBlock, Tone
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, FormSubmitted
+from bot.core.later import LaterCard
 from bot.core.model import SYSTEM, Mention, Outcome
 from bot.core.permissions import Permission
 from bot.core.router import Router
@@ -24,6 +25,7 @@ from handlers.triage.cards import (
     parse_button_value,
     person_name,
 )
+from handlers.triage.later import MENTION_CARD
 from handlers.triage.records import KIND, from_record, to_record
 from handlers.triage.rules import Refusal
 
@@ -54,9 +56,12 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
     card stands for it; ``card_priority`` puts a card ahead of the others."""
     stored = mention.evolve(version=1)
     if mention.surge is None:
-        turn.post(
+        # Rendered when sent: a channel takes about a card a second, intake
+        # admits thousands of mentions a second (bot/core/later.py).
+        turn.post_later(
             mention.enrichment.spoke,
-            mention_card(stored, turn.settings, turn.templates, turn.now()),
+            LaterCard(MENTION_CARD, stored.key, turn.now()),
+            card_key(stored),
             priority=card_priority
             if card_priority is not None
             else BULK
