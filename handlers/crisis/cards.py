@@ -91,11 +91,11 @@ def incident_badges(incident: Incident, now: datetime) -> tuple[Badge, ...]:
             )
         if any(e.what is Happened.ESCALATED for e in incident.timeline):
             badges.append(Badge("Escalated", Tone.ATTENTION))
-        paused = pause_badge(incident)
-        if paused is not None:
-            badges.append(paused)
     done = sum(1 for item in incident.checklist if item.done)
     badges.append(Badge(f"Checklist {done}/{len(incident.checklist)}", Tone.NEUTRAL))
+    paused = pause_badge(incident)
+    if paused is not None:
+        badges.append(paused)
     return tuple(badges)
 
 
