@@ -31,6 +31,7 @@ def post_line(post: StatementPost, settings: Settings, templates: Templates) -> 
         at=local_time(settings, post.at),
         author=person_name(settings, post.author),
         failure=post.failure,
+        manual=not settings.publish_webhook,
     )
 
 

@@ -79,7 +79,10 @@ async def test_drafted_approved_marked_sent_and_on_the_card(chat: Chat) -> None:
     )
     out = await chat.run("as maria", f"click Approve #{x_card}", "advance 1s")
     assert "Post this text from @acme on X in your social media tool" in out
-    assert 'Statement "first" on @acme: approved by Maria Lopez 09:00, publishing' in chat.card(1)
+    assert (
+        'Statement "first" on @acme: approved by Maria Lopez 09:00, waiting for Sam Okafor to post it'
+        in (chat.card(1))
+    )
     assert "acme.bsky.social: awaiting Maria Lopez" in chat.card(1)
     out = await chat.run(
         "advance 7m",
