@@ -73,9 +73,11 @@ async def on_draft_statement(turn: Turn, action: Action) -> None:
         )
         return
     drafted: list[tuple[StatementPost, str]] = []
+    found: list[StatementPost] = []  # drafted by an earlier click the incident missed
     refused: list[str] = []
     blocked: list[tuple[str, tuple[str, ...]]] = []
     already: list[str] = []
+    followed: list[str] = []
     ref = statement_rules.origin(incident.id, statement.id)
     for account_id in incident.accounts:
         account = turn.settings.accounts.get(account_id)
@@ -99,14 +101,13 @@ async def on_draft_statement(turn: Turn, action: Action) -> None:
             blocked.append((account.handle, outcome.blocked))
         elif outcome.draft is not None and outcome.existed:
             already.append(account.handle)
+            found.append(statement_rules.post_of(statement.id, round, outcome.draft))
         elif outcome.draft is not None:
             draft = outcome.draft
             drafted.append((statement_rules.post_of(statement.id, round, draft), account.handle))
-            # The draft's own follow-up timer has nothing left to do: the
-            # incident write below records it.
-            turn.cancel(f"{WATCH_TIMER}:{ref}:{draft.id}:{draft.version}")
-    if drafted:
-        posts = [p for p, _ in drafted]
+            followed.append(f"{WATCH_TIMER}:{ref}:{draft.id}:{draft.version}")
+    posts = [*(p for p, _ in drafted), *found]
+    if posts:
 
         def record(current: Incident) -> Incident | rules.Refusal:
             kept = tuple(
@@ -117,12 +118,16 @@ async def on_draft_statement(turn: Turn, action: Action) -> None:
             return replace(current, statement_posts=(*kept, *posts))
 
         def audited(turn: Turn, before: Incident, after: Incident) -> None:
-            turn.audit(
-                "incident.statement_drafted",
-                subject(after.id),
-                statement=statement.id,
-                drafts=[p.draft_id for p in posts],
-            )
+            # The drafts' own follow-up timers have nothing left to do once
+            # this write records them (cancelled with it, not before).
+            turn.cancel(*followed)
+            if drafted:
+                turn.audit(
+                    "incident.statement_drafted",
+                    subject(after.id),
+                    statement=statement.id,
+                    drafts=[p.draft_id for p, _ in drafted],
+                )
 
         await transition(turn, incident.id, record, audited)
     first = drafted[0][0] if drafted else None

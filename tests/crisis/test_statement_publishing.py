@@ -204,3 +204,42 @@ async def test_hostile_variables_stay_inert(chat: Chat) -> None:
     assert "The policy check stopped it on @acme" in out
     assert "evil.example" in out
     assert await statement_drafts(chat) == {}
+
+
+class Killed(Exception):
+    """The process dies between the drafts' writes and the incident's."""
+
+
+async def test_a_crash_before_the_incident_write_loses_no_draft(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers.crisis import statements
+
+    await chat.run(*DECLARE)
+
+    async def dies(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    click = chat.press("sam", "Draft statement", 1)
+    real = statements.transition
+    monkeypatch.setattr(statements, "transition", dies)
+    with pytest.raises(Killed):
+        await chat.run("as sam", "click Draft statement #1")
+    monkeypatch.setattr(statements, "transition", real)
+    assert len(await statement_drafts(chat)) == 2
+    assert (await incident(chat)).statement_posts == ()
+    # Each draft's follow-up timer, written with it, tells the incident.
+    await chat.run("advance 1s")
+    posts = (await incident(chat)).statement_posts
+    assert sorted((p.account, p.state) for p in posts) == [
+        ("acme-bsky", "pending"),
+        ("acme-x", "pending"),
+    ]
+    assert 'Statement "first" on @acme: awaiting Maria Lopez (Coach)' in chat.card(1)
+    # The same button again (an older screen) drafts nothing more.
+    assert "[Draft statement]" in chat.card(1)  # ("update" and "resolved" only)
+    await chat.runtime.handle(click, chat.session)
+    assert "Nothing was drafted. Already drafted on @acme, acme.bsky.social." in (
+        chat.session.transcript[-1]
+    )
+    assert len(await statement_drafts(chat)) == 2
