@@ -26,6 +26,7 @@ from typing import Any
 from bot.core.cards import Card, TextBlock, Tone
 from bot.core.storage import Record, Timer
 from bot.core.turn import INTERACTIVE, Turn
+from handlers.approvals.cards import account_line
 from handlers.approvals.records import KIND as DRAFT_KIND
 from handlers.approvals.records import Decision, Draft, DraftState, from_record
 from handlers.approvals.records import to_record as draft_record
@@ -267,7 +268,7 @@ def _tell_author(turn: Turn, draft: Draft, what: str, label: str) -> None:
         Card(
             title=title,
             blocks=(TextBlock(text, tone=tone), TextBlock(draft.text, quote=True)),
-            context=f"Scheduled post {draft.id}",
+            context=f"Scheduled post on {account_line(account)}" if account else "",
             at=draft.publish_at,
         ),
         priority=INTERACTIVE,
