@@ -159,6 +159,9 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     # A surge in Customer Care: one live card with groups, a cluster claim, the end.
     shots = await step("as sam", "channel #care", "ingest surge.jsonl", "advance 10s")
     found["surge-live"] = [s for s in shots if s.card and "Surge in" in s.card.title][-1]
+    # The same burst is a spike too: alerts to the hub, per spoke and per topic.
+    found["spike-spoke"] = [s for s in shots if s.card and "Spike in" in s.card.title][-1]
+    found["spike-topic"] = card_titled(shots, "Spike: mentions of")
     shots = await step("click Claim cluster", "advance 10s")
     found["surge-claimed"] = with_note(shots, card_titled(shots, "Surge in Customer Care"))
     shots = await step("advance 16m")
