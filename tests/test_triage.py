@@ -411,7 +411,9 @@ async def test_every_open_mention_is_reachable_from_the_queue_however_long(chat:
             break
         out = await chat.run("click Show more")
     assert pages == 17
-    assert sorted(seen) == sorted([f"calm{n}" for n in range(70)] + [f"angry{n}" for n in range(12)])
+    assert sorted(seen) == sorted(
+        [f"calm{n}" for n in range(70)] + [f"angry{n}" for n in range(12)]
+    )
     # High priority has the shorter response time: all twelve come before the rest.
     assert all(handle.startswith("angry") for handle in seen[:12])
     assert "(Showing 81-82 of 82 unclaimed)" in out

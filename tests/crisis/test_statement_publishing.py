@@ -239,7 +239,8 @@ async def test_a_crash_before_the_incident_write_loses_no_draft(
     # The same button again (an older screen) drafts nothing more.
     assert "[Draft statement]" in chat.card(1)  # ("update" and "resolved" only)
     await chat.runtime.handle(click, chat.session)
-    assert "Nothing was drafted. Already drafted on @acme, acme.bsky.social." in (
-        chat.session.transcript[-1]
+    assert (
+        "Nothing was drafted. Already drafted on @acme, acme.bsky.social."
+        in (chat.session.transcript[-1])
     )
     assert len(await statement_drafts(chat)) == 2
