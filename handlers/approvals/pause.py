@@ -233,6 +233,8 @@ async def resume(turn: Turn, ref: str) -> tuple[list[Draft], list[Draft]]:
             _tell_author(turn, after, "missed", label)
             return
         turn.audit("draft.released", subject(after), publish_at=_at(after), held_by=ref)
+        if after.state is not DraftState.APPROVED:
+            return  # (cancelled meanwhile: nothing goes out, nothing to say)
         if after.publish_at is not None and after.publish_at > now and not releasing(after):
             turn.schedule(publish_timer(after))
             _tell_author(turn, after, "released", label)
