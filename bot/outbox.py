@@ -8,7 +8,6 @@ whichever sender leases it, and nothing is lost on a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -91,6 +90,7 @@ class OutboxSender:
         missing_ref_delay: timedelta = timedelta(seconds=2),
         parent_patience: timedelta = timedelta(minutes=15),
         error_delay: timedelta = timedelta(seconds=10),
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.store = store
         self.delivery = delivery
@@ -101,6 +101,8 @@ class OutboxSender:
         self.missing_ref_delay = missing_ref_delay
         self.parent_patience = parent_patience
         self.error_delay = error_delay
+        # Set when this process queues a card: :meth:`run` stops idling.
+        self.wake = wake
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
         # When the newest delivered update of each card was queued.
@@ -121,13 +123,49 @@ class OutboxSender:
                 break
             if isinstance(self.delivery, PreparesBatches):
                 await self.delivery.prepare(batch)
-            progress = 0
-            for leased in batch:
-                progress += await self.deliver(leased)
+            progress = await self._deliver_batch(batch)
             delivered += progress
             if not progress:
                 break
         return delivered
+
+    async def _deliver_batch(self, batch: Sequence[LeasedOutboxItem]) -> int:
+        """Deliver a leased batch in lease order, except that where the
+        delivery allows it (``dm_concurrency`` above 1: Slack, whose DMs are
+        each their own conversation with its own pacing lane), consecutive
+        DMs to different people go out side by side: a crisis pages dozens
+        of people at once, and one round trip after another adds up. DMs to
+        one person keep their order, and every other item (posts, updates,
+        thread replies, copies of shared cards) waits for what came before
+        it and goes alone."""
+        width = int(getattr(self.delivery, "dm_concurrency", 1))
+        delivered = 0
+        run: list[LeasedOutboxItem] = []
+        for leased in [*batch, None]:
+            if leased is not None and leased.item.op == "dm" and width > 1:
+                run.append(leased)
+                continue
+            if run:
+                delivered += await self._deliver_dms(run, width)
+                run = []
+            if leased is not None:
+                delivered += await self.deliver(leased)
+        return delivered
+
+    async def _deliver_dms(self, run: list[LeasedOutboxItem], width: int) -> int:
+        people: dict[str, list[LeasedOutboxItem]] = {}
+        for leased in run:
+            people.setdefault(leased.item.destination, []).append(leased)
+        slots = asyncio.Semaphore(width)
+
+        async def one_person(items: list[LeasedOutboxItem]) -> int:
+            delivered = 0
+            for leased in items:
+                async with slots:
+                    delivered += await self.deliver(leased)
+            return delivered
+
+        return sum(await asyncio.gather(*(one_person(items) for items in people.values())))
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Deliver one item; 1 if it went out (or was settled for good)."""
@@ -241,11 +279,24 @@ class OutboxSender:
         return 0
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Deliver until ``stop`` is set, polling the store when idle."""
+        """Deliver until ``stop`` is set, polling the store when idle (and
+        at once when :attr:`wake` is set)."""
         while not stop.is_set():
+            if self.wake is not None:
+                self.wake.clear()  # (before the drain: a card queued during it is not missed)
             try:
                 await self.drain()
             except Exception:
                 log.exception("outbox sender for %s failed; retrying", self.delivery.platform)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle)
+            await self._idle(stop, idle)
+
+    async def _idle(self, stop: asyncio.Event, idle: float) -> None:
+        """Until ``stop`` or :attr:`wake` is set, for at most ``idle`` seconds."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        if self.wake is not None:
+            waits.append(asyncio.ensure_future(self.wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()

@@ -72,6 +72,9 @@ class Turn:
         # The inbox entry this event came from is completed with the first
         # committed write, so a crash after it never runs the event again.
         self._complete_inbox = event.inbox_lease
+        # Set once a chat card is queued: the runtime then wakes its outbox
+        # senders instead of leaving the card to their next poll.
+        self.queued_cards = False
 
     @property
     def actor(self) -> Actor:
@@ -248,6 +251,7 @@ class Turn:
             for platform in platforms
         )
         self._add(Effects(outbox=items))
+        self.queued_cards = True
 
     def _add(self, effects: Effects) -> None:
         self._buffer = self._buffer.merge(effects)
