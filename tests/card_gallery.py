@@ -206,8 +206,10 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     await step("fill person=lee", "submit")
     shots = await step("advance 30m")
     found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
+    await statements(step, found, incident_number, incident, card_titled)
     shots = await step("as priya", f"click Resolve #{incident_number}")
     found["crisis-resolved"] = incident(shots)
+    found["post-released"] = card_titled(shots, "Scheduled post released")
     found["crisis-summary"] = card_titled(shots, "Resolved: CR-1")
     shots = await step(
         "as jo", "/crisis raise A video of our CEO shouting at a waiter is everywhere"
@@ -215,6 +217,38 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     found["crisis-raise"] = card_titled(shots, "Possible crisis")
     await webhook_publishing(chat, step, found)
     return found
+
+
+async def statements(
+    step: Step,
+    found: dict[str, Shot],
+    number: int,
+    incident: Callable[[list[Shot]], Shot],
+    card_titled: Callable[[list[Shot], str], Shot],
+) -> None:
+    """Holding statements through approvals, and the publishing pause, as the
+    incident card and the DMs show them."""
+    shots = await step("as sam", f"click Draft statement #{number}")
+    found["crisis-statement-drafted"] = incident(shots)
+    found["statement-approval"] = card_titled(shots, "for approval")
+    shots = await step("as maria", "click Approve", "advance 1s")
+    found["crisis-statement-approved"] = incident(shots)
+    shots = await step(
+        "as sam", "click Mark as sent", 'fill url="https://x.com/acme/status/901"', "submit"
+    )
+    shots = await step("advance 1s")
+    found["crisis-statement-published"] = incident(shots)
+    await step(
+        "channel #care",
+        "/draft acme-x",
+        'fill text="Spring is here: the travel card ships in May" publish_at="2026-03-02 15:00"',
+        "submit",
+        "as maria",
+        "click Approve",
+    )
+    shots = await step("as priya", "/crisis resume", "/crisis pause")
+    found["crisis-paused"] = [s for s in shots if s.card and s.card.title.startswith("CR-1 ·")][-1]
+    found["post-held"] = card_titled(shots, "Scheduled post held")
 
 
 async def approvals(step: Step, found: dict[str, Shot]) -> None:

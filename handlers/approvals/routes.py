@@ -33,6 +33,8 @@ Change = Callable[[Draft], Draft | Refusal]
 Consequences = Callable[[Turn, Draft, Draft], None]
 MAX_CAS_ATTEMPTS = 5
 MENTION_SYNC = "approvals.mention_sync"
+WATCH_TIMER = "approvals.watch"
+DRAFT_CHANGED = "draft_changed"
 
 
 class Busy(PlaycallerError):
@@ -96,6 +98,7 @@ async def change_draft(
         upcoming = verdict.evolve(version=current.version + 1)
         consequences(turn, current, upcoming)
         follow_mention(turn, upcoming)
+        follow_watchers(turn, current, upcoming)
         written = await turn.replace(to_record(verdict), current.version)
         if written.ok:
             return upcoming
@@ -165,6 +168,26 @@ def follow_mention(turn: Turn, upcoming: Draft) -> None:
     if upcoming.mention_key is None:
         return
     turn.schedule(Timer(_sync_key(upcoming), MENTION_SYNC, turn.now(), {"id": upcoming.id}))
+
+
+def follow_watchers(turn: Turn, before: Draft | None, upcoming: Draft) -> None:
+    """Tell the features following the draft (its origin, the pauses holding
+    it, before or after this write) that it changed: a timer due at once, of
+    kind ``<feature>.draft_changed``, rides on the draft write, so a crash
+    between this write and the feature's own write loses nothing. Approvals
+    never imports the feature (the one-way import rule); the feature's route
+    reads the draft and brings its own record up to it (idempotently)."""
+    refs = dict.fromkeys((*(before.watchers if before else ()), *upcoming.watchers))
+    for ref in refs:
+        feature = ref.partition(":")[0]
+        turn.schedule(
+            Timer(
+                f"{WATCH_TIMER}:{ref}:{upcoming.id}:{upcoming.version}",
+                f"{feature}.{DRAFT_CHANGED}",
+                turn.now(),
+                {"draft": upcoming.id, "ref": ref},
+            )
+        )
 
 
 @router.timer(MENTION_SYNC)

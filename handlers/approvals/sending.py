@@ -15,11 +15,17 @@ from bot.core.errors import InvalidInput
 from bot.core.events import Action, FormSubmitted, TimerFired
 from bot.core.model import Mention
 from bot.core.publishing import Publication, ReplyTarget
-from bot.core.storage import Timer
 from bot.core.text import safe_url
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.approvals import rules
-from handlers.approvals.cards import parse_button_value, publishing_card, send_card, sent_form
+from handlers.approvals import pause, rules
+from handlers.approvals.cards import (
+    account_line,
+    parse_button_value,
+    publishing_card,
+    send_card,
+    sent_form,
+)
+from handlers.approvals.pause import PUBLISH_TIMER
 from handlers.approvals.records import Decision, Draft, DraftState
 from handlers.approvals.routes import (
     change_draft,
@@ -34,8 +40,6 @@ from handlers.approvals.routes import (
 from handlers.approvals.rules import Refusal
 from handlers.triage.cards import local_time, person_name
 
-PUBLISH_TIMER = "approvals.publish"
-
 
 def after_approval(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     """Buffer what follows the final approval: the text to the author now, or
@@ -48,14 +52,7 @@ def after_approval(turn: Turn, draft: Draft, mention: Mention | None) -> None:
         rule=draft.no_approval_rule,
     )
     if draft.publish_at is not None and draft.publish_at > turn.now():
-        turn.schedule(
-            Timer(
-                f"{PUBLISH_TIMER}:{draft.id}",
-                PUBLISH_TIMER,
-                draft.publish_at,
-                {"id": draft.id, "version": draft.current.number},
-            )
-        )
+        turn.schedule(pause.publish_timer(draft))
         return
     release(turn, draft, mention)
 
@@ -97,6 +94,7 @@ def publication(turn: Turn, draft: Draft, mention: Mention | None) -> Publicatio
 
 def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     approval = draft.last("approved")
+    account = turn.settings.accounts.get(draft.account_id)
     turn.dm(
         draft.author,
         send_card(
@@ -108,6 +106,7 @@ def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
                 at=local_time(turn.settings, approval.at) if approval else "",
                 handle=mention.author.handle if mention else "",
                 url=safe_url(mention.url) if mention else None,
+                account=account_line(account) if account else "",
             ),
             draft,
         ),
@@ -117,36 +116,37 @@ def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
 
 @router.timer(PUBLISH_TIMER)
 async def on_publish_time(turn: Turn, timer: TimerFired) -> None:
+    """A scheduled post's time: publish it, unless a publishing pause covers
+    its account. Either way the decision is one compare-and-set on the draft
+    (the publish request or the hold rides on it), in both publishing modes,
+    so a pause that starts meanwhile and this timer cannot both win."""
     payload = timer.payload
     draft = await load_draft(turn, str(payload.get("id")))
     if draft.state is not DraftState.APPROVED or draft.current.number != payload.get("version"):
         return
-    if not turn.settings.publish_webhook:
-        hand_to_author(turn, draft, None)
-        turn.audit("draft.publish_due", subject(draft), version=draft.current.number)
-        return
+    pauses = await pause.active_pauses(turn)
+    holding = pause.covering(pauses, draft.account_id)
+    labels = ", ".join(p.label for p in pauses if p.ref in holding)
+    now = turn.now()
+
+    def change(d: Draft) -> Draft | Refusal:
+        if d.state is not DraftState.APPROVED or pause.releasing(d):
+            return Refusal("decided", d)
+        if holding:
+            return pause.hold(d, holding, "system", now)
+        return d.evolve(
+            held_by=(),
+            history=(*d.history, Decision("publish_due", "system", now, d.current.number)),
+        )
 
     def consequences(turn: Turn, before: Draft, after: Draft) -> None:
+        if holding:
+            pause.held_notice(turn, before, after, labels)
+            return
+        turn.audit("draft.publish_due", subject(after), version=after.current.number)
         release(turn, after, None)
 
-    # The publish request is committed with a write on the draft, so the
-    # timer's completion and the request go together.
-    await change_draft(
-        turn,
-        draft.id,
-        lambda d: (
-            d.evolve(
-                history=(
-                    *d.history,
-                    Decision("publish_due", "system", turn.now(), d.current.number),
-                )
-            )
-            if d.state is DraftState.APPROVED
-            else Refusal("decided", d)
-        ),
-        consequences,
-        stale_refresh=False,
-    )
+    await change_draft(turn, draft.id, change, consequences, stale_refresh=False, first=draft)
 
 
 @router.action("approvals.sent", doing="mark replies as sent")

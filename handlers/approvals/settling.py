@@ -22,6 +22,7 @@ from bot.core.text import safe_url
 from bot.core.turn import Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import parse_button_value, publishing_card
+from handlers.approvals.pause import PUBLISH_TIMER
 from handlers.approvals.records import Draft, DraftState
 from handlers.approvals.routes import (
     change_draft,
@@ -32,7 +33,7 @@ from handlers.approvals.routes import (
     subject,
     update_mention,
 )
-from handlers.approvals.sending import PUBLISH_TIMER, release
+from handlers.approvals.sending import release
 
 WITHDRAW = "approvals.withdraw_publication"
 

@@ -32,6 +32,7 @@ from handlers.crisis.flow import (
 )
 from handlers.crisis.incident import Incident
 from handlers.crisis.pages import person_channels
+from handlers.crisis.statements import sync_publishing
 from handlers.crisis.summary_card import summary_card
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,11 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
     require(turn, Permission.RUN_CRISIS, RUNNING)
     actor, now = turn.actor.person_id, turn.now()
 
+    was_paused = False
+
     def consequences(turn: Turn, before: Incident, after: Incident) -> None:
+        nonlocal was_paused
+        was_paused = before.publishing_paused
         turn.audit("incident.resolved", subject(after.id))
         title = title_of(turn, after)
         for paged in after.paged:
@@ -128,6 +133,9 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
     done = await transition(
         turn, incident_id, lambda i: rules.resolve(i, actor, now), consequences, seen
     )
+    if done and was_paused:
+        # Resolving ends the pause: approvals lets the held posts go.
+        await sync_publishing(turn, done)
     if done:
         await turn.say(
             turn.render("crisis/done.txt", what="resolved", incident=done.id), tone=Tone.GOOD

@@ -17,7 +17,7 @@ from bot.core.permissions import Permission
 from bot.core.playbook import Severity
 from bot.core.text import single_line
 from bot.core.turn import Turn
-from handlers.crisis import actions, raising, rules
+from handlers.crisis import actions, raising, rules, statements
 from handlers.crisis.cards import list_card, person_name, timeline_card
 from handlers.crisis.declare import (
     chosen_severity,
@@ -50,6 +50,8 @@ INCIDENT_VERBS = (
     "note",
     "add",
     "timeline",
+    "pause",
+    "resume",
 )
 
 
@@ -130,6 +132,8 @@ async def on_declare(turn: Turn, form: FormSubmitted) -> None:
 
 
 async def _declared(turn: Turn, incident: Incident) -> None:
+    if incident.publishing_paused:  # the playbook's pause_publishing
+        await statements.sync_publishing(turn, incident)
     await turn.say(
         turn.render(
             "crisis/declared.txt",
@@ -186,6 +190,8 @@ async def _about(turn: Turn, incident: Incident, text: str) -> None:
     elif verb == "lead":
         require(turn, Permission.RUN_CRISIS, RUNNING)
         await _lead(turn, incident.id, rest)
+    elif verb in ("pause", "resume"):
+        await statements.pause_command(turn, incident.id, paused=verb == "pause")
     else:
         raise InvalidInput("text", turn.render("crisis/usage.txt"))
 

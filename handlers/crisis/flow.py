@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 from bot.core.cards import Card, Tone
 from bot.core.errors import NotFound, NotPermitted, PlaycallerError
@@ -40,6 +41,9 @@ from handlers.crisis.rules import Refusal
 router = Router("crisis")
 
 ESCALATION_TIMER = "crisis.escalate"
+PUBLISHING_TIMER = "crisis.publishing"
+# The inline path follows a pause or resume at once; its backstop waits this long.
+PUBLISHING_BACKSTOP = timedelta(seconds=30)
 # A handful of rereads settles any realistic race; past that something is wrong.
 MAX_CAS_ATTEMPTS = 5
 
@@ -214,8 +218,29 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         turn.cancel(timer_key)
     else:
         turn.schedule(Timer(timer_key, ESCALATION_TIMER, due, {"incident": after.id}))
+    _publishing_backstop(turn, before, after)
     if update_card:
         turn.update(card_for(turn, after))
+
+
+def publishing_timer_key(incident: Incident) -> str:
+    return f"{PUBLISHING_TIMER}:{incident.id}:{incident.version}"
+
+
+def _publishing_backstop(turn: Turn, before: Incident, after: Incident) -> None:
+    """A change of the publishing pause carries a timer that makes approvals
+    follow it if the inline path (``statements.sync_publishing``) dies."""
+    starts = before.version == 0 and after.publishing_paused
+    changes = before.version > 0 and before.publishing_paused != after.publishing_paused
+    if starts or changes:
+        turn.schedule(
+            Timer(
+                publishing_timer_key(after),
+                PUBLISHING_TIMER,
+                turn.now() + PUBLISHING_BACKSTOP,
+                {"incident": after.id},
+            )
+        )
 
 
 def refresh_pages(turn: Turn, incident: Incident, person: str) -> None:
