@@ -21,6 +21,7 @@ from bot.core.clock import Clock
 # outbox (publishing) raise the same types; the platforms import them here.
 from bot.core.errors import RetryLater as RetryLater
 from bot.core.errors import Undeliverable as Undeliverable
+from bot.core.rooms import RoomSpec, fallback_place, is_fallback, room_key
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,19 @@ class Delivery(Protocol):
 
 
 @runtime_checkable
+class OpensRooms(Protocol):
+    """A delivery that can make a room a channel of its own (Slack)."""
+
+    async def open_room(self, spec: RoomSpec, *, delivery_id: str, attempt: int) -> JSON | None:
+        """Open (or find, after an attempt of unknown outcome) the room's
+        channel and invite its members; None when the platform does not
+        permit it (the room then runs in the fallback card's thread)."""
+
+    async def invite(self, place: JSON, person_ids: Sequence[str]) -> None:
+        """Invite people into the room channel at ``place``."""
+
+
+@runtime_checkable
 class PreparesBatches(Protocol):
     """A delivery that looks at a leased batch before its items are delivered
     (Slack searches each conversation once for all of the batch's ambiguous
@@ -104,6 +118,10 @@ class OutboxSender:
         self._failures: dict[str, int] = {}
         # When the newest delivered update of each card was queued.
         self._updated_at: dict[str, datetime] = {}
+        # How many places of a card (the hub and a room, copies) an update
+        # item has reached here: a paced retry goes on from there instead of
+        # starting over (each place costs a paced call: it would never end).
+        self._places_done: dict[str, int] = {}
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -128,6 +146,8 @@ class OutboxSender:
         """Deliver one item; 1 if it went out (or was settled for good)."""
         item = leased.item
         try:
+            if item.op in ("room", "invite"):
+                return await self._room_op(leased)
             card = Card.from_json(dict(item.body))
             if item.op == "post":
                 ref = await self.delivery.post(
@@ -154,6 +174,12 @@ class OutboxSender:
                 )
                 if not refs:
                     return await self._retry(leased, self._parent_not_posted(leased))
+                if refs[0].get("fallback") and refs[0]["fallback"] == item.card_key:
+                    # A card posted into the room that runs in its own thread:
+                    # it is there already, as the thread's parent.
+                    await self.store.finish_outbox(item.id, leased.token)
+                    self._failures.pop(item.id, None)
+                    return 1
                 ref = await self.delivery.post_in_thread(
                     refs[0], card, delivery_id=item.id, attempt=leased.attempts
                 )
@@ -165,9 +191,11 @@ class OutboxSender:
                     return await self._retry(leased, self._parent_not_posted(leased))
                 newest = self._updated_at.get(item.card_key)
                 if newest is None or newest <= item.created_at:
-                    for ref in refs:
-                        if not _older_than_copy(item, ref):
-                            await self.delivery.update(ref, card)
+                    places = [ref for ref in refs if not _older_than_copy(item, ref)]
+                    for index in range(self._places_done.get(item.id, 0), len(places)):
+                        await self.delivery.update(places[index], card)
+                        self._places_done[item.id] = index + 1
+                    self._places_done.pop(item.id, None)
                     self._updated_at[item.card_key] = item.created_at
                 else:
                     # A newer state of this card went out first (a retry reordered
@@ -185,6 +213,44 @@ class OutboxSender:
             # An unexpected failure is this item's alone: count it, back off, go on.
             log.exception("outbox item %s failed", item.id)
             return await self._retry(leased, RetryLater(self.error_delay, repr(error)))
+        self._failures.pop(item.id, None)
+        return 1
+
+    async def _room_op(self, leased: LeasedOutboxItem) -> int:
+        """Open a room, or invite people into one (see :mod:`bot.core.rooms`)."""
+        item = leased.item
+        room_id = item.destination.removeprefix("room:")
+        if item.op == "invite":
+            places = await self.store.card_refs(item.platform, room_key(room_id))
+            if not places:
+                return await self._retry(leased, self._parent_not_posted(leased))
+            members = [str(m) for m in item.body.get("members", [])]
+            if not is_fallback(places[0]) and isinstance(self.delivery, OpensRooms):
+                await self.delivery.invite(places[0], members)
+            await self.store.finish_outbox(item.id, leased.token)
+            self._failures.pop(item.id, None)
+            return 1
+        spec = RoomSpec.from_json(item.body)
+        place = None
+        if spec.name and isinstance(self.delivery, OpensRooms):
+            place = await self.delivery.open_room(
+                spec, delivery_id=item.id, attempt=leased.attempts
+            )
+        if place is None:
+            refs = shared_places(await self.store.card_refs(item.platform, spec.fallback_card_key))
+            if not refs:
+                return await self._retry(leased, self._parent_not_posted(leased))
+            place = fallback_place(refs[0], spec.fallback_card_key)
+        opened = AuditEntry(
+            at=self.clock.now(),
+            actor="system",
+            action="room.opened",
+            subject=room_key(room_id),
+            detail={"platform": item.platform, "place": dict(place)},
+        )
+        await self.store.finish_outbox(
+            item.id, leased.token, (room_key(room_id), place), Effects(audit=(opened,))
+        )
         self._failures.pop(item.id, None)
         return 1
 
