@@ -129,7 +129,9 @@ class Runtime:
         if not batch:
             return []
         now = self.clock.now()
-        mentions = [enrich(incoming, self.settings, self.sentiment, now) for incoming in batch]
+        mentions = await handlers.crisis.triage_link.marked(
+            self.store, [enrich(incoming, self.settings, self.sentiment, now) for incoming in batch]
+        )
 
         def arrival(mention: Mention) -> Turn:
             event = MentionArrived(

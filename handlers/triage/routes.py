@@ -10,6 +10,7 @@ from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, FormSubmitted
 from bot.core.model import SYSTEM, Mention, Outcome
 from bot.core.permissions import Permission
+from bot.core.rooms import room_key
 from bot.core.router import Router
 from bot.core.storage import Record
 from bot.core.text import single_line
@@ -54,15 +55,19 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
     card stands for it; ``card_priority`` puts a card ahead of the others."""
     stored = mention.evolve(version=1)
     if mention.surge is None:
+        card = mention_card(stored, turn.settings, turn.templates, turn.now())
         turn.post(
             mention.enrichment.spoke,
-            mention_card(stored, turn.settings, turn.templates, turn.now()),
+            card,
             priority=card_priority
             if card_priority is not None
             else BULK
             if mention.enrichment.priority.rank >= 2
             else 1,
         )
+        if mention.crisis and rules.high_risk(mention):
+            # Also in the crisis room, as the same card (claims show in both).
+            turn.reply_in_thread(room_key(mention.crisis), card, priority=INTERACTIVE)
     for timer in rules.sla_timers(stored, turn.settings, turn.now()):
         turn.schedule(timer)
     turn.audit(
@@ -72,6 +77,7 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
         priority=mention.enrichment.priority.value,
         rule=mention.enrichment.rule,
         **({"surge": mention.surge} if mention.surge else {}),
+        **({"crisis": mention.crisis} if mention.crisis else {}),
     )
     return to_record(mention)
 

@@ -120,7 +120,9 @@ async def test_declare_opens_a_room_with_the_card_the_people_and_a_safe_topic(
     await command(rig, "resolve", channel=room["id"])
     record = await rig.runtime.store.get(KIND, "CR-1")
     assert record is not None and not from_record(record).open
-    assert "Resolved" in shown([u["blocks"] for u in rig.updates() if u["channel"] == room["id"]][-1])
+    assert "Resolved" in shown(
+        [u["blocks"] for u in rig.updates() if u["channel"] == room["id"]][-1]
+    )
     # One channel, however many calls.
     assert len(rig.fake.calls_to("conversations.create")) == 1
 
