@@ -196,6 +196,14 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     shots = await step("as priya", f"click Page someone #{incident_number}")
     found["crisis-page-form"] = next(s for s in shots if s.form is not None)
     await step("fill person=lee", "submit")
+    # A risky mention for Customer Care while CR-1 is open: the Crisis badge,
+    # and the same card in the incident's room (here its card's thread).
+    shots = await step(
+        'mention {"network": "x", "id": "g-crisis-1", "text": "@acme AcmePay charged me twice '
+        'during your outage, my lawyer will hear about this", '
+        '"created_at": "2026-03-02T09:20:00Z", "author": {"handle": "billing_burned"}}'
+    )
+    found["mention-crisis"] = card_titled(shots, "@billing_burned")
     shots = await step("advance 30m")
     found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
     shots = await step("as priya", f"click Resolve #{incident_number}")

@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import Loaded
 from bot.core.rooms import room_key
+from bot.intake.feed import parse_mention
 from handlers.crisis.records import KIND, from_record
 from tests.fakes import slack_requests as slack
 from tests.slack.slack_rig import SECRET, SlackRig, slack_rig
@@ -186,3 +187,42 @@ async def test_when_slack_refuses_a_channel_the_incident_runs_in_the_hub_thread(
     await rig.settle()
     assert not rig.fake.calls_to("conversations.invite")
     assert len(incident_cards(rig, HUB)) == 1
+
+
+async def test_a_risky_mention_for_an_affected_spoke_is_also_posted_in_the_room(
+    rig: SlackRig,
+) -> None:
+    status, _ = await rig.send(
+        slack.slash_command(
+            SECRET,
+            command="/playcaller",
+            text="link care",
+            user_id="U0ADA",
+            user_name="ada",
+            channel_id="C0CARE",
+            channel_name="care",
+        )
+    )
+    assert status == 200
+    await declared(rig)
+    room = rig.fake.channel_named(ROOM)
+    assert room is not None
+    risky = {
+        "network": "x",
+        "id": "m-1",
+        "text": "AcmePay took my money twice <!channel>, my lawyer will hear about this",
+        "created_at": "2026-03-02T08:00:00Z",
+        "author": {"handle": "billing_burned"},
+    }
+    assert await rig.runtime.ingest(parse_mention(risky))
+    assert not await rig.runtime.ingest(parse_mention(risky))  # delivered twice: once
+    await rig.runtime.ingest(parse_mention({**risky, "id": "m-2", "text": "AcmePay is slow"}))
+    await rig.settle()
+    in_room = [m for m in rig.posted(room["id"]) if "@billing_burned" in shown(m["blocks"])]
+    in_care = [m for m in rig.posted("C0CARE") if "@billing_burned" in shown(m["blocks"])]
+    assert len(in_room) == 1 and len(in_care) == 2
+    assert "my lawyer" in shown(in_room[0]["blocks"])
+    for message in (*in_room, *in_care):
+        assert "Crisis CR-1" in shown(message["blocks"][:3])
+    # A top-level post in the room channel, not a thread reply.
+    assert not in_room[0].get("thread_ts")
