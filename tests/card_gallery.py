@@ -200,7 +200,7 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     # and the same card in the incident's room (here its card's thread).
     shots = await step(
         'mention {"network": "x", "id": "g-crisis-1", "text": "@acme AcmePay charged me twice '
-        'during your outage, my lawyer will hear about this", '
+        'today, my lawyer will hear about this", '
         '"created_at": "2026-03-02T09:20:00Z", "author": {"handle": "billing_burned"}}'
     )
     found["mention-crisis"] = card_titled(shots, "@billing_burned")
