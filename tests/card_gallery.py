@@ -204,6 +204,8 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
         '"created_at": "2026-03-02T09:20:00Z", "author": {"handle": "billing_burned"}}'
     )
     found["mention-crisis"] = card_titled(shots, "@billing_burned")
+    crisis_card = found["mention-crisis"].card
+    assert crisis_card is not None and any(b.text == "Crisis CR-1" for b in crisis_card.badges)
     shots = await step("advance 30m")
     found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
     shots = await step("as priya", f"click Resolve #{incident_number}")
