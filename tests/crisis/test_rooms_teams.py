@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import Loaded
 from bot.core.rooms import room_key
+from bot.intake.feed import parse_mention
 from handlers.crisis.records import KIND, from_record
 from tests.fakes import teams_activities as teams
 from tests.teams.teams_rig import PEOPLE, TeamsRig, cards_in, teams_rig, texts
@@ -79,3 +80,43 @@ async def test_the_incident_runs_in_its_cards_thread(rig: TeamsRig) -> None:
     await rig.settle()
     two_now = await rig.runtime.store.get(KIND, "CR-2")
     assert two_now is not None and from_record(two_now).severity.value == "sev1"
+
+
+async def test_a_risky_mention_lands_in_the_incident_thread_with_its_marker(
+    rig: TeamsRig,
+) -> None:
+    care = "19:care-channel@thread.tacv2"
+    await rig.post(teams.bot_added_to_team(rig.url, installer=PEOPLE["ada"]))
+    await rig.post(teams.channel_message(rig.url, text="link hub", user=PEOPLE["ada"]))
+    await rig.post(
+        teams.channel_message(rig.url, text="link care", user=PEOPLE["ada"], channel_id=care)
+    )
+    await rig.settle()
+    await rig.post(
+        teams.channel_message(
+            rig.url,
+            text="crisis service-outage service=AcmePay status_url=https://status.acme.com down",
+            user=PEOPLE["maria"],
+        )
+    )
+    await rig.settle()
+    root = card_activity(rig, "CR-1 · Customer-facing service outage")
+    risky = {
+        "network": "x",
+        "id": "t-1",
+        "text": "AcmePay took my money twice **again**, my lawyer will hear about this",
+        "created_at": "2026-03-02T08:00:00Z",
+        "author": {"handle": "billing_burned"},
+    }
+    assert await rig.runtime.ingest(parse_mention(risky))
+    await rig.settle()
+    in_thread = [
+        texts(c)
+        for a in rig.connector.sent(f"{CHANNEL};messageid={root}")
+        for c in cards_in(a)
+        if "@billing_burned" in texts(c)
+    ]
+    in_care = [texts(c) for c in rig.cards_sent(care) if "@billing_burned" in texts(c)]
+    assert len(in_thread) == 1 and len(in_care) == 1
+    for shown in (*in_thread, *in_care):
+        assert "Crisis CR-1" in shown and "**again**" in shown
