@@ -8,7 +8,7 @@ whichever sender leases it, and nothing is lost on a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -104,6 +104,7 @@ class OutboxSender:
         missing_ref_delay: timedelta = timedelta(seconds=2),
         parent_patience: timedelta = timedelta(minutes=15),
         error_delay: timedelta = timedelta(seconds=10),
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.store = store
         self.delivery = delivery
@@ -114,14 +115,16 @@ class OutboxSender:
         self.missing_ref_delay = missing_ref_delay
         self.parent_patience = parent_patience
         self.error_delay = error_delay
+        # Set when this process queues a card: :meth:`run` stops idling.
+        self.wake = wake
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
         # When the newest delivered update of each card was queued.
         self._updated_at: dict[str, datetime] = {}
-        # How many places of a card (the hub and a room, copies) an update
-        # item has reached here: a paced retry goes on from there instead of
-        # starting over (each place costs a paced call: it would never end).
-        self._places_done: dict[str, int] = {}
+        # The places an update already reached, by item, while it waits for
+        # the rest: a card in several places (a DM to each approver) takes one
+        # paced update slot per place, and a retry must not start over.
+        self._places_done: dict[str, set[str]] = {}
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -134,13 +137,49 @@ class OutboxSender:
                 break
             if isinstance(self.delivery, PreparesBatches):
                 await self.delivery.prepare(batch)
-            progress = 0
-            for leased in batch:
-                progress += await self.deliver(leased)
+            progress = await self._deliver_batch(batch)
             delivered += progress
             if not progress:
                 break
         return delivered
+
+    async def _deliver_batch(self, batch: Sequence[LeasedOutboxItem]) -> int:
+        """Deliver a leased batch in lease order, except that where the
+        delivery allows it (``dm_concurrency`` above 1: Slack, whose DMs are
+        each their own conversation with its own pacing lane), consecutive
+        DMs to different people go out side by side: a crisis pages dozens
+        of people at once, and one round trip after another adds up. DMs to
+        one person keep their order, and every other item (posts, updates,
+        thread replies, copies of shared cards) waits for what came before
+        it and goes alone."""
+        width = int(getattr(self.delivery, "dm_concurrency", 1))
+        delivered = 0
+        run: list[LeasedOutboxItem] = []
+        for leased in [*batch, None]:
+            if leased is not None and leased.item.op == "dm" and width > 1:
+                run.append(leased)
+                continue
+            if run:
+                delivered += await self._deliver_dms(run, width)
+                run = []
+            if leased is not None:
+                delivered += await self.deliver(leased)
+        return delivered
+
+    async def _deliver_dms(self, run: list[LeasedOutboxItem], width: int) -> int:
+        people: dict[str, list[LeasedOutboxItem]] = {}
+        for leased in run:
+            people.setdefault(leased.item.destination, []).append(leased)
+        slots = asyncio.Semaphore(width)
+
+        async def one_person(items: list[LeasedOutboxItem]) -> int:
+            delivered = 0
+            for leased in items:
+                async with slots:
+                    delivered += await self.deliver(leased)
+            return delivered
+
+        return sum(await asyncio.gather(*(one_person(items) for items in people.values())))
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Deliver one item; 1 if it went out (or was settled for good)."""
@@ -191,11 +230,12 @@ class OutboxSender:
                     return await self._retry(leased, self._parent_not_posted(leased))
                 newest = self._updated_at.get(item.card_key)
                 if newest is None or newest <= item.created_at:
-                    places = [ref for ref in refs if not _older_than_copy(item, ref)]
-                    for index in range(self._places_done.get(item.id, 0), len(places)):
-                        await self.delivery.update(places[index], card)
-                        self._places_done[item.id] = index + 1
-                    self._places_done.pop(item.id, None)
+                    done = self._places_done.setdefault(item.id, set())
+                    for ref in refs:
+                        place = json.dumps(ref, sort_keys=True, default=str)
+                        if place not in done and not _older_than_copy(item, ref):
+                            await self.delivery.update(ref, card)
+                        done.add(place)
                     self._updated_at[item.card_key] = item.created_at
                 else:
                     # A newer state of this card went out first (a retry reordered
@@ -214,6 +254,7 @@ class OutboxSender:
             log.exception("outbox item %s failed", item.id)
             return await self._retry(leased, RetryLater(self.error_delay, repr(error)))
         self._failures.pop(item.id, None)
+        self._places_done.pop(item.id, None)
         return 1
 
     async def _room_op(self, leased: LeasedOutboxItem) -> int:
@@ -274,6 +315,7 @@ class OutboxSender:
         )
         await self.store.apply(Effects(audit=(entry,)))
         await self.store.finish_outbox(item.id, leased.token)
+        self._places_done.pop(item.id, None)
 
     async def _finish(self, leased: LeasedOutboxItem, ref: JSON) -> None:
         item = leased.item
@@ -297,11 +339,24 @@ class OutboxSender:
         return 0
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Deliver until ``stop`` is set, polling the store when idle."""
+        """Deliver until ``stop`` is set, polling the store when idle (and
+        at once when :attr:`wake` is set)."""
         while not stop.is_set():
+            if self.wake is not None:
+                self.wake.clear()  # (before the drain: a card queued during it is not missed)
             try:
                 await self.drain()
             except Exception:
                 log.exception("outbox sender for %s failed; retrying", self.delivery.platform)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle)
+            await self._idle(stop, idle)
+
+    async def _idle(self, stop: asyncio.Event, idle: float) -> None:
+        """Until ``stop`` or :attr:`wake` is set, for at most ``idle`` seconds."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        if self.wake is not None:
+            waits.append(asyncio.ensure_future(self.wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()

@@ -5,13 +5,16 @@ Routers are composed here, in one place; nothing is started at import time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import socket
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import handlers.admin
@@ -97,6 +100,11 @@ class Runtime:
     statements: StatementRenderer = field(default_factory=SandboxedStatements)
     # Page channels beyond chat configured in this deployment's environment.
     pagers: frozenset[str] = frozenset()
+    # Set when this process queues a chat card: one event per outbox sender
+    # (weakly held: a sender that is gone needs no waking).
+    _card_wakers: weakref.WeakSet[asyncio.Event] = field(
+        default_factory=weakref.WeakSet, init=False, repr=False
+    )
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -115,22 +123,49 @@ class Runtime:
 
     async def handle(self, event: Event, responder: Responder) -> None:
         """Run one inbound event through the routers."""
-        await self.dispatcher.dispatch(self.turn(event, responder), event)
+        turn = self.turn(event, responder)
+        try:
+            await self.dispatcher.dispatch(turn, event)
+        finally:
+            if turn.queued_cards:
+                self.cards_queued()
+
+    def cards_queued(self) -> None:
+        """Wake this process's outbox senders: a card was just queued (a page
+        or an answer someone waits for goes out now, not at the next poll;
+        cards queued by another process still wait for it)."""
+        for waker in self._card_wakers:
+            waker.set()
+
+    def card_waker(self) -> asyncio.Event:
+        """An event set whenever this process queues a chat card."""
+        waker = asyncio.Event()
+        self._card_wakers.add(waker)
+        return waker
 
     async def ingest(self, incoming: IncomingMention) -> bool:
         """Enrich, route and admit a mention. False when it is a duplicate."""
         return (await self.ingest_batch([incoming]))[0]
 
-    async def ingest_batch(self, batch: Sequence[IncomingMention]) -> list[bool]:
+    async def ingest_batch(
+        self, batch: Sequence[IncomingMention], received: Sequence[datetime] | None = None
+    ) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
         duplicate (also of one earlier in ``batch``). Surge mode decides first
-        which of them get a card of their own (``handlers.surge.lanes``)."""
+        which of them get a card of their own (``handlers.surge.lanes``).
+        ``received`` is when each arrived (default now): the intake stream
+        admits them later, and their SLA runs from their arrival."""
         if not batch:
             return []
         now = self.clock.now()
+        arrived = received if received is not None else [now] * len(batch)
         mentions = await handlers.crisis.triage_link.marked(
-            self.store, [enrich(incoming, self.settings, self.sentiment, now) for incoming in batch]
+            self.store,
+            [
+                enrich(incoming, self.settings, self.sentiment, at)
+                for incoming, at in zip(batch, arrived, strict=True)
+            ],
         )
 
         def arrival(mention: Mention) -> Turn:
@@ -173,7 +208,7 @@ class Runtime:
         return Scheduler(self.store, self.clock, run, self.owner)
 
     def sender(self, delivery: Delivery) -> OutboxSender:
-        return OutboxSender(self.store, delivery, self.clock, self.owner)
+        return OutboxSender(self.store, delivery, self.clock, self.owner, wake=self.card_waker())
 
     def external_sender(self, lane: ExternalLane) -> ExternalSender:
         """The sender of one external lane (publications, pages) in this process."""

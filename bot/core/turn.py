@@ -73,6 +73,9 @@ class Turn:
         # The inbox entry this event came from is completed with the first
         # committed write, so a crash after it never runs the event again.
         self._complete_inbox = event.inbox_lease
+        # Set once a chat card is queued: the runtime then wakes its outbox
+        # senders instead of leaving the card to their next poll.
+        self.queued_cards = False
 
     @property
     def actor(self) -> Actor:
@@ -275,6 +278,7 @@ class Turn:
             for platform in (self.platforms if platforms is None else platforms)
         )
         self._add(Effects(outbox=items))
+        self.queued_cards = True
 
     def _add(self, effects: Effects) -> None:
         self._buffer = self._buffer.merge(effects)

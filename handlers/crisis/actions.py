@@ -174,7 +174,7 @@ async def on_escalation_due(turn: Turn, timer: TimerFired) -> None:
         paged = with_due_pages(turn, current)
         return paged if paged != current else rules.Refusal("nothing_due", current)
 
-    if await transition(turn, incident_id, due) is None:
+    if await transition(turn, incident_id, due, read=incident) is None:
         # Nothing was due (an acknowledgement came first): set the timer for
         # whatever is next, if anything; the flush completes this one.
         current = await load_incident(turn, incident_id)

@@ -296,12 +296,16 @@ async def transition(
     change: Change,
     consequences: Consequences | None = None,
     seen_version: int | None = None,
+    *,
+    read: Incident | None = None,
 ) -> Incident | None:
     """Read, decide, write with compare-and-set; reread and decide again on a
     race. Returns the stored incident, or None when the change was refused
-    (the actor has been told why)."""
+    (the actor has been told why). ``read``: the incident as the caller just
+    read it, used for the first attempt instead of reading it again."""
     for _ in range(MAX_CAS_ATTEMPTS):
-        current = await load_incident(turn, incident_id)
+        current = read if read is not None else await load_incident(turn, incident_id)
+        read = None
         verdict = change(current)
         if isinstance(verdict, Refusal):
             await refuse(turn, verdict, seen_version)

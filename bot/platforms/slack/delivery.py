@@ -42,6 +42,9 @@ class SlackDelivery:
     """The outbox's Slack side: paced posts, in-place updates and DMs."""
 
     platform = PLATFORM
+    # DMs to this many people at once (each DM is its own channel, paced on
+    # its own lane; conversations.open and users.lookupByEmail are Tier 3).
+    dm_concurrency = 8
 
     def __init__(
         self,
