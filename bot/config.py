@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bot import config_accounts
 from bot.config_accounts import RawAccount, RawApprovals
+from bot.config_rooms import RawCrisisRooms
 from bot.config_surge import RawSpikes, RawSurge
 from bot.config_types import ID_PATTERN, STRICT, Duration
 from bot.core.errors import ConfigError, Problem
@@ -117,6 +118,7 @@ class RawConfig(_Model):
     retention: RawRetention = RawRetention()
     surge: RawSurge = RawSurge()
     spikes: RawSpikes = RawSpikes()
+    crisis_rooms: RawCrisisRooms = RawCrisisRooms()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -355,4 +357,5 @@ def _build(raw: RawConfig) -> Settings:
         },
         surge_default=raw.surge.over(SurgePolicy()),
         spikes=raw.spikes.build(),
+        crisis_rooms=raw.crisis_rooms.build(),
     )

@@ -23,6 +23,7 @@ from bot.core.clock import Clock
 from bot.core.errors import RetryLater as RetryLater
 from bot.core.errors import Undeliverable as Undeliverable
 from bot.core.later import later_card
+from bot.core.rooms import RoomSpec, fallback_place, is_fallback, room_key
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,19 @@ class Delivery(Protocol):
 
     async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         """Send to one person; return where it landed."""
+
+
+@runtime_checkable
+class OpensRooms(Protocol):
+    """A delivery that can make a room a channel of its own (Slack)."""
+
+    async def open_room(self, spec: RoomSpec, *, delivery_id: str, attempt: int) -> JSON | None:
+        """Open (or find, after an attempt of unknown outcome) the room's
+        channel and invite its members; None when the platform does not
+        permit it (the room then runs in the fallback card's thread)."""
+
+    async def invite(self, place: JSON, person_ids: Sequence[str]) -> None:
+        """Invite people into the room channel at ``place``."""
 
 
 @runtime_checkable
@@ -182,6 +196,8 @@ class OutboxSender:
         """Deliver one item; 1 if it went out (or was settled for good)."""
         item = leased.item
         try:
+            if item.op in ("room", "invite"):
+                return await self._room_op(leased)
             card = await self._card(item.body)
             if item.op == "post":
                 ref = await self.delivery.post(
@@ -208,6 +224,12 @@ class OutboxSender:
                 )
                 if not refs:
                     return await self._retry(leased, self._parent_not_posted(leased))
+                if refs[0].get("fallback") and refs[0]["fallback"] == item.card_key:
+                    # A card posted into the room that runs in its own thread:
+                    # it is there already, as the thread's parent.
+                    await self.store.finish_outbox(item.id, leased.token)
+                    self._failures.pop(item.id, None)
+                    return 1
                 ref = await self.delivery.post_in_thread(
                     refs[0], card, delivery_id=item.id, attempt=leased.attempts
                 )
@@ -255,6 +277,44 @@ class OutboxSender:
         if later_card(body) is not None:
             raise Undeliverable("a card rendered when sent needs the runtime's renderers")
         return Card.from_json(dict(body))
+
+    async def _room_op(self, leased: LeasedOutboxItem) -> int:
+        """Open a room, or invite people into one (see :mod:`bot.core.rooms`)."""
+        item = leased.item
+        room_id = item.destination.removeprefix("room:")
+        if item.op == "invite":
+            places = await self.store.card_refs(item.platform, room_key(room_id))
+            if not places:
+                return await self._retry(leased, self._parent_not_posted(leased))
+            members = [str(m) for m in item.body.get("members", [])]
+            if not is_fallback(places[0]) and isinstance(self.delivery, OpensRooms):
+                await self.delivery.invite(places[0], members)
+            await self.store.finish_outbox(item.id, leased.token)
+            self._failures.pop(item.id, None)
+            return 1
+        spec = RoomSpec.from_json(item.body)
+        place = None
+        if spec.name and isinstance(self.delivery, OpensRooms):
+            place = await self.delivery.open_room(
+                spec, delivery_id=item.id, attempt=leased.attempts
+            )
+        if place is None:
+            refs = shared_places(await self.store.card_refs(item.platform, spec.fallback_card_key))
+            if not refs:
+                return await self._retry(leased, self._parent_not_posted(leased))
+            place = fallback_place(refs[0], spec.fallback_card_key)
+        opened = AuditEntry(
+            at=self.clock.now(),
+            actor="system",
+            action="room.opened",
+            subject=room_key(room_id),
+            detail={"platform": item.platform, "place": dict(place)},
+        )
+        await self.store.finish_outbox(
+            item.id, leased.token, (room_key(room_id), place), Effects(audit=(opened,))
+        )
+        self._failures.pop(item.id, None)
+        return 1
 
     def _parent_not_posted(self, leased: LeasedOutboxItem) -> RetryLater:
         """The card this item edits or answers is still queued (posts are paced):

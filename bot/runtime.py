@@ -168,10 +168,13 @@ class Runtime:
             return []
         now = self.clock.now()
         arrived = received if received is not None else [now] * len(batch)
-        mentions = [
-            enrich(incoming, self.settings, self.sentiment, at)
-            for incoming, at in zip(batch, arrived, strict=True)
-        ]
+        mentions = await handlers.crisis.triage_link.marked(
+            self.store,
+            [
+                enrich(incoming, self.settings, self.sentiment, at)
+                for incoming, at in zip(batch, arrived, strict=True)
+            ],
+        )
 
         def arrival(mention: Mention) -> Turn:
             event = MentionArrived(

@@ -204,6 +204,16 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     shots = await step("as priya", f"click Page someone #{incident_number}")
     found["crisis-page-form"] = next(s for s in shots if s.form is not None)
     await step("fill person=lee", "submit")
+    # A risky mention for Customer Care while CR-1 is open: the Crisis badge,
+    # and the same card in the incident's room (here its card's thread).
+    shots = await step(
+        'mention {"network": "x", "id": "g-crisis-1", "text": "@acme AcmePay charged me twice '
+        'today, my lawyer will hear about this", '
+        '"created_at": "2026-03-02T09:20:00Z", "author": {"handle": "billing_burned"}}'
+    )
+    found["mention-crisis"] = card_titled(shots, "@billing_burned")
+    crisis_card = found["mention-crisis"].card
+    assert crisis_card is not None and any(b.text == "Crisis CR-1" for b in crisis_card.badges)
     shots = await step("advance 30m")
     found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
     await statements(step, found, incident_number, incident, card_titled)

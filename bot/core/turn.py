@@ -24,6 +24,7 @@ from bot.core.paging import Page, page_item
 from bot.core.playbook import Playbook
 from bot.core.ports import Responder, StatementRenderer, Templates
 from bot.core.publishing import Publication, publication_item
+from bot.core.rooms import RoomSpec, room_key
 from bot.core.settings import Settings
 from bot.core.storage import (
     JSON,
@@ -169,6 +170,22 @@ class Turn:
             raise ValueError("a copy needs the card_key of the shared card")
         self._outbox("copy", f"person:{person_id}", card, priority)
 
+    def open_room(self, spec: RoomSpec, *, priority: int = INTERACTIVE) -> None:
+        """Open a room (a channel where the platform can make one, else the
+        thread under ``spec.fallback_card_key``'s card) once, with the turn's
+        next write; ``thread:room:<id>`` (:meth:`reply_in_thread` with
+        :func:`bot.core.rooms.room_key`) then posts into it."""
+        self._outbox_items(
+            "room", f"room:{spec.room_id}", spec.to_json(), room_key(spec.room_id), priority
+        )
+
+    def invite_to_room(self, room_id: str, members: Sequence[str]) -> None:
+        """Bring people (person ids) into a room opened earlier; nothing where
+        the room is a thread. Inviting someone already there is no error."""
+        if members:
+            body = {"members": list(dict.fromkeys(members))}
+            self._outbox_items("invite", f"room:{room_id}", body, None, INTERACTIVE)
+
     def page(self, page: Page, channel: str) -> None:
         """Send ``page`` over ``channel`` through the outbox's page lane, with
         the turn's next write (the incident change that decided it). A sender
@@ -259,6 +276,17 @@ class Turn:
             # Someone the config does not know exists on one platform only
             # (their id is "<platform>:<user id>").
             platforms = tuple(p for p in platforms if person.startswith(f"{p}:"))
+        self._outbox_items(op, destination, body, card_key, priority, platforms)
+
+    def _outbox_items(
+        self,
+        op: str,
+        destination: str,
+        body: Mapping[str, Any],
+        card_key: str | None,
+        priority: int,
+        platforms: Sequence[str] | None = None,
+    ) -> None:
         items = tuple(
             OutboxItem(
                 id=uuid.uuid4().hex,
@@ -270,7 +298,7 @@ class Turn:
                 card_key=card_key,
                 priority=priority,
             )
-            for platform in platforms
+            for platform in (self.platforms if platforms is None else platforms)
         )
         self._add(Effects(outbox=items))
         self.queued_cards = True

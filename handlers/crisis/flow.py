@@ -19,7 +19,7 @@ from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.text import single_line
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.crisis import escalation, reminders, rules
+from handlers.crisis import escalation, reminders, rooms, rules
 from handlers.crisis.cards import (
     incident_card,
     page_card,
@@ -219,6 +219,7 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
     else:
         turn.schedule(Timer(timer_key, ESCALATION_TIMER, due, {"incident": after.id}))
     _publishing_backstop(turn, before, after)
+    rooms.invite_newcomers(turn, before, after)
     if update_card:
         turn.update(card_for(turn, after))
 

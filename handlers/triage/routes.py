@@ -11,6 +11,7 @@ from bot.core.events import Action, FormSubmitted
 from bot.core.later import LaterCard
 from bot.core.model import SYSTEM, Mention, Outcome
 from bot.core.permissions import Permission
+from bot.core.rooms import room_key
 from bot.core.router import Router
 from bot.core.storage import Record
 from bot.core.text import single_line
@@ -68,6 +69,11 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
             if mention.enrichment.priority.rank >= 2
             else 1,
         )
+        if mention.crisis and rules.high_risk(mention):
+            # Also in the crisis room, as the same card (claims show in both);
+            # rendered now: these are few, and the room needs them at once.
+            card = mention_card(stored, turn.settings, turn.templates, turn.now())
+            turn.reply_in_thread(room_key(mention.crisis), card, priority=INTERACTIVE)
     for timer in rules.sla_timers(stored, turn.settings, turn.now()):
         turn.schedule(timer)
     turn.audit(
@@ -77,6 +83,7 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
         priority=mention.enrichment.priority.value,
         rule=mention.enrichment.rule,
         **({"surge": mention.surge} if mention.surge else {}),
+        **({"crisis": mention.crisis} if mention.crisis else {}),
     )
     return to_record(mention)
 

@@ -260,6 +260,7 @@ class TeamsPlatform:
                 runtime.store, runtime.settings, PLATFORM, sender.channel_key
             ),
             "platform_channel": sender.channel_key,
+            "platform_thread": sender.thread_id,
             "direct": sender.is_direct,
             "dedupe_key": dedupe_key(sender),
             "inbox_lease": lease,
