@@ -9,8 +9,8 @@ from bot.core.cards import Choice, Form, Input, InputKind, Tone
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, FormSubmitted, TimerFired
 from bot.core.permissions import Permission
-from bot.core.turn import Turn
-from handlers.crisis import rules
+from bot.core.turn import ROUTINE, Turn
+from handlers.crisis import rooms, rules
 from handlers.crisis.cards import (
     card_key,
     parse_button_value,
@@ -111,9 +111,11 @@ async def mitigate(turn: Turn, incident_id: str, seen: int | None) -> None:
 
 async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
     """Resolve: escalation stops, unanswered pages lose their button, and the
-    post-incident summary is posted under the incident card."""
+    post-incident summary is posted in the incident's room (under its card
+    where the room is the card's thread, or where no room was opened)."""
     require(turn, Permission.RUN_CRISIS, RUNNING)
     actor, now = turn.actor.person_id, turn.now()
+    room = await rooms.where(turn, incident_id)
 
     was_paused = False
 
@@ -125,10 +127,11 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
         for paged in after.paged:
             if paged.acked_at is None:
                 refresh_pages(turn, after, paged.person)
-        turn.reply_in_thread(
-            card_key(after),
-            summary_card(after, title=title, settings=turn.settings, templates=turn.templates),
-        )
+        summary = summary_card(after, title=title, settings=turn.settings, templates=turn.templates)
+        if room is not None:
+            rooms.post(turn, after.id, summary, priority=ROUTINE)
+        else:
+            turn.reply_in_thread(card_key(after), summary)
 
     done = await transition(
         turn, incident_id, lambda i: rules.resolve(i, actor, now), consequences, seen
@@ -138,7 +141,8 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
         await sync_publishing(turn, done)
     if done:
         await turn.say(
-            turn.render("crisis/done.txt", what="resolved", incident=done.id), tone=Tone.GOOD
+            turn.render("crisis/done.txt", what="resolved", incident=done.id, room=room),
+            tone=Tone.GOOD,
         )
 
 

@@ -12,7 +12,7 @@ stored under ``room:CR-N`` and found again by the commands typed in it.
 from __future__ import annotations
 
 from bot.core.cards import Card
-from bot.core.rooms import RoomSpec, channel_name, place_matches, room_key, topic
+from bot.core.rooms import RoomSpec, channel_name, is_fallback, place_matches, room_key, topic
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.crisis.cards import card_key
 from handlers.crisis.incident import Incident
@@ -68,6 +68,20 @@ def open_room(turn: Turn, incident: Incident, card: Card, title: str) -> None:
 def post(turn: Turn, incident_id: str, card: Card, *, priority: int = INTERACTIVE) -> None:
     """Post ``card`` into the incident's room."""
     turn.reply_in_thread(room_key(incident_id), card, priority=priority)
+
+
+async def where(turn: Turn, incident_id: str) -> str | None:
+    """Where the incident's room is: ``channel`` where one platform made it
+    a channel of its own, ``thread`` where it is the thread under the
+    incident card, None where it was never opened (an incident declared
+    before rooms existed, or resolved before its room was made)."""
+    found = None
+    for platform in turn.platforms:
+        for place in await turn.store.card_refs(platform, room_key(incident_id)):
+            if not is_fallback(place):
+                return "channel"
+            found = "thread"
+    return found
 
 
 def invite_newcomers(turn: Turn, before: Incident, after: Incident) -> None:

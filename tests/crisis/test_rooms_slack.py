@@ -119,11 +119,18 @@ async def test_declare_opens_a_room_with_the_card_the_people_and_a_safe_topic(
     await rig.settle()
     assert "U0ADA" in room["members"]
     await command(rig, "resolve", channel=room["id"])
+    assert any(
+        "CR-1 is resolved. The post-incident summary is in its room." in e
+        for e in rig.ephemerals("U0PRIYA")
+    )
     record = await rig.runtime.store.get(KIND, "CR-1")
     assert record is not None and not from_record(record).open
     assert "Resolved" in shown(
         [u["blocks"] for u in rig.updates() if u["channel"] == room["id"]][-1]
     )
+    # The post-incident summary is posted in the room, once, and not in the hub.
+    summaries = [m for m in rig.posted() if "Resolved: CR-1" in shown(m["blocks"])]
+    assert [m["channel"] for m in summaries] == [room["id"]]
     # One channel, however many calls.
     assert len(rig.fake.calls_to("conversations.create")) == 1
 
