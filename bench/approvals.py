@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import random
 import shutil
@@ -68,9 +69,12 @@ class Result:
     load: str
     cpu_ms_per_click: float
     store_calls_per_click: float
+    loop_ms: float
 
 
-async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: str) -> Result:
+async def run(
+    backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: str, profile: str = ""
+) -> Result:
     from bot.app import load, open_runtime
     from bot.core.accounts import ApprovalStep
     from bot.core.clock import SystemClock
@@ -143,9 +147,17 @@ async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: 
         for person in APPROVERS:
             await click(warm.id, person)
         calls.clear()
+        profiler = cProfile.Profile() if profile else None
         cpu_before = time.process_time()
+        loop_before = time.thread_time()
+        if profiler:
+            profiler.enable()
         herd_times = await asyncio.gather(*(click(d.id, p) for d in herd for p in APPROVERS))
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{backend}")
         clicks = len(herd_times)
+        loop_ms = 1000 * (time.thread_time() - loop_before)
         cpu_ms_per_click = 1000 * (time.process_time() - cpu_before) / clicks
         store_calls_per_click = sum(calls.values()) / clicks
         rng = random.Random(11)
@@ -200,6 +212,7 @@ async def run(backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: 
             meter.summary(),
             cpu_ms_per_click,
             store_calls_per_click,
+            loop_ms,
         )
     finally:
         await publisher.close()
@@ -238,7 +251,8 @@ def report(result: Result) -> str:
         f" ({'met' if p99 < TARGET_DECISION_P99_MS else 'MISSED'} < {TARGET_DECISION_P99_MS:.0f});"
         f" bare compare-and-set p50/p99 {ms(result.baseline, 50)}/{ms(result.baseline, 99)}"
         f" ms (all at once p99 / bare p99 = {percentile(result.herd, 99) / base:.1f}x);"
-        f" all at once per click: {result.cpu_ms_per_click:.2f} ms CPU,"
+        f" all at once: event loop busy {result.loop_ms:.1f} ms in all;"
+        f" per click {result.cpu_ms_per_click:.2f} ms CPU,"
         f" {result.store_calls_per_click:.2f} store calls;"
         f" one decision each: {result.one_decision_each};"
         f" one publish each: {result.one_publish_each}; {result.load}"
@@ -250,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both")
     parser.add_argument("--drafts", type=int, default=100)
     parser.add_argument("--rate", type=float, default=100.0, help="approvals per second (100)")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="write cProfile stats of the all-at-once part to PROFILE.<backend>",
+    )
     args = parser.parse_args(argv)
     print(environment())
     backends = BACKENDS if args.backend == "both" else (args.backend,)
@@ -258,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp_dir = Path(tempfile.mkdtemp(prefix="bench-approvals-"))
         namespace = new_namespace("bench-approvals")
         try:
-            result = asyncio.run(run(backend, args.drafts, args.rate, tmp_dir, namespace))
+            result = asyncio.run(
+                run(backend, args.drafts, args.rate, tmp_dir, namespace, args.profile)
+            )
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
             if backend == "redis":

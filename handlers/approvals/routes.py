@@ -4,7 +4,9 @@ the reply state on the mention card."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from bot.core.accounts import Account
 from bot.core.cards import Tone
@@ -85,22 +87,65 @@ async def change_draft(
     """Read, decide, compare-and-set; reread and decide again on a race, so
     of two approvers at the same moment one decides and the other is told who did.
     ``first``: the draft the handler has just read, tried before reading again
-    (a stale copy only costs one lost compare-and-set)."""
-    for _ in range(MAX_CAS_ATTEMPTS):
-        current = first if first is not None else await load_draft(turn, draft_id)
-        first = None
-        verdict = change(current)
-        if isinstance(verdict, Refusal):
-            await refuse(turn, verdict, refresh=stale_refresh)
-            return None
-        upcoming = verdict.evolve(version=current.version + 1)
-        consequences(turn, current, upcoming)
-        follow_mention(turn, upcoming)
-        written = await turn.replace(to_record(verdict), current.version)
-        if written.ok:
-            return upcoming
-        turn.discard()
+    (a stale copy only costs one lost compare-and-set).
+
+    Decisions on one draft take turns within this process: a click arriving
+    while another is deciding the same draft waits for it and then reads the
+    outcome, instead of building a decision (cards, effects) that is bound to
+    lose. Across processes the compare-and-set alone decides, as before."""
+    async with _deciding(draft_id) as waited:
+        if waited:
+            first = None  # read before the other decision landed
+        for _ in range(MAX_CAS_ATTEMPTS):
+            current = first if first is not None else await load_draft(turn, draft_id)
+            first = None
+            verdict = change(current)
+            if isinstance(verdict, Refusal):
+                await refuse(turn, verdict, refresh=stale_refresh)
+                return None
+            upcoming = verdict.evolve(version=current.version + 1)
+            consequences(turn, current, upcoming)
+            follow_mention(turn, upcoming)
+            written = await turn.replace(to_record(verdict), current.version)
+            if written.ok:
+                return upcoming
+            turn.discard()
+            # A refused compare-and-set carries the record that won: no reread.
+            if written.record is not None:
+                first = from_record(written.record)
     raise Busy("That draft is changing very fast; please try again in a moment.")
+
+
+class _Turns:
+    """One draft's queue of deciding clicks in this process (see :func:`_deciding`)."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+_turns: dict[str, _Turns] = {}
+
+
+@contextlib.asynccontextmanager
+async def _deciding(draft_id: str) -> AsyncIterator[bool]:
+    """Hold ``draft_id``'s turn in this process; yields whether it had to wait.
+    The entry lives only while someone holds or waits for it, so nothing is
+    kept between clicks (nor across event loops)."""
+    turns = _turns.get(draft_id)
+    if turns is None:
+        turns = _turns[draft_id] = _Turns()
+    turns.users += 1
+    try:
+        waited = turns.lock.locked()
+        async with turns.lock:
+            yield waited
+    finally:
+        turns.users -= 1
+        if turns.users == 0:
+            del _turns[draft_id]
 
 
 async def refuse(turn: Turn, refusal: Refusal, *, refresh: bool = True) -> None:
