@@ -147,7 +147,7 @@ async def run(
         for person in APPROVERS:
             await click(warm.id, person)
         calls.clear()
-        profiler = cProfile.Profile() if profile else None
+        profiler = cProfile.Profile(time.thread_time) if profile else None
         cpu_before = time.process_time()
         loop_before = time.thread_time()
         if profiler:

@@ -19,6 +19,7 @@ from handlers.approvals.routes import (
     account_of,
     author_notice,
     change_draft,
+    deciding,
     load_draft,
     load_mention,
     notify_approvers,
@@ -90,12 +91,13 @@ async def on_approve(turn: Turn, action: Action) -> None:
             for timer in step_timers(after):
                 turn.schedule(timer)
 
-    draft = await load_draft(turn, draft_id)
-    mention = await load_mention(turn, draft.mention_key)
-    decided = await change_draft(turn, draft_id, change, consequences, first=draft)
-    if decided is None:
-        return
-    await update_mention(turn, decided)
+    async with deciding(turn, draft_id):
+        draft = await load_draft(turn, draft_id)
+        mention = await load_mention(turn, draft.mention_key)
+        decided = await change_draft(turn, draft_id, change, consequences, first=draft)
+        if decided is None:
+            return
+        await update_mention(turn, decided)
     step = decided.step
     await turn.say(
         turn.render(
@@ -150,6 +152,11 @@ async def _close(turn: Turn, form: FormSubmitted, what: str) -> None:
         raise InvalidInput(
             "note", "say what should change" if what != "rejected" else "give a reason"
         )
+    async with deciding(turn, draft_id):
+        await _decide(turn, draft_id, what, note, seen)
+
+
+async def _decide(turn: Turn, draft_id: str, what: str, note: str, seen: int | None) -> None:
     me = turn.actor.person_id
     draft = await load_draft(turn, draft_id)
     mention = await load_mention(turn, draft.mention_key)

@@ -68,6 +68,9 @@ def account_of(turn: Turn, draft: Draft) -> Account:
 
 def show(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     """Update the approval card in place, for everyone who has it."""
+    turns = _turns.get(draft.id)
+    if turns is not None and turns.holder is turn:
+        turns.showing = draft.version  # (counts once the holder's write commits)
     turn.update(
         approval_card(
             draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
@@ -93,21 +96,26 @@ async def change_draft(
     while another is deciding the same draft waits for it and then reads the
     outcome, instead of building a decision (cards, effects) that is bound to
     lose. Across processes the compare-and-set alone decides, as before."""
-    async with _deciding(draft_id) as waited:
-        if waited:
+    async with deciding(turn, draft_id) as turns:
+        if turns.waited:
             first = None  # read before the other decision landed
         for _ in range(MAX_CAS_ATTEMPTS):
             current = first if first is not None else await load_draft(turn, draft_id)
             first = None
             verdict = change(current)
             if isinstance(verdict, Refusal):
-                await refuse(turn, verdict, refresh=stale_refresh)
+                # The decision this click waited for updated the card to
+                # exactly this version: it needs no refresh.
+                fresh = turns.shown == current.version
+                await refuse(turn, verdict, refresh=stale_refresh and not fresh)
                 return None
             upcoming = verdict.evolve(version=current.version + 1)
+            turns.showing = None
             consequences(turn, current, upcoming)
             follow_mention(turn, upcoming)
             written = await turn.replace(to_record(verdict), current.version)
             if written.ok:
+                turns.shown = turns.showing
                 return upcoming
             turn.discard()
             # A refused compare-and-set carries the record that won: no reread.
@@ -117,31 +125,50 @@ async def change_draft(
 
 
 class _Turns:
-    """One draft's queue of deciding clicks in this process (see :func:`_deciding`)."""
+    """One draft's deciding clicks in this process (see :func:`_deciding`):
+    who holds the turn, whether the holder had to wait for it, the version
+    whose card the holder's pending write updates, and the version whose
+    card a committed decision of this process last updated."""
 
-    __slots__ = ("lock", "users")
+    __slots__ = ("holder", "lock", "showing", "shown", "users", "waited")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.users = 0
+        self.holder: Turn | None = None
+        self.waited = False
+        self.showing: int | None = None
+        self.shown: int | None = None
 
 
 _turns: dict[str, _Turns] = {}
 
 
 @contextlib.asynccontextmanager
-async def _deciding(draft_id: str) -> AsyncIterator[bool]:
-    """Hold ``draft_id``'s turn in this process; yields whether it had to wait.
-    The entry lives only while someone holds or waits for it, so nothing is
-    kept between clicks (nor across event loops)."""
+async def deciding(turn: Turn, draft_id: str) -> AsyncIterator[_Turns]:
+    """Hold ``draft_id``'s turn in this process for ``turn`` (again: a
+    handler that takes it before reading the draft keeps it through
+    :func:`change_draft`). The entry lives only while someone holds or waits
+    for it, so nothing is kept between clicks (nor across event loops)."""
     turns = _turns.get(draft_id)
+    if turns is not None and turns.holder is turn:
+        waited, turns.waited = turns.waited, False  # (its reads came after the wait)
+        try:
+            yield turns
+        finally:
+            turns.waited = waited
+        return
     if turns is None:
         turns = _turns[draft_id] = _Turns()
     turns.users += 1
     try:
         waited = turns.lock.locked()
         async with turns.lock:
-            yield waited
+            turns.holder, turns.waited = turn, waited
+            try:
+                yield turns
+            finally:
+                turns.holder = None
     finally:
         turns.users -= 1
         if turns.users == 0:
