@@ -14,8 +14,11 @@ so the next calls went out nearly one at a time.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 _C = TypeVar("_C")  # a queued call
 _T = TypeVar("_T")
@@ -61,7 +64,12 @@ class Batches(Generic[_C]):
         try:
             while self.queue:
                 batch, self.queue = self.queue, []
-                await self._send(batch)
+                try:
+                    await self._send(batch)
+                except Exception:
+                    # Its callers were given the error by ``send``; the calls
+                    # queued meanwhile still go out.
+                    log.debug("a batch failed", exc_info=True)
         finally:
             # (Only the event loop's shutdown cancels this task.)
             self._busy = False

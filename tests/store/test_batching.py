@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from bot.core.storage import AuditEntry, Effects, InboxEntry, Record, Store, Timer
+from bot.store.batches import Batches
 from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.runner import Job, run_group, transaction
@@ -340,3 +341,47 @@ def test_sqlite_group_rolled_back_under_a_job_fails_the_jobs_before_it(tmp_path:
     assert all(isinstance(value, sqlite3.OperationalError) for _, value in outcomes[:3])
     assert [row[0] for row in conn.execute("SELECT n FROM t")] == [3]
     conn.close()
+
+
+async def test_calls_queued_behind_a_failed_batch_still_go_out() -> None:
+    """A batch that fails as a whole (its calls get the error) does not stop
+    the calls queued meanwhile from going out in the next batch."""
+    sent: list[list[str]] = []
+    futures: dict[str, asyncio.Future[str]] = {}
+    gates = {"first": asyncio.Event(), "doomed": asyncio.Event()}
+    doomed_taken = asyncio.Event()
+
+    async def send(batch: list[str]) -> None:
+        sent.append(batch)
+        if batch[0] == "doomed":
+            doomed_taken.set()
+        if batch[0] in gates:
+            await gates[batch[0]].wait()
+        if batch[0] == "doomed":
+            for call in batch:
+                futures[call].set_exception(ConnectionError("lost"))
+            raise ConnectionError("lost")
+        for call in batch:
+            futures[call].set_result(call.upper())
+
+    batches: Batches[str] = Batches(send)
+    loop = asyncio.get_running_loop()
+
+    def call(name: str) -> asyncio.Future[str]:
+        futures[name] = loop.create_future()
+        return asyncio.ensure_future(batches.submit(name, futures[name]))
+
+    first = call("first")
+    await asyncio.sleep(0)
+    doomed = call("doomed")
+    await asyncio.sleep(0)
+    gates["first"].set()
+    assert await first == "FIRST"
+    await doomed_taken.wait()  # the drain task has taken it
+    later = call("later")  # queued while the doomed batch is on its way
+    await asyncio.sleep(0)
+    gates["doomed"].set()
+    with pytest.raises(ConnectionError):
+        await doomed
+    assert await asyncio.wait_for(later, 5) == "LATER"
+    assert sent == [["first"], ["doomed"], ["later"]]
