@@ -41,6 +41,7 @@ from bot.scheduler import Scheduler
 from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
+from bot.turns import KeyedTurns
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class Runtime:
     statements: StatementRenderer = field(default_factory=SandboxedStatements)
     # Page channels beyond chat configured in this deployment's environment.
     pagers: frozenset[str] = frozenset()
+    # Decisions on one key (a draft) take turns within this process.
+    turns: KeyedTurns = field(default_factory=KeyedTurns)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -111,6 +114,7 @@ class Runtime:
             playbooks=self.playbooks,
             statements=self.statements,
             pagers=self.pagers,
+            turns=self.turns,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:

@@ -4,9 +4,8 @@ the reply state on the mention card."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from bot.core.accounts import Account
 from bot.core.cards import Tone
@@ -15,6 +14,7 @@ from bot.core.events import Action, TimerFired
 from bot.core.model import SYSTEM, Mention, MentionState, Outcome, ReplyState
 from bot.core.router import Router
 from bot.core.storage import Timer
+from bot.core.taking import Slot
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import (
@@ -68,9 +68,9 @@ def account_of(turn: Turn, draft: Draft) -> Account:
 
 def show(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     """Update the approval card in place, for everyone who has it."""
-    turns = _turns.get(draft.id)
-    if turns is not None and turns.holder is turn:
-        turns.showing = draft.version  # (counts once the holder's write commits)
+    slot = turn.held(f"draft:{draft.id}")
+    if slot is not None:
+        slot.notes["showing"] = draft.version  # (counts once the holder's write commits)
     turn.update(
         approval_card(
             draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
@@ -106,16 +106,16 @@ async def change_draft(
             if isinstance(verdict, Refusal):
                 # The decision this click waited for updated the card to
                 # exactly this version: it needs no refresh.
-                fresh = turns.shown == current.version
+                fresh = turns.notes.get("shown") == current.version
                 await refuse(turn, verdict, refresh=stale_refresh and not fresh)
                 return None
             upcoming = verdict.evolve(version=current.version + 1)
-            turns.showing = None
+            turns.notes["showing"] = None
             consequences(turn, current, upcoming)
             follow_mention(turn, upcoming)
             written = await turn.replace(to_record(verdict), current.version)
             if written.ok:
-                turns.shown = turns.showing
+                turns.notes["shown"] = turns.notes["showing"]
                 return upcoming
             turn.discard()
             # A refused compare-and-set carries the record that won: no reread.
@@ -124,55 +124,10 @@ async def change_draft(
     raise Busy("That draft is changing very fast; please try again in a moment.")
 
 
-class _Turns:
-    """One draft's deciding clicks in this process (see :func:`_deciding`):
-    who holds the turn, whether the holder had to wait for it, the version
-    whose card the holder's pending write updates, and the version whose
-    card a committed decision of this process last updated."""
-
-    __slots__ = ("holder", "lock", "showing", "shown", "users", "waited")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
-        self.holder: Turn | None = None
-        self.waited = False
-        self.showing: int | None = None
-        self.shown: int | None = None
-
-
-_turns: dict[str, _Turns] = {}
-
-
-@contextlib.asynccontextmanager
-async def deciding(turn: Turn, draft_id: str) -> AsyncIterator[_Turns]:
-    """Hold ``draft_id``'s turn in this process for ``turn`` (again: a
-    handler that takes it before reading the draft keeps it through
-    :func:`change_draft`). The entry lives only while someone holds or waits
-    for it, so nothing is kept between clicks (nor across event loops)."""
-    turns = _turns.get(draft_id)
-    if turns is not None and turns.holder is turn:
-        waited, turns.waited = turns.waited, False  # (its reads came after the wait)
-        try:
-            yield turns
-        finally:
-            turns.waited = waited
-        return
-    if turns is None:
-        turns = _turns[draft_id] = _Turns()
-    turns.users += 1
-    try:
-        waited = turns.lock.locked()
-        async with turns.lock:
-            turns.holder, turns.waited = turn, waited
-            try:
-                yield turns
-            finally:
-                turns.holder = None
-    finally:
-        turns.users -= 1
-        if turns.users == 0:
-            del _turns[draft_id]
+def deciding(turn: Turn, draft_id: str) -> contextlib.AbstractAsyncContextManager[Slot]:
+    """Hold ``draft_id``'s turn in this process (again: a handler that takes
+    it before reading the draft keeps it through :func:`change_draft`)."""
+    return turn.hold(f"draft:{draft_id}")
 
 
 async def refuse(turn: Turn, refusal: Refusal, *, refresh: bool = True) -> None:
