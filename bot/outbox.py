@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -104,6 +105,10 @@ class OutboxSender:
         self._failures: dict[str, int] = {}
         # When the newest delivered update of each card was queued.
         self._updated_at: dict[str, datetime] = {}
+        # The places an update already reached, by item, while it waits for
+        # the rest: a card in several places (a DM to each approver) takes one
+        # paced update slot per place, and a retry must not start over.
+        self._places_done: dict[str, set[str]] = {}
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -165,9 +170,12 @@ class OutboxSender:
                     return await self._retry(leased, self._parent_not_posted(leased))
                 newest = self._updated_at.get(item.card_key)
                 if newest is None or newest <= item.created_at:
+                    done = self._places_done.setdefault(item.id, set())
                     for ref in refs:
-                        if not _older_than_copy(item, ref):
+                        place = json.dumps(ref, sort_keys=True, default=str)
+                        if place not in done and not _older_than_copy(item, ref):
                             await self.delivery.update(ref, card)
+                        done.add(place)
                     self._updated_at[item.card_key] = item.created_at
                 else:
                     # A newer state of this card went out first (a retry reordered
@@ -186,6 +194,7 @@ class OutboxSender:
             log.exception("outbox item %s failed", item.id)
             return await self._retry(leased, RetryLater(self.error_delay, repr(error)))
         self._failures.pop(item.id, None)
+        self._places_done.pop(item.id, None)
         return 1
 
     def _parent_not_posted(self, leased: LeasedOutboxItem) -> RetryLater:
@@ -208,6 +217,7 @@ class OutboxSender:
         )
         await self.store.apply(Effects(audit=(entry,)))
         await self.store.finish_outbox(item.id, leased.token)
+        self._places_done.pop(item.id, None)
 
     async def _finish(self, leased: LeasedOutboxItem, ref: JSON) -> None:
         item = leased.item

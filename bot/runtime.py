@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import handlers.admin
@@ -125,15 +126,23 @@ class Runtime:
         """Enrich, route and admit a mention. False when it is a duplicate."""
         return (await self.ingest_batch([incoming]))[0]
 
-    async def ingest_batch(self, batch: Sequence[IncomingMention]) -> list[bool]:
+    async def ingest_batch(
+        self, batch: Sequence[IncomingMention], received: Sequence[datetime] | None = None
+    ) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
         duplicate (also of one earlier in ``batch``). Surge mode decides first
-        which of them get a card of their own (``handlers.surge.lanes``)."""
+        which of them get a card of their own (``handlers.surge.lanes``).
+        ``received`` is when each arrived (default now): the intake stream
+        admits them later, and their SLA runs from their arrival."""
         if not batch:
             return []
         now = self.clock.now()
-        mentions = [enrich(incoming, self.settings, self.sentiment, now) for incoming in batch]
+        arrived = received if received is not None else [now] * len(batch)
+        mentions = [
+            enrich(incoming, self.settings, self.sentiment, at)
+            for incoming, at in zip(batch, arrived, strict=True)
+        ]
 
         def arrival(mention: Mention) -> Turn:
             event = MentionArrived(

@@ -104,6 +104,8 @@ async def on_approve(turn: Turn, action: Action) -> None:
             "approvals/done.txt",
             what="approved" if decided.state is DraftState.APPROVED else "step_approved",
             step=step.name if step else "",
+            webhook=turn.settings.publish_webhook
+            and not (decided.publish_at and decided.publish_at > turn.now()),
         ),
         tone=Tone.GOOD,
     )

@@ -3,24 +3,23 @@
 Webhook mode (``PLAYCALLER_PUBLISH_URL``): the deciding write queues the
 publication in the outbox's publish lane (``turn.publish``), which POSTs it
 exactly once per version; its outcome comes back as ``PublicationSettled``
-and is recorded here. A failed publication can be retried or cancelled.
+and is recorded by ``settling`` (with Retry and Cancel publishing).
 Manual mode (no URL, and the console demo): the approved text goes to the
 author with **Mark as sent** and an optional link; marking it records it
 published, once."""
 
 from __future__ import annotations
 
-from bot.core.cards import Button, ButtonStyle, Card, TextBlock, Tone, link
+from bot.core.cards import Tone
 from bot.core.errors import InvalidInput
-from bot.core.events import Action, FormSubmitted, PublicationSettled, TimerFired
+from bot.core.events import Action, FormSubmitted, TimerFired
 from bot.core.model import Mention
-from bot.core.permissions import Permission
 from bot.core.publishing import Publication, ReplyTarget
 from bot.core.storage import Timer
 from bot.core.text import safe_url
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.approvals import rules
-from handlers.approvals.cards import button_value, parse_button_value, send_card, sent_form
+from handlers.approvals.cards import parse_button_value, publishing_card, send_card, sent_form
 from handlers.approvals.records import Decision, Draft, DraftState
 from handlers.approvals.routes import (
     change_draft,
@@ -62,10 +61,19 @@ def after_approval(turn: Turn, draft: Draft, mention: Mention | None) -> None:
 
 
 def release(turn: Turn, draft: Draft, mention: Mention | None) -> None:
-    """Send the approved version out: through the webhook, or to the author."""
+    """Send the approved version out: through the webhook, or to the author.
+
+    Through the webhook, the author gets a card that follows the publication
+    (with Cancel publishing while it is on its way); a retry turns that card
+    back in place rather than sending another."""
     if turn.settings.publish_webhook:
         turn.publish(publication(turn, draft, mention), round=draft.publish_round)
         turn.audit("draft.publish_queued", subject(draft), round=draft.publish_round)
+        card = publishing_card(draft, mention, turn.settings, turn.templates)
+        if draft.publish_round == 0:
+            turn.dm(draft.author, card, priority=INTERACTIVE)
+        else:
+            turn.update(card)
         return
     hand_to_author(turn, draft, mention)
 
@@ -204,118 +212,3 @@ async def on_send_refresh(turn: Turn, action: Action) -> None:
         else "",
     )
     await turn.reply(card, ephemeral=True)
-
-
-@router.publication_settled()
-async def on_settled(turn: Turn, event: PublicationSettled) -> None:
-    """The webhook's answer: published (with its link) or failed (with the reason)."""
-    reason = None if event.published else (event.reason or "the receiver refused it")
-    mention: Mention | None = None
-
-    def consequences(turn: Turn, before: Draft, after: Draft) -> None:
-        if after.state is DraftState.PUBLISHED:
-            turn.audit(
-                "draft.published",
-                subject(after),
-                version=event.version,
-                url=event.url,
-                post_id=event.post_id,
-                attempts=event.attempts,
-            )
-        else:
-            turn.audit(
-                "draft.publish_failed",
-                subject(after),
-                version=event.version,
-                reason=reason,
-                attempts=event.attempts,
-            )
-        show(turn, after, mention)
-        turn.dm(after.author, outcome_card(turn, after, mention), priority=INTERACTIVE)
-
-    draft = await load_draft(turn, event.draft_id)
-    mention = await load_mention(turn, draft.mention_key)
-    settled = await change_draft(
-        turn,
-        event.draft_id,
-        lambda d: rules.settle(
-            d, event.version, event.round, turn.now(), safe_url(event.url), reason
-        ),
-        consequences,
-        stale_refresh=False,
-        first=draft,
-    )
-    if settled is not None:
-        await update_mention(turn, settled)
-
-
-def outcome_card(turn: Turn, draft: Draft, mention: Mention | None) -> Card:
-    """The author's note about a publication's outcome (Retry/Cancel when it failed)."""
-    failed = draft.state is DraftState.FAILED
-    text = turn.render(
-        "approvals/published.txt",
-        failed=failed,
-        reason=draft.failure,
-        reply=mention is not None,
-        handle=mention.author.handle if mention else "",
-    )
-    buttons: tuple[Button, ...] = ()
-    url = safe_url(draft.published_url)
-    if failed:
-        buttons = (
-            Button("Retry", "approvals.retry", button_value(draft), ButtonStyle.PRIMARY),
-            Button("Cancel", "approvals.cancel", button_value(draft)),
-        )
-    elif url:
-        buttons = (link("Open reply" if mention else "Open post", url),)
-    return Card(
-        title="Publishing failed" if failed else "Published",
-        blocks=(
-            TextBlock(text, tone=Tone.ATTENTION if failed else Tone.GOOD),
-            TextBlock(draft.text, quote=True),
-        ),
-        buttons=buttons,
-    )
-
-
-@router.action("approvals.retry", doing="retry publishing")
-async def on_retry(turn: Turn, action: Action) -> None:
-    await _after_failure(turn, action, retry=True)
-
-
-@router.action("approvals.cancel", doing="cancel publishing")
-async def on_cancel(turn: Turn, action: Action) -> None:
-    await _after_failure(turn, action, retry=False)
-
-
-async def _after_failure(turn: Turn, action: Action, *, retry: bool) -> None:
-    draft_id, _ = parse_button_value(action.value)
-    me = turn.actor.person_id
-    overrides = turn.actor.may(Permission.OVERRIDE)
-    draft = await load_draft(turn, draft_id)
-    mention = await load_mention(turn, draft.mention_key)
-
-    def change(d: Draft) -> Draft | Refusal:
-        if retry:
-            return rules.retry(d, me, turn.now(), overrides)
-        return rules.cancel(d, me, turn.now(), overrides)
-
-    def consequences(turn: Turn, before: Draft, after: Draft) -> None:
-        turn.audit(
-            "draft.publish_retried" if retry else "draft.cancelled",
-            subject(after),
-            round=after.publish_round,
-        )
-        if retry:
-            release(turn, after, mention)
-        show(turn, after, mention)
-
-    done = await change_draft(
-        turn, draft_id, change, consequences, stale_refresh=False, first=draft
-    )
-    if done is not None:
-        await update_mention(turn, done)
-        await turn.say(
-            turn.render("approvals/done.txt", what="retried" if retry else "cancelled"),
-            tone=Tone.GOOD,
-        )
