@@ -47,6 +47,7 @@ from bot.scheduler import Scheduler
 from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
+from bot.turns import KeyedTurns
 from handlers.triage.later import MENTION_CARD, render_mention_card
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class Runtime:
     _card_wakers: weakref.WeakSet[asyncio.Event] = field(
         default_factory=weakref.WeakSet, init=False, repr=False
     )
+    # Decisions on one key (a draft) take turns within this process.
+    turns: KeyedTurns = field(default_factory=KeyedTurns)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -127,6 +130,7 @@ class Runtime:
             playbooks=self.playbooks,
             statements=self.statements,
             pagers=self.pagers,
+            turns=self.turns,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:

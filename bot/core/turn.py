@@ -8,6 +8,7 @@ opening a form) goes straight to the platform's :class:`Responder`.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -36,6 +37,7 @@ from bot.core.storage import (
     Timer,
     Written,
 )
+from bot.core.taking import NoTurns, Slot, Turns
 
 # Outbox priorities: what a human just did goes before routine and bulk posts.
 INTERACTIVE = 0
@@ -60,6 +62,7 @@ class Turn:
         playbooks: Mapping[str, Playbook] | None = None,
         statements: StatementRenderer | None = None,
         pagers: frozenset[str] = frozenset(),
+        turns: Turns | None = None,
     ) -> None:
         self.event = event
         self.store = store
@@ -73,6 +76,7 @@ class Turn:
         self._statements = statements
         # The page channels beyond chat this deployment has (email, webhook, pagerduty).
         self.pagers = pagers
+        self._turns: Turns = turns or NoTurns()
         self._buffer = Effects()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
@@ -109,6 +113,15 @@ class Turn:
     def now(self) -> datetime:
         """The injected clock's time."""
         return self.clock.now()
+
+    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[Slot]:
+        """Hold ``key``'s turn in this process for this turn (see
+        :mod:`bot.core.taking`): a second holder waits for the first."""
+        return self._turns.hold(key, self)
+
+    def held(self, key: str) -> Slot | None:
+        """``key``'s slot if this turn holds it now."""
+        return self._turns.held(key, self)
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render a template to plain text."""
