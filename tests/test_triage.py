@@ -417,3 +417,23 @@ async def test_every_open_mention_is_reachable_from_the_queue_however_long(chat:
     # High priority has the shorter response time: all twelve come before the rest.
     assert all(handle.startswith("angry") for handle in seen[:12])
     assert "(Showing 81-82 of 82 unclaimed)" in out
+
+
+async def test_claims_made_while_the_queue_is_open_skip_nothing(chat: Chat) -> None:
+    # Sam opens the queue; Alex claims three of the five shown meanwhile.
+    # Show more goes on with the sixth, not three further down.
+    neutral = "where can I find the opening hours of the store in town"
+    await chat.run(
+        *[
+            mention_line(id=f"q{n}", text=neutral, author={"handle": f"person{n}"})
+            for n in range(12)
+        ]
+    )
+    first = await chat.run("as sam", "/triage care")
+    shown = [line.rsplit("@", 1)[1].split()[0] for line in first.splitlines() if "left · @" in line]
+    assert shown == [f"person{n}" for n in range(5)]
+    claimed = await chat.run("as alex", "click Claim #1", "click Claim #2", "click Claim #3")
+    assert claimed.count("You claimed the mention from @person") == 3
+    more = await chat.run("as sam", "channel #care", "click Show more")
+    shown = [line.rsplit("@", 1)[1].split()[0] for line in more.splitlines() if "left · @" in line]
+    assert shown == [f"person{n}" for n in range(5, 10)]

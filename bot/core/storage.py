@@ -232,9 +232,13 @@ class Store(Protocol):
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
 
-    async def find(self, kind: str, tag: str, limit: int = 200, offset: int = 0) -> list[Record]:
+    async def find(
+        self, kind: str, tag: str, limit: int = 200, offset: int = 0, after: str | None = None
+    ) -> list[Record]:
         """Records of ``kind`` carrying ``tag``, oldest insert first, after
-        skipping the first ``offset`` of them."""
+        skipping the first ``offset`` of them; with ``after`` (the key of a
+        record of ``kind``), only records inserted after that one, whether or
+        not it still carries ``tag`` (a cursor that others' changes do not move)."""
 
     async def count_tagged(self, kind: str, tag: str) -> int:
         """How many records of ``kind`` carry ``tag``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from bot.core.cards import Button, ButtonStyle, Card, Row, TextBlock
@@ -44,35 +45,43 @@ async def on_triage(turn: Turn, command: Command) -> None:
 
 @router.action("triage.queue", permission=Permission.TRIAGE, doing="see the triage queue")
 async def on_show_more(turn: Turn, action: Action) -> None:
-    spoke_id, start, offsets = parse_queue_value(action.value)
+    spoke_id, start, cursors = parse_queue_value(action.value)
     if not turn.settings.has_spoke(spoke_id):
         raise InvalidInput("spoke", f"unknown spoke {single_line(spoke_id, 40)!r}")
-    await turn.reply(await queue_card(turn, spoke_id, start, offsets), ephemeral=True)
+    await turn.reply(await queue_card(turn, spoke_id, start, cursors), ephemeral=True)
 
 
-def parse_queue_value(value: str) -> tuple[str, int, tuple[int, ...] | None]:
-    """``spoke|start|o1,o2,...``: the page's first row and, per priority, how
-    many of that priority's open mentions the earlier pages showed.
+Cursors = tuple[str | None, ...]
 
-    Buttons posted before the offsets existed carry ``spoke|start`` only."""
+
+def parse_queue_value(value: str) -> tuple[str, int, Cursors | None]:
+    """``spoke|start|["key", null, ...]``: the page's first row number and,
+    per priority, the last mention of that priority an earlier page showed.
+
+    Buttons posted before the cursors existed carry ``spoke|start`` only."""
     spoke_id, _, rest = value.partition("|")
-    start_text, _, offsets_text = rest.partition("|")
+    start_text, _, cursors_text = rest.partition("|")
     start = int(start_text) if start_text.isdigit() else 0
-    parts = offsets_text.split(",") if offsets_text else []
-    if len(parts) == len(Priority) and all(p.isdigit() for p in parts):
-        return spoke_id, start, tuple(int(p) for p in parts)
+    try:
+        parsed = json.loads(cursors_text) if cursors_text else None
+    except ValueError:
+        parsed = None
+    if (
+        isinstance(parsed, list)
+        and len(parsed) == len(Priority)
+        and all(c is None or isinstance(c, str) for c in parsed)
+    ):
+        return spoke_id, start, tuple(parsed)
     return spoke_id, start, None
 
 
-async def queue_card(
-    turn: Turn, spoke_id: str, start: int, offsets: tuple[int, ...] | None = None
-) -> Card:
+async def queue_card(turn: Turn, spoke_id: str, start: int, cursors: Cursors | None = None) -> Card:
     """The person's claims, then the spoke's unclaimed mentions by time left.
 
     Every open mention is reachable however long the queue: each priority's
     open mentions are read in arrival order (so, within a priority, by time
-    left) and merged a page at a time, the button carrying where each
-    priority's list has got to.
+    left) and merged a page at a time; the button carries, per priority, the
+    last mention shown, so claims made meanwhile neither skip nor repeat any.
     """
     settings = turn.settings
     now = turn.now()
@@ -85,9 +94,10 @@ async def queue_card(
     ]
     mine.sort(key=lambda m: sla_left(m, settings, now))
     waiting = sum([await turn.store.count_tagged(KIND, _open_tag(spoke_id, p)) for p in Priority])
-    if offsets is None:
-        offsets = await _offsets_at(turn, spoke_id, start)
-    page, after = await _page(turn, spoke_id, offsets)
+    if cursors is None:
+        # An old button: start over rather than replay pages.
+        start, cursors = 0, tuple(None for _ in Priority)
+    page, after = await _page(turn, spoke_id, cursors)
     spoke_name = settings.spoke(spoke_id).name
     rows = [_row(turn, settings, m, now, claim=False) for m in mine] if start == 0 else []
     rows += [_row(turn, settings, m, now, claim=True) for m in page]
@@ -99,8 +109,8 @@ async def queue_card(
             )
         )
     buttons: tuple[Button, ...] = ()
-    if start + PAGE < waiting and len(page) == PAGE:
-        more = f"{spoke_id}|{start + PAGE}|{','.join(str(o) for o in after)}"
+    if len(page) == PAGE and await _more(turn, spoke_id, after):
+        more = f"{spoke_id}|{start + PAGE}|{json.dumps(list(after))}"
         buttons = (Button("Show more", "triage.queue", more),)
     return Card(
         title=turn.render("triage/queue_title.txt", spoke=spoke_name),
@@ -108,7 +118,10 @@ async def queue_card(
         rows=tuple(rows),
         buttons=buttons,
         context=turn.render(
-            "triage/queue_context.txt", shown=len(page), start=start, total=waiting
+            "triage/queue_context.txt",
+            shown=len(page),
+            start=start,
+            total=max(waiting, start + len(page)),
         ),
     )
 
@@ -117,35 +130,32 @@ def _open_tag(spoke_id: str, priority: Priority) -> str:
     return f"queue:{spoke_id}:open:{priority.value}"
 
 
-async def _page(
-    turn: Turn, spoke_id: str, offsets: tuple[int, ...]
-) -> tuple[list[Mention], tuple[int, ...]]:
-    """The next ``PAGE`` open mentions by time left, and the offsets after them."""
+async def _page(turn: Turn, spoke_id: str, cursors: Cursors) -> tuple[list[Mention], Cursors]:
+    """The next ``PAGE`` open mentions by time left, and the cursors after them."""
     settings = turn.settings
     now = turn.now()
     candidates: list[tuple[int, Mention]] = []
     for index, priority in enumerate(Priority):
         found = await turn.store.find(
-            KIND, _open_tag(spoke_id, priority), limit=PAGE, offset=offsets[index]
+            KIND, _open_tag(spoke_id, priority), limit=PAGE, after=cursors[index]
         )
         candidates += [(index, from_record(r)) for r in found]
     # The least time left comes first: that is the one to take.
     candidates.sort(key=lambda c: (sla_left(c[1], settings, now), c[1].received_at))
     page = candidates[:PAGE]
-    after = list(offsets)
-    for index, _ in page:
-        after[index] += 1
+    after = list(cursors)
+    for index, mention in page:
+        after[index] = mention.key
     return [m for _, m in page], tuple(after)
 
 
-async def _offsets_at(turn: Turn, spoke_id: str, start: int) -> tuple[int, ...]:
-    """Where each priority's list stands after ``start`` rows (old buttons)."""
-    offsets = tuple(0 for _ in Priority)
-    for _ in range(start // PAGE):
-        page, offsets = await _page(turn, spoke_id, offsets)
-        if not page:
-            break
-    return offsets
+async def _more(turn: Turn, spoke_id: str, cursors: Cursors) -> bool:
+    """Whether any open mention comes after the cursors."""
+    for index, priority in enumerate(Priority):
+        tag = _open_tag(spoke_id, priority)
+        if await turn.store.find(KIND, tag, limit=1, after=cursors[index]):
+            return True
+    return False
 
 
 def _row(turn: Turn, settings: Settings, m: Mention, now: datetime, *, claim: bool) -> Row:

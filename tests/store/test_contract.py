@@ -259,6 +259,24 @@ async def test_find_pages_with_offset_and_counts_tagged(store: Store) -> None:
     assert await store.count_tagged("case", "state:open") == 5
 
 
+async def test_find_after_a_key_is_a_cursor_that_others_changes_do_not_move(
+    store: Store,
+) -> None:
+    for key in "abcdef":
+        await store.insert(case(key, "state:open"))
+    first = await store.find("case", "state:open", limit=2)
+    assert [r.key for r in first] == ["a", "b"]
+    # Someone closes b and c while the first page is on screen.
+    await store.replace(case("b", "state:closed"), expected_version=1)
+    await store.replace(case("c", "state:closed"), expected_version=1)
+    after_b = await store.find("case", "state:open", limit=2, after="b")
+    assert [r.key for r in after_b] == ["d", "e"]
+    assert [r.key for r in await store.find("case", "state:open", after="e")] == ["f"]
+    assert await store.find("case", "state:open", after="f") == []
+    # An unknown key starts from the beginning.
+    assert [r.key for r in await store.find("case", "state:open", limit=1, after="zz")] == ["a"]
+
+
 async def test_find_by_tag_oldest_insert_first(store: Store) -> None:
     await store.insert(case("a", "state:open", "spoke:care"))
     await store.insert(case("b", "state:open"))

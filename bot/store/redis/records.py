@@ -103,12 +103,18 @@ class RedisRecords(RedisBase):
         v, d, t = await self._read_record(self._record_key(kind, key))
         return None if v is None else decode_record(kind, key, v, d, t)
 
-    async def find(self, kind: str, tag: str, limit: int = 200, offset: int = 0) -> list[Record]:
+    async def find(
+        self, kind: str, tag: str, limit: int = 200, offset: int = 0, after: str | None = None
+    ) -> list[Record]:
         """Records of ``kind`` carrying ``tag``, oldest insert first, after
-        skipping the first ``offset`` of them."""
+        skipping the first ``offset`` of them (and, with ``after``, those
+        inserted up to the record of that key)."""
         if limit <= 0:
             return []
-        rows = await self._run("find", [self._tag_key(kind, tag)], [limit, max(offset, 0)])
+        since = self._record_key(kind, after) if after is not None else ""
+        rows = await self._run(
+            "find", [self._tag_key(kind, tag), since], [limit, max(offset, 0), int(bool(since))]
+        )
         return [decode_record(k, key, v, d, t) for k, key, v, d, t in rows]
 
     async def count_tagged(self, kind: str, tag: str) -> int:

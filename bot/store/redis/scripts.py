@@ -140,11 +140,19 @@ return 1
 """
 )
 
-# KEYS[1] tag zset. ARGV: limit.
+# KEYS[1] tag zset, KEYS[2] the record to start after (with ARGV[3] = 1). ARGV: limit offset after?.
 LUA_FIND = """
 local out = {}
 local first = tonumber(ARGV[2] or 0)
-for _, rk in ipairs(redis.call('ZRANGE', KEYS[1], first, first + tonumber(ARGV[1]) - 1)) do
+local limit = tonumber(ARGV[1])
+local keys
+if ARGV[3] == '1' then
+  local since = redis.call('HGET', KEYS[2], 's') or 0
+  keys = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. since, '+inf', 'LIMIT', first, limit)
+else
+  keys = redis.call('ZRANGE', KEYS[1], first, first + limit - 1)
+end
+for _, rk in ipairs(keys) do
   local h = redis.call('HMGET', rk, 'kind', 'key', 'v', 'd', 't')
   if h[1] then table.insert(out, h) end
 end

@@ -150,16 +150,24 @@ class SqliteRecords(SqliteBase):
         rows = await self._fetch(SELECT_RECORD, (kind, key))
         return decode_record(rows[0]) if rows else None
 
-    async def find(self, kind: str, tag: str, limit: int = 200, offset: int = 0) -> list[Record]:
+    async def find(
+        self, kind: str, tag: str, limit: int = 200, offset: int = 0, after: str | None = None
+    ) -> list[Record]:
         """Records of ``kind`` carrying ``tag``, oldest insert first, after
-        skipping the first ``offset`` of them."""
+        skipping the first ``offset`` of them (and, with ``after``, those
+        inserted up to the record of that key)."""
         if limit <= 0:
             return []
+        since = ""
+        args: tuple[object, ...] = (kind, tag)
+        if after is not None:
+            since = " AND t.seq > COALESCE((SELECT seq FROM records WHERE kind = ? AND key = ?), 0)"
+            args += (kind, after)
         rows = await self._fetch(
             "SELECT r.seq, r.kind, r.key, r.version, r.data, r.tags"
             " FROM record_tags t JOIN records r ON r.seq = t.seq"
-            " WHERE t.kind = ? AND t.tag = ? ORDER BY t.seq LIMIT ? OFFSET ?",
-            (kind, tag, limit, max(offset, 0)),
+            f" WHERE t.kind = ? AND t.tag = ?{since} ORDER BY t.seq LIMIT ? OFFSET ?",
+            (*args, limit, max(offset, 0)),
         )
         return [decode_record(row) for row in rows]
 
