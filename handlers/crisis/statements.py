@@ -48,12 +48,15 @@ from handlers.crisis.flow import (
     transition,
 )
 from handlers.crisis.incident import Incident, StatementPost
-from handlers.crisis.records import to_record
+from handlers.crisis.records import KIND as INCIDENT_KIND
+from handlers.crisis.records import from_record, to_record
 
 DRAFT_ACTION = "crisis.statement"
 RUNNING = "run an incident"
 # The backstop of a crash in the middle of a pause or resume runs again after this.
 RETRY_AFTER = timedelta(minutes=1)
+# A pause and a resume racing each other settle within a few rounds.
+SYNC_ATTEMPTS = 5
 
 
 # -- Draft statement -----------------------------------------------------------
@@ -234,16 +237,31 @@ async def sync_publishing(
     the backstop (``backstop``: this change's). Returns (posts that keep
     their time, posts missed, posts held)."""
     ref = statement_rules.pause_ref(incident.id)
-    kept = missed = 0
-    if incident.publishing_paused and incident.open:
-        held = await pause.pause(turn, ref, f"crisis {incident.id}", incident.accounts)
-    else:
-        released, late = await pause.resume(turn, ref)
-        kept, missed = len(released), len(late)
-        held = await pause.held(turn, ref)
+    # Act on the incident as it is now, not as this change wrote it: a pause
+    # and a resume close together each sync, and the later state must win
+    # whichever sync finishes last. So re-read after applying and go again
+    # if it moved meanwhile.
+    for _ in range(SYNC_ATTEMPTS):
+        kept = missed = 0
+        current = await _reread(turn, incident)
+        paused = current.publishing_paused and current.open
+        if paused:
+            held = await pause.pause(turn, ref, f"crisis {incident.id}", current.accounts)
+        else:
+            released, late = await pause.resume(turn, ref)
+            kept, missed = len(released), len(late)
+            held = await pause.held(turn, ref)
+        settled = await _reread(turn, incident)
+        if (settled.publishing_paused and settled.open) == paused:
+            break
     turn.cancel(backstop or publishing_timer_key(incident))
     await follow(turn, incident.id, lambda i: statement_rules.with_held(i, held))
     return kept, missed, len(held)
+
+
+async def _reread(turn: Turn, incident: Incident) -> Incident:
+    record = await turn.store.get(INCIDENT_KIND, incident.id)
+    return incident if record is None else from_record(record)
 
 
 @router.timer(PUBLISHING_TIMER)

@@ -7,6 +7,8 @@ approvals following is finished by the backstop timer."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.external_sends import ExternalSender
@@ -163,4 +165,30 @@ async def test_a_crash_after_resume_is_finished_by_the_backstop(
     assert "Scheduled post released" in out
     assert await chat.store.get("publishing_pause", "crisis:CR-1") is None
     out = await chat.run("advance 59m")
+    assert "Approved post: publish it now" in out
+
+
+async def test_a_pause_synced_after_a_later_resume_does_not_hold_posts_for_good(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause and a resume close together: the pause's follow-up runs last,
+    with the incident as the pause wrote it. It must act on the incident as
+    it is (resumed), or the post would stay held with no pause to end."""
+    post = await schedule(chat, "2026-03-02 10:00")
+    await chat.run(*DECLARE)
+    real = statements.sync_publishing
+
+    async def resume_then_late_pause(turn: object, incident: Incident, *args: object) -> object:
+        done = await real(turn, incident, *args)  # type: ignore[arg-type]
+        stale = replace(incident, publishing_paused=True)
+        await real(turn, stale)  # type: ignore[arg-type]
+        return done
+
+    monkeypatch.setattr(statements, "sync_publishing", resume_then_late_pause)
+    await chat.run("as priya", "/crisis resume")
+    monkeypatch.setattr(statements, "sync_publishing", real)
+    assert not (await incident(chat)).publishing_paused
+    assert (await reread(chat, post)).held_by == ()
+    assert await chat.store.get("publishing_pause", "crisis:CR-1") is None
+    out = await chat.run("advance 60m")
     assert "Approved post: publish it now" in out
