@@ -8,20 +8,24 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
+from bot.core.complaints import polarity, signals
 from bot.core.model import Enrichment, Mention, Sentiment
 from bot.core.settings import RoutingRule, Settings
 from bot.intake.feed import IncomingMention
 
 
 class SentimentModel(Protocol):
-    """Scores text in [-1, 1]."""
+    """The sentiment of a post: its tone, and whether it is a complaint or urgent."""
 
-    def compound(self, text: str) -> float:
-        """Negative below zero, positive above."""
+    def assess(self, text: str, network: str) -> Sentiment:
+        """The sentiment a card shows for ``text`` posted on ``network``."""
 
 
 class VaderSentiment:
-    """VADER: a lexicon and rule model tuned for social media text."""
+    """VADER (a lexicon and rule model tuned for social media text) for the
+    tone, with the complaint and urgency lexicon of :mod:`bot.core.complaints`
+    overruling it where VADER misreads customer care (a complaint is never
+    positive)."""
 
     def __init__(self) -> None:
         from bot.intake.vader import FastVader
@@ -32,6 +36,11 @@ class VaderSentiment:
         # VADER is linear in the text length; the lead of a very long post
         # carries its tone, and this bounds the cost of hostile input.
         return float(self._analyzer.polarity_scores(text[:5000])["compound"])
+
+    def assess(self, text: str, network: str) -> Sentiment:
+        compound = round(self.compound(text), 4)
+        found = signals(text[:5000], network)
+        return Sentiment(compound, polarity(compound, found), found.complaint, found.urgent)
 
 
 def sentiment_label(compound: float) -> str:
@@ -121,14 +130,14 @@ def enrich(
     incoming: IncomingMention, settings: Settings, model: SentimentModel, received_at: datetime
 ) -> Mention:
     """Score, flag and route an incoming mention."""
-    compound = round(model.compound(incoming.text), 4)
-    label = sentiment_label(compound)
+    sentiment = model.assess(incoming.text, incoming.network)
+    label = sentiment.label
     risks = tuple(
         name for name, words in settings.risk_words.items() if matches(incoming.text, words)
     )
     rule = route(settings.rules, incoming, label, risks)
     enrichment = Enrichment(
-        sentiment=Sentiment(compound, label),
+        sentiment=sentiment,
         brands=matches(incoming.text, settings.brands),
         competitors=matches(incoming.text, settings.competitors),
         risks=risks,

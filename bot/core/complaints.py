@@ -1,0 +1,358 @@
+"""Complaint and urgency signals: a curated lexicon of patterns, pure and fast.
+
+VADER scores words, not intent: "my order never arrived and nobody answers. I
+want a refund now!" reads as positive (+0.15) because "want" and "refund" carry
+no valence and "now!" boosts nothing negative. Customer care needs two other
+questions answered: is the author dissatisfied with us (a complaint), and does
+the post need a human fast (urgent)? This module answers them with phrase
+patterns written for customer mentions; :func:`bot.intake.enrich` combines them
+with VADER so that a complaint is never labelled positive.
+
+Why a curated lexicon and not a package: the maintained emotion lexicons on
+PyPI are the NRC lexicons (``nrclex``), free for research only, which a
+commercial product may not ship; AFINN scores valence like VADER and knows no
+"still waiting" or "lawyer". A model would be downloaded or large. The patterns
+below are ours (Apache-2.0), grouped by why they signal what they do; each
+group is one compiled regular expression over the lower-cased text, so a
+mention costs a few regex scans.
+
+How to maintain it: add a phrase to the group whose reason fits, with a test
+in ``tests/test_complaints.py`` saying what the card shows, and run
+``bench/sentiment_eval.py --split dev`` before and after. Never tune on
+``eval/sentiment/test.jsonl``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_NEG = r"(?:not|no|never|isn'?t|wasn'?t|aren'?t|don'?t|didn'?t|doesn'?t|can'?t|cannot|won'?t)"
+
+#: Dissatisfaction or a problem the author wants fixed, whatever VADER says.
+COMPLAINT = (
+    # Waiting and silence.
+    r"never (?:arrived|came|showed up|turned up|got|received|delivered)",
+    r"(?:has|have|had)n'?t (?:arrived|come|turned up|been delivered)",
+    r"still (?:waiting|no |not |nothing|haven'?t|hasn'?t|broken|charging|down)",
+    r"stillwaiting|\bday \d+\b|\b\d+ (?:days|weeks|hours) (?:later|and still|now|of waiting)|"
+    r"been waiting|no update|(?:haven'?t|didn'?t|never|not) (?:yet )?received|where(?:'s| is) my\b",
+    r"(?:nobody|no one|noone|no-one)\b.{0,25}\b(?:answers|answering|picks? up|will talk|"
+    r"replies|responds|gets back|seems to care|cares|helps|called back|bothered)",
+    r"\bno (?:answer|reply|response|callback|call back|one came)\b",
+    r"on hold|hung up on|(?:callback|call back)\b.{0,30}\b(?:day|week|never)",
+    r"answer(?:ed)? my (?:dms|messages|emails|calls)",
+    # Money.
+    r"\b(?:want|need|demand|where(?:'s| is)|still no|isn'?t) (?:a |my |the )?refund",
+    r"refund (?:now|please|pls|asap)|my money back|money back please",
+    r"charg(?:ed|ing)\b.{0,30}\b(?:twice|two times|three times|\d+ times)|double[- ]charged|overcharg|"
+    r"took my money|billing error|\bcompensat|reimburse|false advertising|not as described",
+    r"resort fee|hidden fee|price (?:hike|rise|increase)|raised (?:fares|prices)|"
+    r"again\b.{0,20}\bprice",
+    # Leaving and escalating.
+    r"\bcancel(?:l?ing|l?ed)? my\b|\bunsubscrib|\bunfollow|moving my money|"
+    r"\bswitching (?:to|away|provider)|\bdisput(?:e|ing)\b|\bcomplained\b",
+    r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|"
+    r"trading standards|ombudsman|small claims|chargeback|go to the police|the press\b",
+    # Things broken, wrong, lost, unsafe.
+    r"(?:doesn'?t|does not|don'?t|won'?t|isn'?t|not|stopped) work(?:ing)?\b|keeps crashing|"
+    r"logs me out|won'?t load|can'?t (?:access|log ?in|sign in|get in|get through|pay|book|check in)|"
+    r"\bkeeps (?:cutting|dropping|crashing|failing|freezing|logging|cancell?ing|disconnecting|"
+    r"rejecting|declining|charging)|\bhacked\b|"
+    r"\bsince (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last \w+)\b",
+    r"\blost (?:my|our|the)\b|\bleft my (?:parcel|package|order)|delivered to a door|"
+    r"substitut|\bwrong (?:order|item|size|size chart)|size chart was wrong|\bgot a\b.{0,30}\bordered",
+    r"\bdamaged|squashed|smashed|cracked|shattered|\bruined|soaked|threw my|thrown|"
+    r"smells off|out of date|dated last week|\bmould|\bmold\b|\bdirty\b|"
+    r"cockroach|\bbroken (?:order|lift|heater|item)",
+    r"sparking|gas smell|smell of gas|hot to the touch|leaked|leaking|data breach|privacy breach|"
+    r"someone else'?s|phishing|took everything|transactions? i didn'?t make|didn'?t book|"
+    r"no[- ]show|account restricted|can'?t access my",
+    r"cancell?ed\b.{0,40}\b(?:no hotel|no rebooking|stranded|stuck)|no hotel|no rebooking|"
+    r"no wheelchair|no announcement|no alternative|"
+    r"no (?:mobile |phone |4g |5g )?(?:signal|service|coverage)\b|no internet|no wifi|no power|"
+    r"no heating|no hot water|power cut|(?:delayed|late|down|cancell?ed) again|"
+    r"\b(?:app|site|website|login|service|network) (?:is |was |still |keeps going )?down\b|"
+    r"\bdown for (?:me|us|everyone|hours|days)|outage (?:again|for|since|in my)|another outage|"
+    r"\bcrash(?:es|ing)\b|\bglitch|locked out|\berror\b|\bcode [45]\d\d\b",
+    r"\bstuck (?:between|in|at|on)\b|stranded|sleeping on the floor|missed (?:my )?connection",
+    # Judgements of the company.
+    r"\bworst\b|\bterrible\b|appalling|shocking|horrendous|horrible|\bpoor service|"
+    r"\bbad service|never again|never (?:using|flying|ordering|buying|shopping)|done with you|"
+    r"fed up|sick of|tired of|frustrat|furious|\blivid\b|disappoint|let (?:me|us) down|"
+    r"\bscam(?:med|mers)?\b|robbery|not fit for purpose|faulty|defective|fell apart|"
+    r"\bfiled a complaint|\bformal complaint|\bmake a complaint|speak to a manager|"
+    r"\bawful\b|\buseless\b|\brude\b|\bunhelpful\b|disgusting|disgrace|"
+    r"shambles|pathetic|ridiculous|misleading|\brip[- ]?off|\bcringe\b|who approved this|"
+    r"downgrade|getting worse|felt like a number|treated like|unacceptable",
+    r"\bsort (?:it|this) out|\bfix (?:your|it|this|pls|please|the)\b|do better|\bcome on\b|"
+    r"\b(?:please|pls|plz) (?:fix|sort)|\bfix\W*$",
+    rf"{_NEG} (?:impressed|happy|pleased|good enough|acceptable|ok|okay|helpful|amused)\b",
+    r"\bshame about|\bbut an apology\b|apology isn'?t|thanks for nothing|thanks for leaving|"
+    r"\bfor the privilege|ads came back|\bcame back after",
+)
+
+#: Irony: praise words around a complaint ("oh great, another price rise").
+#: Each is a complaint: in mentions of a company these are almost never
+#: sincere, and a missed complaint shown as praise is the costlier error.
+SARCASM = (
+    r"\boh (?:cool|great|fantastic|wonderful|brilliant|perfect|lovely|good)\b",
+    r"\bthanks a lot\b|\bslow clap|\byeah right\b|"
+    r"\b(?:gotta|got to|just) love\b|\blove how\b|\blove (?:being|paying|waiting)\b|"
+    r"\bimpressive really\b|\babsolutely brilliant\b|\bgreat job\b.{0,40}\b(?:hours?|again)\b",
+    r"\blove (?:a|that)\b.{0,30}\b(?:breach|delay|queue|leak)",
+    r"\bcan'?t wait to\b.{0,40}\b(?:stand|wait|queue|pay)\b",
+    r"\bwould be even\b|just what (?:i|we) needed|never fails to disappoint|"
+    r"(?:amazing|great|brilliant|fantastic|wonderful|excellent) service\W{0,4}\U0001f44f",
+)
+
+#: Negated complaints that are praise: VADER reads "complain", "bad", "hate"
+#: and "cry" as negative.
+PRAISE = (
+    rf"{_NEG} complain|no complaints|nothing bad to say|{_NEG} (?:a )?single (?:outage|problem|issue)",
+    r"made me cry|i don'?t hate|\bno notes\b|zero hassle|\bslaps\b|deserves a raise|\blegend\b",
+    r"\bnot bad\b|\b(?:is|was|looks) (?:fire|lit)\b|"
+    r"can'?t wait (?:for|to)\b(?!.{0,40}\b(?:stand|wait|queue|pay|be charged)\b)|"
+    r"that'?s how you do|genuinely impressed|10/10|can'?t fault (?:them|it|you)\b(?!.{0,40}\bbut\b)",
+)
+
+#: A complaint put right: praise that names a refund is not a complaint.
+RESOLVED = (r"\brefunded\b|money back same day|\bgot my refund\b|\bsorted (?:it|me)\b",)
+
+#: Needs a human fast: safety, legal threats, harm, exposed data, money lost,
+#: people stranded, press deadlines, outages now.
+URGENT = (
+    # Safety.
+    r"gas smell|smell of gas|gas leak|sparking|\bsparks\b|\bsmoke\b|\bon fire\b|fainted|"
+    r"collapsed|ambulance|\binjur|bleeding|hot to the touch|electric shock|exposed wires|"
+    r"carbon monoxide|(?:will|could|going to) (?:get )?(?:hurt|killed|injured)|"
+    r"explo(?:ded|sion)|overheat|melted|electrocut|choking|allergic reaction|"
+    r"hospital|unconscious|assault|attacked|harass|threaten|\bweapon|\bknife|stalk|"
+    r"keeps showing up|following me|\bhazard|poison|"
+    r"\bdangerous\b|\bunsafe\b|food poisoning|anaphyla|smells off|dropped a floor|"
+    r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b",
+    # Legal, police and press threats.
+    r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|trading standards|"
+    r"ombudsman|\bpolice\b|the press\b|class action|\bcourt\b|\bgdpr\b|data protection|"
+    r"\bregulator\b|watchdog",
+    # Harm to self or others.
+    r"drive into a wall|kill myself|end it all|\bi'?m done\b|\bim done\b|can'?t go on|"
+    r"self[- ]harm|suicid|hurt myself|getting scary|want to die|end my life|take my life|"
+    r"can'?t take (?:it|this) anymore|no reason to live",
+    # Data exposed.
+    r"data (?:leak|breach)|privacy breach|\bleaked\b|someone else'?s|home address|door code|"
+    r"\bdox|phishing|account number|\bcw: data|\bhacked\b|identity theft|"
+    r"my (?:personal )?details (?:are|were) (?:visible|exposed|public)|\bexposed\b",
+    # Money lost or out of reach.
+    r"(?:took|taken|stole|stolen|missing)\b.{0,25}[£€$]\s?\d|transactions? i didn'?t make|"
+    r"\bfraud line|took everything|account restricted|can'?t access my money|no cash|"
+    r"took cash|\bstolen\b|\bscammed\b|unauthori[sz]ed|double[- ]charged|"
+    r"charged (?:me )?(?:twice|\w+ times)|overdrawn|can'?t pay (?:my )?rent",
+    # Stranded travellers.
+    r"stranded|\bstuck (?:in|between|at)\b(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|sorting))|sleeping on the floor|missed (?:my |a )?connection|"
+    r"boarding closes|counter closed|no hotel|no rebooking|no wheelchair|runs out tomorrow|"
+    r"denied boarding|nowhere to (?:stay|sleep)|no way home|left behind|"
+    r"(?:insulin|medication|medicine|oxygen)\b",
+    # Outages that stop someone now; the explicit word.
+    r"no (?:mobile )?signal since|needed to call an ambulance|\basap\b|can'?t call (?:999|911|112)|"
+    r"(?:no|without) (?:power|heating|water)\b.{0,40}\b(?:baby|newborn|elderly|disabled|medical)",
+    # "not urgent urgent but pls" says it is not.
+    r"(?<!not )(?<!not urgent )(?<!n't )\burgent\b|\bemergency\b",
+)
+
+#: Reports that are bad news for a company: negative, never complaints.
+#: A journalist asking for comment: urgent (a deadline), and reporting, not
+#: complaining, whatever the story is about.
+PRESS = (
+    r"journalist|reporter|\bproducer\b|press office|\bfor comment\b|\bany comment\b|"
+    r"\ba comment\b|\ba spokesperson\b|\bdeadline\b|filing tonight|running a story",
+)
+
+BAD_NEWS = (
+    r"\bfined\b|\bfine of\b|\binquiry\b|\bprobe\b|\binvestigat|job cuts|\bcuts\b|layoffs|"
+    r"shares (?:fall|drop|slump|slip|tumble|plunge|sink)|\b(?:slip|slips|slump|slumps|tumble|tumbles|"
+    r"plunge|plunges)\b|\brecall|\bsued\b|lawsuit|\bbreach\b|\boutage\b|\bstrike\b|"
+    r"\blosses\b|\bwarns?\b|\bcomplaints\b|\bbacklash\b|\bcriticis",
+)
+
+
+#: Signs that are not words, checked as plain substrings: anger and
+#: disapproval emoji make a complaint, the upside-down face and "/s" irony.
+ANGRY_EMOJI = ("\U0001f621", "\U0001f92c", "\U0001f624", "\U0001f644", "\U0001f44e")
+IRONY_SIGNS = ("\U0001f643", " /s")
+
+
+def _branches(pattern: str) -> list[str]:
+    """``pattern`` split at its top-level ``|``."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _first_chars(branch: str) -> frozenset[str] | None:
+    """The characters a match of ``branch`` can start with; None when it
+    cannot be told (then the branch is tried everywhere)."""
+    try:
+        parsed = importlib.import_module("re._parser").parse(branch)
+        names = importlib.import_module("re._constants")
+    except Exception:  # another interpreter's internals: stay correct, be slower
+        return None
+
+    def walk(items: Any) -> frozenset[str] | None:
+        for op, arg in items:
+            if op in (names.AT, names.ASSERT, names.ASSERT_NOT):
+                continue  # zero width: \b, lookarounds
+            if op is names.LITERAL:
+                return frozenset(chr(arg))
+            if op is names.SUBPATTERN:
+                return walk(arg[3])
+            if op is names.BRANCH:
+                found: frozenset[str] = frozenset()
+                for alternative in arg[1]:
+                    first = walk(alternative)
+                    if first is None:
+                        return None
+                    found |= first
+                return found
+            if op is names.IN and all(kind is names.LITERAL for kind, _ in arg):
+                return frozenset(chr(code) for _, code in arg)
+            return None
+        return None  # may match the empty string
+
+    return walk(parsed)
+
+
+def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a group, tried only at the start of a word.
+
+    Python's ``re`` tries the alternatives of an alternation one after the
+    other at every position; with a few hundred phrases that is most of the
+    cost. Every phrase starts at a word, so the alternation is anchored with
+    ``\\b``, and phrases are bucketed by their first character behind a
+    one-character lookahead: at each word the engine tries a few dozen
+    buckets and the phrases of one, not every phrase.
+    ``tests/test_complaints.py`` checks it finds what the plain alternation finds.
+    """
+    buckets: dict[str, list[str]] = {}
+    anywhere: list[str] = []
+    for pattern in patterns:
+        for branch in _branches(pattern):
+            first = _first_chars(branch)
+            if first is None:
+                anywhere.append(branch)
+                continue
+            for ch in first:
+                buckets.setdefault(ch, []).append(branch)
+    guarded = [
+        f"(?={re.escape(ch)})(?:{'|'.join(branches)})" for ch, branches in sorted(buckets.items())
+    ]
+    return re.compile(r"\b(?:" + "|".join(guarded + anywhere) + ")")
+
+
+def plain(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """The group as one plain alternation: what :func:`_compile` must equal."""
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")")
+
+
+_COMPLAINT = _compile(COMPLAINT)
+_SARCASM = _compile(SARCASM)
+_PRAISE = _compile(PRAISE)
+_RESOLVED = _compile(RESOLVED)
+_URGENT = _compile(URGENT)
+_BAD_NEWS = _compile(BAD_NEWS)
+_PRESS = _compile(PRESS)
+# A question mark that ends a question, not the "??" of disbelief.
+_QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
+# Patterns are written with straight apostrophes; phones send curly ones.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the lexicon found in one text."""
+
+    complaint: bool
+    urgent: bool
+    sarcasm: bool
+    praise: bool
+    bad_news: bool
+    question: bool = False
+    news: bool = False
+
+
+def signals(text: str, network: str = "") -> Signals:
+    """The complaint and urgency signals of ``text`` (lexicon only, no VADER)."""
+    low = text.lower().translate(_APOSTROPHES)
+    praise = _PRAISE.search(low) is not None
+    resolved = _RESOLVED.search(low) is not None
+    sarcasm = _SARCASM.search(low) is not None or any(s in low for s in IRONY_SIGNS)
+    # A journalist reports; what they report is not their complaint.
+    news = network == "news"
+    press = _PRESS.search(low) is not None
+    urgent = not news and (press or _URGENT.search(low) is not None)
+    # Irony is a complaint ("thanks for nothing"); a cue beside praise or a
+    # fix ("refunded in 2 minutes, impressed") is not.
+    cue = (
+        any(e in low for e in ANGRY_EMOJI) or _COMPLAINT.search(low) is not None
+    ) and not (resolved or praise)
+    complaint = not (news or press) and "not a complaint" not in low and (sarcasm or cue)
+    return Signals(
+        complaint=complaint,
+        # Press coverage reaches comms through routing (network news); a
+        # headline's "regulator" or "police" is not a reader who needs us now.
+        urgent=urgent,
+        sarcasm=sarcasm,
+        praise=praise and not complaint,
+        bad_news=news and _BAD_NEWS.search(low) is not None,
+        question=_QUESTION.search(text) is not None,
+        news=news,
+    )
+
+
+def polarity(compound: float, found: Signals) -> str:
+    """The label a card shows: VADER's thresholds, overruled by the signals.
+
+    A complaint is negative whatever its words; praise in negated words
+    ("can't complain") is positive; irony cancels VADER's praise; a bad-news
+    report is negative; an urgent post that is not a complaint (a bystander's
+    warning, a journalist's deadline) is neutral toward the company.
+    """
+    if found.complaint:
+        return "negative"
+    if found.praise:
+        return "positive"
+    if found.bad_news:
+        return "negative"
+    if found.urgent and compound < 0.5:
+        return "neutral"
+    if found.question and compound < 0.6:
+        # An information request ("is parking free?") is neutral; VADER
+        # scores "free" and "please".
+        return "neutral"
+    if found.news and -0.4 < compound < 0.4:
+        # Headlines report; mild words ("in talks", "opens") are not a tone.
+        return "neutral"
+    if compound >= 0.05:
+        return "neutral" if found.sarcasm else "positive"
+    if compound <= -0.05:
+        return "negative"
+    return "neutral"
