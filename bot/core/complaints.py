@@ -43,12 +43,16 @@ COMPLAINT = (
     r"replies|responds|gets back|seems to care|cares|helps|called back|bothered)",
     r"\bno (?:answer|reply|response|callback|call back|one came)\b",
     r"on hold|hung up on|(?:callback|call back)\b.{0,30}\b(?:day|week|never)",
-    r"answer(?:ed)? my (?:dms|messages|emails|calls)",
+    r"answer(?:ed)? my (?:dms|messages|emails|calls)|"
+    r"(?:isn'?t|not|aren'?t|stopped|never) (?:answering|responding|replying|picking up|getting back)|"
+    r"keeps? (?:giving|sending|telling|fobbing|cutting)|been like this|nothing back|heard nothing|"
+    r"marked (?:it |my \w+ )?(?:as )?delivered|says (?:it was )?delivered|nothing here",
     # Money.
     r"\b(?:want|need|demand|where(?:'s| is)|still no|isn'?t) (?:a |my |the )?refund",
     r"refund (?:now|please|pls|asap)|my money back|money back please",
     r"charg(?:ed|ing)\b.{0,30}\b(?:twice|two times|three times|\d+ times)|double[- ]charged|overcharg|"
-    r"took my money|billing error|\bcompensat|reimburse|false advertising|not as described",
+    r"took my money|billing error|why am i paying|what am i paying for|bait and switch|throttl|"
+    r"\bcompensat|reimburse|false advertising|not as described",
     r"resort fee|hidden fee|price (?:hike|rise|increase)|raised (?:fares|prices)|"
     r"again\b.{0,20}\bprice",
     # Leaving and escalating.
@@ -57,14 +61,15 @@ COMPLAINT = (
     r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|"
     r"trading standards|ombudsman|small claims|chargeback|go to the police|the press\b",
     # Things broken, wrong, lost, unsafe.
-    r"(?:doesn'?t|does not|don'?t|won'?t|isn'?t|not|stopped) work(?:ing)?\b|keeps crashing|"
+    r"(?:doesn'?t|does not|don'?t|won'?t|isn'?t|not|no|stopped) work(?:ing)?\b|keeps crashing|"
     r"logs me out|won'?t load|can'?t (?:access|log ?in|sign in|get in|get through|pay|book|check in)|"
     r"\bkeeps (?:cutting|dropping|crashing|failing|freezing|logging|cancell?ing|disconnecting|"
     r"rejecting|declining|charging)|\bhacked\b|"
     r"\bsince (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last \w+)\b",
     r"\blost (?:my|our|the)\b|\bleft my (?:parcel|package|order)|delivered to a door|"
     r"substitut|\bwrong (?:order|item|size|size chart)|size chart was wrong|\bgot a\b.{0,30}\bordered",
-    r"\bdamaged|squashed|smashed|cracked|shattered|\bruined|soaked|threw my|thrown|"
+    r"\bleak(?:s|ed|ing)?\b|deleted (?:all )?(?:my|our)|wiped (?:all )?my|dropping out|drops out|"
+    r"slower than ever|worse than ever|\bdamaged|squashed|smashed|cracked|shattered|\bruined|soaked|threw my|thrown|"
     r"smells off|out of date|dated last week|\bmould|\bmold\b|\bdirty\b|"
     r"cockroach|\bbroken (?:order|lift|heater|item)",
     r"sparking|gas smell|smell of gas|hot to the touch|leaked|leaking|data breach|privacy breach|"
@@ -78,6 +83,24 @@ COMPLAINT = (
     r"\bdown for (?:me|us|everyone|hours|days)|outage (?:again|for|since|in my)|another outage|"
     r"\bcrash(?:es|ing)\b|\bglitch|locked out|\berror\b|\bcode [45]\d\d\b",
     r"\bstuck (?:between|in|at|on)\b|stranded|sleeping on the floor|missed (?:my )?connection",
+    # Common complaint phrasings.
+    r"not what (?:i|we) (?:paid|ordered|asked|signed up) for|what'?s the point|"
+    r"explain (?:please|why|this|yourselves)|(?:no|zero) (?:explanation|communication|help|support|"
+    r"warning|notice)|who decided|stop (?:sending|showing|charging|calling|emailing|texting|spamming)|"
+    r"every\W+single\W+(?:day|time|week|month)|nothing like (?:the|what|it)|"
+    r"not as (?:advertised|described|pictured|promised)|\bhung up\b|won'?t help|"
+    r"refus(?:ed|es|ing) to|waste of (?:time|money)|don'?t (?:bother|buy|book|fly|use)|"
+    r"stay away|avoid (?:them|at all)|\b(?:one|1|zero|0) stars?\b|"
+    r"how is (?:this|that|it) (?:acceptable|legal|ok|allowed)|is this a joke|are you (?:serious|kidding)|"
+    r"one job|absolute (?:joke|shambles|disgrace|nightmare|farce)|nightmare|kept waiting|"
+    r"short[- ]?changed|ripped off|over ?priced|extortion|cowboys|incompeten|clueless|"
+    r"\bignored\b|ghosted|without (?:warning|notice|telling)|"
+    r"had to (?:call|chase|ring|email|pay|wait|queue)|chas(?:e|ing) (?:this|you|it|up)|"
+    r"\bsmell(?:s|ed|y)?\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|hair in|bed ?bugs|"
+    r"filthy|unreliable|glitchy|buggy|laggy|unusable|pointless|impossible to|"
+    r"(?:can|won|didn|doesn)'?t even|not once|(?:no one|nobody) told|gave up|escalat|"
+    r"hit my|drove (?:away|off)|(?:glass|metal|plastic|bone|insect|maggot|worm|mould)s? in (?:my|the|our)|"
+    r"small claims|out of order|bring back the|(?:went|gone) up by|zero explanation",
     # Judgements of the company.
     r"\bworst\b|\bterrible\b|appalling|shocking|horrendous|horrible|\bpoor service|"
     r"\bbad service|never again|never (?:using|flying|ordering|buying|shopping)|done with you|"
@@ -87,7 +110,7 @@ COMPLAINT = (
     r"\bawful\b|\buseless\b|\brude\b|\bunhelpful\b|disgusting|disgrace|"
     r"shambles|pathetic|ridiculous|misleading|\brip[- ]?off|\bcringe\b|who approved this|"
     r"downgrade|getting worse|felt like a number|treated like|unacceptable",
-    r"\bsort (?:it|this) out|\bfix (?:your|it|this|pls|please|the)\b|do better|\bcome on\b|"
+    r"\bsort (?:it|this|your \w+) out|\bfix (?:your|it|this|pls|please|the)\b|do better|\bcome on\b|"
     r"\b(?:please|pls|plz) (?:fix|sort)|\bfix\W*$",
     rf"{_NEG} (?:impressed|happy|pleased|good enough|acceptable|ok|okay|helpful|amused)\b",
     r"\bshame about|\bbut an apology\b|apology isn'?t|thanks for nothing|thanks for leaving|"
@@ -112,14 +135,55 @@ SARCASM = (
 #: and "cry" as negative.
 PRAISE = (
     rf"{_NEG} complain|no complaints|nothing bad to say|{_NEG} (?:a )?single (?:outage|problem|issue)",
+    r"never (?:had|have) (?:a|any) (?:problem|issue)|\bno (?:problems|issues)\b|"
     r"made me cry|i don'?t hate|\bno notes\b|zero hassle|\bslaps\b|deserves a raise|\blegend\b",
+    r"\bfight me\b|\bjust works?\b|\bno fuss\b|saved my|\bbest \w+ (?:in|on|ever)\b|"
     r"\bnot bad\b|\b(?:is|was|looks) (?:fire|lit)\b|"
     r"can'?t wait (?:for|to)\b(?!.{0,40}\b(?:stand|wait|queue|pay|be charged)\b)|"
     r"that'?s how you do|genuinely impressed|10/10|can'?t fault (?:them|it|you)\b(?!.{0,40}\bbut\b)",
 )
 
+#: Words common in complaints but not proof of one ("still", "why", "hours").
+#: Two of them, or one in a post VADER finds negative, in a post that speaks
+#: of the author's own experience or to the company, make a complaint; one
+#: is enough to keep a post from showing as positive when VADER's praise is mild.
+WEAK = (
+    r"(?:still|again|why|never|nobody|no one|waiting|waited|hours|days|weeks|months|"
+    r"late|delay(?:ed|s)?|missing|wrong|problem|issue|fail(?:ed|s|ing)?|charged|charging|"
+    r"cancel(?:l?ed)?|refund|complain|seriously|ridiculous|unbelievable|annoy(?:ed|ing)|"
+    r"ugh|smh|wtf|ffs|where is|where'?s|how long|how hard|how many times|supposed to|"
+    r"meant to|promised|told me)\b|keeps? (?:getting|telling|saying|asking)|every time|"
+    r"\bno (?!problem|worries|fuss|complaints|issues|queues|notes|hassle|doubt|more)\w+|"
+    r"for (?:a|two|three|\d+) (?:fortnight|days?|weeks?|months?|hours?)|since \d|"
+    r"used to|bring back|out of order|un\w+able\b|prices? up|\bdue\b|"
+    r"each time|every single|yet again|one job|not even|slow(?:er)?|(?:did|does|wo|ca|is|was|have|has)n'?t",
+)
+
+#: The author speaks of their own experience or to the company.
+#: With a complaint, stakes that make it urgent: health, bereavement,
+#: vulnerable people, large sums.
+STAKES = (
+    r"funeral|surgery|hospital|medicine|medication|insulin|oxygen|pregnan|disabled|"
+    r"wheelchair|newborn|\brent\b|salary|wages|passport|\bvisa\b|in my name|fraud|\bfind (?:her|him|them|my)\b|"
+    r"\d+ ?(?:yo|year old)\b|\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|[£€$]\s?\d{3,}|\d{3,}\s?(?:€|eur|gbp|usd)",
+)
+
+#: Warmth that lifts a neutral score to positive when nothing else is wrong
+#: ("shoutout to the driver"); unlike PRAISE it never cancels a complaint cue.
+WARM = (
+    r"shout ?out|exactly what (?:i|we) (?:needed|wanted)|thank you|thanks so much|grateful|"
+    r"kudos|hats off|well done|\bobsessed\b|\bbrilliant\b|\bamazing\b|\blegend",
+)
+
+_ADDRESSED = re.compile(r"@|\b(?:i|i'm|im|i've|ive|my|me|we|our|us|you|your|u|ur)\b")
+
+_PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|my|me|we|our|us)\b")
+
 #: A complaint put right: praise that names a refund is not a complaint.
-RESOLVED = (r"\brefunded\b|money back same day|\bgot my refund\b|\bsorted (?:it|me)\b",)
+RESOLVED = (
+    r"\brefunded\b|money back same day|\bgot my refund\b|\bquick refund\b|"
+    r"(?<!not )(?<!n't )\b(?:sorted|fixed|resolved) (?:it|me|my|in|out|within|the)\b",
+)
 
 #: Needs a human fast: safety, legal threats, harm, exposed data, money lost,
 #: people stranded, press deadlines, outages now.
@@ -130,12 +194,15 @@ URGENT = (
     r"carbon monoxide|(?:will|could|going to) (?:get )?(?:hurt|killed|injured)|"
     r"explo(?:ded|sion)|overheat|melted|electrocut|choking|allergic reaction|"
     r"hospital|unconscious|assault|attacked|harass|threaten|\bweapon|\bknife|stalk|"
-    r"keeps showing up|following me|\bhazard|poison|"
+    r"keeps showing up|following me|trying to (?:get|break) in|broke into|break[- ]in|intruder|"
+    r"\bhazard|poison|"
+    r"power line|live wire|smoking|smoulder|burning smell|smell of burning|"
+    r"(?:glass|metal|plastic|bone|needle)s? in (?:my|the|our)|\bdowned\b|fallen (?:tree|cable|pole)|"
     r"\bdangerous\b|\bunsafe\b|food poisoning|anaphyla|smells off|dropped a floor|"
     r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b",
     # Legal, police and press threats.
     r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|trading standards|"
-    r"ombudsman|\bpolice\b|the press\b|class action|\bcourt\b|\bgdpr\b|data protection|"
+    r"ombudsman|small claims|\bpolice\b|the press\b|class action|\bcourt\b|\bgdpr\b|data protection|"
     r"\bregulator\b|watchdog",
     # Harm to self or others.
     r"drive into a wall|kill myself|end it all|\bi'?m done\b|\bim done\b|can'?t go on|"
@@ -170,17 +237,36 @@ PRESS = (
     r"\ba comment\b|\ba spokesperson\b|\bdeadline\b|filing tonight|running a story",
 )
 
+#: A sentence of praise alone at the end, after trouble: "no screen for 9
+#: hours. great."
+_IRONIC_END = re.compile(
+    r"(?:^|[.!?,]\s*)(?:great|thanks|thank you|cheers|brilliant|lovely|perfect|fantastic|nice|"
+    r"cool|awesome|wonderful|amazing|love it|well done|good job|great job)\W*$"
+)
+
+#: Good news for a company in a headline.
+GOOD_NEWS = (r"\brecord\b|\bawards?\b|named best|\bwins\b|\btops\b|\bpraised\b",)
+
 BAD_NEWS = (
     r"\bfined\b|\bfine of\b|\binquiry\b|\bprobe\b|\binvestigat|job cuts|\bcuts\b|layoffs|"
     r"shares (?:fall|drop|slump|slip|tumble|plunge|sink)|\b(?:slip|slips|slump|slumps|tumble|tumbles|"
     r"plunge|plunges)\b|\brecall|\bsued\b|lawsuit|\bbreach\b|\boutage\b|\bstrike\b|"
-    r"\blosses\b|\bwarns?\b|\bcomplaints\b|\bbacklash\b|\bcriticis",
+    r"\blosses\b|jobs? at risk|\bto close\b|closures|\bwarns?\b|\bcomplaints\b|\bbacklash\b|\bcriticis",
 )
 
 
 #: Signs that are not words, checked as plain substrings: anger and
 #: disapproval emoji make a complaint, the upside-down face and "/s" irony.
-ANGRY_EMOJI = ("\U0001f621", "\U0001f92c", "\U0001f624", "\U0001f644", "\U0001f44e")
+ANGRY_EMOJI = (
+    "\U0001f621",  # pouting face
+    "\U0001f92c",  # symbols over mouth
+    "\U0001f624",  # steam from nose
+    "\U0001f644",  # rolling eyes
+    "\U0001f44e",  # thumbs down
+    "\U0001f612",  # unamused
+    "\U0001f620",  # angry face
+    "\U0001f926",  # face palm
+)
 IRONY_SIGNS = ("\U0001f643", " /s")
 
 
@@ -280,6 +366,10 @@ _RESOLVED = _compile(RESOLVED)
 _URGENT = _compile(URGENT)
 _BAD_NEWS = _compile(BAD_NEWS)
 _PRESS = _compile(PRESS)
+_WEAK = _compile(WEAK)
+_STAKES = _compile(STAKES)
+_GOOD_NEWS = _compile(GOOD_NEWS)
+_WARM = _compile(WARM)
 # A question mark that ends a question, not the "??" of disbelief.
 _QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
 # Patterns are written with straight apostrophes; phones send curly ones.
@@ -292,38 +382,72 @@ class Signals:
 
     complaint: bool
     urgent: bool
-    sarcasm: bool
+    #: Some sign of trouble (a complaint word, a negative word VADER knows):
+    #: enough to keep mild praise from showing as positive.
+    trouble: bool
+    warm: bool
     praise: bool
     bad_news: bool
-    question: bool = False
-    news: bool = False
+    good_news: bool
+    question: bool
+    news: bool
 
 
-def signals(text: str, network: str = "") -> Signals:
-    """The complaint and urgency signals of ``text`` (lexicon only, no VADER)."""
+def signals(text: str, network: str = "", compound: float = 0.0, negatives: int = 0) -> Signals:
+    """The complaint and urgency signals of ``text``.
+
+    ``compound`` is VADER's score and ``negatives`` how many of its words
+    VADER's lexicon holds as clearly negative (not negated): the weak cues
+    count only beside them.
+    """
     low = text.lower().translate(_APOSTROPHES)
-    praise = _PRAISE.search(low) is not None
-    resolved = _RESOLVED.search(low) is not None
+    praise = _PRAISE.search(low) is not None or _RESOLVED.search(low) is not None
     sarcasm = _SARCASM.search(low) is not None or any(s in low for s in IRONY_SIGNS)
-    # A journalist reports; what they report is not their complaint.
     news = network == "news"
+    # A journalist asking for comment reports; the story is not their complaint.
     press = _PRESS.search(low) is not None
+    # Press coverage reaches comms through routing (network news); a
+    # headline's "regulator" or "police" is not a reader who needs us now.
     urgent = not news and (press or _URGENT.search(low) is not None)
+    strong = any(e in low for e in ANGRY_EMOJI) or _COMPLAINT.search(low) is not None
+    weak = len({m.group(0) for m in _WEAK.finditer(low)}) + negatives
+    weak += "!!" in low or "?!" in low
+    addressed = _ADDRESSED.search(low) is not None
+    question = _QUESTION.search(text) is not None
+    # "love the rebrand but the app is slower than ever": what follows "but"
+    # is what the author wants us to hear.
+    _, but, after = low.partition(" but ")
+    turned = bool(but) and (_WEAK.search(after) is not None or _COMPLAINT.search(after) is not None)
+    ironic = weak > 0 and _IRONIC_END.search(low) is not None
+    # Weak cues in an urgent post by a bystander ("someone is posting a
+    # manager's address, please report") are alarm, not dissatisfaction.
+    bystander = urgent and _PERSONAL.search(low) is None
+    likely = (
+        strong
+        or ironic
+        or turned
+        or (
+            addressed
+            and not bystander
+            and (weak >= 2 or (weak >= 1 and compound <= -0.05 and not question))
+        )
+    )
     # Irony is a complaint ("thanks for nothing"); a cue beside praise or a
     # fix ("refunded in 2 minutes, impressed") is not.
-    cue = (
-        any(e in low for e in ANGRY_EMOJI) or _COMPLAINT.search(low) is not None
-    ) and not (resolved or praise)
-    complaint = not (news or press) and "not a complaint" not in low and (sarcasm or cue)
+    complaint = (
+        not (news or press)
+        and "not a complaint" not in low
+        and (sarcasm or (likely and not praise))
+    )
     return Signals(
         complaint=complaint,
-        # Press coverage reaches comms through routing (network news); a
-        # headline's "regulator" or "police" is not a reader who needs us now.
-        urgent=urgent,
-        sarcasm=sarcasm,
+        urgent=urgent or (complaint and _STAKES.search(low) is not None),
+        warm=_WARM.search(low) is not None,
+        trouble=sarcasm or strong or weak > 0,
         praise=praise and not complaint,
         bad_news=news and _BAD_NEWS.search(low) is not None,
-        question=_QUESTION.search(text) is not None,
+        good_news=news and _GOOD_NEWS.search(low) is not None,
+        question=question,
         news=news,
     )
 
@@ -332,9 +456,11 @@ def polarity(compound: float, found: Signals) -> str:
     """The label a card shows: VADER's thresholds, overruled by the signals.
 
     A complaint is negative whatever its words; praise in negated words
-    ("can't complain") is positive; irony cancels VADER's praise; a bad-news
-    report is negative; an urgent post that is not a complaint (a bystander's
-    warning, a journalist's deadline) is neutral toward the company.
+    ("can't complain") is positive; a bad-news report is negative; an urgent
+    post that is not a complaint (a bystander's warning, a journalist's
+    deadline) is neutral toward the company; mild praise beside a sign of
+    trouble is neutral, so that a complaint the lexicon missed is not shown
+    as positive.
     """
     if found.complaint:
         return "negative"
@@ -342,6 +468,8 @@ def polarity(compound: float, found: Signals) -> str:
         return "positive"
     if found.bad_news:
         return "negative"
+    if found.good_news:
+        return "positive"
     if found.urgent and compound < 0.5:
         return "neutral"
     if found.question and compound < 0.6:
@@ -352,7 +480,9 @@ def polarity(compound: float, found: Signals) -> str:
         # Headlines report; mild words ("in talks", "opens") are not a tone.
         return "neutral"
     if compound >= 0.05:
-        return "neutral" if found.sarcasm else "positive"
+        return "neutral" if found.trouble and compound < 0.5 else "positive"
+    if found.warm and not found.trouble:
+        return "positive"
     if compound <= -0.05:
         return "negative"
     return "neutral"

@@ -39,8 +39,26 @@ class VaderSentiment:
 
     def assess(self, text: str, network: str) -> Sentiment:
         compound = round(self.compound(text), 4)
-        found = signals(text[:5000], network)
+        lead = text[:5000]
+        found = signals(lead, network, compound, self._negatives(lead))
         return Sentiment(compound, polarity(compound, found), found.complaint, found.urgent)
+
+    def _negatives(self, text: str) -> int:
+        """How many words of ``text`` VADER's lexicon holds as clearly
+        negative, not counting one right after a negation ("not bad")."""
+        lexicon = self._analyzer.lexicon
+        count, previous = 0, ""
+        for word in _WORD.findall(text.lower()):
+            if lexicon.get(word, 0.0) <= _NEGATIVE and previous not in _NEGATIONS:
+                count += 1
+            previous = word
+        return count
+
+
+_WORD = re.compile(r"[a-z']+")
+#: VADER valences run from -4 to 4; "lost" is -1.3, "wrong" -2.1, "no" -1.2.
+_NEGATIVE = -1.25
+_NEGATIONS = frozenset(("not", "no", "never", "isn't", "wasn't", "don't", "didn't", "can't", "nothing"))
 
 
 def sentiment_label(compound: float) -> str:
