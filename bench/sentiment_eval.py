@@ -46,7 +46,9 @@ class Guess:
 def engine(name: str) -> tuple[object, object]:
     model = VaderSentiment()
     if name == "vader":
-        return model, lambda text, network: Guess(sentiment_label(round(model.compound(text), 4)), False, False)
+        return model, lambda text, network: Guess(
+            sentiment_label(round(model.compound(text), 4)), False, False
+        )
 
     def shipped(text: str, network: str) -> Guess:
         s = model.assess(text, network)
@@ -78,7 +80,9 @@ def main() -> None:
         raise SystemExit("--errors is for dev only: test.jsonl is held out, aggregates only")
     items = [
         json.loads(line)
-        for line in (ROOT / "eval" / "sentiment" / f"{args.split}.jsonl").read_text("utf-8").splitlines()
+        for line in (ROOT / "eval" / "sentiment" / f"{args.split}.jsonl")
+        .read_text("utf-8")
+        .splitlines()
         if line.strip()
     ]
     _, guess = engine(args.engine)
@@ -101,10 +105,15 @@ def main() -> None:
     print("  confusion (rows gold, columns engine): " + ", ".join(LABELS))
     for gold in LABELS:
         print(f"    {gold:<8} " + " ".join(f"{confusion[(gold, got)]:4d}" for got in LABELS))
-    hard = [(item, g) for item, g in zip(items, guesses, strict=True) if str(item.get("note", "")).startswith("hard:")]
+    hard = [
+        (item, g)
+        for item, g in zip(items, guesses, strict=True)
+        if str(item.get("note", "")).startswith("hard:")
+    ]
     if hard:
         hard_right = sum(1 for item, g in hard if item["polarity"] == g.polarity)
-        print(f"polarity accuracy on hard cases {hard_right / len(hard):.1%} ({hard_right}/{len(hard)})")
+        share = hard_right / len(hard)
+        print(f"polarity accuracy on hard cases {share:.1%} ({hard_right}/{len(hard)})")
     pairs = list(zip(items, guesses, strict=True))
     print("complaint " + rates([(bool(i["complaint"]), g.complaint) for i, g in pairs]))
     print("urgent    " + rates([(bool(i["urgent"]), g.urgent) for i, g in pairs]))
@@ -125,9 +134,11 @@ def main() -> None:
                 if gold != got
             ]
             if wrong:
-                print(f"  {item['id']} {'/'.join(wrong)}: gold {item['polarity'][:3]} "
-                      f"C={int(item['complaint'])} U={int(item['urgent'])}, got {g.polarity[:3]} "
-                      f"C={int(g.complaint)} U={int(g.urgent)} | {item['text'][:110]}")
+                print(
+                    f"  {item['id']} {'/'.join(wrong)}: gold {item['polarity'][:3]} "
+                    f"C={int(item['complaint'])} U={int(item['urgent'])}, got {g.polarity[:3]} "
+                    f"C={int(g.complaint)} U={int(g.urgent)} | {item['text'][:110]}"
+                )
 
 
 if __name__ == "__main__":

@@ -1,25 +1,14 @@
-"""Complaint and urgency signals: a curated lexicon of patterns, pure and fast.
+"""Complaint and urgency signals from the lexicon in :mod:`bot.core.complaint_lexicon`.
 
 VADER scores words, not intent: "my order never arrived and nobody answers. I
-want a refund now!" reads as positive (+0.15) because "want" and "refund" carry
-no valence and "now!" boosts nothing negative. Customer care needs two other
-questions answered: is the author dissatisfied with us (a complaint), and does
-the post need a human fast (urgent)? This module answers them with phrase
-patterns written for customer mentions; :func:`bot.intake.enrich` combines them
-with VADER so that a complaint is never labelled positive.
+want a refund now!" reads as positive (+0.15), since "want" and "refund" carry
+no valence. Customer care needs two other answers: is the author dissatisfied
+with us (a complaint), and does the post need a human fast (urgent)?
+:func:`signals` finds them; :func:`polarity` turns VADER's score and the
+signals into the label a card shows, never positive for a complaint.
 
-Why a curated lexicon and not a package: the maintained emotion lexicons on
-PyPI are the NRC lexicons (``nrclex``), free for research only, which a
-commercial product may not ship; AFINN scores valence like VADER and knows no
-"still waiting" or "lawyer". A model would be downloaded or large. The patterns
-below are ours (Apache-2.0), grouped by why they signal what they do; each
-group is one compiled regular expression over the lower-cased text, so a
-mention costs a few regex scans.
-
-How to maintain it: add a phrase to the group whose reason fits, with a test
-in ``tests/test_complaints.py`` saying what the card shows, and run
-``bench/sentiment_eval.py --split dev`` before and after. Never tune on
-``eval/sentiment/test.jsonl``.
+Pure and deterministic: no I/O, no randomness, one lower-cased copy of the
+text and one scan of it (see :func:`_scanner`).
 """
 
 from __future__ import annotations
@@ -29,245 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_NEG = r"(?:not|no|never|isn'?t|wasn'?t|aren'?t|don'?t|didn'?t|doesn'?t|can'?t|cannot|won'?t)"
-
-#: Dissatisfaction or a problem the author wants fixed, whatever VADER says.
-COMPLAINT = (
-    # Waiting and silence.
-    r"never (?:arrived|came|showed up|turned up|got|received|delivered)",
-    r"(?:has|have|had)n'?t (?:arrived|come|turned up|been delivered)",
-    r"still (?:waiting|no |not |nothing|haven'?t|hasn'?t|broken|charging|down)",
-    r"stillwaiting|\bday \d+\b|\b\d+ (?:days|weeks|hours) (?:later|and still|now|of waiting)|"
-    r"been waiting|no update|(?:haven'?t|didn'?t|never|not) (?:yet )?received|where(?:'s| is) my\b",
-    r"(?:nobody|no one|noone|no-one)\b.{0,25}\b(?:answers|answering|picks? up|will talk|"
-    r"replies|responds|gets back|seems to care|cares|helps|called back|bothered)",
-    r"\bno (?:answer|reply|response|callback|call back|one came)\b",
-    r"on hold|hung up on|(?:callback|call back)\b.{0,30}\b(?:day|week|never)",
-    r"answer(?:ed)? my (?:dms|messages|emails|calls)|"
-    r"(?:isn'?t|not|aren'?t|stopped|never) (?:answering|responding|replying|picking up|getting back)|"
-    r"keeps? (?:giving|sending|telling|fobbing|cutting)|been like this|nothing back|heard nothing|"
-    r"marked (?:it |my \w+ )?(?:as )?delivered|says (?:it was )?delivered|nothing here",
-    # Money.
-    r"\b(?:want|need|demand|where(?:'s| is)|still no|isn'?t) (?:a |my |the )?refund",
-    r"refund (?:now|please|pls|asap)|my money back|money back please",
-    r"charg(?:ed|ing)\b.{0,30}\b(?:twice|two times|three times|\d+ times)|double[- ]charged|overcharg|"
-    r"took my money|billing error|why am i paying|what am i paying for|bait and switch|throttl|"
-    r"\bcompensat|reimburse|false advertising|not as described",
-    r"resort fee|hidden fee|price (?:hike|rise|increase)|raised (?:fares|prices)|"
-    r"again\b.{0,20}\bprice",
-    # Leaving and escalating.
-    r"\bcancel(?:l?ing|l?ed)? my\b|\bunsubscrib|\bunfollow|moving my money|"
-    r"\bswitching (?:to|away|provider)|\bdisput(?:e|ing)\b|\bcomplained\b",
-    r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|"
-    r"trading standards|ombudsman|small claims|chargeback|go to the police|the press\b",
-    # Things broken, wrong, lost, unsafe.
-    r"(?:doesn'?t|does not|don'?t|won'?t|isn'?t|not|no|stopped) work(?:ing)?\b|keeps crashing|"
-    r"logs me out|won'?t load|can'?t (?:access|log ?in|sign in|get in|get through|pay|book|check in)|"
-    r"\bkeeps (?:cutting|dropping|crashing|failing|freezing|logging|cancell?ing|disconnecting|"
-    r"rejecting|declining|charging)|\bhacked\b|"
-    r"\bsince (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last \w+)\b",
-    r"\blost (?:my|our|the)\b|\bleft my (?:parcel|package|order)|delivered to a door|"
-    r"substitut|\bwrong (?:order|item|size|size chart)|size chart was wrong|\bgot a\b.{0,30}\bordered",
-    r"\bleak(?:s|ed|ing)?\b|deleted (?:all )?(?:my|our)|wiped (?:all )?my|dropping out|drops out|"
-    r"slower than ever|worse than ever|\bdamaged|squashed|smashed|cracked|shattered|\bruined|soaked|threw my|thrown|"
-    r"smells off|out of date|dated last week|\bmould|\bmold\b|\bdirty\b|"
-    r"cockroach|\bbroken (?:order|lift|heater|item)",
-    r"sparking|gas smell|smell of gas|hot to the touch|leaked|leaking|data breach|privacy breach|"
-    r"someone else'?s|phishing|took everything|transactions? i didn'?t make|didn'?t book|"
-    r"no[- ]show|account restricted|can'?t access my",
-    r"cancell?ed\b.{0,40}\b(?:no hotel|no rebooking|stranded|stuck)|no hotel|no rebooking|"
-    r"no wheelchair|no announcement|no alternative|"
-    r"no (?:mobile |phone |4g |5g )?(?:signal|service|coverage)\b|no internet|no wifi|no power|"
-    r"no heating|no hot water|power cut|(?:delayed|late|down|cancell?ed) again|"
-    r"\b(?:app|site|website|login|service|network) (?:is |was |still |keeps going )?down\b|"
-    r"\bdown for (?:me|us|everyone|hours|days)|outage (?:again|for|since|in my)|another outage|"
-    r"\bcrash(?:es|ing)\b|\bglitch|locked out|\berror\b|\bcode [45]\d\d\b",
-    r"\bstuck (?:between|in|at|on)\b|stranded|sleeping on the floor|missed (?:my )?connection",
-    # Common complaint phrasings.
-    r"not what (?:i|we) (?:paid|ordered|asked|signed up) for|what'?s the point|"
-    r"explain (?:please|why|this|yourselves)|(?:no|zero) (?:explanation|communication|help|support|"
-    r"warning|notice)|who decided|stop (?:sending|showing|charging|calling|emailing|texting|spamming)|"
-    r"every\W+single\W+(?:day|time|week|month)|nothing like (?:the|what|it)|"
-    r"not as (?:advertised|described|pictured|promised)|\bhung up\b|won'?t help|"
-    r"refus(?:ed|es|ing) to|waste of (?:time|money)|don'?t (?:bother|buy|book|fly|use)|"
-    r"stay away|avoid (?:them|at all)|\b(?:one|1|zero|0) stars?\b|"
-    r"how is (?:this|that|it) (?:acceptable|legal|ok|allowed)|is this a joke|are you (?:serious|kidding)|"
-    r"one job|absolute (?:joke|shambles|disgrace|nightmare|farce)|nightmare|kept waiting|"
-    r"short[- ]?changed|ripped off|over ?priced|extortion|cowboys|incompeten|clueless|"
-    r"\bignored\b|ghosted|without (?:warning|notice|telling)|"
-    r"had to (?:call|chase|ring|email|pay|wait|queue)|chas(?:e|ing) (?:this|you|it|up)|"
-    r"\bsmell(?:s|ed|y)?\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|hair in|bed ?bugs|"
-    r"filthy|unreliable|glitchy|buggy|laggy|unusable|pointless|impossible to|"
-    r"(?:can|won|didn|doesn)'?t even|not once|(?:no one|nobody) told|gave up|escalat|"
-    r"hit my|drove (?:away|off)|(?:glass|metal|plastic|bone|insect|maggot|worm|mould)s? in (?:my|the|our)|"
-    r"small claims|out of order|bring back the|(?:went|gone) up by|zero explanation",
-    # Judgements of the company.
-    r"\bworst\b|\bterrible\b|appalling|shocking|horrendous|horrible|\bpoor service|"
-    r"\bbad service|never again|never (?:using|flying|ordering|buying|shopping)|done with you|"
-    r"fed up|sick of|tired of|frustrat|furious|\blivid\b|disappoint|let (?:me|us) down|"
-    r"\bscam(?:med|mers)?\b|robbery|not fit for purpose|faulty|defective|fell apart|"
-    r"\bfiled a complaint|\bformal complaint|\bmake a complaint|speak to a manager|"
-    r"\bawful\b|\buseless\b|\brude\b|\bunhelpful\b|disgusting|disgrace|"
-    r"shambles|pathetic|ridiculous|misleading|\brip[- ]?off|\bcringe\b|who approved this|"
-    r"downgrade|getting worse|felt like a number|treated like|unacceptable",
-    r"\bsort (?:it|this|your \w+) out|\bfix (?:your|it|this|pls|please|the)\b|do better|\bcome on\b|"
-    r"\b(?:please|pls|plz) (?:fix|sort)|\bfix\W*$",
-    rf"{_NEG} (?:impressed|happy|pleased|good enough|acceptable|ok|okay|helpful|amused)\b",
-    r"\bshame about|\bbut an apology\b|apology isn'?t|thanks for nothing|thanks for leaving|"
-    r"\bfor the privilege|ads came back|\bcame back after",
-)
-
-#: Irony: praise words around a complaint ("oh great, another price rise").
-#: Each is a complaint: in mentions of a company these are almost never
-#: sincere, and a missed complaint shown as praise is the costlier error.
-SARCASM = (
-    r"\boh (?:cool|great|fantastic|wonderful|brilliant|perfect|lovely|good)\b",
-    r"\bthanks a lot\b|\bslow clap|\byeah right\b|"
-    r"\b(?:gotta|got to|just) love\b|\blove how\b|\blove (?:being|paying|waiting)\b|"
-    r"\bimpressive really\b|\babsolutely brilliant\b|\bgreat job\b.{0,40}\b(?:hours?|again)\b",
-    r"\blove (?:a|that)\b.{0,30}\b(?:breach|delay|queue|leak)",
-    r"\bcan'?t wait to\b.{0,40}\b(?:stand|wait|queue|pay)\b",
-    r"\bwould be even\b|just what (?:i|we) needed|never fails to disappoint|"
-    r"(?:amazing|great|brilliant|fantastic|wonderful|excellent) service\W{0,4}\U0001f44f",
-)
-
-#: Negated complaints that are praise: VADER reads "complain", "bad", "hate"
-#: and "cry" as negative.
-PRAISE = (
-    rf"{_NEG} complain|no complaints|nothing bad to say|{_NEG} (?:a )?single (?:outage|problem|issue)",
-    r"never (?:had|have) (?:a|any) (?:problem|issue)|\bno (?:problems|issues)\b|"
-    r"made me cry|i don'?t hate|\bno notes\b|zero hassle|\bslaps\b|deserves a raise|\blegend\b",
-    r"\bfight me\b|\bjust works?\b|\bno fuss\b|saved my|\bbest \w+ (?:in|on|ever)\b|"
-    r"\bnot bad\b|\b(?:is|was|looks) (?:fire|lit)\b|"
-    r"can'?t wait (?:for|to)\b(?!.{0,40}\b(?:stand|wait|queue|pay|be charged)\b)|"
-    r"that'?s how you do|genuinely impressed|10/10|can'?t fault (?:them|it|you)\b(?!.{0,40}\bbut\b)",
-)
-
-#: Words common in complaints but not proof of one ("still", "why", "hours").
-#: Two of them, or one in a post VADER finds negative, in a post that speaks
-#: of the author's own experience or to the company, make a complaint; one
-#: is enough to keep a post from showing as positive when VADER's praise is mild.
-WEAK = (
-    r"(?:still|again|why|never|nobody|no one|waiting|waited|hours|days|weeks|months|"
-    r"late|delay(?:ed|s)?|missing|wrong|problem|issue|fail(?:ed|s|ing)?|charged|charging|"
-    r"cancel(?:l?ed)?|refund|complain|seriously|ridiculous|unbelievable|annoy(?:ed|ing)|"
-    r"ugh|smh|wtf|ffs|where is|where'?s|how long|how hard|how many times|supposed to|"
-    r"meant to|promised|told me)\b|keeps? (?:getting|telling|saying|asking)|every time|"
-    r"\bno (?!problem|worries|fuss|complaints|issues|queues|notes|hassle|doubt|more)\w+|"
-    r"for (?:a|two|three|\d+) (?:fortnight|days?|weeks?|months?|hours?)|since \d|"
-    r"used to|bring back|out of order|un\w+able\b|prices? up|\bdue\b|"
-    r"each time|every single|yet again|one job|not even|slow(?:er)?|(?:did|does|wo|ca|is|was|have|has)n'?t",
-)
-
-#: The author speaks of their own experience or to the company.
-#: With a complaint, stakes that make it urgent: health, bereavement,
-#: vulnerable people, large sums.
-STAKES = (
-    r"funeral|surgery|hospital|medicine|medication|insulin|oxygen|pregnan|disabled|"
-    r"wheelchair|newborn|\brent\b|salary|wages|passport|\bvisa\b|in my name|fraud|\bfind (?:her|him|them|my)\b|"
-    r"\d+ ?(?:yo|year old)\b|\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|[£€$]\s?\d{3,}|\d{3,}\s?(?:€|eur|gbp|usd)",
-)
-
-#: Warmth that lifts a neutral score to positive when nothing else is wrong
-#: ("shoutout to the driver"); unlike PRAISE it never cancels a complaint cue.
-WARM = (
-    r"shout ?out|exactly what (?:i|we) (?:needed|wanted)|thank you|thanks so much|grateful|"
-    r"kudos|hats off|well done|\bobsessed\b|\bbrilliant\b|\bamazing\b|\blegend",
-)
-
-_ADDRESSED = re.compile(r"@|\b(?:i|i'm|im|i've|ive|my|me|we|our|us|you|your|u|ur)\b")
-
-_PERSONAL = re.compile(r"\b(?:i|i'm|im|i've|ive|my|me|we|our|us)\b")
-
-#: A complaint put right: praise that names a refund is not a complaint.
-RESOLVED = (
-    r"\brefunded\b|money back same day|\bgot my refund\b|\bquick refund\b|"
-    r"(?<!not )(?<!n't )\b(?:sorted|fixed|resolved) (?:it|me|my|in|out|within|the)\b",
-)
-
-#: Needs a human fast: safety, legal threats, harm, exposed data, money lost,
-#: people stranded, press deadlines, outages now.
-URGENT = (
-    # Safety.
-    r"gas smell|smell of gas|gas leak|sparking|\bsparks\b|\bsmoke\b|\bon fire\b|fainted|"
-    r"collapsed|ambulance|\binjur|bleeding|hot to the touch|electric shock|exposed wires|"
-    r"carbon monoxide|(?:will|could|going to) (?:get )?(?:hurt|killed|injured)|"
-    r"explo(?:ded|sion)|overheat|melted|electrocut|choking|allergic reaction|"
-    r"hospital|unconscious|assault|attacked|harass|threaten|\bweapon|\bknife|stalk|"
-    r"keeps showing up|following me|trying to (?:get|break) in|broke into|break[- ]in|intruder|"
-    r"\bhazard|poison|"
-    r"power line|live wire|smoking|smoulder|burning smell|smell of burning|"
-    r"(?:glass|metal|plastic|bone|needle)s? in (?:my|the|our)|\bdowned\b|fallen (?:tree|cable|pole)|"
-    r"\bdangerous\b|\bunsafe\b|food poisoning|anaphyla|smells off|dropped a floor|"
-    r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b",
-    # Legal, police and press threats.
-    r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|trading standards|"
-    r"ombudsman|small claims|\bpolice\b|the press\b|class action|\bcourt\b|\bgdpr\b|data protection|"
-    r"\bregulator\b|watchdog",
-    # Harm to self or others.
-    r"drive into a wall|kill myself|end it all|\bi'?m done\b|\bim done\b|can'?t go on|"
-    r"self[- ]harm|suicid|hurt myself|getting scary|want to die|end my life|take my life|"
-    r"can'?t take (?:it|this) anymore|no reason to live",
-    # Data exposed.
-    r"data (?:leak|breach)|privacy breach|\bleaked\b|someone else'?s|home address|door code|"
-    r"\bdox|phishing|account number|\bcw: data|\bhacked\b|identity theft|"
-    r"my (?:personal )?details (?:are|were) (?:visible|exposed|public)|\bexposed\b",
-    # Money lost or out of reach.
-    r"(?:took|taken|stole|stolen|missing)\b.{0,25}[£€$]\s?\d|transactions? i didn'?t make|"
-    r"\bfraud line|took everything|account restricted|can'?t access my money|no cash|"
-    r"took cash|\bstolen\b|\bscammed\b|unauthori[sz]ed|double[- ]charged|"
-    r"charged (?:me )?(?:twice|\w+ times)|overdrawn|can'?t pay (?:my )?rent",
-    # Stranded travellers.
-    r"stranded|\bstuck (?:in|between|at)\b(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|sorting))|sleeping on the floor|missed (?:my |a )?connection|"
-    r"boarding closes|counter closed|no hotel|no rebooking|no wheelchair|runs out tomorrow|"
-    r"denied boarding|nowhere to (?:stay|sleep)|no way home|left behind|"
-    r"(?:insulin|medication|medicine|oxygen)\b",
-    # Outages that stop someone now; the explicit word.
-    r"no (?:mobile )?signal since|needed to call an ambulance|\basap\b|can'?t call (?:999|911|112)|"
-    r"(?:no|without) (?:power|heating|water)\b.{0,40}\b(?:baby|newborn|elderly|disabled|medical)",
-    # "not urgent urgent but pls" says it is not.
-    r"(?<!not )(?<!not urgent )(?<!n't )\burgent\b|\bemergency\b",
-)
-
-#: Reports that are bad news for a company: negative, never complaints.
-#: A journalist asking for comment: urgent (a deadline), and reporting, not
-#: complaining, whatever the story is about.
-PRESS = (
-    r"journalist|reporter|\bproducer\b|press office|\bfor comment\b|\bany comment\b|"
-    r"\ba comment\b|\ba spokesperson\b|\bdeadline\b|filing tonight|running a story",
-)
-
-#: A sentence of praise alone at the end, after trouble: "no screen for 9
-#: hours. great."
-_IRONIC_END = re.compile(
-    r"(?:^|[.!?,]\s*)(?:great|thanks|thank you|cheers|brilliant|lovely|perfect|fantastic|nice|"
-    r"cool|awesome|wonderful|amazing|love it|well done|good job|great job)\W*$"
-)
-
-#: Good news for a company in a headline.
-GOOD_NEWS = (r"\brecord\b|\bawards?\b|named best|\bwins\b|\btops\b|\bpraised\b",)
-
-BAD_NEWS = (
-    r"\bfined\b|\bfine of\b|\binquiry\b|\bprobe\b|\binvestigat|job cuts|\bcuts\b|layoffs|"
-    r"shares (?:fall|drop|slump|slip|tumble|plunge|sink)|\b(?:slip|slips|slump|slumps|tumble|tumbles|"
-    r"plunge|plunges)\b|\brecall|\bsued\b|lawsuit|\bbreach\b|\boutage\b|\bstrike\b|"
-    r"\blosses\b|jobs? at risk|\bto close\b|closures|\bwarns?\b|\bcomplaints\b|\bbacklash\b|\bcriticis",
-)
-
-
-#: Signs that are not words, checked as plain substrings: anger and
-#: disapproval emoji make a complaint, the upside-down face and "/s" irony.
-ANGRY_EMOJI = (
-    "\U0001f621",  # pouting face
-    "\U0001f92c",  # symbols over mouth
-    "\U0001f624",  # steam from nose
-    "\U0001f644",  # rolling eyes
-    "\U0001f44e",  # thumbs down
-    "\U0001f612",  # unamused
-    "\U0001f620",  # angry face
-    "\U0001f926",  # face palm
-)
-IRONY_SIGNS = ("\U0001f643", " /s")
+from bot.core import complaint_lexicon as lexicon
 
 
 def _branches(pattern: str) -> list[str]:
@@ -294,86 +45,154 @@ def _branches(pattern: str) -> list[str]:
     return parts
 
 
-def _first_chars(branch: str) -> frozenset[str] | None:
-    """The characters a match of ``branch`` can start with; None when it
-    cannot be told (then the branch is tried everywhere)."""
+def _prefixes(branch: str, size: int) -> frozenset[str] | None:
+    """Every string of ``size`` characters a match of ``branch`` can start
+    with; None when that cannot be told (the branch is then tried with a
+    shorter prefix, or at every word)."""
     try:
         parsed = importlib.import_module("re._parser").parse(branch)
         names = importlib.import_module("re._constants")
     except Exception:  # another interpreter's internals: stay correct, be slower
         return None
 
-    def walk(items: Any) -> frozenset[str] | None:
-        for op, arg in items:
-            if op in (names.AT, names.ASSERT, names.ASSERT_NOT):
-                continue  # zero width: \b, lookarounds
-            if op is names.LITERAL:
-                return frozenset(chr(arg))
-            if op is names.SUBPATTERN:
-                return walk(arg[3])
-            if op is names.BRANCH:
-                found: frozenset[str] = frozenset()
-                for alternative in arg[1]:
-                    first = walk(alternative)
-                    if first is None:
-                        return None
-                    found |= first
-                return found
-            if op is names.IN and all(kind is names.LITERAL for kind, _ in arg):
-                return frozenset(chr(code) for _, code in arg)
+    def expand(items: list[Any], size: int) -> frozenset[str] | None:
+        if size == 0:
+            return frozenset({""})
+        if not items:
+            return None  # the match may be shorter than ``size``
+        (op, arg), rest = items[0], items[1:]
+        heads: frozenset[str] | None
+        if op in (names.AT, names.ASSERT, names.ASSERT_NOT):
+            return expand(rest, size)  # zero width: \b, lookarounds
+        if op is names.SUBPATTERN:
+            return expand(list(arg[3]) + rest, size)
+        if op is names.BRANCH:
+            found: set[str] = set()
+            for alternative in arg[1]:
+                more = expand(list(alternative) + rest, size)
+                if more is None:
+                    return None
+                found |= more
+            return frozenset(found)
+        if op is names.MAX_REPEAT and arg[0] == 0 and arg[1] == 1:
+            skipped, taken = expand(rest, size), expand(list(arg[2]) + rest, size)
+            return None if skipped is None or taken is None else skipped | taken
+        if op is names.LITERAL:
+            heads = frozenset(chr(arg))
+        elif op is names.IN and all(kind is names.LITERAL for kind, _ in arg):
+            heads = frozenset(chr(code) for _, code in arg)
+        else:
             return None
-        return None  # may match the empty string
+        tails = expand(rest, size - 1)
+        if tails is None or len(heads) * len(tails) > 64:
+            return None
+        return frozenset(h + t for h in heads for t in tails)
 
-    return walk(parsed)
+    return expand(list(parsed), size)
 
 
-def _compile(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for a group, tried only at the start of a word.
-
-    Python's ``re`` tries the alternatives of an alternation one after the
-    other at every position; with a few hundred phrases that is most of the
-    cost. Every phrase starts at a word, so the alternation is anchored with
-    ``\\b``, and phrases are bucketed by their first character behind a
-    one-character lookahead: at each word the engine tries a few dozen
-    buckets and the phrases of one, not every phrase.
-    ``tests/test_complaints.py`` checks it finds what the plain alternation finds.
-    """
-    buckets: dict[str, list[str]] = {}
-    anywhere: list[str] = []
-    for pattern in patterns:
-        for branch in _branches(pattern):
-            first = _first_chars(branch)
-            if first is None:
-                anywhere.append(branch)
-                continue
-            for ch in first:
-                buckets.setdefault(ch, []).append(branch)
-    guarded = [
-        f"(?={re.escape(ch)})(?:{'|'.join(branches)})" for ch, branches in sorted(buckets.items())
-    ]
-    return re.compile(r"\b(?:" + "|".join(guarded + anywhere) + ")")
+#: The groups found by the one scan, in the order they are tried at a word.
+KINDS: dict[str, tuple[str, ...]] = {
+    "complaint": lexicon.COMPLAINT,
+    "sarcasm": lexicon.SARCASM,
+    "praise": lexicon.PRAISE + lexicon.RESOLVED,
+    "urgent": lexicon.URGENT,
+    "press": lexicon.PRESS,
+    "stakes": lexicon.STAKES,
+    "warm": lexicon.WARM,
+    "weak": lexicon.WEAK,
+}
 
 
 def plain(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """The group as one plain alternation: what :func:`_compile` must equal."""
+    """A group as one plain alternation anchored at a word."""
     return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")")
 
 
-_COMPLAINT = _compile(COMPLAINT)
-_SARCASM = _compile(SARCASM)
-_PRAISE = _compile(PRAISE)
-_RESOLVED = _compile(RESOLVED)
-_URGENT = _compile(URGENT)
-_BAD_NEWS = _compile(BAD_NEWS)
-_PRESS = _compile(PRESS)
-_WEAK = _compile(WEAK)
-_STAKES = _compile(STAKES)
-_GOOD_NEWS = _compile(GOOD_NEWS)
-_WARM = _compile(WARM)
+def _scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """One regex that stops at every word where a phrase of some group starts.
+
+    Python's ``re`` tries the alternatives of an alternation one after the
+    other at every position: one regex per group, a few hundred phrases,
+    cost several times VADER. Here every phrase starts at a word, so the
+    scan is anchored with ``\\b``; phrases are bucketed by their first two
+    characters, so at each word the engine rejects the other buckets on a
+    character and tries the few phrases of one; and the whole is a
+    lookahead, so a match is empty and names (``lastgroup``) the first group
+    that matched there. :func:`_kinds_in` looks for the other groups at the
+    few words where the scan stopped. ``tests/test_complaints.py`` checks the
+    result equals one plain regex per group.
+    """
+    # first character -> second character ("" when only the first is
+    # known) -> (group, phrase) pairs
+    buckets: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    anywhere: list[tuple[str, str]] = []
+    for kind, patterns in kinds.items():
+        for pattern in patterns:
+            for branch in _branches(pattern):
+                two = _prefixes(branch, 2)
+                one = None if two is not None else _prefixes(branch, 1)
+                if two is None and one is None:
+                    anywhere.append((kind, branch))
+                for prefix in two or one or ():
+                    second = buckets.setdefault(prefix[0], {})
+                    second.setdefault(prefix[1:], []).append((kind, branch))
+    names = iter(range(1_000_000))
+
+    def grouped(entries: list[tuple[str, str]]) -> str:
+        by_kind: dict[str, list[str]] = {}
+        for kind, branch in entries:
+            by_kind.setdefault(kind, []).append(branch)
+        return "|".join(
+            f"(?P<{kind}__{next(names)}>{'|'.join(branches)})" for kind, branches in by_kind.items()
+        )
+
+    # ``a(?:b(?<=(?=…)ab)|…)``: each level starts with a literal character,
+    # which the engine rejects in one step when the text has another one
+    # there; the lookbehind steps back over the prefix to try the bucket's
+    # phrases from the start of the word.
+    parts = []
+    for first, seconds in sorted(buckets.items()):
+        inner = [
+            f"{re.escape(second)}(?<=(?=(?:{grouped(entries)})){re.escape(first + second)})"
+            for second, entries in sorted(seconds.items())
+        ]
+        parts.append(f"{re.escape(first)}(?:{'|'.join(inner)})")
+    # Phrases whose start cannot be told (they start with a number) are
+    # tried only at words that start with a digit.
+    if anywhere:
+        parts.append(f"(?=\\d)(?:{grouped(anywhere)})")
+    return re.compile(r"\b(?=" + "|".join(parts) + ")")
+
+
+_SCAN = _scanner(KINDS)
+_SINGLE = {kind: _scanner({kind: patterns}) for kind, patterns in KINDS.items()}
+_BAD_NEWS = plain(lexicon.BAD_NEWS)
+_GOOD_NEWS = plain(lexicon.GOOD_NEWS)
+_ADDRESSED = re.compile(lexicon.ADDRESSED)
+_PERSONAL = re.compile(lexicon.PERSONAL)
+_IRONIC_END = re.compile(lexicon.IRONIC_END)
 # A question mark that ends a question, not the "??" of disbelief.
 _QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
 # Patterns are written with straight apostrophes; phones send curly ones.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def _kinds_in(low: str) -> dict[str, list[int]]:
+    """Where each group matches in ``low``: the positions of its matches for
+    ``weak`` and ``complaint`` (counted and compared with "but"), the first
+    for the others."""
+    found: dict[str, list[int]] = {}
+    for match in _SCAN.finditer(low):
+        at = match.start()
+        first = str(match.lastgroup).partition("__")[0]
+        found.setdefault(first, []).append(at)
+        # Another group may match at the same word; the scan names only one.
+        for kind, single in _SINGLE.items():
+            counted = kind in ("weak", "complaint") or kind not in found
+            if kind != first and counted and single.match(low, at):
+                found.setdefault(kind, []).append(at)
+    return found
 
 
 @dataclass(frozen=True)
@@ -401,23 +220,25 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     count only beside them.
     """
     low = text.lower().translate(_APOSTROPHES)
-    praise = _PRAISE.search(low) is not None or _RESOLVED.search(low) is not None
-    sarcasm = _SARCASM.search(low) is not None or any(s in low for s in IRONY_SIGNS)
+    found = _kinds_in(low)
+    praise = "praise" in found
+    sarcasm = "sarcasm" in found or any(s in low for s in lexicon.IRONY_SIGNS)
     news = network == "news"
     # A journalist asking for comment reports; the story is not their complaint.
-    press = _PRESS.search(low) is not None
+    press = "press" in found
     # Press coverage reaches comms through routing (network news); a
     # headline's "regulator" or "police" is not a reader who needs us now.
-    urgent = not news and (press or _URGENT.search(low) is not None)
-    strong = any(e in low for e in ANGRY_EMOJI) or _COMPLAINT.search(low) is not None
-    weak = len({m.group(0) for m in _WEAK.finditer(low)}) + negatives
-    weak += "!!" in low or "?!" in low
+    urgent = not news and (press or "urgent" in found)
+    strong = "complaint" in found or any(e in low for e in lexicon.ANGRY_EMOJI)
+    weak = len(found.get("weak", ())) + negatives + ("!!" in low or "?!" in low)
     addressed = _ADDRESSED.search(low) is not None
     question = _QUESTION.search(text) is not None
     # "love the rebrand but the app is slower than ever": what follows "but"
     # is what the author wants us to hear.
-    _, but, after = low.partition(" but ")
-    turned = bool(but) and (_WEAK.search(after) is not None or _COMPLAINT.search(after) is not None)
+    but = low.find(" but ")
+    turned = but >= 0 and any(
+        at > but for kind in ("weak", "complaint") for at in found.get(kind, ())
+    )
     ironic = weak > 0 and _IRONIC_END.search(low) is not None
     # Weak cues in an urgent post by a bystander ("someone is posting a
     # manager's address, please report") are alarm, not dissatisfaction.
@@ -441,8 +262,8 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     )
     return Signals(
         complaint=complaint,
-        urgent=urgent or (complaint and _STAKES.search(low) is not None),
-        warm=_WARM.search(low) is not None,
+        urgent=urgent or (complaint and "stakes" in found),
+        warm="warm" in found,
         trouble=sarcasm or strong or weak > 0,
         praise=praise and not complaint,
         bad_news=news and _BAD_NEWS.search(low) is not None,

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from bot.core.complaints import polarity, signals
-from bot.core.model import Enrichment, Mention, Sentiment
+from bot.core.model import Enrichment, Mention, Priority, Sentiment
 from bot.core.settings import RoutingRule, Settings
 from bot.intake.feed import IncomingMention
 
@@ -40,10 +40,10 @@ class VaderSentiment:
     def assess(self, text: str, network: str) -> Sentiment:
         compound = round(self.compound(text), 4)
         lead = text[:5000]
-        found = signals(lead, network, compound, self._negatives(lead))
+        found = signals(lead, network, compound, self.negatives(lead))
         return Sentiment(compound, polarity(compound, found), found.complaint, found.urgent)
 
-    def _negatives(self, text: str) -> int:
+    def negatives(self, text: str) -> int:
         """How many words of ``text`` VADER's lexicon holds as clearly
         negative, not counting one right after a negation ("not bad")."""
         lexicon = self._analyzer.lexicon
@@ -58,7 +58,9 @@ class VaderSentiment:
 _WORD = re.compile(r"[a-z']+")
 #: VADER valences run from -4 to 4; "lost" is -1.3, "wrong" -2.1, "no" -1.2.
 _NEGATIVE = -1.25
-_NEGATIONS = frozenset(("not", "no", "never", "isn't", "wasn't", "don't", "didn't", "can't", "nothing"))
+_NEGATIONS = frozenset(
+    ("not", "no", "never", "isn't", "wasn't", "don't", "didn't", "can't", "nothing")
+)
 
 
 def sentiment_label(compound: float) -> str:
@@ -144,6 +146,16 @@ def route(
     return None
 
 
+def _raised(priority: Priority, sentiment: Sentiment) -> Priority:
+    """An urgent post (a safety risk, a legal threat, a stranded traveller, a
+    press deadline) is at least high priority, so its response time is the
+    high one whatever rule routed it; the rules keep ``urgent`` for
+    themselves. A complaint alone raises nothing: half of all mentions are."""
+    if sentiment.urgent and priority.rank > Priority.HIGH.rank:
+        return Priority.HIGH
+    return priority
+
+
 def enrich(
     incoming: IncomingMention, settings: Settings, model: SentimentModel, received_at: datetime
 ) -> Mention:
@@ -159,7 +171,9 @@ def enrich(
         brands=matches(incoming.text, settings.brands),
         competitors=matches(incoming.text, settings.competitors),
         risks=risks,
-        priority=(rule.priority if rule and rule.priority else settings.default_priority),
+        priority=_raised(
+            rule.priority if rule and rule.priority else settings.default_priority, sentiment
+        ),
         spoke=rule.spoke if rule else settings.default_spoke,
         rule=rule.name if rule else None,
     )
