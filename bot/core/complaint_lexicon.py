@@ -233,7 +233,7 @@ URGENT = (
     r"(?:took|taken|stole|stolen|missing)\b.{0,25}[£€$]\s?\d|transactions? i didn'?t make|"
     r"\bfraud line|took everything|account restricted|can'?t access my money|no cash|"
     r"took cash|\bstolen\b|\bscammed\b|unauthori[sz]ed|double[- ]charged|"
-    r"charged (?:me )?(?:twice|\w+ times)|overdrawn|can'?t pay (?:my )?rent",
+    r"charged\b.{0,30}\b(?:twice|two times|\d+ times)|overdrawn|can'?t pay (?:my )?rent",
     # Stranded travellers.
     r"stranded|\bstuck (?:in|between|at)\b(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
     r"sorting))|sleeping on the floor|missed (?:my |a )?connection|"
