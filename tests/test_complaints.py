@@ -146,7 +146,10 @@ def test_every_phrase_starts_where_the_scan_looks() -> None:
         for pattern in patterns:
             for branch in complaints._branches(pattern):
                 known = complaints._prefixes(branch, 1) is not None
-                assert known or branch.removeprefix("\\b").startswith(("\\d", "(?<=[")), (kind, branch)
+                assert known or branch.removeprefix("\\b").startswith(("\\d", "(?<=[")), (
+                    kind,
+                    branch,
+                )
 
 
 def test_records_keep_the_signals_and_older_records_read_as_none() -> None:
