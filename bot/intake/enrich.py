@@ -161,7 +161,12 @@ def enrich(
 ) -> Mention:
     """Score, flag and route an incoming mention."""
     sentiment = model.assess(incoming.text, incoming.network)
-    label = sentiment.label
+    # Routing rules' ``sentiments`` keep matching VADER's own tone, as before
+    # the complaint signals: half of all mentions are complaints, and rules
+    # that sent every negative post to high priority would send them all
+    # one by one through a surge. The card shows the complaint-aware label;
+    # urgency raises the priority below.
+    label = sentiment_label(sentiment.compound)
     risks = tuple(
         name for name, words in settings.risk_words.items() if matches(incoming.text, words)
     )
