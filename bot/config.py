@@ -10,15 +10,16 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bot import config_accounts
 from bot.config_accounts import RawAccount, RawApprovals
+from bot.config_rooms import RawCrisisRooms
 from bot.config_surge import RawSpikes, RawSurge
-from bot.core.clock import parse_duration
+from bot.config_types import ID_PATTERN, STRICT, Duration
 from bot.core.errors import ConfigError, Problem
 from bot.core.model import Person, Priority, Role, Spoke
 from bot.core.permissions import EVERYONE, Permission, with_overrides
@@ -33,25 +34,11 @@ from bot.core.settings import (
 from bot.resources import bundled
 from bot.yamlsource import LocatedYaml, YamlSyntaxError, load_located, validation_problems
 
-_ID = r"^[a-z][a-z0-9_-]{0,39}$"
-
-
-def _duration(value: Any) -> timedelta:
-    """One duration grammar for config and playbooks: ``90s``, ``15m``, ``1h30m``, seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if not isinstance(value, str):
-        raise ValueError("expected a duration such as 15m or 2h")
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+_ID = ID_PATTERN
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 class RawSpoke(_Model):
@@ -131,6 +118,7 @@ class RawConfig(_Model):
     retention: RawRetention = RawRetention()
     surge: RawSurge = RawSurge()
     spikes: RawSpikes = RawSpikes()
+    crisis_rooms: RawCrisisRooms = RawCrisisRooms()
 
 
 def config_path(explicit: str | None) -> Path:
@@ -369,4 +357,5 @@ def _build(raw: RawConfig) -> Settings:
         },
         surge_default=raw.surge.over(SurgePolicy()),
         spikes=raw.spikes.build(),
+        crisis_rooms=raw.crisis_rooms.build(),
     )

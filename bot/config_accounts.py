@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
+from bot.config_types import ID_PATTERN, STRICT, duration
 from bot.core.accounts import (
     EVERY_SPOKE,
     Account,
@@ -23,30 +24,19 @@ from bot.core.accounts import (
     NoApprovalRule,
     StepMode,
 )
-from bot.core.clock import parse_duration
 from bot.core.errors import Problem
 from bot.core.model import Role
 from bot.yamlsource import LocatedYaml
 
-_ID = r"^[a-z][a-z0-9_-]{0,39}$"
+_ID = ID_PATTERN
 # A bare host name: labels of letters, digits and hyphens, at least one dot.
 _DOMAIN = re.compile(r"(?i)^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 
 RoleName = Literal["admin", "coach", "responder", "crisis_lead", "legal"]
 
 
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if not isinstance(value, str):
-        raise ValueError("expected a duration such as 15m or 2h")
-    return parse_duration(value)
-
-
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 class RawDrafters(_Model):
@@ -85,7 +75,7 @@ class RawNoApproval(_Model):
 
 
 class RawApprovals(_Model):
-    step_deadline: Annotated[timedelta, BeforeValidator(_duration)] = timedelta(minutes=15)
+    step_deadline: Annotated[timedelta, BeforeValidator(duration)] = timedelta(minutes=15)
     steps: list[RawStep] = [RawStep(name="Coach", any_of=["coach"])]
     legal_step: RawStep = RawStep(name="Legal", any_of=["legal"])
     trainees: list[str] = []

@@ -8,9 +8,10 @@ whichever sender leases it, and nothing is lost on a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import logging
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -21,12 +22,19 @@ from bot.core.clock import Clock
 # outbox (publishing) raise the same types; the platforms import them here.
 from bot.core.errors import RetryLater as RetryLater
 from bot.core.errors import Undeliverable as Undeliverable
+from bot.core.later import later_card
+from bot.core.rooms import RoomSpec, fallback_place, is_fallback, room_key
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
+# The card an outbox body stands for (see ``Runtime.card_of``).
+CardOf = Callable[[JSON], Awaitable[Card]]
+
 # Marks the stored place of a card sent to one person as a copy of a shared card.
 DIRECT_COPY = "direct_copy"
+# How many cards' newest update times one sender remembers.
+RECENT_UPDATES = 10_000
 
 
 def shared_places(refs: Sequence[JSON]) -> list[JSON]:
@@ -66,6 +74,19 @@ class Delivery(Protocol):
 
 
 @runtime_checkable
+class OpensRooms(Protocol):
+    """A delivery that can make a room a channel of its own (Slack)."""
+
+    async def open_room(self, spec: RoomSpec, *, delivery_id: str, attempt: int) -> JSON | None:
+        """Open (or find, after an attempt of unknown outcome) the room's
+        channel and invite its members; None when the platform does not
+        permit it (the room then runs in the fallback card's thread)."""
+
+    async def invite(self, place: JSON, person_ids: Sequence[str]) -> None:
+        """Invite people into the room channel at ``place``."""
+
+
+@runtime_checkable
 class PreparesBatches(Protocol):
     """A delivery that looks at a leased batch before its items are delivered
     (Slack searches each conversation once for all of the batch's ambiguous
@@ -90,8 +111,11 @@ class OutboxSender:
         missing_ref_delay: timedelta = timedelta(seconds=2),
         parent_patience: timedelta = timedelta(minutes=15),
         error_delay: timedelta = timedelta(seconds=10),
+        wake: asyncio.Event | None = None,
+        card_of: CardOf | None = None,
     ) -> None:
         self.store = store
+        self.card_of = card_of
         self.delivery = delivery
         self.clock = clock
         self.owner = owner
@@ -100,10 +124,18 @@ class OutboxSender:
         self.missing_ref_delay = missing_ref_delay
         self.parent_patience = parent_patience
         self.error_delay = error_delay
+        # Set when this process queues a card: :meth:`run` stops idling.
+        self.wake = wake
         # Failures per item in this process; paced waits are not failures.
         self._failures: dict[str, int] = {}
-        # When the newest delivered update of each card was queued.
-        self._updated_at: dict[str, datetime] = {}
+        # When the newest delivered update of each recently updated card was
+        # queued (a retry can reorder updates). Bounded: the bot updates
+        # millions of cards over its life, and only recent ones get reordered.
+        self._updated_at: OrderedDict[str, datetime] = OrderedDict()
+        # The places an update already reached, by item, while it waits for
+        # the rest: a card in several places (a DM to each approver) takes one
+        # paced update slot per place, and a retry must not start over.
+        self._places_done: dict[str, set[str]] = {}
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -116,19 +148,57 @@ class OutboxSender:
                 break
             if isinstance(self.delivery, PreparesBatches):
                 await self.delivery.prepare(batch)
-            progress = 0
-            for leased in batch:
-                progress += await self.deliver(leased)
+            progress = await self._deliver_batch(batch)
             delivered += progress
             if not progress:
                 break
         return delivered
 
+    async def _deliver_batch(self, batch: Sequence[LeasedOutboxItem]) -> int:
+        """Deliver a leased batch in lease order, except that where the
+        delivery allows it (``dm_concurrency`` above 1: Slack, whose DMs are
+        each their own conversation with its own pacing lane), consecutive
+        DMs to different people go out side by side: a crisis pages dozens
+        of people at once, and one round trip after another adds up. DMs to
+        one person keep their order, and every other item (posts, updates,
+        thread replies, copies of shared cards) waits for what came before
+        it and goes alone."""
+        width = int(getattr(self.delivery, "dm_concurrency", 1))
+        delivered = 0
+        run: list[LeasedOutboxItem] = []
+        for leased in [*batch, None]:
+            if leased is not None and leased.item.op == "dm" and width > 1:
+                run.append(leased)
+                continue
+            if run:
+                delivered += await self._deliver_dms(run, width)
+                run = []
+            if leased is not None:
+                delivered += await self.deliver(leased)
+        return delivered
+
+    async def _deliver_dms(self, run: list[LeasedOutboxItem], width: int) -> int:
+        people: dict[str, list[LeasedOutboxItem]] = {}
+        for leased in run:
+            people.setdefault(leased.item.destination, []).append(leased)
+        slots = asyncio.Semaphore(width)
+
+        async def one_person(items: list[LeasedOutboxItem]) -> int:
+            delivered = 0
+            for leased in items:
+                async with slots:
+                    delivered += await self.deliver(leased)
+            return delivered
+
+        return sum(await asyncio.gather(*(one_person(items) for items in people.values())))
+
     async def deliver(self, leased: LeasedOutboxItem) -> int:
         """Deliver one item; 1 if it went out (or was settled for good)."""
         item = leased.item
         try:
-            card = Card.from_json(dict(item.body))
+            if item.op in ("room", "invite"):
+                return await self._room_op(leased)
+            card = await self._card(item.body)
             if item.op == "post":
                 ref = await self.delivery.post(
                     item.destination, card, delivery_id=item.id, attempt=leased.attempts
@@ -154,6 +224,12 @@ class OutboxSender:
                 )
                 if not refs:
                     return await self._retry(leased, self._parent_not_posted(leased))
+                if refs[0].get("fallback") and refs[0]["fallback"] == item.card_key:
+                    # A card posted into the room that runs in its own thread:
+                    # it is there already, as the thread's parent.
+                    await self.store.finish_outbox(item.id, leased.token)
+                    self._failures.pop(item.id, None)
+                    return 1
                 ref = await self.delivery.post_in_thread(
                     refs[0], card, delivery_id=item.id, attempt=leased.attempts
                 )
@@ -165,10 +241,16 @@ class OutboxSender:
                     return await self._retry(leased, self._parent_not_posted(leased))
                 newest = self._updated_at.get(item.card_key)
                 if newest is None or newest <= item.created_at:
+                    done = self._places_done.setdefault(item.id, set())
                     for ref in refs:
-                        if not _older_than_copy(item, ref):
+                        place = json.dumps(ref, sort_keys=True, default=str)
+                        if place not in done and not _older_than_copy(item, ref):
                             await self.delivery.update(ref, card)
+                        done.add(place)
                     self._updated_at[item.card_key] = item.created_at
+                    self._updated_at.move_to_end(item.card_key)
+                    while len(self._updated_at) > RECENT_UPDATES:
+                        self._updated_at.popitem(last=False)
                 else:
                     # A newer state of this card went out first (a retry reordered
                     # them): sending this one would show a stale card.
@@ -185,6 +267,52 @@ class OutboxSender:
             # An unexpected failure is this item's alone: count it, back off, go on.
             log.exception("outbox item %s failed", item.id)
             return await self._retry(leased, RetryLater(self.error_delay, repr(error)))
+        self._failures.pop(item.id, None)
+        self._places_done.pop(item.id, None)
+        return 1
+
+    async def _card(self, body: JSON) -> Card:
+        if self.card_of is not None:
+            return await self.card_of(body)
+        if later_card(body) is not None:
+            raise Undeliverable("a card rendered when sent needs the runtime's renderers")
+        return Card.from_json(dict(body))
+
+    async def _room_op(self, leased: LeasedOutboxItem) -> int:
+        """Open a room, or invite people into one (see :mod:`bot.core.rooms`)."""
+        item = leased.item
+        room_id = item.destination.removeprefix("room:")
+        if item.op == "invite":
+            places = await self.store.card_refs(item.platform, room_key(room_id))
+            if not places:
+                return await self._retry(leased, self._parent_not_posted(leased))
+            members = [str(m) for m in item.body.get("members", [])]
+            if not is_fallback(places[0]) and isinstance(self.delivery, OpensRooms):
+                await self.delivery.invite(places[0], members)
+            await self.store.finish_outbox(item.id, leased.token)
+            self._failures.pop(item.id, None)
+            return 1
+        spec = RoomSpec.from_json(item.body)
+        place = None
+        if spec.name and isinstance(self.delivery, OpensRooms):
+            place = await self.delivery.open_room(
+                spec, delivery_id=item.id, attempt=leased.attempts
+            )
+        if place is None:
+            refs = shared_places(await self.store.card_refs(item.platform, spec.fallback_card_key))
+            if not refs:
+                return await self._retry(leased, self._parent_not_posted(leased))
+            place = fallback_place(refs[0], spec.fallback_card_key)
+        opened = AuditEntry(
+            at=self.clock.now(),
+            actor="system",
+            action="room.opened",
+            subject=room_key(room_id),
+            detail={"platform": item.platform, "place": dict(place)},
+        )
+        await self.store.finish_outbox(
+            item.id, leased.token, (room_key(room_id), place), Effects(audit=(opened,))
+        )
         self._failures.pop(item.id, None)
         return 1
 
@@ -208,6 +336,7 @@ class OutboxSender:
         )
         await self.store.apply(Effects(audit=(entry,)))
         await self.store.finish_outbox(item.id, leased.token)
+        self._places_done.pop(item.id, None)
 
     async def _finish(self, leased: LeasedOutboxItem, ref: JSON) -> None:
         item = leased.item
@@ -231,11 +360,24 @@ class OutboxSender:
         return 0
 
     async def run(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Deliver until ``stop`` is set, polling the store when idle."""
+        """Deliver until ``stop`` is set, polling the store when idle (and
+        at once when :attr:`wake` is set)."""
         while not stop.is_set():
+            if self.wake is not None:
+                self.wake.clear()  # (before the drain: a card queued during it is not missed)
             try:
                 await self.drain()
             except Exception:
                 log.exception("outbox sender for %s failed; retrying", self.delivery.platform)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle)
+            await self._idle(stop, idle)
+
+    async def _idle(self, stop: asyncio.Event, idle: float) -> None:
+        """Until ``stop`` or :attr:`wake` is set, for at most ``idle`` seconds."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        if self.wake is not None:
+            waits.append(asyncio.ensure_future(self.wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from bot.config import Duration
+from bot.config_types import Duration
 from bot.core.errors import Problem
 from bot.core.model import Role
 from bot.core.playbook import (

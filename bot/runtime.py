@@ -5,13 +5,16 @@ Routers are composed here, in one place; nothing is started at import time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import socket
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import handlers.admin
@@ -21,16 +24,19 @@ import handlers.crisis
 import handlers.help
 import handlers.surge
 import handlers.triage
+from bot.core.cards import Card
 from bot.core.clock import Clock
+from bot.core.errors import Undeliverable
 from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
+from bot.core.later import LaterCard, later_card
 from bot.core.model import SYSTEM, Mention
 from bot.core.playbook import Playbook
 from bot.core.ports import ExternalLane, PacingBudget, Responder, StatementRenderer
 from bot.core.publishing import SETTLED_TIMER, settled_event
 from bot.core.router import Dispatcher, dedupe_deliveries
 from bot.core.settings import Settings
-from bot.core.storage import Effects, Store
+from bot.core.storage import JSON, Effects, Store
 from bot.core.turn import INTERACTIVE, Turn
 from bot.external_sends import ExternalSender
 from bot.intake.enrich import SentimentModel, enrich
@@ -41,6 +47,8 @@ from bot.scheduler import Scheduler
 from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
+from bot.turns import KeyedTurns
+from handlers.triage.later import MENTION_CARD, render_mention_card
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,10 @@ def build_dispatcher() -> Dispatcher:
         ],
         middleware=[dedupe_deliveries],
     )
+
+
+# Renderers of cards rendered when sent (bot/core/later.py), by name.
+LATER_RENDERERS = {MENTION_CARD: render_mention_card}
 
 
 def process_owner() -> str:
@@ -97,6 +109,13 @@ class Runtime:
     statements: StatementRenderer = field(default_factory=SandboxedStatements)
     # Page channels beyond chat configured in this deployment's environment.
     pagers: frozenset[str] = frozenset()
+    # Set when this process queues a chat card: one event per outbox sender
+    # (weakly held: a sender that is gone needs no waking).
+    _card_wakers: weakref.WeakSet[asyncio.Event] = field(
+        default_factory=weakref.WeakSet, init=False, repr=False
+    )
+    # Decisions on one key (a draft) take turns within this process.
+    turns: KeyedTurns = field(default_factory=KeyedTurns)
 
     def turn(self, event: Event, responder: Responder) -> Turn:
         return Turn(
@@ -111,25 +130,55 @@ class Runtime:
             playbooks=self.playbooks,
             statements=self.statements,
             pagers=self.pagers,
+            turns=self.turns,
         )
 
     async def handle(self, event: Event, responder: Responder) -> None:
         """Run one inbound event through the routers."""
-        await self.dispatcher.dispatch(self.turn(event, responder), event)
+        turn = self.turn(event, responder)
+        try:
+            await self.dispatcher.dispatch(turn, event)
+        finally:
+            if turn.queued_cards:
+                self.cards_queued()
+
+    def cards_queued(self) -> None:
+        """Wake this process's outbox senders: a card was just queued (a page
+        or an answer someone waits for goes out now, not at the next poll;
+        cards queued by another process still wait for it)."""
+        for waker in self._card_wakers:
+            waker.set()
+
+    def card_waker(self) -> asyncio.Event:
+        """An event set whenever this process queues a chat card."""
+        waker = asyncio.Event()
+        self._card_wakers.add(waker)
+        return waker
 
     async def ingest(self, incoming: IncomingMention) -> bool:
         """Enrich, route and admit a mention. False when it is a duplicate."""
         return (await self.ingest_batch([incoming]))[0]
 
-    async def ingest_batch(self, batch: Sequence[IncomingMention]) -> list[bool]:
+    async def ingest_batch(
+        self, batch: Sequence[IncomingMention], received: Sequence[datetime] | None = None
+    ) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
         duplicate (also of one earlier in ``batch``). Surge mode decides first
-        which of them get a card of their own (``handlers.surge.lanes``)."""
+        which of them get a card of their own (``handlers.surge.lanes``).
+        ``received`` is when each arrived (default now): the intake stream
+        admits them later, and their SLA runs from their arrival."""
         if not batch:
             return []
         now = self.clock.now()
-        mentions = [enrich(incoming, self.settings, self.sentiment, now) for incoming in batch]
+        arrived = received if received is not None else [now] * len(batch)
+        mentions = await handlers.crisis.triage_link.marked(
+            self.store,
+            [
+                enrich(incoming, self.settings, self.sentiment, at)
+                for incoming, at in zip(batch, arrived, strict=True)
+            ],
+        )
 
         def arrival(mention: Mention) -> Turn:
             event = MentionArrived(
@@ -171,7 +220,25 @@ class Runtime:
         return Scheduler(self.store, self.clock, run, self.owner)
 
     def sender(self, delivery: Delivery) -> OutboxSender:
-        return OutboxSender(self.store, delivery, self.clock, self.owner)
+        return OutboxSender(
+            self.store,
+            delivery,
+            self.clock,
+            self.owner,
+            wake=self.card_waker(),
+            card_of=self.card_of,
+        )
+
+    async def card_of(self, body: JSON) -> Card:
+        """The card an outbox body stands for: the card's own JSON, or the
+        feature's rendering of a card rendered when sent."""
+        later: LaterCard | None = later_card(body)
+        if later is None:
+            return Card.from_json(dict(body))
+        render = LATER_RENDERERS.get(later.renderer)
+        if render is None:
+            raise Undeliverable(f"no renderer for a card of kind {later.renderer!r}")
+        return await render(later, self.store, self.settings, self.templates)
 
     def external_sender(self, lane: ExternalLane) -> ExternalSender:
         """The sender of one external lane (publications, pages) in this process."""

@@ -4,6 +4,13 @@ A timer's completion is committed in the same transaction as its handler's
 effects (fenced by the lease token), so it fires exactly once even with
 several processes on one store; a crash before completion fires it again,
 late but once, after the lease expires.
+
+A leased batch is fired by a bounded pool of tasks: a timer's handler mostly
+waits on the store (a round trip to Redis, SQLite's connection thread), so
+one process keeps several in flight. Timers of one batch are independent
+(each is fenced by its own token; handlers that share a record already
+compare-and-set against another process), so their order within the batch
+does not matter.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class Scheduler:
         *,
         lease_for: timedelta = timedelta(seconds=60),
         max_attempts: int = 5,
+        batch: int = 100,
+        concurrency: int = 4,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -43,17 +52,33 @@ class Scheduler:
         self.owner = owner
         self.lease_for = lease_for
         self.max_attempts = max_attempts
+        self.batch = batch
+        self.concurrency = max(1, concurrency)
 
     async def tick(self) -> int:
         """Fire every timer due now; return how many ran."""
         fired = 0
         while True:
-            batch = await self.store.lease_timers(self.clock.now(), self.owner, self.lease_for)
+            batch = await self.store.lease_timers(
+                self.clock.now(), self.owner, self.lease_for, self.batch
+            )
             if not batch:
                 return fired
+            await self._fire_all(batch)
+            fired += len(batch)
+
+    async def _fire_all(self, batch: list[LeasedTimer]) -> None:
+        if self.concurrency == 1 or len(batch) == 1:
             for leased in batch:
                 await self._fire(leased)
-                fired += 1
+            return
+        pending = iter(batch)
+
+        async def worker() -> None:
+            for leased in pending:  # (shared: each timer is taken by one worker)
+                await self._fire(leased)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(batch)))))
 
     async def _fire(self, leased: LeasedTimer) -> None:
         timer = leased.timer

@@ -22,6 +22,11 @@ from jinja2 import (
 from bot.core.errors import Problem
 from bot.core.text import format_count, format_duration
 
+# Context values whose text is remembered: immutable, compared by value.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+# Rendered texts kept (a few MB at most); past that the memo starts afresh.
+_REMEMBERED = 4096
+
 
 class JinjaTemplates:
     """The :class:`bot.core.ports.Templates` port over a template folder."""
@@ -44,9 +49,28 @@ class JinjaTemplates:
         # skips the ChainMap walk Template.render does on every call (a tenth of
         # a mention's intake CPU).
         self._loaded: dict[str, tuple[Template, dict[str, Any]]] = {}
+        self._rendered: dict[tuple[Any, ...], str] = {}
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render ``name`` and strip surrounding whitespace."""
+        # A template is a pure function of its context (no clock, no random,
+        # filters are pure), so the text for a context of plain values is
+        # remembered: cards repeat the same lines (a playbook's checklist on
+        # every incident card, one page title per page), and a Jinja render
+        # costs a new Context each time.
+        types = tuple(map(type, context.values()))
+        if _PLAIN.issuperset(types):
+            # (With the types: True == 1 but renders as "True".)
+            key = (name, types, *context.items())
+            text = self._rendered.get(key)
+            if text is None:
+                if len(self._rendered) >= _REMEMBERED:
+                    self._rendered.clear()
+                text = self._rendered[key] = self._render(name, context)
+            return text
+        return self._render(name, context)
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
         loaded = self._loaded.get(name)
         if loaded is None:
             template = self._env.get_template(name)

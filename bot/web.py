@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
@@ -17,6 +18,7 @@ from aiohttp import web
 from bot.core.ports import ExternalLane
 from bot.core.storage import Store
 from bot.intake import endpoint
+from bot.intake.stream import StreamConsumer, stream_of, watch_stream
 from bot.operations import metrics_route, request_middleware, watch_store
 from bot.outbox import Delivery
 from bot.runtime import Runtime
@@ -54,14 +56,27 @@ def create_app(
     lanes: Sequence[ExternalLane] = (),
 ) -> web.Application:
     """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up);
-    ``POST /intake`` is served when ``intake`` is given; each of ``lanes``
+    ``POST /intake`` is served when ``intake`` is given (through the intake
+    stream, with a consumer in this app, when it asks for one and the store is
+    Redis); each of ``lanes``
     (publishing, paging) gets a sender."""
     platform_of: dict[str, str] = {}
     app = web.Application(middlewares=[request_middleware(runtime.metrics, platform_of)])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route(runtime.metrics))
+    consumer: StreamConsumer | None = None
     if intake is not None:
+        stream = stream_of(runtime) if intake.stream is not None else None
+        if intake.stream is not None and stream is not None:
+            watch_stream(runtime.metrics, stream)
+            if intake.stream.consume:
+                consumer = StreamConsumer(runtime, stream, intake.stream)
+                log.info("intake through the Redis stream, consumer %s", consumer.name)
+            else:
+                log.info("intake through the Redis stream; other processes admit")
+        else:
+            intake = dataclasses.replace(intake, stream=None)
         endpoint.mount(app, runtime, intake)
     for platform in platforms:
         before = {r.canonical for r in app.router.resources()}
@@ -95,6 +110,8 @@ def create_app(
             )
             for lane in lanes
         ]
+        if consumer is not None:
+            tasks.append(asyncio.create_task(consumer.run(stop), name="intake-stream"))
         log.info("playcaller serving; platforms: %s", ", ".join(p.name for p in platforms))
         yield
         stop.set()

@@ -9,10 +9,15 @@ pictures come from the same run.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from bot.core.cards import Card, Form, TextBlock
 from bot.core.events import Event
+from bot.core.ports import SendOutcome
+from bot.core.publishing import PUBLISH_LANE
+from bot.core.storage import LeasedOutboxItem
+from bot.publishing import PublishLane, WebhookPublisher, WebhookSettings
 from tests.conftest import Chat
 
 Step = Callable[..., Awaitable[list["Shot"]]]
@@ -159,6 +164,9 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     # A surge in Customer Care: one live card with groups, a cluster claim, the end.
     shots = await step("as sam", "channel #care", "ingest surge.jsonl", "advance 10s")
     found["surge-live"] = [s for s in shots if s.card and "Surge in" in s.card.title][-1]
+    # The same burst is a spike too: alerts to the hub, per spoke and per topic.
+    found["spike-spoke"] = [s for s in shots if s.card and "Spike in" in s.card.title][-1]
+    found["spike-topic"] = card_titled(shots, "Spike: mentions of")
     shots = await step("click Claim cluster", "advance 10s")
     found["surge-claimed"] = with_note(shots, card_titled(shots, "Surge in Customer Care"))
     shots = await step("advance 16m")
@@ -196,16 +204,61 @@ async def gallery(chat: Chat) -> dict[str, Shot]:
     shots = await step("as priya", f"click Page someone #{incident_number}")
     found["crisis-page-form"] = next(s for s in shots if s.form is not None)
     await step("fill person=lee", "submit")
+    # A risky mention for Customer Care while CR-1 is open: the Crisis badge,
+    # and the same card in the incident's room (here its card's thread).
+    shots = await step(
+        'mention {"network": "x", "id": "g-crisis-1", "text": "@acme AcmePay charged me twice '
+        'today, my lawyer will hear about this", '
+        '"created_at": "2026-03-02T09:20:00Z", "author": {"handle": "billing_burned"}}'
+    )
+    found["mention-crisis"] = card_titled(shots, "@billing_burned")
+    crisis_card = found["mention-crisis"].card
+    assert crisis_card is not None and any(b.text == "Crisis CR-1" for b in crisis_card.badges)
     shots = await step("advance 30m")
     found["crisis-update-reminder"] = card_titled(shots, "Time for an update")
+    await statements(step, found, incident_number, incident, card_titled)
     shots = await step("as priya", f"click Resolve #{incident_number}")
     found["crisis-resolved"] = incident(shots)
+    found["post-released"] = card_titled(shots, "Scheduled post released")
     found["crisis-summary"] = card_titled(shots, "Resolved: CR-1")
     shots = await step(
         "as jo", "/crisis raise A video of our CEO shouting at a waiter is everywhere"
     )
     found["crisis-raise"] = card_titled(shots, "Possible crisis")
+    await webhook_publishing(chat, step, found)
     return found
+
+
+async def statements(
+    step: Step,
+    found: dict[str, Shot],
+    number: int,
+    incident: Callable[[list[Shot]], Shot],
+    card_titled: Callable[[list[Shot], str], Shot],
+) -> None:
+    """Holding statements through approvals, and the publishing pause, as the
+    incident card and the DMs show them."""
+    shots = await step("as sam", f"click Draft statement #{number}")
+    found["crisis-statement-drafted"] = incident(shots)
+    found["statement-approval"] = card_titled(shots, "for approval")
+    shots = await step("as maria", "click Approve", "advance 1s")
+    found["crisis-statement-approved"] = incident(shots)
+    shots = await step(
+        "as sam", "click Mark as sent", 'fill url="https://x.com/acme/status/901"', "submit"
+    )
+    shots = await step("advance 1s")
+    found["crisis-statement-published"] = incident(shots)
+    await step(
+        "channel #care",
+        "/draft acme-x",
+        'fill text="Spring is here: the travel card ships in May" publish_at="2026-03-02 15:00"',
+        "submit",
+        "as maria",
+        "click Approve",
+    )
+    shots = await step("as priya", "/crisis resume", "/crisis pause")
+    found["crisis-paused"] = [s for s in shots if s.card and s.card.title.startswith("CR-1 ·")][-1]
+    found["post-held"] = card_titled(shots, "Scheduled post held")
 
 
 async def approvals(step: Step, found: dict[str, Shot]) -> None:
@@ -263,3 +316,66 @@ async def approvals(step: Step, found: dict[str, Shot]) -> None:
     found["mention-replied"] = card_titled(shots, "mention from @jane_doe")
     shots = await step("as maria", "/approvals")
     found["approvals-list"] = card_titled(shots, "Approvals")
+
+
+async def webhook_publishing(chat: Chat, step: Step, found: dict[str, Shot]) -> None:
+    """Publishing through the webhook: the author's card while it is on its
+    way (Cancel publishing), failed (Retry), cancelled, and a cancel that came
+    too late. The lane's settlements are written as the lane writes them (its
+    ``settled`` effects with the item's completion), without the HTTP."""
+    settings = chat.runtime.settings
+    chat.session.runtime.settings = replace(settings, publish_webhook=True)
+    # Never POSTs: only its settlement effects are used.
+    publisher = WebhookPublisher(WebhookSettings("http://127.0.0.1:9/", "s"), chat.session.clock)
+    lane = PublishLane(publisher)
+
+    def card_titled(shots: list[Shot], words: str) -> Shot:
+        return [s for s in shots if s.card is not None and words in s.card.title][-1]
+
+    async def settle(ok: bool, *, leased: LeasedOutboxItem | None = None) -> list[Shot]:
+        if leased is None:
+            [leased] = await chat.store.lease_outbox(
+                PUBLISH_LANE, chat.session.clock.now(), "gallery", timedelta(minutes=1)
+            )
+        outcome = SendOutcome(
+            ok=ok,
+            attempts=leased.attempts,
+            at=chat.session.clock.now(),
+            detail={"url": "https://x.com/acme/status/888", "id": "888"} if ok else {},
+            reason="" if ok else "duplicate content: this account posted the same text today",
+        )
+        effects = lane.settled(leased.item, outcome)
+        assert await chat.store.finish_outbox(leased.item.id, leased.token, effects=effects)
+        return await step("advance 1s")
+
+    for number in ("701", "702"):
+        await step(
+            f'mention {{"network": "x", "id": "g-{number}", "text": "@acme where is my '
+            f'parcel?", "url": "https://x.com/pat_{number}/status/{number}", '
+            f'"created_at": "2026-03-02T09:40:00Z", "author": {{"handle": "pat_{number}"}}}}',
+            "as alex",
+            "channel #care",
+            "click Claim",
+            "click Draft reply",
+            'fill text="Hi, so sorry for the wait: your parcel leaves the depot today."',
+            "submit",
+        )
+        shots = await step("as maria", "click Approve")
+        if number == "701":
+            found["publishing"] = card_titled(shots, "Publishing")
+            found["approval-publishing"] = card_titled(shots, "for approval")
+            shots = await settle(False)
+            found["publishing-failed"] = card_titled(shots, "Publishing failed")
+            await step("as alex", "click Retry")
+            shots = await step("as maria", "click Cancel publishing")
+            found["publishing-cancelled"] = card_titled(shots, "Publishing cancelled")
+            found["approval-cancelled"] = card_titled(shots, "for approval")
+        else:
+            [in_flight] = await chat.store.lease_outbox(
+                PUBLISH_LANE, chat.session.clock.now(), "gallery", timedelta(minutes=1)
+            )
+            await step("as maria", "click Cancel publishing")
+            shots = await settle(True, leased=in_flight)
+            found["publishing-too-late"] = card_titled(shots, "Published")
+            found["approval-too-late"] = card_titled(shots, "for approval")
+    chat.session.runtime.settings = settings

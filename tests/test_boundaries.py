@@ -95,3 +95,34 @@ def test_adapters_stay_outside_the_runtime_and_the_outbox(package: str) -> None:
                 assert not (name == banned or name.startswith(banned + ".")), (
                     f"{path} imports {name}"
                 )
+
+
+# Handler packages import each other one way only (docs/architecture.md): a
+# feature learns what another did through events, timers or tags, never by
+# the other importing it back (approvals tells crisis of a draft's change with
+# a ``crisis.draft_changed`` timer, not an import).
+HANDLER_IMPORTS = {
+    "admin": set(),
+    "ask": set(),
+    "help": set(),
+    "triage": set(),
+    "approvals": {"triage"},
+    "crisis": {"approvals", "triage"},
+    "surge": {"crisis", "triage"},
+}
+
+
+def test_handler_packages_import_each_other_one_way() -> None:
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "handlers").rglob("*.py")):
+        parts = path.relative_to(ROOT / "handlers").parts
+        if len(parts) < 2:
+            continue
+        package = parts[0]
+        for name in imports_of(path):
+            if name.startswith("handlers."):
+                other = name.split(".")[1]
+                if other != package:
+                    found.setdefault(package, set()).add(other)
+    for package, others in found.items():
+        assert others <= HANDLER_IMPORTS.get(package, set()), f"{package} imports {others}"

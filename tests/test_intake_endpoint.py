@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,11 +20,12 @@ from bot.core.clock import ManualClock
 from bot.core.errors import InvalidInput
 from bot.core.storage import Store
 from bot.intake.endpoint import DEFAULT_MAX_BYTES, IntakeSettings
+from bot.intake.stream import StreamConsumer, StreamSettings, stream_of
 from bot.signing import sign
 from bot.store import open_store
 from bot.web import create_app
 from handlers.triage.records import KIND
-from tests.conftest import START
+from tests.conftest import REDIS_URL, START, _redis_available, _wipe_redis_namespace
 
 SECRET = "intake-test-secret"
 LIMIT = 20_000
@@ -32,6 +36,9 @@ class Intake:
     server: TestServer
     store: Store
     clock: ManualClock
+    # Through the intake stream (Redis): each answered post is then admitted
+    # by this consumer, as a serve process's would.
+    consumer: StreamConsumer | None = None
 
     @property
     def url(self) -> str:
@@ -65,24 +72,53 @@ class Intake:
             aiohttp.ClientSession() as http,
             http.post(self.url + query, data=body, headers=sent) as response,
         ):
-            return response.status, await response.json()
+            answer = response.status, await response.json()
+        if self.consumer is not None:
+            while await self.consumer.step():
+                pass
+        return answer
 
     async def keys(self) -> set[str]:
         return {r.key for r in await self.store.find(KIND, "state:open", limit=1000)}
 
 
+@pytest.fixture(params=["sqlite", "redis", "redis-stream"])
+async def intake_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, str, bool]]:
+    """(store URL, namespace, through the intake stream): Redis runs every test
+    both ways; SQLite has no stream."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'playcaller.db'}", "playcaller", False
+        return
+    if not _redis_available():
+        if os.environ.get("PLAYCALLER_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis not reachable at {REDIS_URL} (PLAYCALLER_REQUIRE_REDIS=1)")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    namespace = f"test-{uuid.uuid4().hex}"
+    yield REDIS_URL, namespace, request.param == "redis-stream"
+    await _wipe_redis_namespace(namespace)
+
+
 @pytest.fixture
-async def intake(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[Intake]:
-    url, namespace = store_backend
+async def intake(intake_store: tuple[str, str, bool], loaded: Loaded) -> AsyncIterator[Intake]:
+    url, namespace, through_stream = intake_store
     clock = ManualClock(START)
     runtime = await open_runtime(
         loaded, store=open_store(url, namespace=namespace), clock=clock, platforms=["console"]
     )
-    app = create_app(runtime, [], intake=IntakeSettings(SECRET, max_bytes=LIMIT))
+    # The app only accepts; the test's consumer admits after each answer.
+    streamed = StreamSettings(consume=False) if through_stream else None
+    app = create_app(runtime, [], intake=IntakeSettings(SECRET, max_bytes=LIMIT, stream=streamed))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
+    consumer = None
+    if streamed is not None:
+        stream = stream_of(runtime)
+        assert stream is not None
+        consumer = StreamConsumer(runtime, stream, streamed)
     try:
-        yield Intake(server, runtime.store, clock)
+        yield Intake(server, runtime.store, clock, consumer)
     finally:
         await server.close()
 

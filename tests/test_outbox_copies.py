@@ -126,3 +126,32 @@ async def test_a_card_sent_only_by_dm_is_updated_in_place_where_it_went(store: S
     await store.apply(Effects(outbox=(item("update", "", "approved", 1, priority=0),)))
     await sender.drain()
     assert sorted(delivery.edited) == [("@lee", "approved"), ("@maria", "approved")]
+
+
+async def test_the_sender_remembers_recent_cards_only(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stale-update protection keeps the newest cards' times, not every card ever updated."""
+    clock = ManualClock(START + timedelta(minutes=5))
+    delivery = Recorder()
+    sender = OutboxSender(store, delivery, clock, "test")
+    monkeypatch.setattr("bot.outbox.RECENT_UPDATES", 3)
+    keys = [f"mention:x:{n}" for n in range(5)]
+    await store.apply(
+        Effects(
+            outbox=tuple(
+                item("post", "care", f"open {n}", 0, key=k, card_key=k) for n, k in enumerate(keys)
+            )
+        )
+    )
+    await sender.drain()
+    await store.apply(
+        Effects(
+            outbox=tuple(
+                item("update", "", f"claimed {n}", 1, key=k, card_key=k) for n, k in enumerate(keys)
+            )
+        )
+    )
+    await sender.drain()
+    assert sorted(t for _, t in delivery.edited) == [f"claimed {n}" for n in range(5)]
+    assert list(sender._updated_at) == keys[2:]

@@ -9,6 +9,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -25,6 +27,9 @@ def run(*args: str, cwd: Path) -> str:
     return done.stdout
 
 
+# Building a wheel, a venv and running the tour is several processes of work:
+# on a loaded 2-core machine it has taken more than the suite's 60 s default.
+@pytest.mark.timeout(300)
 def test_wheel_runs_check_and_the_tour_outside_the_checkout(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     run(uv(), "build", "--offline", "--wheel", "--out-dir", str(dist), str(ROOT), cwd=tmp_path)

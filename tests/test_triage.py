@@ -388,3 +388,32 @@ async def test_the_queue_shows_five_rows_then_show_more(chat: Chat) -> None:
     out = await chat.run("click Show more")
     assert out.count("[Claim]") == 2 and "[Show more]" not in out
     assert "(Showing 6-7 of 7 unclaimed)" in out
+
+
+async def test_every_open_mention_is_reachable_from_the_queue_however_long(chat: Chat) -> None:
+    # More than 50 of one priority (the old scan limit) and some of another:
+    # paging reaches every one, once, the least time left first on every page.
+    neutral = "where can I find the opening hours of the store in town"
+    lines = [
+        mention_line(id=f"n{n}", text=neutral, author={"handle": f"calm{n}"}) for n in range(70)
+    ]
+    lines += [mention_line(id=f"h{n}", author={"handle": f"angry{n}"}) for n in range(12)]
+    await chat.run(*lines)
+    out = await chat.run("as alex", "/triage care")
+    assert "Unclaimed in Customer Care (82)" in out
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        rows = [line for line in out.splitlines() if "left · @" in line]
+        seen += [row.rsplit("@", 1)[1].split()[0] for row in rows]
+        if "[Show more]" not in out:
+            break
+        out = await chat.run("click Show more")
+    assert pages == 17
+    assert sorted(seen) == sorted(
+        [f"calm{n}" for n in range(70)] + [f"angry{n}" for n in range(12)]
+    )
+    # High priority has the shorter response time: all twelve come before the rest.
+    assert all(handle.startswith("angry") for handle in seen[:12])
+    assert "(Showing 81-82 of 82 unclaimed)" in out

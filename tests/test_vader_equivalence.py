@@ -70,6 +70,38 @@ def test_thousands_of_rule_heavy_texts_score_the_same() -> None:
         assert FAST.polarity_scores(text) == LIBRARY.polarity_scores(text), text
 
 
+def emoji_corpus(count: int, seed: int) -> list[str]:
+    """Non-ASCII texts: emojis of the lexicon (one and several code points)
+    next to words, spaces and punctuation, accents, curly quotes and
+    characters the lexicon does not know."""
+    rng = random.Random(seed)
+    lexicon = sorted(LIBRARY.lexicon)
+    emojis = sorted(LIBRARY.emojis)
+    others = ["café", "naïve", "“quoted”", "’s", "—", "ß", "İstanbul", "日本", "\u00a0", "\t"]
+    texts = []
+    for _ in range(count):
+        pieces = []
+        for _ in range(rng.randint(1, 30)):
+            roll = rng.random()
+            if roll < 0.3:
+                piece = rng.choice(emojis)
+            elif roll < 0.5:
+                piece = rng.choice(others)
+            else:
+                piece = rng.choice(lexicon)
+            pieces.append(piece)
+            pieces.append(rng.choice([" ", " ", "", "  ", "! ", ", "]))
+        texts.append("".join(pieces))
+    return texts
+
+
+def test_texts_with_emojis_and_accents_score_the_same() -> None:
+    texts = emoji_corpus(1500, seed=29)
+    assert sum(any(c in LIBRARY.emojis for c in t) for t in texts) > 1000
+    for text in texts:
+        assert FAST.polarity_scores(text) == LIBRARY.polarity_scores(text), text
+
+
 def test_the_enrichment_model_uses_it() -> None:
     text = "I will sue you, this is NOT okay!!!"
     assert VaderSentiment().compound(text) == LIBRARY.polarity_scores(text)["compound"]

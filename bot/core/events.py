@@ -31,6 +31,8 @@ class Envelope:
     received_at: datetime
     channel: str | None = None
     platform_channel: str = ""
+    # The thread typed in (Teams: the root message's id), else empty.
+    platform_thread: str = ""
     direct: bool = False
     dedupe_key: str | None = None
     inbox_lease: tuple[str, int] | None = None

@@ -196,6 +196,9 @@ class Mention:
     # own card; None when the mention was posted as a card of its own.
     surge: str | None = None
     reply: ReplyState | None = None
+    # The open crisis incident (``CR-42``) affecting the mention's spoke when
+    # it arrived: its card carries the marker for good.
+    crisis: str | None = None
     version: int = 0
 
     @property

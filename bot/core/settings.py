@@ -89,6 +89,18 @@ class SpikePolicy:
 
 
 @dataclass(frozen=True)
+class CrisisRooms:
+    """Where an incident runs: a Slack channel named from ``name`` (with
+    ``{incident}``, ``{playbook}``, ``{severity}``, ``{summary}``) unless
+    ``slack_channels`` is off; on Teams, and where Slack refuses, the thread
+    under the incident's card in the hub channel."""
+
+    slack_channels: bool = True
+    name: str = "crisis-{incident}-{playbook}"
+    private: bool = False
+
+
+@dataclass(frozen=True)
 class Retention:
     """How long stored records are kept after their last activity."""
 
@@ -127,6 +139,7 @@ class Settings:
     surge: dict[str, SurgePolicy] = field(default_factory=dict)
     surge_default: SurgePolicy = SurgePolicy()
     spikes: SpikePolicy = SpikePolicy()
+    crisis_rooms: CrisisRooms = CrisisRooms()
 
     def spoke(self, spoke_id: str) -> Spoke:
         """The spoke (or the hub) with this id."""

@@ -232,8 +232,12 @@ class Store(Protocol):
     async def get(self, kind: str, key: str) -> Record | None:
         """The current record or None."""
 
-    async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
-        """Records of ``kind`` carrying ``tag``, oldest insert first."""
+    async def find(self, kind: str, tag: str, limit: int = 200, offset: int = 0) -> list[Record]:
+        """Records of ``kind`` carrying ``tag``, oldest insert first, after
+        skipping the first ``offset`` of them."""
+
+    async def count_tagged(self, kind: str, tag: str) -> int:
+        """How many records of ``kind`` carry ``tag``."""
 
     async def apply(self, effects: Effects) -> bool:
         """Commit effects without a record change. False (nothing written)

@@ -8,6 +8,7 @@ opening a form) goes straight to the platform's :class:`Responder`.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -18,13 +19,25 @@ from bot.core.clock import Clock
 from bot.core.errors import PlaycallerError
 from bot.core.events import Event, PublicationSettled, TimerFired
 from bot.core.knowledge import Knowledge
+from bot.core.later import LaterCard
 from bot.core.model import Actor
 from bot.core.paging import Page, page_item
 from bot.core.playbook import Playbook
 from bot.core.ports import Responder, StatementRenderer, Templates
 from bot.core.publishing import Publication, publication_item
+from bot.core.rooms import RoomSpec, room_key
 from bot.core.settings import Settings
-from bot.core.storage import AuditEntry, Effects, OutboxItem, Record, Store, Timer, Written
+from bot.core.storage import (
+    JSON,
+    AuditEntry,
+    Effects,
+    OutboxItem,
+    Record,
+    Store,
+    Timer,
+    Written,
+)
+from bot.core.taking import NoTurns, Slot, Turns
 
 # Outbox priorities: what a human just did goes before routine and bulk posts.
 INTERACTIVE = 0
@@ -49,6 +62,7 @@ class Turn:
         playbooks: Mapping[str, Playbook] | None = None,
         statements: StatementRenderer | None = None,
         pagers: frozenset[str] = frozenset(),
+        turns: Turns | None = None,
     ) -> None:
         self.event = event
         self.store = store
@@ -62,6 +76,7 @@ class Turn:
         self._statements = statements
         # The page channels beyond chat this deployment has (email, webhook, pagerduty).
         self.pagers = pagers
+        self._turns: Turns = turns or NoTurns()
         self._buffer = Effects()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
@@ -72,6 +87,9 @@ class Turn:
         # The inbox entry this event came from is completed with the first
         # committed write, so a crash after it never runs the event again.
         self._complete_inbox = event.inbox_lease
+        # Set once a chat card is queued: the runtime then wakes its outbox
+        # senders instead of leaving the card to their next poll.
+        self.queued_cards = False
 
     @property
     def actor(self) -> Actor:
@@ -95,6 +113,15 @@ class Turn:
     def now(self) -> datetime:
         """The injected clock's time."""
         return self.clock.now()
+
+    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[Slot]:
+        """Hold ``key``'s turn in this process for this turn (see
+        :mod:`bot.core.taking`): a second holder waits for the first."""
+        return self._turns.hold(key, self)
+
+    def held(self, key: str) -> Slot | None:
+        """``key``'s slot if this turn holds it now."""
+        return self._turns.held(key, self)
 
     def render(self, name: str, /, **context: Any) -> str:
         """Render a template to plain text."""
@@ -123,6 +150,14 @@ class Turn:
         """Post ``card`` to a neutral channel (a spoke id or ``hub``)."""
         self._outbox("post", destination, card, priority)
 
+    def post_later(
+        self, destination: str, later: LaterCard, card_key: str, *, priority: int = ROUTINE
+    ) -> None:
+        """Post to ``destination`` a card that the outbox sender renders when it
+        sends it (see :mod:`bot.core.later`); ``card_key`` is the key the
+        rendered card carries, for later updates and thread replies."""
+        self._queue("post", destination, later.to_json(), card_key, priority)
+
     def update(self, card: Card, *, priority: int | None = None) -> None:
         """Replace, for everyone, the card posted earlier under ``card.card_key``."""
         if card.card_key is None:
@@ -147,6 +182,22 @@ class Turn:
         if card.card_key is None:
             raise ValueError("a copy needs the card_key of the shared card")
         self._outbox("copy", f"person:{person_id}", card, priority)
+
+    def open_room(self, spec: RoomSpec, *, priority: int = INTERACTIVE) -> None:
+        """Open a room (a channel where the platform can make one, else the
+        thread under ``spec.fallback_card_key``'s card) once, with the turn's
+        next write; ``thread:room:<id>`` (:meth:`reply_in_thread` with
+        :func:`bot.core.rooms.room_key`) then posts into it."""
+        self._outbox_items(
+            "room", f"room:{spec.room_id}", spec.to_json(), room_key(spec.room_id), priority
+        )
+
+    def invite_to_room(self, room_id: str, members: Sequence[str]) -> None:
+        """Bring people (person ids) into a room opened earlier; nothing where
+        the room is a thread. Inviting someone already there is no error."""
+        if members:
+            body = {"members": list(dict.fromkeys(members))}
+            self._outbox_items("invite", f"room:{room_id}", body, None, INTERACTIVE)
 
     def page(self, page: Page, channel: str) -> None:
         """Send ``page`` over ``channel`` through the outbox's page lane, with
@@ -226,14 +277,29 @@ class Turn:
     # -- internals ----------------------------------------------------------
 
     def _outbox(self, op: str, destination: str, card: Card, priority: int) -> None:
+        # One body for every platform: the store encodes it once too.
+        self._queue(op, destination, card.to_json(), card.card_key, priority)
+
+    def _queue(
+        self, op: str, destination: str, body: JSON, card_key: str | None, priority: int
+    ) -> None:
         platforms = self.platforms
         person = destination.removeprefix("person:")
         if destination.startswith("person:") and person not in self.settings.people:
             # Someone the config does not know exists on one platform only
             # (their id is "<platform>:<user id>").
             platforms = tuple(p for p in platforms if person.startswith(f"{p}:"))
-        # One body for every platform: the store encodes it once too.
-        body = card.to_json()
+        self._outbox_items(op, destination, body, card_key, priority, platforms)
+
+    def _outbox_items(
+        self,
+        op: str,
+        destination: str,
+        body: Mapping[str, Any],
+        card_key: str | None,
+        priority: int,
+        platforms: Sequence[str] | None = None,
+    ) -> None:
         items = tuple(
             OutboxItem(
                 id=uuid.uuid4().hex,
@@ -242,12 +308,13 @@ class Turn:
                 destination=destination,
                 body=body,
                 created_at=self.now(),
-                card_key=card.card_key,
+                card_key=card_key,
                 priority=priority,
             )
-            for platform in platforms
+            for platform in (self.platforms if platforms is None else platforms)
         )
         self._add(Effects(outbox=items))
+        self.queued_cards = True
 
     def _add(self, effects: Effects) -> None:
         self._buffer = self._buffer.merge(effects)

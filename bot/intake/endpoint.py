@@ -9,7 +9,9 @@ It must carry ``X-Playcaller-Timestamp`` and ``X-Playcaller-Signature``
 401 and nothing is read further. Each item is answered ``stored``,
 ``duplicate`` (its (network, id) is already held) or ``refused`` with the
 field at fault; the good items of a mixed batch are stored. The answer comes
-after the store has committed every stored item.
+after the store has committed every stored item: the mentions themselves, or
+with the Redis store their entries in the intake stream
+(:mod:`bot.intake.stream`), which the ``serve`` processes admit.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.core.errors import InvalidInput
 from bot.core.jsontext import TooLarge
 from bot.intake.batch import Item, ItemProblem, parse_body
 from bot.intake.sources import normalizer
+from bot.intake.stream import StreamSettings, enqueue, stream_of
 from bot.operations import intake_counts
 from bot.runtime import Runtime
 from bot.signing import SignatureError, verify
@@ -44,23 +47,28 @@ BATCH = 500
 
 @dataclass(frozen=True)
 class IntakeSettings:
-    """What ``/intake`` needs; the secret never appears in a repr or a log."""
+    """What ``/intake`` needs; the secret never appears in a repr or a log.
+    With ``stream`` (Redis store only) the items go through the intake stream
+    (:mod:`bot.intake.stream`) instead of being admitted in the request."""
 
     secret: str = field(repr=False)
     max_bytes: int = DEFAULT_MAX_BYTES
+    stream: StreamSettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> IntakeSettings | None:
-        """From the environment; None (no ``/intake`` route) without a secret."""
+        """From the environment; None (no ``/intake`` route) without a secret.
+        The stream settings apply only where the store is Redis (``create_app``)."""
         secret = environ.get(SECRET_ENV, "")
         if not secret:
             return None
+        stream = StreamSettings.from_env(environ)
         raw = environ.get(MAX_BYTES_ENV, "").strip()
         if not raw:
-            return cls(secret)
+            return cls(secret, stream=stream)
         if not raw.isdigit() or int(raw) < 1:
             raise InvalidInput(MAX_BYTES_ENV, f"{raw[:40]!r} is not a positive number of bytes")
-        return cls(secret, int(raw))
+        return cls(secret, int(raw), stream)
 
 
 def mount(app: web.Application, runtime: Runtime, settings: IntakeSettings) -> None:
@@ -97,19 +105,26 @@ def mount(app: web.Application, runtime: Runtime, settings: IntakeSettings) -> N
             return web.json_response({"error": error.problem}, status=413)
         except InvalidInput as error:
             return web.json_response({"error": error.problem, "field": error.field}, status=400)
-        answer = await admit_items(runtime, items)
+        answer = await admit_items(runtime, items, streamed=settings.stream is not None)
         return web.json_response(answer)
 
     app.router.add_post(PATH, intake)
 
 
-async def admit_items(runtime: Runtime, items: list[Item | ItemProblem]) -> dict[str, Any]:
-    """Store the good items, :data:`BATCH` per store call; the per-item answer and totals."""
+async def admit_items(
+    runtime: Runtime, items: list[Item | ItemProblem], *, streamed: bool = False
+) -> dict[str, Any]:
+    """Store the good items, :data:`BATCH` per store call (``streamed``: into
+    the intake stream, see :mod:`bot.intake.stream`); the per-item answer and totals."""
     accepted = [entry for entry in items if isinstance(entry, Item)]
+    stream = stream_of(runtime) if streamed else None
     stored: list[bool] = []
     for start in range(0, len(accepted), BATCH):
-        chunk = accepted[start : start + BATCH]
-        stored += await runtime.ingest_batch([entry.mention for entry in chunk])
+        chunk = [entry.mention for entry in accepted[start : start + BATCH]]
+        if stream is not None:
+            stored += await enqueue(stream, chunk, runtime.clock.now())
+        else:
+            stored += await runtime.ingest_batch(chunk)
     outcome_of = {id(entry): ok for entry, ok in zip(accepted, stored, strict=True)}
     results: list[dict[str, Any]] = []
     totals = {"stored": 0, "duplicate": 0, "refused": 0}

@@ -4,8 +4,9 @@
 work that does not change the result: it copies the text one character at a
 time to swap emojis for words, and lower-cases the whole word list again for
 every sentiment word it checks for negation and idioms (quadratic in the
-length). :class:`FastVader` skips the copy when the text holds no emoji (an
-ASCII text cannot, VADER's emoji lexicon being all non-ASCII) and hands the
+length). :class:`FastVader` skips the copy when the text holds no emoji
+(one set test; most non-ASCII texts hold accents or curly quotes, not
+emojis), swaps them in one pass of joined pieces when it does, and hands the
 two checks only the words they read. Every score is equal to the library's;
 ``tests/test_vader_equivalence.py`` checks that on thousands of texts.
 """
@@ -26,16 +27,15 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__()
-        # If some emoji were ASCII the fast path would be wrong; the lexicon
-        # shipped has none, and this keeps a future one from breaking silently.
-        self._ascii_is_emoji_free = not any(emoji.isascii() for emoji in self.emojis)
+        # The library swaps a character when it is a key of the emoji
+        # lexicon; only one-character keys can ever be such a character.
+        self._emoji_chars = frozenset(emoji for emoji in self.emojis if len(emoji) == 1)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
-        if not (self._ascii_is_emoji_free and text.isascii()):
-            return dict(super().polarity_scores(text))
-        # From here on the library's own polarity_scores (3.3.2), after its
-        # emoji step, which leaves an emoji-free text as text.strip().
-        text = text.strip()
+        # From here on the library's own polarity_scores (3.3.2); its emoji
+        # step leaves a text without an emoji as text.strip().
+        emoji_free = self._emoji_chars.isdisjoint(text)
+        text = text.strip() if emoji_free else self._emojis_as_words(text)
         sentitext = SentiText(text)
         sentiments: list[float] = []
         words_and_emoticons = sentitext.words_and_emoticons
@@ -54,6 +54,24 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
             sentiments = self.sentiment_valence(valence, sentitext, item, i, sentiments)
         sentiments = self._but_check(words_and_emoticons, sentiments)
         return dict(self.score_valence(sentiments, text))
+
+    def _emojis_as_words(self, text: str) -> str:
+        """The library's emoji step (each emoji becomes its description, after
+        a space unless one precedes it), with the pieces joined once instead
+        of the text copied once per character."""
+        pieces: list[str] = []
+        prev_space = True
+        for char in text:
+            description = self.emojis.get(char)
+            if description is not None:
+                if not prev_space:
+                    pieces.append(" ")
+                pieces.append(description)
+                prev_space = False
+            else:
+                pieces.append(char)
+                prev_space = char == " "
+        return "".join(pieces).strip()
 
     @staticmethod
     def _negation_check(

@@ -5,7 +5,7 @@ Modules share one router (``routes.router``): ``drafting`` (Draft reply,
 the form, withdraw), ``decisions`` (the approvers' buttons), ``sending``
 (publishing), ``timers`` (deadlines), ``listing`` (the commands)."""
 
-from handlers.approvals import decisions, drafting, listing, sending, timers
+from handlers.approvals import decisions, drafting, listing, sending, settling, timers
 from handlers.approvals.routes import router
 
-__all__ = ["decisions", "drafting", "listing", "router", "sending", "timers"]
+__all__ = ["decisions", "drafting", "listing", "router", "sending", "settling", "timers"]

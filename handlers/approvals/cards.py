@@ -1,4 +1,6 @@
-"""Cards and forms for approvals: structure here, words from templates."""
+"""Cards and forms for approvals: structure here, words from templates.
+(The author's publishing cards are in ``publishing_cards``; the button
+values and card keys in ``keys``, both re-exported here.)"""
 
 from __future__ import annotations
 
@@ -25,33 +27,24 @@ from bot.core.ports import Templates
 from bot.core.settings import Settings
 from bot.core.text import format_duration, neutralize, safe_url
 from handlers.approvals.diff import word_diff
+from handlers.approvals.keys import (
+    QUOTE_LIMIT,
+    TEXT_LIMIT,
+    button_value,
+    card_key,
+    parse_button_value,
+    publishing_key,
+    send_key,
+)
+from handlers.approvals.publishing_cards import (
+    publishing_buttons,
+    publishing_card,
+    send_card,
+    sent_form,
+    too_late_note,
+)
 from handlers.approvals.records import Draft, DraftState
 from handlers.triage.cards import local_time, names, network_name, person_name
-
-# The longest text any network takes (Reddit); the lint names the account's own limit.
-TEXT_LIMIT = 10_000
-QUOTE_LIMIT = 1_500
-
-
-def card_key(draft: Draft) -> str:
-    return f"draft:{draft.id}"
-
-
-def send_key(draft: Draft) -> str:
-    """The author's "Mark as sent" card."""
-    return f"draftsend:{draft.id}"
-
-
-def button_value(draft: Draft) -> str:
-    """A button carries the draft and the version it showed."""
-    return f"{draft.id}|{draft.current.number}"
-
-
-def parse_button_value(value: str) -> tuple[str, int | None]:
-    key, _, version = value.rpartition("|")
-    if not key:
-        return value, None
-    return key, int(version) if version.isdigit() else None
 
 
 def account_line(account: Account) -> str:
@@ -100,6 +93,8 @@ def state_badges(draft: Draft, settings: Settings, now: datetime) -> tuple[Badge
         badges = [Badge(text, Tone.GOOD), version]
         if draft.state is DraftState.PUBLISHED:
             badges.append(Badge("Published", Tone.GOOD))
+        elif settings.publish_webhook and not (draft.publish_at and draft.publish_at > now):
+            badges.append(Badge("Publishing", Tone.ACCENT))
         return tuple(badges)
     text, tone = words[draft.state]
     return (Badge(text, tone), version)
@@ -154,6 +149,8 @@ def approval_card(
         blocks.append(
             TextBlock(f"The publishing system said: {draft.failure}", tone=Tone.ATTENTION)
         )
+    if (late := too_late_note(draft, settings)) is not None:
+        blocks.append(late)
     fields = [Field("Account", account_line(account))]
     step = draft.step
     if step is not None:
@@ -176,6 +173,8 @@ def approval_card(
         )
     elif draft.state is DraftState.PUBLISHED and (url := safe_url(draft.published_url)):
         buttons = (link("Open reply" if mention else "Open post", url),)
+    elif settings.publish_webhook:
+        buttons = publishing_buttons(draft)
     details = [
         Field("Draft", draft.id),
         Field("Steps", " → ".join(s.name for s in draft.steps) or "none"),
@@ -293,37 +292,6 @@ def author_card(title: str, text: str, draft: Draft, *, tone: Tone, revise: bool
     )
 
 
-def send_card(title: str, text: str, draft: Draft, *, sent: str = "") -> Card:
-    """Manual publishing: the approved text to copy, and **Mark as sent**."""
-    buttons: tuple[Button, ...] = ()
-    badges: tuple[Badge, ...] = (Badge("Approved", Tone.GOOD),)
-    if sent:
-        badges = (Badge(sent, Tone.GOOD),)
-    else:
-        buttons = (
-            Button("Mark as sent", "approvals.sent", button_value(draft), ButtonStyle.PRIMARY),
-        )
-    return Card(
-        title=title,
-        badges=badges,
-        blocks=(TextBlock(text), TextBlock(draft.text, quote=True)),
-        buttons=buttons,
-        card_key=send_key(draft),
-    )
-
-
-def sent_form(value: str) -> Form:
-    return Form(
-        form_id="approvals.sent",
-        title="Mark as sent",
-        intro="Paste the link of the published post, if you have it.",
-        inputs=(Input("url", "Link to the post", placeholder="https://", max_length=500),),
-        submit_label="Mark as sent",
-        context=value,
-        return_to=f"draftsend:{parse_button_value(value)[0]}",
-    )
-
-
 def list_row(draft: Draft, text: str, *, open_it: bool, withdraw: bool = False) -> Row:
     """One draft in /approvals: Open its approval card, or (the author's own,
     still undecided) Withdraw it."""
@@ -331,3 +299,17 @@ def list_row(draft: Draft, text: str, *, open_it: bool, withdraw: bool = False) 
     if withdraw:
         button = Button("Withdraw", "approvals.withdraw", button_value(draft))
     return Row(text, snippet=neutralize(draft.text, 80), button=button)
+
+
+__all__ = [
+    "QUOTE_LIMIT",
+    "TEXT_LIMIT",
+    "button_value",
+    "card_key",
+    "parse_button_value",
+    "publishing_card",
+    "publishing_key",
+    "send_card",
+    "send_key",
+    "sent_form",
+]

@@ -19,6 +19,7 @@ from handlers.approvals.routes import (
     account_of,
     author_notice,
     change_draft,
+    deciding,
     load_draft,
     load_mention,
     notify_approvers,
@@ -90,18 +91,21 @@ async def on_approve(turn: Turn, action: Action) -> None:
             for timer in step_timers(after):
                 turn.schedule(timer)
 
-    draft = await load_draft(turn, draft_id)
-    mention = await load_mention(turn, draft.mention_key)
-    decided = await change_draft(turn, draft_id, change, consequences, first=draft)
-    if decided is None:
-        return
-    await update_mention(turn, decided)
+    async with deciding(turn, draft_id):
+        draft = await load_draft(turn, draft_id)
+        mention = await load_mention(turn, draft.mention_key)
+        decided = await change_draft(turn, draft_id, change, consequences, first=draft)
+        if decided is None:
+            return
+        await update_mention(turn, decided)
     step = decided.step
     await turn.say(
         turn.render(
             "approvals/done.txt",
             what="approved" if decided.state is DraftState.APPROVED else "step_approved",
             step=step.name if step else "",
+            webhook=turn.settings.publish_webhook
+            and not (decided.publish_at and decided.publish_at > turn.now()),
         ),
         tone=Tone.GOOD,
     )
@@ -150,6 +154,20 @@ async def _close(turn: Turn, form: FormSubmitted, what: str) -> None:
         raise InvalidInput(
             "note", "say what should change" if what != "rejected" else "give a reason"
         )
+    async with deciding(turn, draft_id):
+        decided = await _decide(turn, draft_id, what, note, seen)
+    if decided is not None:
+        await turn.say(
+            turn.render(
+                "approvals/done.txt", what=what, author=person_name(turn.settings, decided.author)
+            ),
+            tone=Tone.GOOD,
+        )
+
+
+async def _decide(
+    turn: Turn, draft_id: str, what: str, note: str, seen: int | None
+) -> Draft | None:
     me = turn.actor.person_id
     draft = await load_draft(turn, draft_id)
     mention = await load_mention(turn, draft.mention_key)
@@ -166,15 +184,9 @@ async def _close(turn: Turn, form: FormSubmitted, what: str) -> None:
         author_notice(turn, after, what, note)
 
     decided = await change_draft(turn, draft_id, change, consequences, first=draft)
-    if decided is None:
-        return
-    await update_mention(turn, decided)
-    await turn.say(
-        turn.render(
-            "approvals/done.txt", what=what, author=person_name(turn.settings, decided.author)
-        ),
-        tone=Tone.GOOD,
-    )
+    if decided is not None:
+        await update_mention(turn, decided)
+    return decided
 
 
 @router.action("approvals.edit", permission=Permission.APPROVALS, doing="edit and approve drafts")

@@ -21,6 +21,7 @@ from handlers.approvals.routes import (
     account_of,
     change_draft,
     follow_mention,
+    follow_watchers,
     load_draft,
     load_mention,
     notify_approvers,
@@ -299,6 +300,7 @@ async def on_draft_submitted(turn: Turn, form: FormSubmitted) -> None:
     else:
         after_approval(turn, upcoming, mention)
     follow_mention(turn, upcoming)
+    follow_watchers(turn, draft if draft.versions else None, upcoming)
     if not await _write(turn, draft, submitted):
         return
     await update_mention(turn, upcoming)

@@ -103,6 +103,12 @@ class Draft:
     published_url: str | None = None
     publish_round: int = 0  # 0 when approved, +1 for each retry after a failure
     failure: str = ""  # the receiver's reason, when publishing failed
+    # Who else follows this draft: the feature that asked for it
+    # (``crisis:CR-4:first``, a holding statement) and the publishing pauses
+    # holding it (``crisis:CR-4``). Each is told of every change by a timer of
+    # kind ``<feature>.draft_changed`` (see ``routes.follow_watchers``).
+    origin: str | None = None
+    held_by: tuple[str, ...] = ()
     version: int = 0  # the record's version (compare-and-set)
 
     @property
@@ -129,6 +135,11 @@ class Draft:
         return self.steps[self.step_index]
 
     @property
+    def watchers(self) -> tuple[str, ...]:
+        """The origin and the pauses holding it: who is told of a change."""
+        return tuple(dict.fromkeys((*((self.origin,) if self.origin else ()), *self.held_by)))
+
+    @property
     def approved_by(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(p for s in self.steps for p in s.approved_by))
 
@@ -151,6 +162,11 @@ def tags_for(draft: Draft) -> frozenset[str]:
         tags.add(f"mention:{draft.mention_key}")
     if draft.publish_at is not None and draft.state is DraftState.APPROVED:
         tags.add("scheduled")
+    if draft.origin:
+        tags.add(f"origin:{draft.origin}")
+    if draft.held_by:
+        tags.add("held")
+        tags.update(f"held:{ref}" for ref in draft.held_by)
     return frozenset(tags)
 
 
@@ -195,6 +211,8 @@ def to_record(draft: Draft) -> Record:
         "published_url": draft.published_url,
         "publish_round": draft.publish_round,
         "failure": draft.failure,
+        "origin": draft.origin,
+        "held_by": list(draft.held_by),
     }
     return Record(KIND, draft.id, data, draft.version, tags_for(draft))
 
@@ -236,6 +254,8 @@ def from_record(record: Record) -> Draft:
         published_url=d.get("published_url"),
         publish_round=int(d.get("publish_round", 0)),
         failure=str(d.get("failure", "")),
+        origin=d.get("origin"),
+        held_by=tuple(d.get("held_by") or ()),
         version=record.version,
     )
 

@@ -4,6 +4,7 @@ the reply state on the mention card."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from bot.core.accounts import Account
@@ -13,6 +14,7 @@ from bot.core.events import Action, TimerFired
 from bot.core.model import SYSTEM, Mention, MentionState, Outcome, ReplyState
 from bot.core.router import Router
 from bot.core.storage import Timer
+from bot.core.taking import Slot
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.approvals import rules
 from handlers.approvals.cards import (
@@ -33,6 +35,8 @@ Change = Callable[[Draft], Draft | Refusal]
 Consequences = Callable[[Turn, Draft, Draft], None]
 MAX_CAS_ATTEMPTS = 5
 MENTION_SYNC = "approvals.mention_sync"
+WATCH_TIMER = "approvals.watch"
+DRAFT_CHANGED = "draft_changed"
 
 
 class Busy(PlaycallerError):
@@ -66,6 +70,9 @@ def account_of(turn: Turn, draft: Draft) -> Account:
 
 def show(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     """Update the approval card in place, for everyone who has it."""
+    slot = turn.held(f"draft:{draft.id}")
+    if slot is not None:
+        slot.notes["showing"] = draft.version  # (counts once the holder's write commits)
     turn.update(
         approval_card(
             draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
@@ -85,22 +92,45 @@ async def change_draft(
     """Read, decide, compare-and-set; reread and decide again on a race, so
     of two approvers at the same moment one decides and the other is told who did.
     ``first``: the draft the handler has just read, tried before reading again
-    (a stale copy only costs one lost compare-and-set)."""
-    for _ in range(MAX_CAS_ATTEMPTS):
-        current = first if first is not None else await load_draft(turn, draft_id)
-        first = None
-        verdict = change(current)
-        if isinstance(verdict, Refusal):
-            await refuse(turn, verdict, refresh=stale_refresh)
-            return None
-        upcoming = verdict.evolve(version=current.version + 1)
-        consequences(turn, current, upcoming)
-        follow_mention(turn, upcoming)
-        written = await turn.replace(to_record(verdict), current.version)
-        if written.ok:
-            return upcoming
-        turn.discard()
+    (a stale copy only costs one lost compare-and-set).
+
+    Decisions on one draft take turns within this process: a click arriving
+    while another is deciding the same draft waits for it and then reads the
+    outcome, instead of building a decision (cards, effects) that is bound to
+    lose. Across processes the compare-and-set alone decides, as before."""
+    async with deciding(turn, draft_id) as turns:
+        if turns.waited:
+            first = None  # read before the other decision landed
+        for _ in range(MAX_CAS_ATTEMPTS):
+            current = first if first is not None else await load_draft(turn, draft_id)
+            first = None
+            verdict = change(current)
+            if isinstance(verdict, Refusal):
+                # The decision this click waited for updated the card to
+                # exactly this version: it needs no refresh.
+                fresh = turns.notes.get("shown") == current.version
+                await refuse(turn, verdict, refresh=stale_refresh and not fresh)
+                return None
+            upcoming = verdict.evolve(version=current.version + 1)
+            turns.notes["showing"] = None
+            consequences(turn, current, upcoming)
+            follow_mention(turn, upcoming)
+            follow_watchers(turn, current, upcoming)
+            written = await turn.replace(to_record(verdict), current.version)
+            if written.ok:
+                turns.notes["shown"] = turns.notes["showing"]
+                return upcoming
+            turn.discard()
+            # A refused compare-and-set carries the record that won: no reread.
+            if written.record is not None:
+                first = from_record(written.record)
     raise Busy("That draft is changing very fast; please try again in a moment.")
+
+
+def deciding(turn: Turn, draft_id: str) -> contextlib.AbstractAsyncContextManager[Slot]:
+    """Hold ``draft_id``'s turn in this process (again: a handler that takes
+    it before reading the draft keeps it through :func:`change_draft`)."""
+    return turn.hold(f"draft:{draft_id}")
 
 
 async def refuse(turn: Turn, refusal: Refusal, *, refresh: bool = True) -> None:
@@ -165,6 +195,26 @@ def follow_mention(turn: Turn, upcoming: Draft) -> None:
     if upcoming.mention_key is None:
         return
     turn.schedule(Timer(_sync_key(upcoming), MENTION_SYNC, turn.now(), {"id": upcoming.id}))
+
+
+def follow_watchers(turn: Turn, before: Draft | None, upcoming: Draft) -> None:
+    """Tell the features following the draft (its origin, the pauses holding
+    it, before or after this write) that it changed: a timer due at once, of
+    kind ``<feature>.draft_changed``, rides on the draft write, so a crash
+    between this write and the feature's own write loses nothing. Approvals
+    never imports the feature (the one-way import rule); the feature's route
+    reads the draft and brings its own record up to it (idempotently)."""
+    refs = dict.fromkeys((*(before.watchers if before else ()), *upcoming.watchers))
+    for ref in refs:
+        feature = ref.partition(":")[0]
+        turn.schedule(
+            Timer(
+                f"{WATCH_TIMER}:{ref}:{upcoming.id}:{upcoming.version}",
+                f"{feature}.{DRAFT_CHANGED}",
+                turn.now(),
+                {"draft": upcoming.id, "ref": ref},
+            )
+        )
 
 
 @router.timer(MENTION_SYNC)

@@ -273,7 +273,9 @@ def miss(draft: Draft, now: datetime) -> Draft | Refusal:
 
 def deciders(draft: Draft) -> str | None:
     """Who made the deciding call (for "already decided by ...")."""
-    last = draft.last("approved", "rejected", "withdrawn", "changes_requested", "published")
+    last = draft.last(
+        "approved", "rejected", "withdrawn", "changes_requested", "published", "cancelled"
+    )
     return last.by if last else None
 
 
@@ -304,6 +306,11 @@ def settle(
     """The publishing webhook's outcome for ``version`` (``reason`` None: published)."""
     if draft.current.number != version or draft.publish_round != round:
         return Refusal("moved_on", draft)
+    if draft.state is DraftState.CANCELLED and reason is None:
+        # Cancelled while its POST was in flight, and the receiver took it:
+        # the post is public, so the draft says so rather than "cancelled".
+        history = (*draft.history, Decision("published", "system", now, version, url or ""))
+        return draft.evolve(state=DraftState.PUBLISHED, history=history, published_url=url)
     if draft.state is not DraftState.APPROVED:
         return Refusal("decided", draft)
     if reason is None:
@@ -333,11 +340,27 @@ def retry(draft: Draft, person: str, now: datetime, overrides: bool) -> Draft | 
     )
 
 
-def cancel(draft: Draft, person: str, now: datetime, overrides: bool) -> Draft | Refusal:
-    """Give up a failed publication."""
-    if draft.state is not DraftState.FAILED:
+def cancel(
+    draft: Draft, person: str, now: datetime, overrides: bool, *, publishing: bool = False
+) -> Draft | Refusal:
+    """Give up a failed publication or, with a publishing webhook
+    (``publishing``), an approved one still on its way: queued, retrying or
+    scheduled. A POST already in flight may still go through; its settlement
+    then records it published (see :func:`settle`)."""
+    on_its_way = publishing and draft.state is DraftState.APPROVED
+    if draft.state is DraftState.PUBLISHED:
+        return Refusal("too_late", draft)
+    if draft.state is not DraftState.FAILED and not on_its_way:
         return Refusal("decided" if draft.state.decided else "not_waiting", draft)
     if not may_settle(draft, person, overrides):
         return Refusal("not_author", draft)
     history = (*draft.history, Decision("cancelled", person, now, draft.current.number))
     return draft.evolve(state=DraftState.CANCELLED, history=history)
+
+
+def cancelled_too_late(draft: Draft) -> Decision | None:
+    """The cancel that came after the POST had gone through (a published
+    draft with a cancel in its history: cancelling is otherwise final)."""
+    if draft.state is not DraftState.PUBLISHED:
+        return None
+    return draft.last("cancelled")

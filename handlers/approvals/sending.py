@@ -3,24 +3,29 @@
 Webhook mode (``PLAYCALLER_PUBLISH_URL``): the deciding write queues the
 publication in the outbox's publish lane (``turn.publish``), which POSTs it
 exactly once per version; its outcome comes back as ``PublicationSettled``
-and is recorded here. A failed publication can be retried or cancelled.
+and is recorded by ``settling`` (with Retry and Cancel publishing).
 Manual mode (no URL, and the console demo): the approved text goes to the
 author with **Mark as sent** and an optional link; marking it records it
 published, once."""
 
 from __future__ import annotations
 
-from bot.core.cards import Button, ButtonStyle, Card, TextBlock, Tone, link
+from bot.core.cards import Tone
 from bot.core.errors import InvalidInput
-from bot.core.events import Action, FormSubmitted, PublicationSettled, TimerFired
+from bot.core.events import Action, FormSubmitted, TimerFired
 from bot.core.model import Mention
-from bot.core.permissions import Permission
 from bot.core.publishing import Publication, ReplyTarget
-from bot.core.storage import Timer
 from bot.core.text import safe_url
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.approvals import rules
-from handlers.approvals.cards import button_value, parse_button_value, send_card, sent_form
+from handlers.approvals import pause, rules
+from handlers.approvals.cards import (
+    account_line,
+    parse_button_value,
+    publishing_card,
+    send_card,
+    sent_form,
+)
+from handlers.approvals.pause import PUBLISH_TIMER
 from handlers.approvals.records import Decision, Draft, DraftState
 from handlers.approvals.routes import (
     change_draft,
@@ -35,8 +40,6 @@ from handlers.approvals.routes import (
 from handlers.approvals.rules import Refusal
 from handlers.triage.cards import local_time, person_name
 
-PUBLISH_TIMER = "approvals.publish"
-
 
 def after_approval(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     """Buffer what follows the final approval: the text to the author now, or
@@ -49,23 +52,25 @@ def after_approval(turn: Turn, draft: Draft, mention: Mention | None) -> None:
         rule=draft.no_approval_rule,
     )
     if draft.publish_at is not None and draft.publish_at > turn.now():
-        turn.schedule(
-            Timer(
-                f"{PUBLISH_TIMER}:{draft.id}",
-                PUBLISH_TIMER,
-                draft.publish_at,
-                {"id": draft.id, "version": draft.current.number},
-            )
-        )
+        turn.schedule(pause.publish_timer(draft))
         return
     release(turn, draft, mention)
 
 
 def release(turn: Turn, draft: Draft, mention: Mention | None) -> None:
-    """Send the approved version out: through the webhook, or to the author."""
+    """Send the approved version out: through the webhook, or to the author.
+
+    Through the webhook, the author gets a card that follows the publication
+    (with Cancel publishing while it is on its way); a retry turns that card
+    back in place rather than sending another."""
     if turn.settings.publish_webhook:
         turn.publish(publication(turn, draft, mention), round=draft.publish_round)
         turn.audit("draft.publish_queued", subject(draft), round=draft.publish_round)
+        card = publishing_card(draft, mention, turn.settings, turn.templates)
+        if draft.publish_round == 0:
+            turn.dm(draft.author, card, priority=INTERACTIVE)
+        else:
+            turn.update(card)
         return
     hand_to_author(turn, draft, mention)
 
@@ -89,6 +94,7 @@ def publication(turn: Turn, draft: Draft, mention: Mention | None) -> Publicatio
 
 def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     approval = draft.last("approved")
+    account = turn.settings.accounts.get(draft.account_id)
     turn.dm(
         draft.author,
         send_card(
@@ -100,6 +106,7 @@ def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
                 at=local_time(turn.settings, approval.at) if approval else "",
                 handle=mention.author.handle if mention else "",
                 url=safe_url(mention.url) if mention else None,
+                account=account_line(account) if account else "",
             ),
             draft,
         ),
@@ -109,36 +116,37 @@ def hand_to_author(turn: Turn, draft: Draft, mention: Mention | None) -> None:
 
 @router.timer(PUBLISH_TIMER)
 async def on_publish_time(turn: Turn, timer: TimerFired) -> None:
+    """A scheduled post's time: publish it, unless a publishing pause covers
+    its account. Either way the decision is one compare-and-set on the draft
+    (the publish request or the hold rides on it), in both publishing modes,
+    so a pause that starts meanwhile and this timer cannot both win."""
     payload = timer.payload
     draft = await load_draft(turn, str(payload.get("id")))
     if draft.state is not DraftState.APPROVED or draft.current.number != payload.get("version"):
         return
-    if not turn.settings.publish_webhook:
-        hand_to_author(turn, draft, None)
-        turn.audit("draft.publish_due", subject(draft), version=draft.current.number)
-        return
+    pauses = await pause.active_pauses(turn)
+    holding = pause.covering(pauses, draft.account_id)
+    labels = ", ".join(p.label for p in pauses if p.ref in holding)
+    now = turn.now()
+
+    def change(d: Draft) -> Draft | Refusal:
+        if d.state is not DraftState.APPROVED or pause.releasing(d):
+            return Refusal("decided", d)
+        if holding:
+            return pause.hold(d, holding, "system", now)
+        return d.evolve(
+            held_by=(),
+            history=(*d.history, Decision("publish_due", "system", now, d.current.number)),
+        )
 
     def consequences(turn: Turn, before: Draft, after: Draft) -> None:
+        if holding:
+            pause.held_notice(turn, before, after, labels)
+            return
+        turn.audit("draft.publish_due", subject(after), version=after.current.number)
         release(turn, after, None)
 
-    # The publish request is committed with a write on the draft, so the
-    # timer's completion and the request go together.
-    await change_draft(
-        turn,
-        draft.id,
-        lambda d: (
-            d.evolve(
-                history=(
-                    *d.history,
-                    Decision("publish_due", "system", turn.now(), d.current.number),
-                )
-            )
-            if d.state is DraftState.APPROVED
-            else Refusal("decided", d)
-        ),
-        consequences,
-        stale_refresh=False,
-    )
+    await change_draft(turn, draft.id, change, consequences, stale_refresh=False, first=draft)
 
 
 @router.action("approvals.sent", doing="mark replies as sent")
@@ -204,118 +212,3 @@ async def on_send_refresh(turn: Turn, action: Action) -> None:
         else "",
     )
     await turn.reply(card, ephemeral=True)
-
-
-@router.publication_settled()
-async def on_settled(turn: Turn, event: PublicationSettled) -> None:
-    """The webhook's answer: published (with its link) or failed (with the reason)."""
-    reason = None if event.published else (event.reason or "the receiver refused it")
-    mention: Mention | None = None
-
-    def consequences(turn: Turn, before: Draft, after: Draft) -> None:
-        if after.state is DraftState.PUBLISHED:
-            turn.audit(
-                "draft.published",
-                subject(after),
-                version=event.version,
-                url=event.url,
-                post_id=event.post_id,
-                attempts=event.attempts,
-            )
-        else:
-            turn.audit(
-                "draft.publish_failed",
-                subject(after),
-                version=event.version,
-                reason=reason,
-                attempts=event.attempts,
-            )
-        show(turn, after, mention)
-        turn.dm(after.author, outcome_card(turn, after, mention), priority=INTERACTIVE)
-
-    draft = await load_draft(turn, event.draft_id)
-    mention = await load_mention(turn, draft.mention_key)
-    settled = await change_draft(
-        turn,
-        event.draft_id,
-        lambda d: rules.settle(
-            d, event.version, event.round, turn.now(), safe_url(event.url), reason
-        ),
-        consequences,
-        stale_refresh=False,
-        first=draft,
-    )
-    if settled is not None:
-        await update_mention(turn, settled)
-
-
-def outcome_card(turn: Turn, draft: Draft, mention: Mention | None) -> Card:
-    """The author's note about a publication's outcome (Retry/Cancel when it failed)."""
-    failed = draft.state is DraftState.FAILED
-    text = turn.render(
-        "approvals/published.txt",
-        failed=failed,
-        reason=draft.failure,
-        reply=mention is not None,
-        handle=mention.author.handle if mention else "",
-    )
-    buttons: tuple[Button, ...] = ()
-    url = safe_url(draft.published_url)
-    if failed:
-        buttons = (
-            Button("Retry", "approvals.retry", button_value(draft), ButtonStyle.PRIMARY),
-            Button("Cancel", "approvals.cancel", button_value(draft)),
-        )
-    elif url:
-        buttons = (link("Open reply" if mention else "Open post", url),)
-    return Card(
-        title="Publishing failed" if failed else "Published",
-        blocks=(
-            TextBlock(text, tone=Tone.ATTENTION if failed else Tone.GOOD),
-            TextBlock(draft.text, quote=True),
-        ),
-        buttons=buttons,
-    )
-
-
-@router.action("approvals.retry", doing="retry publishing")
-async def on_retry(turn: Turn, action: Action) -> None:
-    await _after_failure(turn, action, retry=True)
-
-
-@router.action("approvals.cancel", doing="cancel publishing")
-async def on_cancel(turn: Turn, action: Action) -> None:
-    await _after_failure(turn, action, retry=False)
-
-
-async def _after_failure(turn: Turn, action: Action, *, retry: bool) -> None:
-    draft_id, _ = parse_button_value(action.value)
-    me = turn.actor.person_id
-    overrides = turn.actor.may(Permission.OVERRIDE)
-    draft = await load_draft(turn, draft_id)
-    mention = await load_mention(turn, draft.mention_key)
-
-    def change(d: Draft) -> Draft | Refusal:
-        if retry:
-            return rules.retry(d, me, turn.now(), overrides)
-        return rules.cancel(d, me, turn.now(), overrides)
-
-    def consequences(turn: Turn, before: Draft, after: Draft) -> None:
-        turn.audit(
-            "draft.publish_retried" if retry else "draft.cancelled",
-            subject(after),
-            round=after.publish_round,
-        )
-        if retry:
-            release(turn, after, mention)
-        show(turn, after, mention)
-
-    done = await change_draft(
-        turn, draft_id, change, consequences, stale_refresh=False, first=draft
-    )
-    if done is not None:
-        await update_mention(turn, done)
-        await turn.say(
-            turn.render("approvals/done.txt", what="retried" if retry else "cancelled"),
-            tone=Tone.GOOD,
-        )

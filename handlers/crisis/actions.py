@@ -9,8 +9,8 @@ from bot.core.cards import Choice, Form, Input, InputKind, Tone
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, FormSubmitted, TimerFired
 from bot.core.permissions import Permission
-from bot.core.turn import Turn
-from handlers.crisis import rules
+from bot.core.turn import ROUTINE, Turn
+from handlers.crisis import rooms, rules
 from handlers.crisis.cards import (
     card_key,
     parse_button_value,
@@ -32,6 +32,7 @@ from handlers.crisis.flow import (
 )
 from handlers.crisis.incident import Incident
 from handlers.crisis.pages import person_channels
+from handlers.crisis.statements import sync_publishing
 from handlers.crisis.summary_card import summary_card
 
 log = logging.getLogger(__name__)
@@ -110,27 +111,38 @@ async def mitigate(turn: Turn, incident_id: str, seen: int | None) -> None:
 
 async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
     """Resolve: escalation stops, unanswered pages lose their button, and the
-    post-incident summary is posted under the incident card."""
+    post-incident summary is posted in the incident's room (under its card
+    where the room is the card's thread, or where no room was opened)."""
     require(turn, Permission.RUN_CRISIS, RUNNING)
     actor, now = turn.actor.person_id, turn.now()
+    room = await rooms.where(turn, incident_id)
+
+    was_paused = False
 
     def consequences(turn: Turn, before: Incident, after: Incident) -> None:
+        nonlocal was_paused
+        was_paused = before.publishing_paused
         turn.audit("incident.resolved", subject(after.id))
         title = title_of(turn, after)
         for paged in after.paged:
             if paged.acked_at is None:
                 refresh_pages(turn, after, paged.person)
-        turn.reply_in_thread(
-            card_key(after),
-            summary_card(after, title=title, settings=turn.settings, templates=turn.templates),
-        )
+        summary = summary_card(after, title=title, settings=turn.settings, templates=turn.templates)
+        if room is not None:
+            rooms.post(turn, after.id, summary, priority=ROUTINE)
+        else:
+            turn.reply_in_thread(card_key(after), summary)
 
     done = await transition(
         turn, incident_id, lambda i: rules.resolve(i, actor, now), consequences, seen
     )
+    if done and was_paused:
+        # Resolving ends the pause: approvals lets the held posts go.
+        await sync_publishing(turn, done)
     if done:
         await turn.say(
-            turn.render("crisis/done.txt", what="resolved", incident=done.id), tone=Tone.GOOD
+            turn.render("crisis/done.txt", what="resolved", incident=done.id, room=room),
+            tone=Tone.GOOD,
         )
 
 
@@ -174,7 +186,7 @@ async def on_escalation_due(turn: Turn, timer: TimerFired) -> None:
         paged = with_due_pages(turn, current)
         return paged if paged != current else rules.Refusal("nothing_due", current)
 
-    if await transition(turn, incident_id, due) is None:
+    if await transition(turn, incident_id, due, read=incident) is None:
         # Nothing was due (an acknowledgement came first): set the timer for
         # whatever is next, if anything; the flush completes this one.
         current = await load_incident(turn, incident_id)

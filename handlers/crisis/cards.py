@@ -15,6 +15,7 @@ from bot.core.settings import Settings
 from bot.core.text import format_duration
 from handlers.crisis.escalation import EscalationPlan
 from handlers.crisis.incident import SYSTEM, Happened, Incident, IncidentState, Paged
+from handlers.crisis.statement_card import pause_badge, pause_blocks, statement_rows
 
 SEVERITY_TONES = {
     Severity.SEV1: Tone.ATTENTION,
@@ -92,6 +93,9 @@ def incident_badges(incident: Incident, now: datetime) -> tuple[Badge, ...]:
             badges.append(Badge("Escalated", Tone.ATTENTION))
     done = sum(1 for item in incident.checklist if item.done)
     badges.append(Badge(f"Checklist {done}/{len(incident.checklist)}", Tone.NEUTRAL))
+    paused = pause_badge(incident)
+    if paused is not None:
+        badges.append(paused)
     return tuple(badges)
 
 
@@ -159,7 +163,8 @@ def incident_card(
             )
         )
         blocks.append(TextBlock(statement.text, quote=True))
-    rows = []
+    blocks.extend(pause_blocks(incident, settings, templates))
+    rows = statement_rows(incident, settings, templates)
     for index, item in enumerate(incident.checklist):
         owner = item.owner.label.replace("_", " ") if item.owner else ""
         if item.done:

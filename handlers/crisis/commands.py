@@ -1,9 +1,10 @@
 """``/crisis``: declare (a form, or the words), list, and run an incident.
 
-``/crisis`` alone opens the declare form; ``/crisis PLAYBOOK`` the form for
-that playbook; ``/crisis PLAYBOOK name=value ... SUMMARY`` declares at once.
-Commands about an incident take its id first (``/crisis CR-4 resolve``);
-without one they act on the only open incident.
+``/crisis`` alone opens the declare form (inside an incident's room it shows
+that incident's card); ``/crisis PLAYBOOK`` the form for that playbook;
+``/crisis PLAYBOOK name=value ... SUMMARY`` declares at once. Commands about
+an incident take its id first (``/crisis CR-4 resolve``); without one they
+act on the incident whose room they are typed in, else the only open one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.core.permissions import Permission
 from bot.core.playbook import Severity
 from bot.core.text import single_line
 from bot.core.turn import Turn
-from handlers.crisis import actions, raising, rules
+from handlers.crisis import actions, raising, rooms, rules, statements
 from handlers.crisis.cards import list_card, person_name, timeline_card
 from handlers.crisis.declare import (
     chosen_severity,
@@ -50,6 +51,8 @@ INCIDENT_VERBS = (
     "note",
     "add",
     "timeline",
+    "pause",
+    "resume",
 )
 
 
@@ -63,6 +66,10 @@ async def on_crisis(turn: Turn, command: Command) -> None:
     first, _, rest = text.partition(" ")
     verb = first.lower()
     if not text:
+        here = await rooms.incident_here(turn)
+        if here is not None:
+            await _about(turn, here, "")
+            return
         require(turn, Permission.DECLARE_CRISIS, DECLARING)
         await turn.open_form(declare_form(turn, None))
     elif verb == "list":
@@ -130,6 +137,8 @@ async def on_declare(turn: Turn, form: FormSubmitted) -> None:
 
 
 async def _declared(turn: Turn, incident: Incident) -> None:
+    if incident.publishing_paused:  # the playbook's pause_publishing
+        await statements.sync_publishing(turn, incident)
     await turn.say(
         turn.render(
             "crisis/declared.txt",
@@ -141,13 +150,25 @@ async def _declared(turn: Turn, incident: Incident) -> None:
                 if p.person != turn.actor.person_id
             ),
             hub=turn.settings.hub.name,
+            room=_room_name(turn, incident),
         ),
         tone=Tone.GOOD,
     )
 
 
+def _room_name(turn: Turn, incident: Incident) -> str:
+    """The room's channel as the declarer's platform shows it (Slack only)."""
+    if turn.event.platform != "slack":
+        return ""
+    name = rooms.spec_for(turn, incident, title_of(turn, incident)).name
+    return f"#{name}" if name else ""
+
+
 async def _the_open_incident(turn: Turn) -> Incident:
     incidents = await open_incidents(turn)
+    here = await rooms.incident_here(turn, incidents)
+    if here is not None:
+        return here
     if len(incidents) == 1:
         return incidents[0]
     if not incidents:
@@ -186,6 +207,8 @@ async def _about(turn: Turn, incident: Incident, text: str) -> None:
     elif verb == "lead":
         require(turn, Permission.RUN_CRISIS, RUNNING)
         await _lead(turn, incident.id, rest)
+    elif verb in ("pause", "resume"):
+        await statements.pause_command(turn, incident.id, paused=verb == "pause")
     else:
         raise InvalidInput("text", turn.render("crisis/usage.txt"))
 

@@ -20,7 +20,7 @@ from bot.core.playbook import Playbook, Severity, StatementError
 from bot.core.storage import Record
 from bot.core.text import single_line
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.crisis import rules
+from handlers.crisis import rooms, rules
 from handlers.crisis.cards import person_name
 from handlers.crisis.flow import (
     MAX_CAS_ATTEMPTS,
@@ -28,6 +28,7 @@ from handlers.crisis.flow import (
     card_for,
     follow_up,
     subject,
+    title_of,
     with_due_pages,
 )
 from handlers.crisis.incident import Incident
@@ -278,8 +279,11 @@ async def _store_incident(
         severity=stored.severity.value,
         summary=stored.summary,
         variables=dict(stored.variables),
+        room=rooms.spec_for(turn, stored, title_of(turn, stored)).name,
     )
-    turn.post(turn.settings.hub.id, card_for(turn, stored), priority=INTERACTIVE)
+    card = card_for(turn, stored)
+    turn.post(turn.settings.hub.id, card, priority=INTERACTIVE)
+    rooms.open_room(turn, stored, card, title_of(turn, stored))
     follow_up(turn, declared, stored, update_card=False)
     written = await turn.insert(to_record(paged))
     if not written.ok:

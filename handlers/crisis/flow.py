@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 from bot.core.cards import Card, Tone
 from bot.core.errors import NotFound, NotPermitted, PlaycallerError
@@ -18,7 +19,7 @@ from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.text import single_line
 from bot.core.turn import INTERACTIVE, Turn
-from handlers.crisis import escalation, reminders, rules
+from handlers.crisis import escalation, reminders, rooms, rules
 from handlers.crisis.cards import (
     incident_card,
     page_card,
@@ -40,6 +41,9 @@ from handlers.crisis.rules import Refusal
 router = Router("crisis")
 
 ESCALATION_TIMER = "crisis.escalate"
+PUBLISHING_TIMER = "crisis.publishing"
+# The inline path follows a pause or resume at once; its backstop waits this long.
+PUBLISHING_BACKSTOP = timedelta(seconds=30)
 # A handful of rereads settles any realistic race; past that something is wrong.
 MAX_CAS_ATTEMPTS = 5
 
@@ -214,8 +218,30 @@ def follow_up(turn: Turn, before: Incident, after: Incident, *, update_card: boo
         turn.cancel(timer_key)
     else:
         turn.schedule(Timer(timer_key, ESCALATION_TIMER, due, {"incident": after.id}))
+    _publishing_backstop(turn, before, after)
+    rooms.invite_newcomers(turn, before, after)
     if update_card:
         turn.update(card_for(turn, after))
+
+
+def publishing_timer_key(incident: Incident) -> str:
+    return f"{PUBLISHING_TIMER}:{incident.id}:{incident.version}"
+
+
+def _publishing_backstop(turn: Turn, before: Incident, after: Incident) -> None:
+    """A change of the publishing pause carries a timer that makes approvals
+    follow it if the inline path (``statements.sync_publishing``) dies."""
+    starts = before.version == 0 and after.publishing_paused
+    changes = before.version > 0 and before.publishing_paused != after.publishing_paused
+    if starts or changes:
+        turn.schedule(
+            Timer(
+                publishing_timer_key(after),
+                PUBLISHING_TIMER,
+                turn.now() + PUBLISHING_BACKSTOP,
+                {"incident": after.id},
+            )
+        )
 
 
 def refresh_pages(turn: Turn, incident: Incident, person: str) -> None:
@@ -295,12 +321,16 @@ async def transition(
     change: Change,
     consequences: Consequences | None = None,
     seen_version: int | None = None,
+    *,
+    read: Incident | None = None,
 ) -> Incident | None:
     """Read, decide, write with compare-and-set; reread and decide again on a
     race. Returns the stored incident, or None when the change was refused
-    (the actor has been told why)."""
+    (the actor has been told why). ``read``: the incident as the caller just
+    read it, used for the first attempt instead of reading it again."""
     for _ in range(MAX_CAS_ATTEMPTS):
-        current = await load_incident(turn, incident_id)
+        current = read if read is not None else await load_incident(turn, incident_id)
+        read = None
         verdict = change(current)
         if isinstance(verdict, Refusal):
             await refuse(turn, verdict, seen_version)

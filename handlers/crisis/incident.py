@@ -104,6 +104,35 @@ class HoldingStatement:
 
 
 @dataclass(frozen=True)
+class StatementPost:
+    """A holding statement drafted as a new post on one account: the draft in
+    the approval workflow and its state as approvals last told us."""
+
+    statement: str
+    account: str
+    draft_id: str
+    round: int  # 1 for the first draft on this account, +1 after one was rejected
+    state: str  # the draft's state (pending, approved, published, failed, rejected, ...)
+    author: str
+    waiting_for: tuple[str, ...] = ()  # the current step's approvers, while pending
+    step: str = ""
+    by: str | None = None  # who made the latest decision
+    at: datetime | None = None
+    url: str | None = None
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class HeldPost:
+    """A scheduled post the incident's publishing pause holds."""
+
+    draft_id: str
+    account: str
+    author: str
+    publish_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Incident:
     id: str
     playbook: str
@@ -122,6 +151,8 @@ class Incident:
     checklist: tuple[ChecklistItem, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
     publishing_paused: bool = False
+    statement_posts: tuple[StatementPost, ...] = ()
+    held_posts: tuple[HeldPost, ...] = ()
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     version: int = 0  # the store version it was read at (0: not stored yet)

@@ -15,10 +15,12 @@ from bot.core.storage import Record
 from handlers.crisis.incident import (
     ChecklistItem,
     Happened,
+    HeldPost,
     HoldingStatement,
     Incident,
     IncidentState,
     Paged,
+    StatementPost,
     TimelineEntry,
 )
 
@@ -83,6 +85,32 @@ def to_record(incident: Incident) -> Record:
             for e in incident.timeline
         ],
         "publishing_paused": incident.publishing_paused,
+        "statement_posts": [
+            {
+                "statement": p.statement,
+                "account": p.account,
+                "draft_id": p.draft_id,
+                "round": p.round,
+                "state": p.state,
+                "author": p.author,
+                "waiting_for": list(p.waiting_for),
+                "step": p.step,
+                "by": p.by,
+                "at": _iso(p.at),
+                "url": p.url,
+                "failure": p.failure,
+            }
+            for p in incident.statement_posts
+        ],
+        "held_posts": [
+            {
+                "draft_id": h.draft_id,
+                "account": h.account,
+                "author": h.author,
+                "publish_at": _iso(h.publish_at),
+            }
+            for h in incident.held_posts
+        ],
         "mitigated_at": _iso(incident.mitigated_at),
         "resolved_at": _iso(incident.resolved_at),
     }
@@ -137,6 +165,27 @@ def from_record(record: Record) -> Incident:
             for e in d["timeline"]
         ),
         publishing_paused=d["publishing_paused"],
+        statement_posts=tuple(
+            StatementPost(
+                statement=p["statement"],
+                account=p["account"],
+                draft_id=p["draft_id"],
+                round=p["round"],
+                state=p["state"],
+                author=p["author"],
+                waiting_for=tuple(p["waiting_for"]),
+                step=p["step"],
+                by=p["by"],
+                at=_dt(p["at"]),
+                url=p["url"],
+                failure=p["failure"],
+            )
+            for p in d.get("statement_posts", ())
+        ),
+        held_posts=tuple(
+            HeldPost(h["draft_id"], h["account"], h["author"], _dt(h["publish_at"]))
+            for h in d.get("held_posts", ())
+        ),
         mitigated_at=_dt(d["mitigated_at"]),
         resolved_at=_dt(d["resolved_at"]),
         version=record.version,

@@ -64,7 +64,12 @@ def figures(incident: Incident, now: datetime) -> Figures:
         if entry.what is Happened.ACKNOWLEDGED and entry.actor not in seen:
             seen.add(entry.actor)
             acks.append(Acknowledgement(entry.actor, entry.at, entry.at - start))
-    first_statement = _first(timeline, Happened.STATEMENT_PUBLISHED)
+    # (Recorded when approvals told the incident; dated when it went out.)
+    first_statement = min(
+        (e for e in timeline if e.what is Happened.STATEMENT_PUBLISHED),
+        key=lambda e: e.at,
+        default=None,
+    )
     done = {e.detail for e in timeline if e.what is Happened.CHECKLIST_DONE}
     end = resolved.at if resolved else now
     return Figures(

@@ -43,6 +43,9 @@ def summary_card(
                     acks=acks,
                     never=", ".join(never),
                     incident=incident.id,
+                    first_statement=format_duration(numbers.time_to_first_statement)
+                    if numbers.time_to_first_statement is not None
+                    else "",
                 )
             ),
             TextBlock(

@@ -113,8 +113,11 @@ def alert_card(
     policy = settings.spikes
     topic = series.removeprefix("topic.") if series.startswith("topic.") else None
     spoke = None if topic else settings.spoke(series).name if settings.has_spoke(series) else series
-    times = spikes.factor(state, rate)
-    badges = [Badge(f"{times:.1f} times usual", Tone.ATTENTION)]
+    # "30.0 times usual" beside "about 0 usually" reads as a contradiction.
+    if state.baseline < 1.0:
+        badges = [Badge("Up from almost none", Tone.ATTENTION)]
+    else:
+        badges = [Badge(f"{spikes.factor(state, rate):.1f} times usual", Tone.ATTENTION)]
     if state.leads_told:
         badges.append(Badge("Crisis leads told", Tone.WARNING))
     rows = tuple(

@@ -89,9 +89,12 @@ PRIORITY_TONES = {
 
 
 def mention_badges(mention: Mention, settings: Settings, now: datetime) -> tuple[Badge, ...]:
-    """Priority, time left (or breached, or met), and who holds it."""
+    """Priority, the crisis it arrived during, time left (or breached, or
+    met), and who holds it."""
     priority = mention.enrichment.priority
     badges = [Badge(priority.value.capitalize(), PRIORITY_TONES[priority])]
+    if mention.crisis:
+        badges.append(Badge(f"Crisis {mention.crisis}", Tone.ATTENTION))
     warn_at, breach_at = sla_deadlines(mention, settings)
     if mention.state is MentionState.RESOLVED:
         assert mention.resolved_at is not None

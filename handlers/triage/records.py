@@ -92,6 +92,8 @@ def to_record(mention: Mention) -> Record:
     }
     if mention.surge:
         data["surge"] = mention.surge
+    if mention.crisis:
+        data["crisis"] = mention.crisis
     return Record(KIND, mention.key, data, mention.version, tags_for(mention))
 
 
@@ -138,6 +140,7 @@ def from_record(record: Record) -> Mention:
         ),
         breached_at=_dt(d.get("breached_at")),
         surge=d.get("surge"),
+        crisis=d.get("crisis"),
         reply=_reply(d.get("reply")),
         version=record.version,
     )

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from bot.core.cards import DETAILS_ACTION, Card, Choice, Form, Input, InputKind, TextBlock, Tone
 from bot.core.errors import InvalidInput, NotFound, PlaycallerError
 from bot.core.events import Action, FormSubmitted
+from bot.core.later import LaterCard
 from bot.core.model import SYSTEM, Mention, Outcome
 from bot.core.permissions import Permission
+from bot.core.rooms import room_key
 from bot.core.router import Router
 from bot.core.storage import Record
 from bot.core.text import single_line
@@ -24,6 +26,7 @@ from handlers.triage.cards import (
     parse_button_value,
     person_name,
 )
+from handlers.triage.later import MENTION_CARD
 from handlers.triage.records import KIND, from_record, to_record
 from handlers.triage.rules import Refusal
 
@@ -54,15 +57,23 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
     card stands for it; ``card_priority`` puts a card ahead of the others."""
     stored = mention.evolve(version=1)
     if mention.surge is None:
-        turn.post(
+        # Rendered when sent: a channel takes about a card a second, intake
+        # admits thousands of mentions a second (bot/core/later.py).
+        turn.post_later(
             mention.enrichment.spoke,
-            mention_card(stored, turn.settings, turn.templates, turn.now()),
+            LaterCard(MENTION_CARD, stored.key, turn.now()),
+            card_key(stored),
             priority=card_priority
             if card_priority is not None
             else BULK
             if mention.enrichment.priority.rank >= 2
             else 1,
         )
+        if mention.crisis and rules.high_risk(mention):
+            # Also in the crisis room, as the same card (claims show in both);
+            # rendered now: these are few, and the room needs them at once.
+            card = mention_card(stored, turn.settings, turn.templates, turn.now())
+            turn.reply_in_thread(room_key(mention.crisis), card, priority=INTERACTIVE)
     for timer in rules.sla_timers(stored, turn.settings, turn.now()):
         turn.schedule(timer)
     turn.audit(
@@ -72,6 +83,7 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
         priority=mention.enrichment.priority.value,
         rule=mention.enrichment.rule,
         **({"surge": mention.surge} if mention.surge else {}),
+        **({"crisis": mention.crisis} if mention.crisis else {}),
     )
     return to_record(mention)
 

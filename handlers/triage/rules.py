@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.model import Actor, Escalation, Mention, MentionState, Outcome
+from bot.core.model import Actor, Escalation, Mention, MentionState, Outcome, Priority
 from bot.core.permissions import Permission
 from bot.core.settings import Settings
 from bot.core.storage import Timer
@@ -22,6 +22,12 @@ class Refusal:
 
     reason: str
     mention: Mention
+
+
+def high_risk(mention: Mention) -> bool:
+    """A mention a crisis room sees at once: a risk flag (legal, safety,
+    crisis words) or urgent priority."""
+    return bool(mention.enrichment.risks) or mention.enrichment.priority is Priority.URGENT
 
 
 def claim(mention: Mention, actor: Actor, now: datetime) -> Mention | Refusal:

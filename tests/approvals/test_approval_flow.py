@@ -276,6 +276,27 @@ async def test_concurrent_approvals_make_one_decision(chat: Chat) -> None:
     assert transcript.count("Approved reply: post it now") == 1
     log = await chat.store.audit_log(f"draft:{draft.id}")
     assert [e.actor for e in log if e.action == "draft.approved"] == [winner]
+    # The loser waited for the winner's decision in this process and found its
+    # card already updated to it: each approver's copy is updated once.
+    assert transcript.count("[#2 · @maria (updated)]") == 1
+    assert transcript.count("[#3 · @ada (updated)]") == 1
+
+
+async def test_a_stale_click_from_an_earlier_decision_still_refreshes_the_card(
+    chat: Chat,
+) -> None:
+    await submitted(chat)
+    await chat.run("as maria", "click Approve #2")
+    await chat.session.settle()
+    updates = "\n".join(chat.session.transcript).count("[#2 · @maria (updated)]")
+    draft = await only_draft(chat)
+    await chat.runtime.handle(
+        click_as(chat, "maria", "approvals.approve", f"{draft.id}|1"), chat.session
+    )
+    await chat.session.settle()
+    transcript = "\n".join(chat.session.transcript)
+    assert "Already approved by Maria Lopez 09:00. Nothing was changed." in transcript
+    assert transcript.count("[#2 · @maria (updated)]") == updates + 1
 
 
 async def test_step_deadline_reminds_then_escalates_once(chat: Chat) -> None:

@@ -170,3 +170,36 @@ async def test_declare_page_ack_escalate_tick_and_resolve_on_slack(rig: SlackRig
     assert record is not None and not from_record(record).open
     for message in [*rig.posted(), *rig.updates()]:
         assert_no_mrkdwn_but_dates(message["blocks"])
+
+
+async def test_holding_statement_through_approval_on_slack(rig: SlackRig) -> None:
+    """Draft statement on the hub card, the coach's approval card as a DM,
+    Approve, and the incident card updated in place, all without mrkdwn."""
+    await command(rig, "U0ADA", "ada", "link hub", command="/playcaller")
+    await command(
+        rig,
+        "U0PRIYA",
+        "priya",
+        'service-outage service="the *AcmePay* app" status_url=https://status.acme.com '
+        "Payments fail <!channel>",
+    )
+    hub_card = rig.posted(HUB)[-1]
+    assert 'Statement \\"first\\" not drafted on @acme' in shown(hub_card["blocks"])
+    await click(rig, hub_card, "Draft statement", "U0SAM")
+    approvals = [
+        m
+        for m in rig.posted()
+        if m["channel"].startswith("D") and "for approval" in shown(m["blocks"])
+    ]
+    assert len(approvals) == 2
+    x_card = next(m for m in approvals if "@acme on X" in shown(m["blocks"]))
+    assert "the *AcmePay* app" in shown(x_card["blocks"])
+    latest = [u for u in rig.updates() if u["channel"] == HUB][-1]
+    assert 'Statement \\"first\\" on @acme: awaiting Maria Lopez (Coach)' in shown(latest["blocks"])
+    await click(rig, x_card, "Approve", "U0MARIA")
+    await rig.runtime.scheduler().tick()
+    await settle(rig)
+    latest = [u for u in rig.updates() if u["channel"] == HUB][-1]
+    assert 'Statement \\"first\\" on @acme: approved by Maria Lopez' in shown(latest["blocks"])
+    for message in [*rig.posted(), *rig.updates()]:
+        assert_no_mrkdwn_but_dates(message["blocks"])

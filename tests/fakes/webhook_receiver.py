@@ -22,7 +22,9 @@ the client times out), ``reject_next(status, reason)`` (a 4xx with
 closes the connection without an answer: the client cannot tell it worked.
 ``hold_after_publish_next(n)`` publishes and then holds the answer until the
 receiver is closed (a test kills the sender meanwhile); ``held`` is set once
-such a request was published.
+such a request was published. ``gate_after_publish_next()`` publishes, sets
+``held`` and answers 200 only once ``open_gate()`` is called: a POST that is
+in flight while the test does something, and then goes through.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class FakeReceiver:
     _port: int | None = None
     _hanging: asyncio.Event = field(default_factory=asyncio.Event)
     held: asyncio.Event = field(default_factory=asyncio.Event)
+    _gate: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -116,6 +119,13 @@ class FakeReceiver:
     def hold_after_publish_next(self, times: int = 1) -> None:
         self._faults += [_Fault("hold") for _ in range(times)]
 
+    def gate_after_publish_next(self) -> None:
+        self._gate.clear()
+        self._faults.append(_Fault("gate"))
+
+    def open_gate(self) -> None:
+        self._gate.set()
+
     # ------------------------------------------------------------ requests
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -127,7 +137,7 @@ class FakeReceiver:
         if not key:
             return self._answer(key, body, 400, {"error": "Idempotency-Key is required"})
         fault = self._faults.pop(0) if self._faults else None
-        if fault is not None and fault.kind not in ("drop", "hold"):
+        if fault is not None and fault.kind not in ("drop", "hold", "gate"):
             return await self._fault(fault, key, body)
         answer = self.answers.get(key)
         if answer is None:
@@ -144,6 +154,10 @@ class FakeReceiver:
             self.held.set()
             await self._hanging.wait()
             return web.Response(status=504)
+        if fault is not None and fault.kind == "gate":
+            self.held.set()
+            await self._gate.wait()
+            return web.json_response(answer)
         # "drop": published, but the client never hears
         if fault is not None and request.transport is not None:
             request.transport.close()

@@ -36,6 +36,8 @@ def test_http_mode_manifest_validates(capsys: pytest.CaptureFixture[str]) -> Non
     assert settings["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
     scopes = data["oauth_config"]["scopes"]["bot"]  # type: ignore[index]
     assert {"chat:write", "commands", "im:write", "users:read.email"} <= set(scopes)
+    # Crisis rooms: create, invite and set the topic; find a room made before a crash.
+    assert {"channels:manage", "channels:read"} <= set(scopes)
 
 
 def test_socket_mode_manifest_validates_without_urls(capsys: pytest.CaptureFixture[str]) -> None:

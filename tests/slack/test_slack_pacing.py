@@ -9,10 +9,9 @@ from datetime import timedelta
 import pytest
 
 from bot.app import Loaded, open_runtime
-from bot.core.cards import Card
 from bot.core.storage import OutboxItem
 from bot.intake.feed import parse_mention
-from bot.outbox import RetryLater
+from bot.outbox import CardOf, RetryLater
 from bot.platforms.slack.delivery import SlackDelivery
 from bot.platforms.slack.platform import SlackPlatform, SlackSettings
 from bot.store import open_store
@@ -20,13 +19,13 @@ from tests.slack.slack_rig import CARE, SECRET, shown_text, slack_rig
 from tests.slack.test_slack_platform import MENTION, link_care
 
 
-async def post_all(delivery: SlackDelivery, items: list[OutboxItem]) -> int:
+async def post_all(delivery: SlackDelivery, items: list[OutboxItem], card_of: CardOf) -> int:
     """Try to post each waiting card once; drop the ones that went out."""
     posted = 0
     for item in list(items):
         try:
             await delivery.post(
-                item.destination, Card.from_json(dict(item.body)), delivery_id=item.id, attempt=1
+                item.destination, await card_of(item.body), delivery_id=item.id, attempt=1
             )
         except RetryLater as wait:
             assert wait.paced  # only pacing holds a card back here
@@ -77,7 +76,12 @@ async def test_two_instances_on_one_redis_keep_a_channel_to_one_post_a_second(
                     break
                 # Both processes try at the same moment, again and again.
                 done = await asyncio.gather(
-                    *(post_all(d, q) for d, q in zip(deliveries, queues, strict=True))
+                    *(
+                        post_all(d, q, r.card_of)
+                        for d, q, r in zip(
+                            deliveries, queues, [first.runtime, runtime], strict=True
+                        )
+                    )
                 )
                 sent = [s + d for s, d in zip(sent, done, strict=True)]
                 first.manual_clock.advance(timedelta(milliseconds=250))

@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from bot.core.storage import Effects, InboxEntry, Record, Store, Timer
+from bot.core.storage import AuditEntry, Effects, InboxEntry, Record, Store, Timer
+from bot.store.batches import Batches
 from bot.store.redis import RedisStore
 from bot.store.sqlite import SqliteStore
+from bot.store.sqlite.runner import Job, run_group, transaction
 
 from .conftest import REDIS_URL, Backend
 
@@ -232,3 +235,153 @@ async def test_redis_admissions_take_their_own_lane(store: Store) -> None:
         for connection in taken:
             await pool.release(connection)
     assert await store.inbox_size("slack") == 30
+
+
+async def test_concurrent_writes_commit_together_each_with_its_own_outcome(
+    store: Store, backend: Backend
+) -> None:
+    """Group commit: writes made at once go out together (one SQLite
+    transaction, one Redis pipeline), yet each compare-and-set is decided on
+    its own, and what a caller was told is what another store object sees."""
+    await store.insert(case("contested", owner=None))
+    for n in range(20):
+        await store.insert(case(f"r{n}", n=0))
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    claims = [
+        store.replace(case("contested", owner=f"p{n}"), 1, Effects(audit=(_entry(f"p{n}", at),)))
+        for n in range(10)
+    ]
+    updates = [
+        store.replace(case(f"r{n}", n=n), 1, Effects(audit=(_entry(f"u{n}", at),)))
+        for n in range(20)
+    ]
+    written = await asyncio.gather(*claims, *updates)
+    won = [w for w in written[:10] if w.ok]
+    assert len(won) == 1
+    assert won[0].record is not None
+    winner = won[0].record.data["owner"]
+    # Each loser is told who won, from the refused write itself.
+    assert all(w.record is not None and w.record.data["owner"] == winner for w in written[:10])
+    assert all(w.ok for w in written[10:])
+    other = backend.make()
+    await other.open()
+    try:
+        contested = await other.get("case", "contested")
+        assert contested is not None
+        assert (contested.version, contested.data["owner"]) == (2, winner)
+        for n in range(20):
+            record = await other.get("case", f"r{n}")
+            assert record is not None
+            assert (record.version, record.data["n"]) == (2, n)
+        actors = [e.actor for e in await other.audit_log("case:contested")]
+        assert actors == [winner]
+        assert len(await other.audit_log("case:r7")) == 1
+    finally:
+        await other.close()
+
+
+def _entry(actor: str, at: datetime) -> AuditEntry:
+    subject = "case:contested" if actor.startswith("p") else f"case:r{actor[1:]}"
+    return AuditEntry(at=at, actor=actor, action="case.change", subject=subject)
+
+
+@sqlite_only
+async def test_sqlite_a_failing_write_in_a_group_leaves_the_others_committed(
+    store: Store,
+) -> None:
+    assert isinstance(store, SqliteStore)
+    await store.apply(Effects(timers=(Timer("t", "k", T0),)))
+    raw = sqlite3.connect(store.path)
+    try:
+        raw.execute("UPDATE timers SET payload = 'not json'")
+        raw.commit()
+    finally:
+        raw.close()
+    blocker = asyncio.ensure_future(store.get("case", "none"))
+    await asyncio.sleep(0)  # the next calls queue behind it and go out as one group
+    results: tuple[Any, ...] = await asyncio.gather(
+        store.insert(case("before", n=1)),
+        store.lease_timers(T0, "me", timedelta(minutes=1)),
+        store.insert(case("after", n=1)),
+        return_exceptions=True,
+    )
+    await blocker
+    before, bad, after = results
+    assert isinstance(bad, ValueError)
+    assert before.ok and after.ok
+    assert await store.get("case", "before") is not None
+    assert await store.get("case", "after") is not None
+    # The failed lease rolled back to its savepoint: the timer is not leased.
+    raw = sqlite3.connect(store.path)
+    try:
+        rows = raw.execute("SELECT key, lease_owner, attempts FROM timers").fetchall()
+    finally:
+        raw.close()
+    assert rows == [("t", None, 0)]
+
+
+def test_sqlite_group_rolled_back_under_a_job_fails_the_jobs_before_it(tmp_path: Path) -> None:
+    """If SQLite rolls a group's transaction back (an I/O error, a full disk),
+    the writes before it were never committed: their callers get the error,
+    and the jobs after it commit one by one."""
+    conn = sqlite3.connect(tmp_path / "group.db", isolation_level=None)
+    conn.execute("CREATE TABLE t (n INTEGER)")
+
+    def insert(n: int) -> Job[int]:
+        return lambda c: transaction(
+            c, lambda c: c.execute("INSERT INTO t VALUES (?)", (n,)).rowcount
+        )
+
+    def disaster(c: sqlite3.Connection) -> None:
+        c.execute("ROLLBACK")  # what SQLite does to the whole transaction on SQLITE_FULL
+        raise sqlite3.OperationalError("database or disk is full")
+
+    outcomes = run_group(conn, [insert(1), insert(2), disaster, insert(3)])
+    assert [ok for ok, _ in outcomes] == [False, False, False, True]
+    assert all(isinstance(value, sqlite3.OperationalError) for _, value in outcomes[:3])
+    assert [row[0] for row in conn.execute("SELECT n FROM t")] == [3]
+    conn.close()
+
+
+async def test_calls_queued_behind_a_failed_batch_still_go_out() -> None:
+    """A batch that fails as a whole (its calls get the error) does not stop
+    the calls queued meanwhile from going out in the next batch."""
+    sent: list[list[str]] = []
+    futures: dict[str, asyncio.Future[str]] = {}
+    gates = {"first": asyncio.Event(), "doomed": asyncio.Event()}
+    doomed_taken = asyncio.Event()
+
+    async def send(batch: list[str]) -> None:
+        sent.append(batch)
+        if batch[0] == "doomed":
+            doomed_taken.set()
+        if batch[0] in gates:
+            await gates[batch[0]].wait()
+        if batch[0] == "doomed":
+            for call in batch:
+                futures[call].set_exception(ConnectionError("lost"))
+            raise ConnectionError("lost")
+        for call in batch:
+            futures[call].set_result(call.upper())
+
+    batches: Batches[str] = Batches(send)
+    loop = asyncio.get_running_loop()
+
+    def call(name: str) -> asyncio.Future[str]:
+        futures[name] = loop.create_future()
+        return asyncio.ensure_future(batches.submit(name, futures[name]))
+
+    first = call("first")
+    await asyncio.sleep(0)
+    doomed = call("doomed")
+    await asyncio.sleep(0)
+    gates["first"].set()
+    assert await first == "FIRST"
+    await doomed_taken.wait()  # the drain task has taken it
+    later = call("later")  # queued while the doomed batch is on its way
+    await asyncio.sleep(0)
+    gates["doomed"].set()
+    with pytest.raises(ConnectionError):
+        await doomed
+    assert await asyncio.wait_for(later, 5) == "LATER"
+    assert sent == [["first"], ["doomed"], ["later"]]

@@ -237,6 +237,28 @@ async def test_effects_commit_with_the_write_and_not_without(store: Store) -> No
     assert await store.outbox_size() == 1
 
 
+async def test_find_pages_with_offset_and_counts_tagged(store: Store) -> None:
+    for key in "abcdefg":
+        await store.insert(case(key, "state:open"))
+    await store.insert(case("x", "state:closed"))
+    await store.insert(Record("ticket", "t", {}, tags=frozenset({"state:open"})))
+    assert await store.count_tagged("case", "state:open") == 7
+    assert await store.count_tagged("case", "state:closed") == 1
+    assert await store.count_tagged("case", "state:none") == 0
+    pages = [
+        [r.key for r in await store.find("case", "state:open", limit=3, offset=start)]
+        for start in (0, 3, 6, 9)
+    ]
+    assert pages == [["a", "b", "c"], ["d", "e", "f"], ["g"], []]
+
+    await store.replace(case("b", "state:closed"), expected_version=1)
+    assert await store.count_tagged("case", "state:open") == 6
+    assert await store.count_tagged("case", "state:closed") == 2
+    assert [r.key for r in await store.find("case", "state:open", limit=2, offset=1)] == ["c", "d"]
+    await store.delete("case", "c", expected_version=1)
+    assert await store.count_tagged("case", "state:open") == 5
+
+
 async def test_find_by_tag_oldest_insert_first(store: Store) -> None:
     await store.insert(case("a", "state:open", "spoke:care"))
     await store.insert(case("b", "state:open"))

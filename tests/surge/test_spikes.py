@@ -51,6 +51,7 @@ async def test_a_spike_alerts_the_hub_once_and_the_alert_grows_in_place(chat: Ch
     assert "Spike: mentions of app-outage" in shown
     # The 09:45 batch is inside the window too: 4 + 30.
     assert "34 mentions in the last 15m, about 3 usually (moving average)." in shown
+    assert "11.2 times usual · Crisis leads told" in shown
     # Ten times the usual: the crisis lead is told directly, once.
     assert "[#" in shown and "@priya" in shown
     # More of it two minutes later: the same alerts are updated, not posted again.
@@ -101,6 +102,8 @@ async def test_raise_as_crisis_opens_the_crisis_flow_with_the_alert(chat: Chat) 
     raised = await chat.run("as alex", "channel #hub", "click Raise as crisis")
     # The newest alert with the button is the topic one.
     assert "Spike alert: 30 mentions of app-outage in 15m, about 0 usually." in raised
+    topic_alert = "\n".join(chat.session.transcript)
+    assert "Up from almost none" in topic_alert
     assert "[Declare]" in raised and "[Dismiss]" in raised
     audit = [e for e in await chat.store.audit_log() if e.action == "crisis.raised"]
     assert len(audit) == 1 and audit[0].actor == "alex"

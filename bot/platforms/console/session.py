@@ -82,7 +82,9 @@ class ConsoleSession:
         self.plain = plain
         self.expectations = Expectations()
         self.opened: set[str] = set()
-        self.sender = OutboxSender(runtime.store, self, clock, runtime.owner)
+        self.sender = OutboxSender(
+            runtime.store, self, clock, runtime.owner, card_of=runtime.card_of
+        )
         self.actor = self._actor(person)
         self.channel = self._place_of(self._first_spoke(self.actor))
 

@@ -16,6 +16,7 @@ from bot.core.cards import Card
 from bot.core.clock import Clock
 from bot.core.directory import channel_for_spoke
 from bot.core.ports import PacingBudget
+from bot.core.rooms import RoomSpec
 from bot.core.settings import Settings
 from bot.core.storage import JSON, LeasedOutboxItem, OutboxItem, Store
 from bot.outbox import RetryLater, Undeliverable, shared_places
@@ -23,6 +24,7 @@ from bot.platforms.slack import render
 from bot.platforms.slack.landing import CARD_METADATA_TYPE, Conversation, Landings
 from bot.platforms.slack.pacing import Pacer
 from bot.platforms.slack.people import SlackPeople
+from bot.platforms.slack.rooms import SlackRooms
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ class SlackDelivery:
     """The outbox's Slack side: paced posts, in-place updates and DMs."""
 
     platform = PLATFORM
+    # DMs to this many people at once (each DM is its own channel, paced on
+    # its own lane; conversations.open and users.lookupByEmail are Tier 3).
+    dm_concurrency = 8
 
     def __init__(
         self,
@@ -57,6 +62,7 @@ class SlackDelivery:
         self.clock = clock
         self.pacer = Pacer(clock, pacing)
         self.landings = Landings(client, self.pacer, clock)
+        self.rooms = SlackRooms(client, people, self.pacer)
         # Deliveries this process attempted; those whose outcome it does not
         # know, with when the first such attempt began.
         self._tried: set[str] = set()
@@ -106,7 +112,7 @@ class SlackDelivery:
         refs = shared_places(
             await self.store.card_refs(PLATFORM, item.destination.removeprefix("thread:"))
         )
-        return Conversation(str(refs[0]["channel"]), str(refs[0]["ts"])) if refs else None
+        return Conversation(str(refs[0]["channel"]), _thread_of(refs[0])) if refs else None
 
     async def post(self, destination: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
         channel = await channel_for_spoke(self.store, self.settings, PLATFORM, destination)
@@ -139,8 +145,15 @@ class SlackDelivery:
     async def post_in_thread(
         self, ref: JSON, card: Card, *, delivery_id: str, attempt: int
     ) -> JSON:
-        conversation = Conversation(str(ref["channel"]), str(ref["ts"]))
+        # (A room channel has no parent message: its posts are top-level.)
+        conversation = Conversation(str(ref["channel"]), _thread_of(ref))
         return await self._post(conversation, card, delivery_id, attempt)
+
+    async def open_room(self, spec: RoomSpec, *, delivery_id: str, attempt: int) -> JSON | None:
+        return await self.rooms.open_room(spec)
+
+    async def invite(self, place: JSON, person_ids: Sequence[str]) -> None:
+        await self.rooms.invite(place, person_ids)
 
     async def _post(
         self, conversation: Conversation, card: Card, delivery_id: str, attempt: int
@@ -190,3 +203,9 @@ class SlackDelivery:
             await self.pacer.raise_for(error, "update")
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RetryLater(timedelta(seconds=2), f"chat.update: {error!r}") from error
+
+
+def _thread_of(ref: JSON) -> str | None:
+    """The thread under a posted card; None for a room channel's own place."""
+    ts = ref.get("ts")
+    return str(ts) if ts else None

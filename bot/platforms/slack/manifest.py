@@ -10,11 +10,13 @@ from bot.core.router import Route
 BOT_SCOPES = [
     "app_mentions:read",  # app_mention events
     "channels:history",  # find a post whose delivery was ambiguous (message metadata)
-    "channels:read",
+    "channels:manage",  # crisis rooms: conversations.create, .invite, .setTopic
+    "channels:read",  # conversations.list: find a room created by an attempt of unknown outcome
     "chat:write",
     "commands",
     "groups:history",
     "groups:read",
+    "groups:write",  # private crisis rooms (crisis_rooms.private)
     "im:history",  # message.im events
     "im:write",  # conversations.open for DMs
     "users:read",  # users.info
@@ -28,7 +30,8 @@ LONG_DESCRIPTION = (
     "company's policy and approved by a coach with one click; every claim and decision is kept "
     "in an audit log. "
     "Crisis leads declare an incident from a playbook with /crisis: the people it names are "
-    "paged, acknowledgements tracked, escalation automatic, the checklist on one card. "
+    "paged into a channel of its own, acknowledgements tracked, escalation automatic, the "
+    "checklist on one card. "
     "Anyone can type help in a direct message to see what they may do."
 )
 

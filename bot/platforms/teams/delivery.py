@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -114,8 +115,11 @@ class TeamsDelivery:
     def __init__(self, teams: TeamsPlatform) -> None:
         self.teams = teams
         self.pacer = ConversationPacer(teams.runtime.clock)
-        # The newest card sent to each activity, for answering an invoke.
+        # The newest card sent to each activity a click is waiting on, for the
+        # invoke's answer. Only those: the bot updates far more cards than
+        # anyone clicks, and a map of every update would only grow.
         self.last_update: dict[str, dict[str, Any]] = {}
+        self._watched: Counter[str] = Counter()
         # Updates on their way, by activity: a click's answer waits for its card's.
         self._updating: dict[str, asyncio.Future[None]] = {}
 
@@ -198,6 +202,20 @@ class TeamsDelivery:
                 del self._updating[activity_id]
             landed.set_result(None)
 
+    @contextlib.contextmanager
+    def watching(self, activity_id: str) -> Iterator[None]:
+        """Keep the cards sent to ``activity_id`` in :attr:`last_update` while
+        a click on it is being answered, starting from none."""
+        self._watched[activity_id] += 1
+        self.last_update.pop(activity_id, None)
+        try:
+            yield
+        finally:
+            self._watched[activity_id] -= 1
+            if self._watched[activity_id] <= 0:
+                del self._watched[activity_id]
+                self.last_update.pop(activity_id, None)
+
     async def update_landed(self, activity_id: str, seconds: float) -> None:
         """Wait (at most ``seconds``) for an update of ``activity_id`` that this
         process's outbox sender is delivering; return at once if there is none."""
@@ -219,7 +237,8 @@ class TeamsDelivery:
             await turn_context.update_activity(update)
 
         await self._call(conversation, replace, reference)
-        self.last_update[activity_id] = body
+        if activity_id in self._watched:
+            self.last_update[activity_id] = body
 
     async def _send(self, reference: dict[str, Any], card: Card) -> JSON:
         conversation = str(reference["conversation"]["id"])

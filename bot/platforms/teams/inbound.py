@@ -57,6 +57,12 @@ class Origin:
         ``;messageid=`` suffix, so replies in a card's thread count as the channel."""
         return self.conversation_id.split(";messageid=", 1)[0]
 
+    @property
+    def thread_id(self) -> str:
+        """The id of the thread's root message when typed in a thread, else empty."""
+        _, _, root = self.conversation_id.partition(";messageid=")
+        return root
+
 
 def envelope_problem(body: Any) -> str | None:
     """What makes a posted activity unusable before botbuilder reads it, or None."""

@@ -260,6 +260,7 @@ class TeamsPlatform:
                 runtime.store, runtime.settings, PLATFORM, sender.channel_key
             ),
             "platform_channel": sender.channel_key,
+            "platform_thread": sender.thread_id,
             "direct": sender.is_direct,
             "dedupe_key": dedupe_key(sender),
             "inbox_lease": lease,
@@ -372,8 +373,14 @@ class TeamsPlatform:
         leased = await self._admit("invoke", sender, activity)
         if leased is None:
             return invoke_response(200, MESSAGE_TYPE, "Already received.")
+        with self._delivery.watching(sender.reply_to_id):
+            return await self._answer_invoke(turn_context, leased, sender.reply_to_id)
+
+    async def _answer_invoke(
+        self, turn_context: TurnContext, leased: LeasedInboxEntry, reply_to_id: str
+    ) -> InvokeResponse:
+        """Handle a stored click inline and answer with the card it changed."""
         notes = Notes()
-        self._delivery.last_update.pop(sender.reply_to_id, None)
 
         async def process(leased: LeasedInboxEntry) -> None:
             await self._handle(leased, turn_context, notes)
@@ -391,11 +398,11 @@ class TeamsPlatform:
         # Deliver the card updates this click caused now (briefly: Teams waits
         # 15 s for the answer), so the clicker sees the card everyone else sees.
         await self.runtime.sender(self._delivery).drain(max_passes=INLINE_DRAIN_PASSES)
-        updated = self._delivery.last_update.pop(sender.reply_to_id, None)
+        updated = self._delivery.last_update.pop(reply_to_id, None)
         if updated is None:
             # The sender in the background may be delivering it right now.
-            await self._delivery.update_landed(sender.reply_to_id, UPDATE_WAIT_SECONDS)
-            updated = self._delivery.last_update.pop(sender.reply_to_id, None)
+            await self._delivery.update_landed(reply_to_id, UPDATE_WAIT_SECONDS)
+            updated = self._delivery.last_update.pop(reply_to_id, None)
         if updated is not None:
             card = dict(updated)
             if notes.notes:

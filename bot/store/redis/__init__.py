@@ -28,6 +28,8 @@ name component except the last so components can never run together):
 * ``P audit`` stream (append-only); ``P audit:s:subject`` list of stream ids.
 * ``P seq:rec``, ``P seq:outbox``, ``P seq:token`` counters (``INCR``).
 * ``P counts`` hash of named counters (``add_counts``, ``HINCRBY`` in MULTI).
+* ``P intake`` stream, ``P intake:held:...`` markers and ``P intake:dead``:
+  the intake stream (:mod:`bot.store.redis.stream`).
 
 Time is always the caller's: ``put_once`` stores the expiry timestamp and the
 script compares it with the ``now`` passed in, so expiry never depends on the
@@ -50,7 +52,8 @@ all waiting items (fine for thousands; the latter is read only by ``/metrics``).
 Layout of the package: ``base`` (client, lifecycle, read batcher, key names),
 ``scripts`` (the Lua sources), ``reads``, ``codec``, and one part per concern:
 ``records``, ``timers``, ``outbox`` (with card refs and the audit log),
-``inbox``, ``counts``, combined in ``store``.
+``inbox``, ``counts``, ``stream`` (the intake stream, Redis only), combined
+in ``store``.
 """
 
 from bot.store.redis.store import RedisStore

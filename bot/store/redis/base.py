@@ -12,10 +12,12 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from bot.store import EncodedEffects
+from bot.store.batches import Batches
 from bot.store.redis.codec import q
 from bot.store.redis.lane import AdmissionLane
 from bot.store.redis.reads import RECORD_FIELDS, Read, fail, retrieve
 from bot.store.redis.scripts import SOURCES
+from bot.store.redis.writes import ScriptCall, send_calls
 
 log = logging.getLogger("bot.store.redis")
 
@@ -37,8 +39,9 @@ class RedisBase:
         self._scripts: dict[str, AsyncScript] = {}
         self._lane: AdmissionLane | None = None  # inbox admissions (see bot.store.redis.lane)
         self._open_lock = asyncio.Lock()
-        self._lock = asyncio.Lock()  # one batch of record reads in flight at a time
-        self._queue: list[Read] = []  # record reads waiting to be sent
+        # Record reads, and script calls (every write), each go out in batches.
+        self._reads: Batches[Read] = Batches(self._send_read_batch)
+        self._scripted: Batches[ScriptCall] = Batches(self._send_script_batch)
 
     @property
     def namespace(self) -> str:
@@ -106,8 +109,42 @@ class RedisBase:
         return self._client
 
     async def _run(self, script: str, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        """Run one of the store's scripts and return its reply.
+
+        Group commit: a call alone is sent at once; calls made while a batch
+        is in flight queue up and the next batch sends them all in one
+        pipeline round trip (see :mod:`bot.store.redis.writes`), so many
+        concurrent compare-and-sets cost one round trip, each still atomic
+        with its own outcome. A call cancelled before its batch is sent is
+        never sent; cancelling the caller whose task sends a batch does not
+        cancel the others' calls.
+        """
         self._redis()
-        return await self._scripts[script](keys=list(keys), args=list(args))
+        call = ScriptCall(script, keys, args, asyncio.get_running_loop().create_future())
+        return await self._scripted.submit(call, call.future)
+
+    async def _send_script_batch(self, batch: list[ScriptCall]) -> None:
+        try:
+            client = self._redis()
+        except RuntimeError as error:  # closed meanwhile: nothing is sent
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(error)
+            return
+        if len(batch) == 1:
+            call = batch[0]
+            try:
+                reply = await self._scripts[call.script](keys=list(call.keys), args=list(call.args))
+            except Exception as error:  # handed to the call's caller
+                if not call.future.done():
+                    call.future.set_exception(error)
+                return
+            if not call.future.done():
+                call.future.set_result(reply)
+            return
+        sending = asyncio.ensure_future(send_calls(client, self._scripts, batch))
+        sending.add_done_callback(lambda task: _failed(task, batch))
+        await asyncio.shield(sending)
 
     async def _run_first(self, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """An inbox admission, on the priority lane (see :mod:`bot.store.redis.lane`)."""
@@ -127,25 +164,22 @@ class RedisBase:
         sent after it was requested, so it sees every write completed before.
         """
         call = Read(record_key, asyncio.get_running_loop().create_future())
-        self._queue.append(call)
-        try:
-            async with self._lock:
-                if self._queue:
-                    batch, self._queue = self._queue, []
-                    if len(batch) == 1:
-                        await self._send_reads(batch)
-                    else:
-                        # Shielded: if this task is cancelled, the others still
-                        # get their replies.
-                        sending = asyncio.ensure_future(self._send_reads(batch))
-                        sending.add_done_callback(retrieve)
-                        await asyncio.shield(sending)
-        except BaseException:
-            # Cancelled while waiting for the lock: a read not yet taken is never sent.
-            self._queue = [other for other in self._queue if other is not call]
-            raise
-        fields: list[Any] = await call.future
+        fields: list[Any] = await self._reads.submit(call, call.future)
         return fields
+
+    async def _send_read_batch(self, batch: list[Read]) -> None:
+        if len(batch) == 1:
+            await self._send_reads(batch)
+            return
+        # Shielded: if the task sending it is cancelled, the others still get their replies.
+        sending = asyncio.ensure_future(self._send_reads(batch))
+        sending.add_done_callback(retrieve)
+        await asyncio.shield(sending)
+
+    @property
+    def _queue(self) -> list[Read]:
+        """Record reads waiting to be sent."""
+        return self._reads.queue
 
     async def _send_reads(self, batch: list[Read]) -> None:
         """Send ``batch`` in one round trip and settle every caller's future."""
@@ -221,3 +255,17 @@ class RedisBase:
         for entry in fx.audit:
             args += entry
         return args
+
+
+def _failed(task: asyncio.Future[None], batch: list[ScriptCall]) -> None:
+    """A batch that failed as a whole (the connection broke, or it was
+    cancelled): every caller not yet answered gets the error."""
+    error: BaseException = asyncio.CancelledError()
+    if not task.cancelled():
+        found = task.exception()
+        if found is None:
+            return
+        error = found
+    for call in batch:
+        if not call.future.done():
+            call.future.set_exception(error)

@@ -103,12 +103,17 @@ class RedisRecords(RedisBase):
         v, d, t = await self._read_record(self._record_key(kind, key))
         return None if v is None else decode_record(kind, key, v, d, t)
 
-    async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
-        """Records of ``kind`` carrying ``tag``, oldest insert first."""
+    async def find(self, kind: str, tag: str, limit: int = 200, offset: int = 0) -> list[Record]:
+        """Records of ``kind`` carrying ``tag``, oldest insert first, after
+        skipping the first ``offset`` of them."""
         if limit <= 0:
             return []
-        rows = await self._run("find", [self._tag_key(kind, tag)], [limit])
+        rows = await self._run("find", [self._tag_key(kind, tag)], [limit, max(offset, 0)])
         return [decode_record(k, key, v, d, t) for k, key, v, d, t in rows]
+
+    async def count_tagged(self, kind: str, tag: str) -> int:
+        """How many records of ``kind`` carry ``tag``."""
+        return int(await self._redis().zcard(self._tag_key(kind, tag)))
 
     # -- effects and idempotency ---------------------------------------------
 

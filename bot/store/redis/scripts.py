@@ -143,7 +143,8 @@ return 1
 # KEYS[1] tag zset. ARGV: limit.
 LUA_FIND = """
 local out = {}
-for _, rk in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+local first = tonumber(ARGV[2] or 0)
+for _, rk in ipairs(redis.call('ZRANGE', KEYS[1], first, first + tonumber(ARGV[1]) - 1)) do
   local h = redis.call('HMGET', rk, 'kind', 'key', 'v', 'd', 't')
   if h[1] then table.insert(out, h) end
 end

@@ -15,9 +15,13 @@ transaction.
 Hand-offs: a call alone costs one hand-off to the thread however many
 statements it runs. Calls made while the connection is busy queue up, and the
 next one to get the lock takes all queued jobs to the thread in one hand-off,
-writes first (in arrival order), then reads; each job still runs on its own
-(its own transaction) and each caller gets its own result or exception (see
-:meth:`~bot.store.sqlite.base.SqliteBase._run`).
+writes first (in arrival order), then reads. The writes of one hand-off
+commit together (group commit): one ``BEGIN IMMEDIATE`` ... ``COMMIT``, each
+write in its own savepoint, so each is still all or nothing on its own (a
+lost compare-and-set or a failing write leaves the others alone) and each
+caller gets its own result or exception, only after the commit (see
+:meth:`~bot.store.sqlite.base.SqliteBase._run` and
+:func:`~bot.store.sqlite.runner.run_group`).
 
 Durability: ``synchronous = NORMAL`` (in WAL mode). A commit appends to the
 WAL without an fsync; the WAL is synced when it is checkpointed. Committed

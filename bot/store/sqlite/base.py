@@ -12,12 +12,14 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.store.batches import Batches
 from bot.store.sqlite.runner import (
     Job,
     Outcome,
     Slot,
     attempt,
     on_connection_thread,
+    run_group,
     settle,
     transaction,
 )
@@ -36,7 +38,7 @@ class SqliteBase:
         self._busy_timeout_ms = int(busy_timeout * 1000)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._queue: list[Slot] = []  # jobs waiting for the connection thread
+        self._batches: Batches[Slot] = Batches(self._send)
 
     @property
     def path(self) -> Path:
@@ -105,10 +107,12 @@ class SqliteBase:
     async def _run(self, job: Job[_T], *, writes: bool) -> _T:
         """Run ``job`` on the connection thread and return its result.
 
-        Calls queue their job; the next task to hold the lock takes every
-        queued job to the thread in one hand-off, where they run one after
-        another, each on its own (a write in its own transaction), and each
-        caller gets its own result or exception. One call alone is one
+        A call alone goes to the thread at once; calls made while a hand-off
+        is in flight queue up and the next hand-off takes them all (see
+        :mod:`bot.store.batches`), where they run one after
+        another: the writes in one transaction, each in its own savepoint
+        (group commit, see :func:`~bot.store.sqlite.runner.run_group`), and
+        each caller gets its own result or exception. One call alone is one
         hand-off; concurrent calls share hand-offs. Within a hand-off the
         writes run first, in arrival order, then the reads: all of those calls
         were pending at once, so any order is a valid one, and this one lets
@@ -116,19 +120,16 @@ class SqliteBase:
         to read learns that someone else's claim just went through).
         """
         slot: Slot = (job, asyncio.get_running_loop().create_future(), writes)
-        self._queue.append(slot)
-        try:
-            async with self._lock:
-                if self._queue:
-                    queued, self._queue = self._queue, []
-                    batch = [s for s in queued if s[2]] + [s for s in queued if not s[2]]
-                    await self._hand_off(batch)
-        except BaseException:
-            # Cancelled while waiting for the lock: a job not yet taken never runs.
-            self._queue = [other for other in self._queue if other is not slot]
-            raise
-        result: _T = await slot[1]
+        result: _T = await self._batches.submit(slot, slot[1])
         return result
+
+    async def _send(self, queued: list[Slot]) -> None:
+        await self._hand_off([s for s in queued if s[2]] + [s for s in queued if not s[2]])
+
+    @property
+    def _queue(self) -> list[Slot]:
+        """Jobs waiting for the connection thread."""
+        return self._batches.queue
 
     async def _hand_off(self, batch: list[Slot]) -> None:
         """Run ``batch`` on the connection thread and settle each caller's future.
@@ -139,7 +140,9 @@ class SqliteBase:
         loop = asyncio.get_running_loop()
 
         def run_all(conn: sqlite3.Connection) -> list[Outcome] | None:
-            outcomes = [attempt(job, conn) for job, _, _ in batch]
+            writes = [job for job, _, writing in batch if writing]
+            outcomes = run_group(conn, writes)
+            outcomes += [attempt(job, conn) for job, _, writing in batch if not writing]
             if len(batch) == 1:
                 return outcomes
             loop.call_soon_threadsafe(settle, batch, outcomes)

@@ -150,17 +150,25 @@ class SqliteRecords(SqliteBase):
         rows = await self._fetch(SELECT_RECORD, (kind, key))
         return decode_record(rows[0]) if rows else None
 
-    async def find(self, kind: str, tag: str, limit: int = 200) -> list[Record]:
-        """Records of ``kind`` carrying ``tag``, oldest insert first."""
+    async def find(self, kind: str, tag: str, limit: int = 200, offset: int = 0) -> list[Record]:
+        """Records of ``kind`` carrying ``tag``, oldest insert first, after
+        skipping the first ``offset`` of them."""
         if limit <= 0:
             return []
         rows = await self._fetch(
             "SELECT r.seq, r.kind, r.key, r.version, r.data, r.tags"
             " FROM record_tags t JOIN records r ON r.seq = t.seq"
-            " WHERE t.kind = ? AND t.tag = ? ORDER BY t.seq LIMIT ?",
-            (kind, tag, limit),
+            " WHERE t.kind = ? AND t.tag = ? ORDER BY t.seq LIMIT ? OFFSET ?",
+            (kind, tag, limit, max(offset, 0)),
         )
         return [decode_record(row) for row in rows]
+
+    async def count_tagged(self, kind: str, tag: str) -> int:
+        """How many records of ``kind`` carry ``tag``."""
+        rows = await self._fetch(
+            "SELECT COUNT(*) FROM record_tags WHERE kind = ? AND tag = ?", (kind, tag)
+        )
+        return int(rows[0][0])
 
     # -- effects and idempotency ---------------------------------------------
 

@@ -66,7 +66,22 @@ def settle(batch: list[Slot], outcomes: list[Outcome]) -> None:
 
 
 def transaction(conn: sqlite3.Connection, body: Job[_T]) -> _T:
-    """``body`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if it raises."""
+    """``body`` inside ``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if it raises.
+
+    Inside a group commit (:func:`run_group`: a transaction is already open on
+    the connection) ``body`` runs in a savepoint instead: rolled back to it if
+    it raises, without touching the other jobs of the group."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT job")
+        try:
+            result = body(conn)
+        except BaseException:
+            if conn.in_transaction:  # (SQLite may have rolled back the whole group)
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+            raise
+        conn.execute("RELEASE job")
+        return result
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = body(conn)
@@ -75,6 +90,44 @@ def transaction(conn: sqlite3.Connection, body: Job[_T]) -> _T:
         rollback(conn)
         raise
     return result
+
+
+def run_group(conn: sqlite3.Connection, jobs: list[Job[Any]]) -> list[Outcome]:
+    """Group commit: run write ``jobs`` in one ``BEGIN IMMEDIATE`` ... ``COMMIT``,
+    each in its own savepoint (see :func:`transaction`), so each keeps its own
+    outcome (a lost compare-and-set or a failing job leaves the others alone)
+    while the group pays for one write lock and one commit. No caller hears of
+    its write before the commit, so what a caller is told is durable. If the
+    commit fails, or SQLite rolls the whole transaction back under a job (an
+    I/O error, a full disk), each job of the group that had succeeded gets
+    that error instead; the jobs after such a rollback run one transaction each."""
+    if len(jobs) < 2:
+        return [attempt(job, conn) for job in jobs]
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error:
+        # (Busy past the timeout, say): each job tries on its own and fails on its own.
+        return [attempt(job, conn) for job in jobs]
+    outcomes: list[Outcome] = []
+    for job in jobs:
+        outcomes.append(attempt(job, conn))
+        if not conn.in_transaction:
+            # The group's transaction is gone: nothing it held was committed.
+            failed = outcomes[-1][1] if not outcomes[-1][0] else None
+            return _undone(outcomes, failed) + [attempt(j, conn) for j in jobs[len(outcomes) :]]
+    try:
+        conn.execute("COMMIT")
+    except BaseException as error:
+        rollback(conn)
+        return _undone(outcomes, error)
+    return outcomes
+
+
+def _undone(outcomes: list[Outcome], error: BaseException | None) -> list[Outcome]:
+    """``outcomes`` of a group whose transaction was not committed: each
+    success becomes ``error``."""
+    lost = error or sqlite3.OperationalError("the group's transaction was rolled back")
+    return [(ok, value) if not ok else (False, lost) for ok, value in outcomes]
 
 
 def rollback(conn: sqlite3.Connection) -> None:

@@ -12,12 +12,13 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from tests.fakes.slack_api.common import BASE_TS, JSON_FIELDS, AuthKind, Call, RateLimit, SlackError
+from tests.fakes.slack_api.conversations import ConversationMethods
 from tests.fakes.slack_api.messages import MessageMethods
 from tests.fakes.slack_api.socket_mode import SocketMode
 from tests.fakes.slack_api.views import ViewMethods
 
 
-class FakeSlack(MessageMethods, ViewMethods, SocketMode):
+class FakeSlack(MessageMethods, ViewMethods, SocketMode, ConversationMethods):
     """A fake Slack Web API + Socket Mode server on 127.0.0.1."""
 
     def __init__(self, **options: Any) -> None:
@@ -33,6 +34,10 @@ class FakeSlack(MessageMethods, ViewMethods, SocketMode):
             "chat.postEphemeral": ("bot", self._chat_post_ephemeral),
             "chat.getPermalink": ("bot", self._chat_get_permalink),
             "conversations.open": ("bot", self._conversations_open),
+            "conversations.create": ("bot", self._conversations_create),
+            "conversations.invite": ("bot", self._conversations_invite),
+            "conversations.setTopic": ("bot", self._conversations_set_topic),
+            "conversations.list": ("bot", self._conversations_list),
             "conversations.history": ("bot", self._conversations_history),
             "conversations.replies": ("bot", self._conversations_replies),
             "users.info": ("bot", self._users_info),
