@@ -500,7 +500,9 @@ def _as_dict(card: Any) -> dict[str, Any]:
 def stage_timings(count: int) -> None:
     """CPU time per mention of each step of ``ingest`` before the store call."""
     from bot.app import load
+    from bot.core.complaints import signals
     from bot.core.later import LaterCard
+    from bot.core.model import Sentiment
     from bot.intake.enrich import VaderSentiment, enrich
     from bot.intake.feed import parse_mention
     from bot.store import dumps
@@ -510,8 +512,8 @@ def stage_timings(count: int) -> None:
     from handlers.triage.records import to_record
 
     class Neutral:
-        def compound(self, text: str) -> float:
-            return 0.0
+        def assess(self, text: str, network: str) -> Sentiment:
+            return Sentiment(0.0, "neutral")
 
     loaded = load(str(CONFIG))
     settings, templates = loaded.settings, loaded.templates
@@ -527,6 +529,10 @@ def stage_timings(count: int) -> None:
     stages: list[tuple[str, Any]] = [
         ("json.loads + parse_mention", lambda: [parse_mention(json.loads(x)) for x in lines]),
         ("VADER sentiment", lambda: [vader.compound(m.text) for m in incoming]),
+        (
+            "complaint/urgency signals",
+            lambda: [signals(m.text, m.network, 0.0, vader.negatives(m.text)) for m in incoming],
+        ),
         ("enrich without VADER", lambda: [enrich(m, settings, Neutral(), now) for m in incoming]),
         (
             "card queued (LaterCard)",

@@ -40,7 +40,7 @@ async def test_mention_card_arrives_in_the_routed_spoke(chat: Chat) -> None:
     assert "  High · 30m left · Unclaimed\n" in out
     assert "  > @acme charged me twice and support is useless" in out
     assert "Author: @dana, 900 followers" in out
-    assert "Sentiment: negative" in out
+    assert "Sentiment: Complaint · urgent" in out
     assert "[Claim] [Open post ↗] [Resolve] · more: [Escalate to coach] [Assign] [Details]" in out
     assert "(Customer Care · received just now · Mon 2 Mar 09:00 UTC)" in out
     assert "unhappy-customers" not in out and "x:42" not in out

@@ -118,10 +118,14 @@ class Author:
 
 @dataclass(frozen=True)
 class Sentiment:
-    """Lexicon sentiment: ``compound`` in [-1, 1] and its label."""
+    """Lexicon sentiment: VADER's ``compound`` in [-1, 1], the label shown
+    (``positive``, ``neutral``, ``negative``; never positive for a complaint),
+    and whether the post is a complaint and needs a fast human response."""
 
     compound: float
     label: str
+    complaint: bool = False
+    urgent: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,24 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
-from bot.core.model import Enrichment, Mention, Sentiment
+from bot.core.complaints import polarity, signals
+from bot.core.model import Enrichment, Mention, Priority, Sentiment
 from bot.core.settings import RoutingRule, Settings
 from bot.intake.feed import IncomingMention
 
 
 class SentimentModel(Protocol):
-    """Scores text in [-1, 1]."""
+    """The sentiment of a post: its tone, and whether it is a complaint or urgent."""
 
-    def compound(self, text: str) -> float:
-        """Negative below zero, positive above."""
+    def assess(self, text: str, network: str) -> Sentiment:
+        """The sentiment a card shows for ``text`` posted on ``network``."""
 
 
 class VaderSentiment:
-    """VADER: a lexicon and rule model tuned for social media text."""
+    """VADER (a lexicon and rule model tuned for social media text) for the
+    tone, with the complaint and urgency lexicon of :mod:`bot.core.complaints`
+    overruling it where VADER misreads customer care (a complaint is never
+    positive)."""
 
     def __init__(self) -> None:
         from bot.intake.vader import FastVader
@@ -32,6 +36,31 @@ class VaderSentiment:
         # VADER is linear in the text length; the lead of a very long post
         # carries its tone, and this bounds the cost of hostile input.
         return float(self._analyzer.polarity_scores(text[:5000])["compound"])
+
+    def assess(self, text: str, network: str) -> Sentiment:
+        compound = round(self.compound(text), 4)
+        lead = text[:5000]
+        found = signals(lead, network, compound, self.negatives(lead))
+        return Sentiment(compound, polarity(compound, found), found.complaint, found.urgent)
+
+    def negatives(self, text: str) -> int:
+        """How many words of ``text`` VADER's lexicon holds as clearly
+        negative, not counting one right after a negation ("not bad")."""
+        lexicon = self._analyzer.lexicon
+        count, previous = 0, ""
+        for word in _WORD.findall(text.lower()):
+            if lexicon.get(word, 0.0) <= _NEGATIVE and previous not in _NEGATIONS:
+                count += 1
+            previous = word
+        return count
+
+
+_WORD = re.compile(r"[a-z']+")
+#: VADER valences run from -4 to 4; "lost" is -1.3, "wrong" -2.1, "no" -1.2.
+_NEGATIVE = -1.25
+_NEGATIONS = frozenset(
+    ("not", "no", "never", "isn't", "wasn't", "don't", "didn't", "can't", "nothing")
+)
 
 
 def sentiment_label(compound: float) -> str:
@@ -117,22 +146,39 @@ def route(
     return None
 
 
+def _raised(priority: Priority, sentiment: Sentiment) -> Priority:
+    """An urgent post (a safety risk, a legal threat, a stranded traveller, a
+    press deadline) is at least high priority, so its response time is the
+    high one whatever rule routed it; the rules keep ``urgent`` for
+    themselves. A complaint alone raises nothing: half of all mentions are."""
+    if sentiment.urgent and priority.rank > Priority.HIGH.rank:
+        return Priority.HIGH
+    return priority
+
+
 def enrich(
     incoming: IncomingMention, settings: Settings, model: SentimentModel, received_at: datetime
 ) -> Mention:
     """Score, flag and route an incoming mention."""
-    compound = round(model.compound(incoming.text), 4)
-    label = sentiment_label(compound)
+    sentiment = model.assess(incoming.text, incoming.network)
+    # Routing rules' ``sentiments`` keep matching VADER's own tone, as before
+    # the complaint signals: half of all mentions are complaints, and rules
+    # that sent every negative post to high priority would send them all
+    # one by one through a surge. The card shows the complaint-aware label;
+    # urgency raises the priority below.
+    label = sentiment_label(sentiment.compound)
     risks = tuple(
         name for name, words in settings.risk_words.items() if matches(incoming.text, words)
     )
     rule = route(settings.rules, incoming, label, risks)
     enrichment = Enrichment(
-        sentiment=Sentiment(compound, label),
+        sentiment=sentiment,
         brands=matches(incoming.text, settings.brands),
         competitors=matches(incoming.text, settings.competitors),
         risks=risks,
-        priority=(rule.priority if rule and rule.priority else settings.default_priority),
+        priority=_raised(
+            rule.priority if rule and rule.priority else settings.default_priority, sentiment
+        ),
         spoke=rule.spoke if rule else settings.default_spoke,
         rule=rule.name if rule else None,
     )

@@ -132,7 +132,13 @@ def author_line(mention: Mention) -> str:
 def mention_card(mention: Mention, settings: Settings, templates: Templates, now: datetime) -> Card:
     """The card a spoke channel sees; updated in place on every change."""
     e = mention.enrichment
-    fields = [Field("Author", author_line(mention)), Field("Sentiment", e.sentiment.label)]
+    sentiment = templates.render(
+        "triage/sentiment.txt",
+        label=e.sentiment.label,
+        complaint=e.sentiment.complaint,
+        urgent=e.sentiment.urgent,
+    )
+    fields = [Field("Author", author_line(mention)), Field("Sentiment", sentiment)]
     if e.risks:
         fields.append(Field("Risk", ", ".join(e.risks)))
     if mention.state is MentionState.RESOLVED:
@@ -170,7 +176,9 @@ def mention_card(mention: Mention, settings: Settings, templates: Templates, now
         Field("Network", network_name(mention.network)),
         Field("Post id", mention.key),
         Field("Routed by", f"rule {e.rule}" if e.rule else "default route"),
-        Field("Sentiment score", f"{e.sentiment.compound:+.2f}"),
+        # VADER's own score: a complaint can score above zero and still be
+        # labelled a complaint, and the name says which number this is.
+        Field("VADER score", f"{e.sentiment.compound:+.2f}"),
         Field("Received", mention.received_at.strftime("%Y-%m-%d %H:%M UTC")),
     ]
     if e.brands or e.competitors:

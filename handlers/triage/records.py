@@ -54,7 +54,12 @@ def to_record(mention: Mention) -> Record:
             "verified": mention.author.verified,
         },
         "enrichment": {
-            "sentiment": {"compound": e.sentiment.compound, "label": e.sentiment.label},
+            "sentiment": {
+                "compound": e.sentiment.compound,
+                "label": e.sentiment.label,
+                "complaint": e.sentiment.complaint,
+                "urgent": e.sentiment.urgent,
+            },
             "brands": list(e.brands),
             "competitors": list(e.competitors),
             "risks": list(e.risks),

@@ -53,7 +53,7 @@ async def test_the_surge_card_is_updated_in_place_with_groups(chat: Chat) -> Non
     assert "Surge in Customer Care" in shown and "X mention from" not in shown
     assert "20 mentions since the surge began, 40 in the last 5m." in shown
     assert "Mentions per minute, last 15 min: ▁▁▁▁▁▁▁▁▁▁▁▁▁▁█" in shown
-    assert "6 alike · 6 open · 100% neutral" in shown
+    assert "6 alike · 6 open · 100% negative" in shown
     assert "[Claim cluster]" in shown
     # Nothing changed in the next ten seconds but the clock: the card is not sent again.
     again = await chat.run("advance 10s")

@@ -1,0 +1,145 @@
+"""Measure the sentiment engine on the labelled set in ``eval/sentiment/``.
+
+Prints aggregates only: polarity accuracy and its confusion counts, precision and
+recall of ``complaint`` and ``urgent``, and how many complaints the engine shows
+as ``positive`` (the product target is 0). ``test.jsonl`` is held out: it is only
+ever run through this script, never read item by item (``--errors`` refuses it),
+and each run is counted in ``docs/benchmarks.md``.
+
+    uv run python bench/sentiment_eval.py --split dev               # the engine as shipped
+    uv run python bench/sentiment_eval.py --split dev --errors      # dev only: each miss
+    uv run python bench/sentiment_eval.py --split dev --engine vader  # the engine before issue 13
+    uv run python bench/sentiment_eval.py --split test              # held out: aggregates
+
+``--engine vader`` is the engine as it was before the complaint signals: VADER's
+compound with its conventional thresholds and no complaint or urgency signal
+(both read as false). Only ``text`` and ``network`` reach the engine; the
+``note`` is part of the answer key and only marks hard cases for a separate
+accuracy line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.intake.enrich import VaderSentiment, sentiment_label  # noqa: E402
+
+LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class Guess:
+    polarity: str
+    complaint: bool
+    urgent: bool
+
+
+def engine(name: str) -> tuple[object, object]:
+    model = VaderSentiment()
+    if name == "vader":
+        return model, lambda text, network: Guess(
+            sentiment_label(round(model.compound(text), 4)), False, False
+        )
+
+    def shipped(text: str, network: str) -> Guess:
+        s = model.assess(text, network)
+        return Guess(s.label, s.complaint, s.urgent)
+
+    return model, shipped
+
+
+def rates(pairs: list[tuple[bool, bool]]) -> str:
+    tp = sum(1 for gold, got in pairs if gold and got)
+    fp = sum(1 for gold, got in pairs if not gold and got)
+    fn = sum(1 for gold, got in pairs if gold and not got)
+    right = sum(1 for gold, got in pairs if gold == got)
+    precision = f"{tp / (tp + fp):.1%}" if tp + fp else "n/a"
+    recall = f"{tp / (tp + fn):.1%}" if tp + fn else "n/a"
+    return (
+        f"accuracy {right / len(pairs):.1%} ({right}/{len(pairs)}), "
+        f"precision {precision}, recall {recall} (tp {tp}, fp {fp}, fn {fn})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("dev", "test"), required=True)
+    parser.add_argument("--engine", choices=("shipped", "vader"), default="shipped")
+    parser.add_argument("--errors", action="store_true", help="list each miss (dev only)")
+    args = parser.parse_args()
+    if args.errors and args.split == "test":
+        raise SystemExit("--errors is for dev only: test.jsonl is held out, aggregates only")
+    items = [
+        json.loads(line)
+        for line in (ROOT / "eval" / "sentiment" / f"{args.split}.jsonl")
+        .read_text("utf-8")
+        .splitlines()
+        if line.strip()
+    ]
+    _, guess = engine(args.engine)
+    began = time.process_time()
+    guesses = [guess(item["text"], item["network"]) for item in items]  # type: ignore[operator]
+    cpu = time.process_time() - began
+    confusion: Counter[tuple[str, str]] = Counter(
+        (item["polarity"], g.polarity) for item, g in zip(items, guesses, strict=True)
+    )
+    right = sum(confusion[(label, label)] for label in LABELS)
+    print(f"split {args.split}: {len(items)} mentions, engine {args.engine}")
+    print(f"polarity accuracy {right / len(items):.1%} ({right}/{len(items)})")
+    for label in LABELS:
+        tp = confusion[(label, label)]
+        said = sum(confusion[(gold, label)] for gold in LABELS)
+        gold_n = sum(confusion[(label, got)] for got in LABELS)
+        precision = f"{tp / said:.1%}" if said else "n/a"
+        recall = f"{tp / gold_n:.1%}" if gold_n else "n/a"
+        print(f"  {label:<8} precision {precision:>6}, recall {recall:>6}")
+    print("  confusion (rows gold, columns engine): " + ", ".join(LABELS))
+    for gold in LABELS:
+        print(f"    {gold:<8} " + " ".join(f"{confusion[(gold, got)]:4d}" for got in LABELS))
+    hard = [
+        (item, g)
+        for item, g in zip(items, guesses, strict=True)
+        if str(item.get("note", "")).startswith("hard:")
+    ]
+    if hard:
+        hard_right = sum(1 for item, g in hard if item["polarity"] == g.polarity)
+        share = hard_right / len(hard)
+        print(f"polarity accuracy on hard cases {share:.1%} ({hard_right}/{len(hard)})")
+    pairs = list(zip(items, guesses, strict=True))
+    print("complaint " + rates([(bool(i["complaint"]), g.complaint) for i, g in pairs]))
+    print("urgent    " + rates([(bool(i["urgent"]), g.urgent) for i, g in pairs]))
+    shown_positive = sum(1 for i, g in pairs if i["complaint"] and g.polarity == "positive")
+    complaints = sum(1 for i, _ in pairs if i["complaint"])
+    print(f"complaints shown as positive: {shown_positive} of {complaints}")
+    print(f"CPU {cpu / len(items) * 1e6:.0f} µs per mention (includes first-call warm-up)")
+    if args.errors:
+        print("\nmisses (dev):")
+        for item, g in pairs:
+            wrong = [
+                name
+                for name, gold, got in (
+                    ("polarity", item["polarity"], g.polarity),
+                    ("complaint", item["complaint"], g.complaint),
+                    ("urgent", item["urgent"], g.urgent),
+                )
+                if gold != got
+            ]
+            if wrong:
+                print(
+                    f"  {item['id']} {'/'.join(wrong)}: gold {item['polarity'][:3]} "
+                    f"C={int(item['complaint'])} U={int(item['urgent'])}, got {g.polarity[:3]} "
+                    f"C={int(g.complaint)} U={int(g.urgent)} | {item['text'][:110]}"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""The complaint and urgency lexicon: phrases, grouped by what they signal.
+
+Curated for Playcaller (Apache-2.0, like the project) for English mentions of
+a company on social networks, news and forums. Every entry is a regular
+expression over the lower-cased text with straight apostrophes, and every
+one must start at a word (``bot.core.complaints`` anchors them there and
+buckets them by first character to scan a post once). Groups:
+
+- ``COMPLAINT``: dissatisfaction or a problem the author wants fixed, on its own.
+- ``WEAK``: words frequent in complaints but not proof (two make one).
+- ``SARCASM``: irony; each is a complaint.
+- ``PRAISE``: negated negatives that are praise ("can't complain"); they
+  cancel complaint cues, not irony. ``RESOLVED``: a complaint put right.
+- ``WARM``: warmth that lifts a neutral score; never cancels a cue.
+- ``URGENT``, ``PRESS``: needs a human fast; ``STAKES`` make a complaint urgent.
+- ``GOOD_NEWS``, ``BAD_NEWS``: a headline's tone (network ``news`` only).
+
+Why not a package: the maintained emotion lexicons on PyPI are the NRC
+lexicons (``nrclex``), licensed for research only, which a commercial product
+may not ship; AFINN scores valence like VADER and has no "still waiting" or
+"lawyer"; a model would be downloaded or large.
+
+Maintaining it: add a phrase to the group whose reason fits, add a case to
+``tests/test_complaints.py`` saying what the card shows, and compare
+``uv run python bench/sentiment_eval.py --split dev`` before and after.
+Never tune on ``eval/sentiment/test.jsonl``: it is run only for aggregates.
+"""
+
+from __future__ import annotations
+
+_NEG = r"(?:not|no|never|isn'?t|wasn'?t|aren'?t|don'?t|didn'?t|doesn'?t|can'?t|cannot|won'?t)"
+
+#: Dissatisfaction or a problem the author wants fixed, whatever VADER says.
+COMPLAINT = (
+    # Waiting and silence.
+    r"never (?:arrived|came|showed up|turned up|got|received|delivered)",
+    r"(?:has|have|had)n'?t (?:arrived|come|turned up|been delivered)",
+    r"still (?:waiting|no |not |nothing|haven'?t|hasn'?t|broken|charging|down)",
+    r"stillwaiting|\bday \d+\b|\b\d+ (?:days|weeks|hours) (?:later|and still|now|of waiting)|"
+    r"been waiting|no update|(?:haven'?t|didn'?t|never|not) (?:yet )?received|where(?:'s| is) my\b",
+    r"(?:nobody|no one|noone|no-one)\b.{0,25}\b(?:answers|answering|picks? up|will talk|"
+    r"replies|responds|gets back|seems to care|cares|helps|called back|bothered)",
+    r"\bno (?:answer|reply|response|callback|call back|one came)\b",
+    r"on hold|hung up on|(?:callback|call back)\b.{0,30}\b(?:day|week|never)",
+    r"answer(?:ed)? my (?:dms|messages|emails|calls)|"
+    r"(?:isn'?t|not|aren'?t|stopped|never) (?:answering|responding|replying|picking up|"
+    r"getting back)|"
+    r"keeps? (?:giving|sending|telling|fobbing|cutting)|been like this|nothing back|heard nothing|"
+    r"marked (?:it |my \w+ )?(?:as )?delivered|says (?:it was )?delivered|nothing here",
+    # Money.
+    r"\b(?:want|need|demand|where(?:'s| is)|still no|isn'?t) (?:a |my |the )?refund",
+    r"refund (?:now|please|pls|asap)|my money back|money back please",
+    r"charg(?:ed|ing)\b.{0,30}\b(?:twice|two times|three times|\d+ times)|double[- ]charged|"
+    r"overcharg|"
+    r"took my money|billing error|why am i paying|what am i paying for|bait and switch|throttl|"
+    r"\bcompensat|reimburse|false advertising|not as described",
+    r"resort fee|hidden fee|price (?:hike|rise|increase)|raised (?:fares|prices)|"
+    r"again\b.{0,20}\bprice",
+    # Leaving and escalating.
+    r"\bcancel(?:l?ing|l?ed)? my\b|\bunsubscrib|\bunfollow|moving my money|"
+    r"\bswitching (?:to|away|provider)|\bdisput(?:e|ing)\b|\bcomplained\b",
+    r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|"
+    r"trading standards|ombudsman|small claims|chargeback|go to the police|the press\b",
+    # Things broken, wrong, lost, unsafe.
+    r"(?:doesn'?t|does not|don'?t|won'?t|isn'?t|not|no|stopped) work(?:ing)?\b|keeps crashing|"
+    r"logs me out|won'?t load|can'?t (?:access|log ?in|sign in|get in|get through|pay|book|"
+    r"check in)|"
+    r"\bkeeps (?:cutting|dropping|crashing|failing|freezing|logging|cancell?ing|disconnecting|"
+    r"rejecting|declining|charging)|\bhacked\b|"
+    r"\bsince (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|last \w+)\b",
+    r"\blost (?:my|our|the)\b|\bleft my (?:parcel|package|order)|delivered to a door|"
+    r"substitut|\bwrong (?:order|item|size|size chart)|size chart was wrong|"
+    r"\bgot a\b.{0,30}\bordered",
+    r"\bleak(?:s|ed|ing)?\b|deleted (?:all )?(?:my|our)|wiped (?:all )?my|dropping out|drops out|"
+    r"slower than ever|worse than ever|\bdamaged|squashed|smashed|cracked|shattered|\bruined|"
+    r"soaked|threw my|thrown|"
+    r"smells off|out of date|dated last week|\bmould|\bmold\b|\bdirty\b|"
+    r"cockroach|\bbroken (?:order|lift|heater|item)",
+    r"sparking|gas smell|smell of gas|hot to the touch|leaked|leaking|data breach|privacy breach|"
+    r"someone else'?s|phishing|took everything|transactions? i didn'?t make|didn'?t book|"
+    r"no[- ]show|account restricted|can'?t access my",
+    r"cancell?ed\b.{0,40}\b(?:no hotel|no rebooking|stranded|stuck)|no hotel|no rebooking|"
+    r"no wheelchair|no announcement|no alternative|"
+    r"no (?:mobile |phone |4g |5g )?(?:signal|service|coverage)\b|no internet|no wifi|no power|"
+    r"no heating|no hot water|power cut|(?:delayed|late|down|cancell?ed) again|"
+    r"\b(?:app|site|website|login|service|network) (?:is |was |still |keeps going )?down\b|"
+    r"\bdown for (?:me|us|everyone|hours|days)|outage (?:again|for|since|in my)|another outage|"
+    r"\bcrash(?:es|ing)\b|\bglitch|locked out|\berror\b|\bcode [45]\d\d\b",
+    r"\bstuck (?:between|in|at|on)\b|stranded|sleeping on the floor|missed (?:my )?connection",
+    # Common complaint phrasings.
+    r"not what (?:i|we) (?:paid|ordered|asked|signed up) for|what'?s the point|"
+    r"explain (?:please|why|this|yourselves)|(?:no|zero) (?:explanation|communication|help|support|"
+    r"warning|notice)|who decided|stop (?:sending|showing|charging|calling|emailing|texting|"
+    r"spamming)|"
+    r"every\W+single\W+(?:day|time|week|month)|nothing like (?:the|what|it)|"
+    r"not as (?:advertised|described|pictured|promised)|\bhung up\b|won'?t help|"
+    r"refus(?:ed|es|ing) to|waste of (?:time|money)|don'?t (?:bother|buy|book|fly|use)|"
+    r"stay away|avoid (?:them|at all)|\b(?:one|1|zero|0) stars?\b|"
+    r"how is (?:this|that|it) (?:acceptable|legal|ok|allowed)|is this a joke|are you (?:serious|"
+    r"kidding)|"
+    r"one job|absolute (?:joke|shambles|disgrace|nightmare|farce)|nightmare|kept waiting|"
+    r"short[- ]?changed|ripped off|over ?priced|extortion|cowboys|incompeten|clueless|"
+    r"\bignored\b|ghosted|without (?:warning|notice|telling)|"
+    r"had to (?:call|chase|ring|email|pay|wait|queue)|chas(?:e|ing) (?:this|you|it|up)|"
+    r"\bsmell(?:s|ed|y)?\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|hair in|bed ?bugs|"
+    r"filthy|unreliable|glitchy|buggy|laggy|unusable|pointless|impossible to|"
+    r"(?:can|won|didn|doesn)'?t even|not once|(?:no one|nobody) told|gave up|escalat|"
+    r"hit my|drove (?:away|off)|(?:glass|metal|plastic|bone|insect|maggot|worm|mould)s? in (?:my|"
+    r"the|our)|"
+    r"small claims|out of order|bring back the|(?:went|gone) up by|zero explanation",
+    # Judgements of the company.
+    r"\bworst\b|\bterrible\b|appalling|shocking|horrendous|horrible|\bpoor service|"
+    r"\bbad service|never again|never (?:using|flying|ordering|buying|shopping)|done with you|"
+    r"fed up|sick of|tired of|frustrat|furious|\blivid\b|disappoint|let (?:me|us) down|"
+    r"\bscam(?:med|mers)?\b|robbery|not fit for purpose|faulty|defective|fell apart|"
+    r"\bfiled a complaint|\bformal complaint|\bmake a complaint|speak to a manager|"
+    r"\bawful\b|\buseless\b|\brude\b|\bunhelpful\b|disgusting|disgrace|"
+    r"shambles|pathetic|ridiculous|misleading|\brip[- ]?off|\bcringe\b|who approved this|"
+    r"downgrade|getting worse|felt like a number|treated like|unacceptable",
+    r"\bsort (?:it|this|your \w+) out|\bfix (?:your|it|this|pls|please|the)\b|do better|"
+    r"\bcome on\b|"
+    r"\b(?:please|pls|plz) (?:fix|sort)|\bfix\W*$",
+    rf"{_NEG} (?:impressed|happy|pleased|good enough|acceptable|ok|okay|helpful|amused)\b",
+    r"\bshame about|\bbut an apology\b|apology isn'?t|thanks for nothing|thanks for leaving|"
+    r"\bfor the privilege|ads came back|\bcame back after",
+)
+
+#: Irony: praise words around a complaint ("oh great, another price rise").
+#: Each is a complaint: in mentions of a company these are almost never
+#: sincere, and a missed complaint shown as praise is the costlier error.
+SARCASM = (
+    r"\boh (?:cool|great|fantastic|wonderful|brilliant|perfect|lovely|good)\b",
+    r"\bthanks a lot\b|\bslow clap|\byeah right\b|"
+    r"\b(?:gotta|got to|just) love\b|\blove how\b|\blove (?:being|paying|waiting)\b|"
+    r"\bimpressive really\b|\babsolutely brilliant\b|\bgreat job\b.{0,40}\b(?:hours?|again)\b",
+    r"\blove (?:a|that)\b.{0,30}\b(?:breach|delay|queue|leak)",
+    r"\bcan'?t wait to\b.{0,40}\b(?:stand|wait|queue|pay)\b",
+    r"\bwould be even\b|just what (?:i|we) needed|never fails to disappoint|"
+    r"(?:amazing|great|brilliant|fantastic|wonderful|excellent) service\W{0,4}\U0001f44f",
+)
+
+#: Negated complaints that are praise: VADER reads "complain", "bad", "hate"
+#: and "cry" as negative.
+PRAISE = (
+    rf"{_NEG} complain|no complaints|nothing bad to say|{_NEG} (?:a )?single (?:outage|problem|"
+    rf"issue)",
+    r"never (?:had|have) (?:a|any) (?:problem|issue)|\bno (?:problems|issues)\b|"
+    r"made me cry|i don'?t hate|\bno notes\b|zero hassle|\bslaps\b|deserves a raise|\blegend\b",
+    r"\bfight me\b|\bjust works?\b|\bno fuss\b|saved my|\bbest \w+ (?:in|on|ever)\b|"
+    r"\bnot bad\b|\b(?:is|was|looks) (?:fire|lit)\b|"
+    r"can'?t wait (?:for|to)\b(?!.{0,40}\b(?:stand|wait|queue|pay|be charged)\b)|"
+    r"that'?s how you do|genuinely impressed|10/10|can'?t fault (?:them|it|"
+    r"you)\b(?!.{0,40}\bbut\b)",
+)
+
+#: Words common in complaints but not proof of one ("still", "why", "hours").
+#: Two of them, or one in a post VADER finds negative, in a post that speaks
+#: of the author's own experience or to the company, make a complaint; one
+#: is enough to keep a post from showing as positive when VADER's praise is mild.
+WEAK = (
+    r"(?:still|again|why|never|nobody|no one|waiting|waited|hours|days|weeks|months|"
+    r"late|delay(?:ed|s)?|missing|wrong|problem|issue|fail(?:ed|s|ing)?|charged|charging|"
+    r"cancel(?:l?ed)?|refund|complain|seriously|ridiculous|unbelievable|annoy(?:ed|ing)|"
+    r"ugh|smh|wtf|ffs|where is|where'?s|how long|how hard|how many times|supposed to|"
+    r"meant to|promised|told me)\b|keeps? (?:getting|telling|saying|asking)|every time|"
+    r"\bno (?!problem|worries|fuss|complaints|issues|queues|notes|hassle|doubt|more)\w+|"
+    r"for (?:a|two|three|\d+) (?:fortnight|days?|weeks?|months?|hours?)|since \d|"
+    r"used to|bring back|out of order|un\w+able\b|prices? up|\bdue\b|"
+    r"each time|every single|yet again|one job|not even|slow(?:er)?|(?:did|does|wo|ca|is|was|"
+    r"have|has)n'?t",
+)
+
+#: The author speaks of their own experience or to the company.
+#: With a complaint, stakes that make it urgent: health, bereavement,
+#: vulnerable people, large sums.
+STAKES = (
+    r"funeral|surgery|hospital|medicine|medication|insulin|oxygen|pregnan|disabled|"
+    r"wheelchair|newborn|\brent\b|salary|wages|passport|\bvisa\b|in my name|fraud|\bfind (?:her|"
+    r"him|them|my)\b|"
+    r"\d+ ?(?:yo|year old)\b|\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|(?<=[£€$])\d{3,}|"
+    r"(?<=[£€$] )\d{3,}|\d{3,}\s?(?:€|eur|gbp|usd)",
+)
+
+#: Warmth that lifts a neutral score to positive when nothing else is wrong
+#: ("shoutout to the driver"); unlike PRAISE it never cancels a complaint cue.
+WARM = (
+    r"shout ?out|exactly what (?:i|we) (?:needed|wanted)|thank you|thanks so much|grateful|"
+    r"kudos|hats off|well done|\bobsessed\b|\bbrilliant\b|\bamazing\b|\blegend",
+)
+
+#: The author speaks of their own experience or to the company.
+ADDRESSED = r"@|\b(?:i|i'm|im|i've|ive|my|me|we|our|us|you|your|u|ur)\b"
+
+#: The author speaks of their own experience.
+PERSONAL = r"\b(?:i|i'm|im|i've|ive|my|me|we|our|us)\b"
+
+#: A complaint put right: praise that names a refund is not a complaint.
+RESOLVED = (
+    r"\brefunded\b|money back same day|\bgot my refund\b|\bquick refund\b|"
+    r"(?<!not )(?<!n't )\b(?:sorted|fixed|resolved) (?:it|me|my|in|out|within|the)\b",
+)
+
+#: Needs a human fast: safety, legal threats, harm, exposed data, money lost,
+#: people stranded, press deadlines, outages now.
+URGENT = (
+    # Safety.
+    r"gas smell|smell of gas|gas leak|sparking|\bsparks\b|\bsmoke\b|\bon fire\b|fainted|"
+    r"collapsed|ambulance|\binjur|bleeding|hot to the touch|electric shock|exposed wires|"
+    r"carbon monoxide|(?:will|could|going to) (?:get )?(?:hurt|killed|injured)|"
+    r"explo(?:ded|sion)|overheat|melted|electrocut|choking|allergic reaction|"
+    r"hospital|unconscious|assault|attacked|harass|threaten|\bweapon|\bknife|stalk|"
+    r"keeps showing up|following me|trying to (?:get|break) in|broke into|break[- ]in|intruder|"
+    r"\bhazard|poison|"
+    r"power line|live wire|smoking|smoulder|burning smell|smell of burning|"
+    r"(?:glass|metal|plastic|bone|needle)s? in (?:my|the|our)|\bdowned\b|fallen (?:tree|cable|"
+    r"pole)|"
+    r"\bdangerous\b|\bunsafe\b|food poisoning|anaphyla|smells off|dropped a floor|"
+    r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b",
+    # Legal, police and press threats.
+    r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|trading standards|"
+    r"ombudsman|small claims|\bpolice\b|the press\b|class action|\bcourt\b|\bgdpr\b|"
+    r"data protection|"
+    r"\bregulator\b|watchdog",
+    # Harm to self or others.
+    r"drive into a wall|kill myself|end it all|\bi'?m done\b|\bim done\b|can'?t go on|"
+    r"self[- ]harm|suicid|hurt myself|getting scary|want to die|end my life|take my life|"
+    r"can'?t take (?:it|this) anymore|no reason to live",
+    # Data exposed.
+    r"data (?:leak|breach)|privacy breach|\bleaked\b|someone else'?s|home address|door code|"
+    r"\bdox|phishing|account number|\bcw: data|\bhacked\b|identity theft|"
+    r"my (?:personal )?details (?:are|were) (?:visible|exposed|public)|\bexposed\b",
+    # Money lost or out of reach.
+    r"(?:took|taken|stole|stolen|missing)\b.{0,25}[£€$]\s?\d|transactions? i didn'?t make|"
+    r"\bfraud line|took everything|account restricted|can'?t access my money|no cash|"
+    r"took cash|\bstolen\b|\bscammed\b|unauthori[sz]ed|double[- ]charged|"
+    r"charged\b.{0,30}\b(?:twice|two times|\d+ times)|overdrawn|can'?t pay (?:my )?rent",
+    # Stranded travellers.
+    r"stranded|\bstuck (?:in|between|at)\b(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
+    r"sorting))|sleeping on the floor|missed (?:my |a )?connection|"
+    r"boarding closes|counter closed|no hotel|no rebooking|no wheelchair|runs out tomorrow|"
+    r"denied boarding|nowhere to (?:stay|sleep)|no way home|left behind|"
+    r"(?:insulin|medication|medicine|oxygen)\b",
+    # Outages that stop someone now; the explicit word.
+    r"no (?:mobile )?signal since|needed to call an ambulance|\basap\b|can'?t call (?:999|911|112)|"
+    r"(?:no|without) (?:power|heating|water)\b.{0,40}\b(?:baby|newborn|elderly|disabled|medical)",
+    # "not urgent urgent but pls" says it is not.
+    r"(?<!not )(?<!not urgent )(?<!n't )\burgent\b|\bemergency\b",
+)
+
+#: Reports that are bad news for a company: negative, never complaints.
+#: A journalist asking for comment: urgent (a deadline), and reporting, not
+#: complaining, whatever the story is about.
+PRESS = (
+    r"journalist|reporter|\bproducer\b|press office|\bfor comment\b|\bany comment\b|"
+    r"\ba comment\b|\ba spokesperson\b|\bdeadline\b|filing tonight|running a story",
+)
+
+#: A sentence of praise alone at the end, after trouble: "no screen for 9
+#: hours. great."
+IRONIC_END = (
+    r"(?:^|[.!?,]\s*)(?:great|thanks|thank you|cheers|brilliant|lovely|perfect|fantastic|nice|"
+    r"cool|awesome|wonderful|amazing|love it|well done|good job|great job)\W*$"
+)
+
+#: Good news for a company in a headline.
+GOOD_NEWS = (r"\brecord\b|\bawards?\b|named best|\bwins\b|\btops\b|\bpraised\b",)
+
+BAD_NEWS = (
+    r"\bfined\b|\bfine of\b|\binquiry\b|\bprobe\b|\binvestigat|job cuts|\bcuts\b|layoffs|"
+    r"shares (?:fall|drop|slump|slip|tumble|plunge|sink)|\b(?:slip|slips|slump|slumps|tumble|"
+    r"tumbles|"
+    r"plunge|plunges)\b|\brecall|\bsued\b|lawsuit|\bbreach\b|\boutage\b|\bstrike\b|"
+    r"\blosses\b|jobs? at risk|\bto close\b|closures|\bwarns?\b|\bcomplaints\b|\bbacklash\b|"
+    r"\bcriticis",
+)
+
+
+#: Signs that are not words, checked as plain substrings: anger and
+#: disapproval emoji make a complaint, the upside-down face and "/s" irony.
+ANGRY_EMOJI = (
+    "\U0001f621",  # pouting face
+    "\U0001f92c",  # symbols over mouth
+    "\U0001f624",  # steam from nose
+    "\U0001f644",  # rolling eyes
+    "\U0001f44e",  # thumbs down
+    "\U0001f612",  # unamused
+    "\U0001f620",  # angry face
+    "\U0001f926",  # face palm
+)
+IRONY_SIGNS = ("\U0001f643", " /s")
