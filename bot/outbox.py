@@ -33,13 +33,17 @@ CardOf = Callable[[JSON], Awaitable[Card]]
 
 # Marks the stored place of a card sent to one person as a copy of a shared card.
 DIRECT_COPY = "direct_copy"
+# Marks the stored place of a card posted under another card (a mention in a
+# crisis room): updated with the card, but not where its thread replies go.
+UNDER_ANOTHER = "under_another"
 # How many cards' newest update times one sender remembers.
 RECENT_UPDATES = 10_000
 
 
 def shared_places(refs: Sequence[JSON]) -> list[JSON]:
-    """Where a card was posted for everyone (not the copies sent to one person)."""
-    return [ref for ref in refs if not ref.get(DIRECT_COPY)]
+    """Where a card was posted for everyone, and where its thread replies go
+    (not the copies sent to one person, nor a copy posted under another card)."""
+    return [ref for ref in refs if not ref.get(DIRECT_COPY) and not ref.get(UNDER_ANOTHER)]
 
 
 def _older_than_copy(update: OutboxItem, ref: JSON) -> bool:
@@ -233,6 +237,12 @@ class OutboxSender:
                 ref = await self.delivery.post_in_thread(
                     refs[0], card, delivery_id=item.id, attempt=leased.attempts
                 )
+                if item.card_key and item.card_key != item.destination.removeprefix("thread:"):
+                    # A card of its own posted under another (a mention in a
+                    # crisis room) is updated with its card, but it is not
+                    # where that card's own thread replies go, even if it
+                    # landed before the card did.
+                    ref = {**ref, UNDER_ANOTHER: True}
                 await self._finish(leased, ref)
             elif item.op == "update":
                 assert item.card_key is not None

@@ -81,3 +81,13 @@ async def test_room_commands_in_the_console_fall_back_to_the_only_open_incident(
     assert "[form · Declare a crisis]" in out
     out = await chat.run("/crisis note <!channel> @here call the **bridge**")
     assert "Noted on CR-1" in out
+
+
+async def test_replies_under_a_risky_mention_go_to_its_spoke_not_the_room(chat: Chat) -> None:
+    """The room's copy lands first (it jumps the queue), but the mention's own
+    thread (its SLA reminder) stays under the card in its spoke's channel."""
+    await chat.run(*DECLARE)
+    out = await chat.run(mention(1, "AcmePay charged me twice, my lawyer will hear about this"))
+    assert "[#3 · #hub, thread of #1]" in out and "[#4 · #care]" in out
+    out = await chat.run("advance 20m")
+    assert "thread of #4]" in out and "thread of #3]" not in out
