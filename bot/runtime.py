@@ -133,13 +133,15 @@ class Runtime:
             turns=self.turns,
         )
 
-    async def handle(self, event: Event, responder: Responder) -> None:
-        """Run one inbound event through the routers."""
+    async def handle(self, event: Event, responder: Responder, *, wake: bool = True) -> None:
+        """Run one inbound event through the routers. ``wake=False``: the
+        caller delivers the cards it queued itself (a Teams click answered
+        with its updated card) and wakes the senders afterwards."""
         turn = self.turn(event, responder)
         try:
             await self.dispatcher.dispatch(turn, event)
         finally:
-            if turn.queued_cards:
+            if turn.queued_cards and wake:
                 self.cards_queued()
 
     def cards_queued(self) -> None:

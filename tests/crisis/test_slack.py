@@ -164,8 +164,10 @@ async def test_declare_page_ack_escalate_tick_and_resolve_on_slack(rig: SlackRig
     await command(rig, "U0PRIYA", "priya", "resolve")
     latest = [u for u in rig.updates() if u["channel"] == HUB][-1]
     assert "Resolved after 5m" in shown(latest["blocks"])
-    summary = rig.posted(HUB)[-1]
-    assert summary.get("thread_ts") and "Resolved: CR-1" in shown(summary["blocks"])
+    # The post-incident summary goes into the incident's own room channel.
+    [summary] = [m for m in rig.posted() if "Resolved: CR-1" in shown(m["blocks"])]
+    room = rig.fake.channel_named("crisis-cr-1-service-outage")
+    assert room is not None and summary["channel"] == room["id"]
     record = await rig.runtime.store.get(KIND, "CR-1")
     assert record is not None and not from_record(record).open
     for message in [*rig.posted(), *rig.updates()]:

@@ -299,7 +299,12 @@ class TeamsPlatform:
         event, _ = await self._event(
             str(stored.get("kind")), activity, (leased.entry.key, leased.token)
         )
-        await self.runtime.handle(event, TeamsResponder(turn_context, notes, self._delivery))
+        # A click (notes set) is answered with the card it updated, delivered
+        # by the inline drain below: waking the background sender now would
+        # let it take that update first, and the answer would miss it.
+        await self.runtime.handle(
+            event, TeamsResponder(turn_context, notes, self._delivery), wake=notes is None
+        )
 
     async def _recover(self, leased: LeasedInboxEntry) -> None:
         """Handle an entry a crashed process acknowledged but did not finish.
@@ -374,7 +379,12 @@ class TeamsPlatform:
         if leased is None:
             return invoke_response(200, MESSAGE_TYPE, "Already received.")
         with self._delivery.watching(sender.reply_to_id):
-            return await self._answer_invoke(turn_context, leased, sender.reply_to_id)
+            try:
+                return await self._answer_invoke(turn_context, leased, sender.reply_to_id)
+            finally:
+                # What the click queued beyond its inline drain (other
+                # platforms, DMs) goes out now, not at the next poll.
+                self.runtime.cards_queued()
 
     async def _answer_invoke(
         self, turn_context: TurnContext, leased: LeasedInboxEntry, reply_to_id: str
