@@ -13,7 +13,8 @@ from bot.app import Loaded
 from bot.core.cards import Card
 from bot.core.storage import Effects, OutboxItem
 from tests.conftest import START
-from tests.slack.slack_rig import SlackRig, shown_text, slack_rig
+from tests.fakes import slack_requests as slack
+from tests.slack.slack_rig import SECRET, SlackRig, shown_text, slack_rig
 
 KEY = "approval:d-1"
 
@@ -63,3 +64,28 @@ async def test_an_update_reaches_every_dm_of_the_card(rig: SlackRig) -> None:
     assert len(in_dms) == 3
     assert sorted(str(u["ts"]) for u in updated) == sorted(in_dms)
     assert all("Approved by Maria Lopez" in shown_text(u) for u in updated)
+
+
+async def test_someone_who_just_used_the_bot_is_dmed_without_an_email_lookup(
+    rig: SlackRig,
+) -> None:
+    """A verified request says who the person is on Slack: a page to them a
+    moment later costs no users.lookupByEmail (Tier 3: 50 a minute)."""
+    status, _ = await rig.send(
+        slack.slash_command(
+            SECRET,
+            command="/playcaller",
+            text="help",
+            user_id="U0MARIA",
+            user_name="maria",
+            channel_id="C0HUB",
+            channel_name="hub",
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    await rig.runtime.store.apply(Effects(outbox=(item("dm", "person:maria", "You are paged", 5),)))
+    await rig.settle()
+    [page] = [p for p in rig.posted() if "You are paged" in shown_text(p)]
+    assert str(page["channel"]).startswith("D")
+    assert rig.fake.calls_to("users.lookupByEmail") == []

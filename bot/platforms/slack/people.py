@@ -56,6 +56,10 @@ class SlackPeople:
             person = settings.people.get(person_id) if person_id else None
             if person is None:
                 return settings.unknown_actor(PLATFORM, origin.user_id, name)
+        # A verified request says who this person is on Slack: DMs to them
+        # (a page, an approval card) need no users.lookupByEmail, a Tier 3
+        # call of which a crisis paging fifty people has none to spare.
+        self._user_of[person.id] = (origin.user_id, self.clock.now())
         return settings.actor_for(person, PLATFORM, origin.user_id)
 
     async def _lookup(self, user_id: str, fallback_name: str) -> tuple[str | None, str]:
