@@ -107,3 +107,52 @@ async def test_declare_page_ack_tick_and_resolve_on_teams(rig: TeamsRig) -> None
     assert any("Resolved: CR-1" in texts(c) for c in rig.cards_sent(CHANNEL))
     record = await rig.runtime.store.get(KIND, "CR-1")
     assert record is not None and not from_record(record).open
+
+
+async def test_holding_statement_through_approval_on_teams(rig: TeamsRig) -> None:
+    """Draft statement on the incident card, the coach's approval card in her
+    chat with the bot, Approve there, and the incident card updated in place."""
+    await rig.post(teams.bot_added_to_team(rig.url, installer=PEOPLE["ada"]))
+    await rig.post(teams.channel_message(rig.url, text="link hub", user=PEOPLE["ada"]))
+    for person in (PRIYA, PEOPLE["maria"], PEOPLE["sam"]):
+        await rig.post(teams.personal_message(rig.url, text="help", user=person))
+    await rig.settle()
+    status, _ = await rig.post(
+        teams.channel_message(
+            rig.url,
+            text='crisis service-outage service="the *AcmePay* app" '
+            "status_url=https://status.acme.com Payments fail <at>everyone</at>",
+            user=PRIYA,
+        )
+    )
+    assert status in (200, 201)
+    await rig.settle()
+    card_id, card = latest(rig, CHANNEL, "CR-1 · Customer-facing service outage")
+    assert 'Statement "first" not drafted on @acme' in texts(card)
+    status, _ = await rig.post(
+        press(
+            rig,
+            card,
+            "Draft statement",
+            PEOPLE["sam"],
+            card_id,
+            channel_id=CHANNEL,
+            team_id=teams.TEAM_ID,
+        )
+    )
+    assert status == 200
+    await rig.settle()
+    maria = teams.personal_conversation_id(PEOPLE["maria"]["id"])
+    approval_id, approval = latest(rig, maria, "@acme on X")
+    assert "for approval" in texts(approval) and "the *AcmePay* app" in texts(approval)
+    _, card = latest(rig, CHANNEL, "CR-1 · Customer-facing service outage")
+    assert 'Statement "first" on @acme: awaiting Maria Lopez (Coach)' in texts(card)
+    status, _ = await rig.post(
+        press(rig, approval, "Approve", PEOPLE["maria"], approval_id, conversation_id=maria)
+    )
+    assert status == 200
+    await rig.runtime.scheduler().tick()
+    await rig.settle()
+    _, card = latest(rig, CHANNEL, "CR-1 · Customer-facing service outage")
+    assert 'Statement "first" on @acme: approved by Maria Lopez' in texts(card)
+    rig.validate_everything()
