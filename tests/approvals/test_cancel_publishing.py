@@ -7,38 +7,18 @@ write and the withdrawal is caught up by the write's own timer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 
 from bot.core.events import Action
 from bot.core.publishing import PUBLISH_LANE
 from bot.external_sends import ExternalSender
-from bot.publishing import PublishLane, WebhookPublisher, WebhookSettings
 from handlers.approvals.records import DraftState
 from tests.approvals.test_approval_flow import click_as, only_draft, submitted
 from tests.conftest import Chat
 from tests.fakes.webhook_receiver import FakeReceiver
 
-SECRET = "whsec-cancel-0123456789abcdef"
 HOSTILE = "Hi @dana <!channel> so *sorry* about _that_, the refund is on its way <@U0ADA>"
-
-
-@pytest.fixture
-async def receiver(chat: Chat) -> AsyncIterator[FakeReceiver]:
-    fake = FakeReceiver(SECRET, now=lambda: chat.session.clock.now().timestamp())
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def lane(chat: Chat, receiver: FakeReceiver) -> AsyncIterator[ExternalSender]:
-    chat.session.runtime.settings = replace(chat.runtime.settings, publish_webhook=True)
-    publisher = WebhookPublisher(WebhookSettings(receiver.url, SECRET), chat.session.clock)
-    yield chat.runtime.external_sender(PublishLane(publisher))
-    await publisher.close()
 
 
 def numbered(chat: Chat, words: str) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from bot.external_sends import ExternalSender
 from handlers.approvals.records import DraftState
 from tests.approvals.test_approval_flow import only_draft
-from tests.approvals.test_webhook_publishing import lane, receiver  # noqa: F401 (fixtures)
 from tests.conftest import Chat
 from tests.fakes.webhook_receiver import FakeReceiver
 
@@ -63,8 +62,8 @@ async def test_late_approvals_mean_the_post_is_not_published(chat: Chat) -> None
 
 async def test_scheduled_post_is_published_by_the_lane_at_its_time_not_before(
     chat: Chat,
-    receiver: FakeReceiver,  # noqa: F811
-    lane: ExternalSender,  # noqa: F811
+    receiver: FakeReceiver,
+    lane: ExternalSender,
 ) -> None:
     await scheduled(chat, "2026-03-02 10:00")
     await chat.run("as maria", "click Approve")

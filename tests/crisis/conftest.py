@@ -21,3 +21,7 @@ def playbooks(settings: Settings) -> dict[str, Playbook]:
     store, problems = load_playbooks(ROOT / "playbooks", settings)
     assert problems == []
     return store.crisis
+
+
+# Webhook publishing in the console (a signed local receiver and the publish lane).
+from tests.publish_lane import lane, receiver  # noqa: E402, F401

@@ -19,7 +19,6 @@ from handlers.crisis import statements
 from handlers.crisis.incident import Incident
 from tests.conftest import Chat
 from tests.crisis.test_console import incident
-from tests.crisis.test_statement_publishing import lane, receiver  # noqa: F401 (fixtures)
 from tests.fakes.webhook_receiver import FakeReceiver
 
 POST = "Our spring sale starts today: https://acme.com/sale"
@@ -80,8 +79,8 @@ async def test_declaring_holds_a_scheduled_post_and_resume_releases_it(chat: Cha
 
 async def test_a_timer_firing_during_the_pause_publishes_nothing(
     chat: Chat,
-    receiver: FakeReceiver,  # noqa: F811
-    lane: ExternalSender,  # noqa: F811
+    receiver: FakeReceiver,
+    lane: ExternalSender,
 ) -> None:
     post = await schedule(chat, "2026-03-02 09:30")
     await chat.run(*DECLARE)

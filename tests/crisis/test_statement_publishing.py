@@ -6,13 +6,9 @@ incident card and timeline follow."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-
 import pytest
 
 from bot.external_sends import ExternalSender
-from bot.publishing import PublishLane, WebhookPublisher, WebhookSettings
 from handlers.approvals.records import KIND as DRAFT_KIND
 from handlers.approvals.records import Draft, DraftState
 from handlers.approvals.records import from_record as draft_from_record
@@ -22,7 +18,6 @@ from tests.conftest import Chat
 from tests.crisis.test_console import DECLARE, incident
 from tests.fakes.webhook_receiver import FakeReceiver
 
-SECRET = "whsec-statements-0123456789abcdef"
 FIRST = (
     "Some of you cannot use the AcmePay app right now. We know, our engineers are working "
     "on it, and we will post the next update here within 30 minutes. "
@@ -33,22 +28,6 @@ FIRST = (
 async def statement_drafts(chat: Chat, statement: str = "first") -> dict[str, Draft]:
     found = await chat.store.find(DRAFT_KIND, f"origin:crisis:CR-1:{statement}")
     return {d.account_id: d for d in map(draft_from_record, found)}
-
-
-@pytest.fixture
-async def receiver(chat: Chat) -> AsyncIterator[FakeReceiver]:
-    fake = FakeReceiver(SECRET, now=lambda: chat.session.clock.now().timestamp())
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def lane(chat: Chat, receiver: FakeReceiver) -> AsyncIterator[ExternalSender]:
-    chat.session.runtime.settings = replace(chat.runtime.settings, publish_webhook=True)
-    publisher = WebhookPublisher(WebhookSettings(receiver.url, SECRET), chat.session.clock)
-    yield chat.runtime.external_sender(PublishLane(publisher))
-    await publisher.close()
 
 
 async def test_drafted_approved_marked_sent_and_on_the_card(chat: Chat) -> None:
