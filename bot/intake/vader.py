@@ -39,19 +39,20 @@ class FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
         sentitext = SentiText(text)
         sentiments: list[float] = []
         words_and_emoticons = sentitext.words_and_emoticons
+        lexicon = self.lexicon
+        last = len(words_and_emoticons) - 1
         for i, item in enumerate(words_and_emoticons):
-            valence = 0
-            if item.lower() in BOOSTER_DICT:
-                sentiments.append(valence)
+            low = item.lower()
+            # A word outside the lexicon scores 0 whatever surrounds it (the
+            # library's sentiment_valence appends 0 for it): most words of a
+            # post, so skipping the call for them is most of the saving.
+            if low not in lexicon or low in BOOSTER_DICT:
+                sentiments.append(0)
                 continue
-            if (
-                i < len(words_and_emoticons) - 1
-                and item.lower() == "kind"
-                and words_and_emoticons[i + 1].lower() == "of"
-            ):
-                sentiments.append(valence)
+            if i < last and low == "kind" and words_and_emoticons[i + 1].lower() == "of":
+                sentiments.append(0)
                 continue
-            sentiments = self.sentiment_valence(valence, sentitext, item, i, sentiments)
+            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
         sentiments = self._but_check(words_and_emoticons, sentiments)
         return dict(self.score_valence(sentiments, text))
 
