@@ -28,6 +28,14 @@ Never tune on ``eval/sentiment/test.jsonl``: it is run only for aggregates.
 
 from __future__ import annotations
 
+_AGAIN = (
+    r"(?:time|day|week|month|email|call|attempt|delivery|order)s? (?:this|in a row|running|now|"
+    r"that|i'?ve|we'?ve)\b"
+)
+_NEG_DID = (
+    r"doesn'?t|does not|didn'?t|did not|won'?t|will not|never|hasn'?t|has not|haven'?t|"
+    r"can'?t|cannot|couldn'?t|wouldn'?t|isn'?t|aren'?t|still hasn'?t|still not"
+)
 _NEG = r"(?:not|no|never|isn'?t|wasn'?t|aren'?t|don'?t|didn'?t|doesn'?t|can'?t|cannot|won'?t)"
 
 #: Dissatisfaction or a problem the author wants fixed, whatever VADER says.
@@ -123,6 +131,44 @@ COMPLAINT = (
     rf"{_NEG} (?:impressed|happy|pleased|good enough|acceptable|ok|okay|helpful|amused)\b",
     r"\bshame about|\bbut an apology\b|apology isn'?t|thanks for nothing|thanks for leaving|"
     r"\bfor the privilege|ads came back|\bcame back after",
+    # A service verb negated: "doesn't turn up", "won't let me", "not cleaned".
+    rf"(?:{_NEG_DID}) (?:even )?(?:turn(?:ed)? up|show(?:ed)? up|arrive[ds]?|come|came|"
+    r"work(?:s|ed)?|load|open|pick(?:s|ed)? up|answer(?:ed)?|respond(?:ed)?|reply|replied|"
+    r"call(?:ed)? (?:me )?back|deliver(?:ed)?|let me|connect|close|turn on|switch on|start|"
+    r"get back to)\b",
+    r"\bnot (?:been )?(?:cleaned|fixed|delivered|refunded|resolved|sorted|answered|replaced|"
+    r"repaired|updated|collected|returned|credited|honoured|processed)\b",
+    # The same trouble again: "third time this week", "4th day running".
+    rf"\b\d+(?:st|nd|rd|th) {_AGAIN}|\b(?:second|third|fourth|fifth|sixth|tenth|umpteenth) "
+    rf"{_AGAIN}|\bin a row\b|\bdays? running\b|\banother \w+,? another\b|"
+    r"\b(?:died|broke|failed|crashed|cut out|dropped|stopped working) (?:again|twice|"
+    r"(?:three|four|five|[0-9]+) times)\b",
+    # Asking, chasing, explaining again.
+    r"\b(?:asked|called|emailed|chased|rang|messaged|contacted|reported|told) (?:you |them |"
+    r"it |this )?(?:\w+ )?(?:times|twice)\b|\bi'?ve (?:asked|called|emailed|chased|rung|"
+    r"reported) (?:three|four|five|six|\d+|many|so many|multiple)\b|"
+    r"\b(?:nobody|no one|noone) (?:can|could|will|would) (?:tell|explain)|\bexcuses\b|"
+    r"\b0 (?:answers?|replies|responses?|updates?|help|reply)\b|"
+    r"\bzero (?:answers?|replies|responses?|updates?|help|reply)\b",
+    # Judgements that compare with what was promised or used to be.
+    r"expected better|expect better|deserve better|used to be (?:good|great|reliable|decent|"
+    r"better|fast|quick|brilliant|the best)|\bletdown\b|\blet ?down\b|step backwards?|"
+    r"gone downhill|went downhill|going downhill|make it make sense|make this make sense|"
+    r"\bis a choice\b|\bnot so much\b|when it works|\bcircus\b|\bclowns?\b|"
+    r"\b(?:what|such|total|complete|utter) (?:a )?joke\b|\bhold music|"
+    r"pay(?:ing)? more for (?:less|worse)|paying for \w+,? getting|"
+    r"(?:won'?t|will not|never) be (?:back|returning|coming back)|not coming back|"
+    r"would(?:n'?t| not| never) (?:book|buy|recommend|stay|fly|order|use) (?:\w+ )?again|"
+    r"(?:wouldn'?t|would not|do not|don'?t|can'?t|cannot) recommend|\bi give up\b|"
+    r"\bgive up on\b|\bate my\b|(?:shame|pity) (?:the|that|about)\b|"
+    r"\b(?:something|items?|things?|half|bits?) (?:is |are |was |were )?missing|"
+    r"\bmissing (?:items?|parts?|pieces?|bits?|bag|parcel|order|refund)|"
+    r"\bhidden (?:fees?|charges?|caps?|costs?)|without (?:my )?consent|"
+    r"\b(?:prices?|bills?|fees?|fares?|premiums?|direct debit|charges?|tariffs?|subscription) "
+    r"(?:is |are |has |have |just )?(?:going|gone|went|goes) up\b|"
+    r"\bleft (?:me|us) (?:waiting|stranded|alone|hanging|on hold|in the dark)|"
+    r"\b(?:booked|ordered|paid for|asked for) (?:a |an |the )?[\w' -]{1,30}(?:,| and| but)? "
+    r"(?:got|received|they sent|you sent|was given|were given) (?:a |an |two |the |some )?",
 )
 
 #: Irony: praise words around a complaint ("oh great, another price rise").
@@ -136,6 +182,12 @@ SARCASM = (
     r"\blove (?:a|that)\b.{0,30}\b(?:breach|delay|queue|leak)",
     r"\bcan'?t wait to\b.{0,40}\b(?:stand|wait|queue|pay)\b",
     r"\bwould be even\b|just what (?:i|we) needed|never fails to disappoint|"
+    r"\bcool,? cool,? cool\b|\b(?:amazing|funny|interesting|impressive|great|nice) how\b|"
+    r"\bthanks for (?:the )?(?:lovely|wonderful|great|amazing|fantastic|brilliant|quick)? ?"
+    r"\d+[- ](?:minute|hour|day|week)|\bthanks for thinking of\b|"
+    r"\b(?:so )?(?:happy|glad|thrilled|love) to pay (?:more|extra|twice)|"
+    r"\bwould (?:love|like) (?:it |this |you )?(?:even )?more if\b|"
+    r"\bimpressive consistency|\bnow do one where\b|\breally making my day\b|"
     r"(?:amazing|great|brilliant|fantastic|wonderful|excellent) service\W{0,4}\U0001f44f",
 )
 
@@ -167,7 +219,19 @@ WEAK = (
     r"for (?:a|two|three|\d+) (?:fortnight|days?|weeks?|months?|hours?)|since \d|"
     r"used to|bring back|out of order|un\w+able\b|prices? up|\bdue\b|"
     r"each time|every single|yet again|one job|not even|slow(?:er)?|(?:did|does|wo|ca|is|was|"
-    r"have|has)n'?t",
+    r"have|has)n'?t|"
+    r"(?:broken|broke|stuck|cold|stale|lukewarm|leak\w*|wet|soaked|dead|died|lost|gone|"
+    r"closed|shut|cancell?ing|late again|as hell|as usual|typical|joke|excuses?|"
+    r"chase|chasing|queue|queuing|queueing|went up|gone up|going up|doubled|tripled|"
+    r"overpriced|pricey|expensive|rude|cramped|noisy|tiny|shrink\w*|worse|"
+    r"disinterested|meh|sigh|again\?*|forgets|forgot|forgotten|crashed|ignores?)\b|"
+    r"\b(?:three|four|five|six) times\b|\b\d+ times\b|"
+    r"\b(?:an?|long|hour)[- ]?(?:minute|min|hour|hr|day|week)s? wait\b|"
+    r"\b\d+[- ]?(?:minute|min|hour|hr|day|week)s? wait\b|"
+    r"\b(?:two|three|four|five) (?:emails|calls|chats|"
+    r"messages|phone calls|tickets|visits|attempts)\b|\b\d+ (?:emails|calls|chats|"
+    r"messages|phone calls|tickets|visits|attempts)\b|\bcan'?t (?!wait|complain|fault|"
+    r"recommend \w+ enough|believe how (?:good|great))",
 )
 
 #: The author speaks of their own experience or to the company.
@@ -177,7 +241,11 @@ STAKES = (
     r"funeral|surgery|hospital|medicine|medication|insulin|oxygen|pregnan|disabled|"
     r"wheelchair|newborn|\brent\b|salary|wages|passport|\bvisa\b|in my name|fraud|\bfind (?:her|"
     r"him|them|my)\b|"
-    r"\d+ ?(?:yo|year old)\b|\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|(?<=[£€$])\d{3,}|"
+    r"\d+ ?(?:yo|year old|years old)\b|\b(?:she|he)'?s (?:[6-9]\d|1\d\d)\b|"
+    r"\b(?:mum|mother|dad|father|gran|grandad|grandma|nan) is (?:[6-9]\d|1\d\d)\b|"
+    r"\bimmediately\b|\bnurse\b|\bcarer\b|careline|fall alarm|nebuli[sz]er|epipen|"
+    r"allerg|panic attack|unaccompanied|restraining order|lives alone|"
+    r"\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|(?<=[£€$])\d{3,}|"
     r"(?<=[£€$] )\d{3,}|\d{3,}\s?(?:€|eur|gbp|usd)",
 )
 
@@ -215,7 +283,9 @@ URGENT = (
     r"(?:glass|metal|plastic|bone|needle)s? in (?:my|the|our)|\bdowned\b|fallen (?:tree|cable|"
     r"pole)|"
     r"\bdangerous\b|\bunsafe\b|food poisoning|anaphyla|smells off|dropped a floor|"
-    r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b",
+    r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b|"
+    r"(?:don'?t|do not|didn'?t|no longer) feel safe|\bnot safe\b|death threats?|\bthreats\b|"
+    r"panic attack|anaphyla|epipen|unaccompanied minor",
     # Legal, police and press threats.
     r"\blawyer|\bsolicitor|\battorney|\bsue\b|\bsuing\b|lawsuit|legal action|trading standards|"
     r"ombudsman|small claims|\bpolice\b|the press\b|class action|\bcourt\b|\bgdpr\b|"
@@ -228,12 +298,18 @@ URGENT = (
     # Data exposed.
     r"data (?:leak|breach)|privacy breach|\bleaked\b|someone else'?s|home address|door code|"
     r"\bdox|phishing|account number|\bcw: data|\bhacked\b|identity theft|"
-    r"my (?:personal )?details (?:are|were) (?:visible|exposed|public)|\bexposed\b",
+    r"my (?:personal )?details (?:are|were) (?:visible|exposed|public)|\bexposed\b|"
+    r"ported my number|\bsim swap|gave my sim|my (?:sim|number) (?:was |has been )?(?:ported|"
+    r"transferred|given)|getting into my (?:bank|account|email)|\b2fa\b|"
+    r"(?:read|posted|shared|leaked) (?:out )?my (?:full )?(?:home )?address|"
+    r"card details visible|into someone else'?s account",
     # Money lost or out of reach.
     r"(?:took|taken|stole|stolen|missing)\b.{0,25}[£€$]\s?\d|transactions? i didn'?t make|"
     r"\bfraud line|took everything|account restricted|can'?t access my money|no cash|"
     r"took cash|\bstolen\b|\bscammed\b|unauthori[sz]ed|double[- ]charged|"
-    r"charged\b.{0,30}\b(?:twice|two times|\d+ times)|overdrawn|can'?t pay (?:my )?rent",
+    r"charged\b.{0,30}\b(?:twice|two times|\d+ times)|overdrawn|can'?t pay (?:my )?rent|"
+    r"card (?:was |has been )?cloned|out of money|(?:cannot|can'?t) (?:buy|afford) food|"
+    r"rent (?:is )?due (?:today|tomorrow)|frozen my account|account (?:is |was |has been )?frozen",
     # Stranded travellers.
     r"stranded|\bstuck (?:in|between|at)\b(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
     r"sorting))|sleeping on the floor|missed (?:my |a )?connection|"
@@ -242,6 +318,9 @@ URGENT = (
     r"(?:insulin|medication|medicine|oxygen)\b",
     # Outages that stop someone now; the explicit word.
     r"no (?:mobile )?signal since|needed to call an ambulance|\basap\b|can'?t call (?:999|911|112)|"
+    r"(?:cut|switched|turned) off (?:our|my) (?:power|gas|water|electricity|supply)|"
+    r"(?:someone|somebody|anyone) (?:pls|please|plz) help|please send (?:someone|help)|"
+    r"send help|stuck in a tunnel|"
     r"(?:no|without) (?:power|heating|water)\b.{0,40}\b(?:baby|newborn|elderly|disabled|medical)",
     # "not urgent urgent but pls" says it is not.
     r"(?<!not )(?<!not urgent )(?<!n't )\burgent\b|\bemergency\b",
@@ -259,7 +338,8 @@ PRESS = (
 #: hours. great."
 IRONIC_END = (
     r"(?:^|[.!?,]\s*)(?:great|thanks|thank you|cheers|brilliant|lovely|perfect|fantastic|nice|"
-    r"cool|awesome|wonderful|amazing|love it|well done|good job|great job)\W*$"
+    r"cool|awesome|wonderful|amazing|love it|well done|good job|great job|naturally|classic|"
+    r"of course|as usual|typical|impressive|love that|lovely stuff|nice one|fab)\W*$"
 )
 
 #: Good news for a company in a headline.
@@ -288,3 +368,6 @@ ANGRY_EMOJI = (
     "\U0001f926",  # face palm
 )
 IRONY_SIGNS = ("\U0001f643", " /s")
+#: Polite or deadpan signs that read as irony after a problem: slightly
+#: smiling face, thumbs up, skull.
+POLITE_EMOJI = ("\U0001f642", "\U0001f44d", "\U0001f480")

@@ -45,6 +45,47 @@ def _branches(pattern: str) -> list[str]:
     return parts
 
 
+def _group_end(pattern: str, start: int) -> int:
+    """The index of the ``)`` closing the group opened at ``start``."""
+    depth, in_class, i = 0, False, start
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _distributed(branch: str, limit: int = 200) -> list[str]:
+    """``branch`` as alternatives that each start with one literal word:
+    ``\\b(?:a|b)c`` becomes ``\\bac`` and ``\\bbc``. The same matches, but a
+    bucket then holds only the alternatives that start with its characters,
+    not the whole group once per prefix."""
+    anchor = "\\b" if branch.startswith("\\b") else ""
+    body = branch[len(anchor) :]
+    if not body.startswith("(?:"):
+        return [branch]
+    end = _group_end(body, 0)
+    rest = body[end + 1 :]
+    if end < 0 or rest[:1] in ("?", "*", "+", "{"):
+        return [branch]
+    inner = _branches(body[3:end])
+    if len(inner) > limit:
+        return [branch]
+    return [part for alt in inner for part in _distributed(anchor + alt + rest, limit)]
+
+
 def _prefixes(branch: str, size: int) -> frozenset[str] | None:
     """Every string of ``size`` characters a match of ``branch`` can start
     with; None when that cannot be told (the branch is then tried with a
@@ -129,7 +170,7 @@ def _scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
     anywhere: list[tuple[str, str]] = []
     for kind, patterns in kinds.items():
         for pattern in patterns:
-            for branch in _branches(pattern):
+            for branch in (d for b in _branches(pattern) for d in _distributed(b)):
                 two = _prefixes(branch, 2)
                 one = None if two is not None else _prefixes(branch, 1)
                 if two is None and one is None:
@@ -162,7 +203,9 @@ def _scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
     # tried only at words that start with a digit.
     if anywhere:
         parts.append(f"(?=\\d)(?:{grouped(anywhere)})")
-    return re.compile(r"\b(?=" + "|".join(parts) + ")")
+    # Tried at word starts only (every phrase starts with a word character),
+    # not at word ends as well, which ``\b`` would.
+    return re.compile(r"(?<!\w)(?=\w)(?=" + "|".join(parts) + ")")
 
 
 _SCAN = _scanner(KINDS)
@@ -172,16 +215,32 @@ _GOOD_NEWS = plain(lexicon.GOOD_NEWS)
 _ADDRESSED = re.compile(lexicon.ADDRESSED)
 _PERSONAL = re.compile(lexicon.PERSONAL)
 _IRONIC_END = re.compile(lexicon.IRONIC_END)
+# 'Scare quotes' around a word or two: "the 'fresh' strawberries", "'delivered'".
+_QUOTED = re.compile(
+    r"(?:^|[\s(])['\u2018\u201c\"][^'\u2019\u201d\"\n]{2,30}['\u2019\u201d\"](?=$|[\s.,!?;:)])"
+)
+# A handle splits a phrase ("thanks @AcmeAir for nothing"); the scan sees "@".
+_HANDLE = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
+# Praise alone as the first word, before a problem: "Wonderful, my frozen
+# food arrived defrosted", "perfect, another signalling problem".
+_OPENER = re.compile(
+    r"^(?:@\W*)*(?:oh |well |just )?(?:wonderful|perfect|great|brilliant|lovely|cool|fantastic|"
+    r"marvellous|splendid|super|amazing|nice|excellent|fab|awesome)\s*[,.!]"
+)
 # A question mark that ends a question, not the "??" of disbelief.
 _QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
 # Patterns are written with straight apostrophes; phones send curly ones.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
+#: Groups whose every match is kept: counted, and compared with "but" and
+#: with each other ("10/10 would not book again": the complaint comes last).
+PLACED = ("weak", "complaint", "praise")
+
+
 def _kinds_in(low: str) -> dict[str, list[int]]:
     """Where each group matches in ``low``: the positions of its matches for
-    ``weak`` and ``complaint`` (counted and compared with "but"), the first
-    for the others."""
+    the groups in ``PLACED``, the first for the others."""
     found: dict[str, list[int]] = {}
     for match in _SCAN.finditer(low):
         at = match.start()
@@ -189,7 +248,7 @@ def _kinds_in(low: str) -> dict[str, list[int]]:
         found.setdefault(first, []).append(at)
         # Another group may match at the same word; the scan names only one.
         for kind, single in _SINGLE.items():
-            counted = kind in ("weak", "complaint") or kind not in found
+            counted = kind in PLACED or kind not in found
             if kind != first and counted and single.match(low, at):
                 found.setdefault(kind, []).append(at)
     return found
@@ -219,9 +278,16 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     VADER's lexicon holds as clearly negative (not negated): the weak cues
     count only beside them.
     """
-    low = text.lower().translate(_APOSTROPHES)
+    low = text.lower()
+    if not low.isascii():
+        low = low.translate(_APOSTROPHES)
+    if "@" in low:
+        low = _HANDLE.sub("@", low)
     found = _kinds_in(low)
-    praise = "praise" in found
+    # Praise cancels complaint cues ("can't complain"), unless one comes
+    # after it ("10/10 would not book again", "refunded... 2 of the 5").
+    praises = found.get("praise", [])
+    praise = bool(praises) and not any(at > praises[-1] for at in found.get("complaint", ()))
     sarcasm = "sarcasm" in found or any(s in low for s in lexicon.IRONY_SIGNS)
     news = network == "news"
     # A journalist asking for comment reports; the story is not their complaint.
@@ -231,26 +297,32 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     urgent = not news and (press or "urgent" in found)
     strong = "complaint" in found or any(e in low for e in lexicon.ANGRY_EMOJI)
     weak = len(found.get("weak", ())) + negatives + ("!!" in low or "?!" in low)
-    addressed = _ADDRESSED.search(low) is not None
-    question = _QUESTION.search(text) is not None
+    question = "?" in text and _QUESTION.search(text) is not None
     # "love the rebrand but the app is slower than ever": what follows "but"
     # is what the author wants us to hear.
     but = low.find(" but ")
     turned = but >= 0 and any(
         at > but for kind in ("weak", "complaint") for at in found.get(kind, ())
     )
-    ironic = weak > 0 and _IRONIC_END.search(low) is not None
-    # Weak cues in an urgent post by a bystander ("someone is posting a
-    # manager's address, please report") are alarm, not dissatisfaction.
-    bystander = urgent and _PERSONAL.search(low) is None
+    # "ready to complain about the delay but the crew were great": trouble
+    # only before "but", and praise after it, is a story that ended well.
+    came_good = but >= 0 and not turned and not strong and compound >= 0.3 and not sarcasm
+    # A polite smiley on a problem ("gap in the middle 🙂"), praise alone
+    # first ("Wonderful, dinner is now soup"): irony when trouble follows.
+    polite = any(e in low for e in lexicon.POLITE_EMOJI) or _OPENER.search(low) is not None
+    # Irony after trouble: praise alone at the end ("… 9 hours. great.").
+    ironic = weak > 0 and (polite or _IRONIC_END.search(low) is not None)
     likely = (
         strong
         or ironic
         or turned
         or (
-            addressed
-            and not bystander
+            not came_good
             and (weak >= 2 or (weak >= 1 and compound <= -0.05 and not question))
+            and _ADDRESSED.search(low) is not None
+            # Weak cues in an urgent post by a bystander ("someone is posting
+            # a manager's address, please report") are alarm, not dissatisfaction.
+            and not (urgent and _PERSONAL.search(low) is None)
         )
     )
     # Irony is a complaint ("thanks for nothing"); a cue beside praise or a
@@ -264,7 +336,14 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
         complaint=complaint,
         urgent=urgent or (complaint and "stakes" in found),
         warm="warm" in found,
-        trouble=sarcasm or strong or weak > 0,
+        trouble=(
+            complaint
+            or sarcasm
+            or strong
+            or (weak > 0 and not came_good)
+            or polite
+            or _QUOTED.search(text) is not None
+        ),
         praise=praise and not complaint,
         bad_news=news and _BAD_NEWS.search(low) is not None,
         good_news=news and _GOOD_NEWS.search(low) is not None,
@@ -301,7 +380,12 @@ def polarity(compound: float, found: Signals) -> str:
         # Headlines report; mild words ("in talks", "opens") are not a tone.
         return "neutral"
     if compound >= 0.05:
-        return "neutral" if found.trouble and compound < 0.5 else "positive"
+        # Positive needs evidence: a card that shows praise for a complaint
+        # the lexicon missed is the harmful error, praise shown as neutral the
+        # cheap one. Any sign of trouble, or mild words, read as neutral.
+        if found.trouble:
+            return "neutral"
+        return "positive" if compound >= 0.3 or found.warm else "neutral"
     if found.warm and not found.trouble:
         return "positive"
     if compound <= -0.05:
