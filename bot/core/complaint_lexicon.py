@@ -94,7 +94,7 @@ COMPLAINT = (
     r"\b(?:app|site|website|login|service|network) (?:is |was |still |keeps going )?down\b|"
     r"\bdown for (?:me|us|everyone|hours|days)|outage (?:again|for|since|in my)|another outage|"
     r"\bcrash(?:es|ing)\b|\bglitch|locked out|\berror\b|\bcode [45]\d\d\b",
-    r"\bstuck (?:between|in|at|on)\b|stranded|sleeping on the floor|missed (?:my )?connection",
+    r"\bstuck (?:between|in|at|on)\b(?! my head)|stranded|sleeping on the floor|missed (?:my )?connection",
     # Common complaint phrasings.
     r"not what (?:i|we) (?:paid|ordered|asked|signed up) for|what'?s the point|"
     r"explain (?:please|why|this|yourselves)|(?:no|zero) (?:explanation|communication|help|support|"
@@ -110,7 +110,8 @@ COMPLAINT = (
     r"short[- ]?changed|ripped off|over ?priced|extortion|cowboys|incompeten|clueless|"
     r"\bignored\b|ghosted|without (?:warning|notice|telling)|"
     r"had to (?:call|chase|ring|email|pay|wait|queue)|chas(?:e|ing) (?:this|you|it|up)|"
-    r"\bsmell(?:s|ed|y)?\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|hair in|bed ?bugs|"
+    r"\bsmell(?:s|ed)? (?:awful|bad|horrible|terrible|disgusting|rank|of (?:sewage|damp|mould|"
+    r"smoke|wee|bleach))|\bsmelly\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|hair in|bed ?bugs|"
     r"filthy|unreliable|glitchy|buggy|laggy|unusable|pointless|impossible to|"
     r"(?:can|won|didn|doesn)'?t even|not once|(?:no one|nobody) told|gave up|escalat|"
     r"hit my|drove (?:away|off)|(?:glass|metal|plastic|bone|insect|maggot|worm|mould)s? in (?:my|"
@@ -196,12 +197,20 @@ SARCASM = (
 PRAISE = (
     rf"{_NEG} complain|no complaints|nothing bad to say|{_NEG} (?:a )?single (?:outage|problem|"
     rf"issue)",
-    r"never (?:had|have) (?:a|any) (?:problem|issue)|\bno (?:problems|issues)\b|"
+    r"never (?:had|have) (?:a|any) (?:problem|issue)|\bno (?:problems?|issues?|dramas?)\b|"
     r"made me cry|i don'?t hate|\bno notes\b|zero hassle|\bslaps\b|deserves a raise|\blegend\b",
     r"\bfight me\b|\bjust works?\b|\bno fuss\b|saved my|\bbest \w+ (?:in|on|ever)\b|"
     r"\bnot bad\b|\b(?:is|was|looks) (?:fire|lit)\b|"
     r"can'?t wait (?:for|to)\b(?!.{0,40}\b(?:stand|wait|queue|pay|be charged)\b)|"
-    r"that'?s how you do|genuinely impressed|10/10|can'?t fault (?:them|it|"
+    # Praise idioms: "credit where it's due", "worth every penny".
+    r"\bcredit where|\bfair play\b|\bprops to\b|\bhats off\b|above and beyond|extra mile|"
+    r"game ?changer|worth every penny|would (?:stay|book|fly|buy|order|go|shop) (?:\w+ )?again\b|"
+    r"highly recommend|can'?t recommend (?:\w+ )?(?:enough|highly enough)|made my (?:day|morning|"
+    r"week|night|year)|\bkeep it up\b|more of this|it'?s the little things|"
+    r"what a (?:human|star|legend|hero|gem|team|guy|lad|woman|man)\b|\bily\b|\bilysm\b|"
+    r"why didn'?t (?:i|we) (?:do this|switch|try|join|move|come)|that'?s how (?:you|it'?s) "
+    r"(?:do|done|keep|treat|handle|look)|\b(?:5|five) stars\b|"
+    r"that'?s how you do|genuinely impressed|10/10|can'?t fault (?:them|it|@|"
     r"you)\b(?!.{0,40}\bbut\b)",
 )
 
@@ -211,7 +220,7 @@ PRAISE = (
 #: is enough to keep a post from showing as positive when VADER's praise is mild.
 WEAK = (
     r"(?:still|again|why|never|nobody|no one|waiting|waited|hours|days|weeks|months|"
-    r"late|delay(?:ed|s)?|missing|wrong|problem|issue|fail(?:ed|s|ing)?|charged|charging|"
+    r"late|delay(?:ed|s)?|missing|wrong|(?<!no )problem|(?<!no )issue|fail(?:ed|s|ing)?|charged|charging|"
     r"cancel(?:l?ed)?|refund|complain|seriously|ridiculous|unbelievable|annoy(?:ed|ing)|"
     r"ugh|smh|wtf|ffs|where is|where'?s|how long|how hard|how many times|supposed to|"
     r"meant to|promised|told me)\b|keeps? (?:getting|telling|saying|asking)|every time|"
@@ -253,7 +262,8 @@ STAKES = (
 #: ("shoutout to the driver"); unlike PRAISE it never cancels a complaint cue.
 WARM = (
     r"shout ?out|exactly what (?:i|we) (?:needed|wanted)|thank you|thanks so much|grateful|"
-    r"kudos|hats off|well done|\bobsessed\b|\bbrilliant\b|\bamazing\b|\blegend",
+    r"kudos|hats off|well done|\bobsessed\b|\bbrilliant\b|\bamazing\b|\blegend|\blush\b|"
+    r"\bgorgeous\b|\bspotless\b|\bseamless\b|\bflawless\b|\bsmooth\b|\bunreal\b|\bhero\b",
 )
 
 #: The author speaks of their own experience or to the company.
@@ -265,7 +275,9 @@ PERSONAL = r"\b(?:i|i'm|im|i've|ive|my|me|we|our|us)\b"
 #: A complaint put right: praise that names a refund is not a complaint.
 RESOLVED = (
     r"\brefunded\b|money back same day|\bgot my refund\b|\bquick refund\b|"
-    r"(?<!not )(?<!n't )\b(?:sorted|fixed|resolved) (?:it|me|my|in|out|within|the)\b",
+    r"(?<!not )(?<!n't )\b(?:sorted|fixed|resolved|solved) (?:it|me|my|in|out|within|the|every|"
+    r"all|everything|our|us)\b|\b(?:problem|issue|it|everything|all) (?:sorted|fixed|resolved|"
+    r"solved)\b(?! yet)",
 )
 
 #: Needs a human fast: safety, legal threats, harm, exposed data, money lost,
@@ -311,7 +323,7 @@ URGENT = (
     r"card (?:was |has been )?cloned|out of money|(?:cannot|can'?t) (?:buy|afford) food|"
     r"rent (?:is )?due (?:today|tomorrow)|frozen my account|account (?:is |was |has been )?frozen",
     # Stranded travellers.
-    r"stranded|\bstuck (?:in|between|at)\b(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
+    r"stranded|\bstuck (?:in|between|at)\b(?! my head)(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
     r"sorting))|sleeping on the floor|missed (?:my |a )?connection|"
     r"boarding closes|counter closed|no hotel|no rebooking|no wheelchair|runs out tomorrow|"
     r"denied boarding|nowhere to (?:stay|sleep)|no way home|left behind|"
