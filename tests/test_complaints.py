@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import complaints
+from bot.core import complaint_scan, complaints
 from bot.core.storage import Record
 from bot.intake.enrich import VaderSentiment
 from handlers.triage.records import KIND, from_record, to_record
@@ -144,8 +144,8 @@ def test_every_phrase_starts_where_the_scan_looks() -> None:
     # or at words starting with a digit when those cannot be told.
     for kind, patterns in complaints.KINDS.items():
         for pattern in patterns:
-            for branch in complaints._branches(pattern):
-                known = complaints._prefixes(branch, 1) is not None
+            for branch in complaint_scan.branches(pattern):
+                known = complaint_scan.prefixes(branch, 1) is not None
                 assert known or branch.removeprefix("\\b").startswith(("\\d", "(?<=[")), (
                     kind,
                     branch,

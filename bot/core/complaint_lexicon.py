@@ -94,7 +94,8 @@ COMPLAINT = (
     r"\b(?:app|site|website|login|service|network) (?:is |was |still |keeps going )?down\b|"
     r"\bdown for (?:me|us|everyone|hours|days)|outage (?:again|for|since|in my)|another outage|"
     r"\bcrash(?:es|ing)\b|\bglitch|locked out|\berror\b|\bcode [45]\d\d\b",
-    r"\bstuck (?:between|in|at|on)\b(?! my head)|stranded|sleeping on the floor|missed (?:my )?connection",
+    r"\bstuck (?:between|in|at|on)\b(?! my head)|stranded|sleeping on the floor|"
+    r"missed (?:my )?connection",
     # Common complaint phrasings.
     r"not what (?:i|we) (?:paid|ordered|asked|signed up) for|what'?s the point|"
     r"explain (?:please|why|this|yourselves)|(?:no|zero) (?:explanation|communication|help|support|"
@@ -111,7 +112,8 @@ COMPLAINT = (
     r"\bignored\b|ghosted|without (?:warning|notice|telling)|"
     r"had to (?:call|chase|ring|email|pay|wait|queue)|chas(?:e|ing) (?:this|you|it|up)|"
     r"\bsmell(?:s|ed)? (?:awful|bad|horrible|terrible|disgusting|rank|of (?:sewage|damp|mould|"
-    r"smoke|wee|bleach))|\bsmelly\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|hair in|bed ?bugs|"
+    r"smoke|wee|bleach))|\bsmelly\b|\bstinks?\b|couldn'?t sleep|all night|undercooked|"
+    r"hair in|bed ?bugs|"
     r"filthy|unreliable|glitchy|buggy|laggy|unusable|pointless|impossible to|"
     r"(?:can|won|didn|doesn)'?t even|not once|(?:no one|nobody) told|gave up|escalat|"
     r"hit my|drove (?:away|off)|(?:glass|metal|plastic|bone|insect|maggot|worm|mould)s? in (?:my|"
@@ -219,8 +221,9 @@ PRAISE = (
 #: of the author's own experience or to the company, make a complaint; one
 #: is enough to keep a post from showing as positive when VADER's praise is mild.
 WEAK = (
-    r"(?:still|again|why|never|nobody|no one|waiting|waited|hours|days|weeks|months|"
-    r"late|delay(?:ed|s)?|missing|wrong|(?<!no )problem|(?<!no )issue|fail(?:ed|s|ing)?|charged|charging|"
+    r"(?:still|again|why|never|nobody|no one|waiting|waited|hours|days|nights|weeks|months|"
+    r"late|delay(?:ed|s)?|missing|wrong|(?<!no )problem|(?<!no )issue|fail(?:ed|s|ing)?|"
+    r"charged|charging|"
     r"cancel(?:l?ed)?|refund|complain|seriously|ridiculous|unbelievable|annoy(?:ed|ing)|"
     r"ugh|smh|wtf|ffs|where is|where'?s|how long|how hard|how many times|supposed to|"
     r"meant to|promised|told me)\b|keeps? (?:getting|telling|saying|asking)|every time|"
@@ -323,7 +326,8 @@ URGENT = (
     r"card (?:was |has been )?cloned|out of money|(?:cannot|can'?t) (?:buy|afford) food|"
     r"rent (?:is )?due (?:today|tomorrow)|frozen my account|account (?:is |was |has been )?frozen",
     # Stranded travellers.
-    r"stranded|\bstuck (?:in|between|at)\b(?! my head)(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
+    r"stranded|\bstuck (?:in|between|at)\b(?! my head)"
+    r"(?!.{0,15}\b(?:depot|customs|transit|warehouse|hub|"
     r"sorting))|sleeping on the floor|missed (?:my |a )?connection|"
     r"boarding closes|counter closed|no hotel|no rebooking|no wheelchair|runs out tomorrow|"
     r"denied boarding|nowhere to (?:stay|sleep)|no way home|left behind|"
