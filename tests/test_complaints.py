@@ -122,7 +122,11 @@ def tuning_items() -> list[dict[str, object]]:
     [
         # The same trouble again, a service verb negated, what was expected.
         ("@ZipRail the 8:10 to Leeds is cancelled for the third time this week", "x", "Complaint"),
-        ("@QuickShip my parcel still hasn't turned up and the app says delivered", "x", "Complaint"),
+        (
+            "@QuickShip my parcel still hasn't turned up and the app says delivered",
+            "x",
+            "Complaint",
+        ),
         ("@HomeNest my wardrobe arrived with a door missing. expected better", "x", "Complaint"),
         # Praise, then a complaint after it: the complaint is what counts.
         ("Ordered a large, got a small. 10/10 would not order again @KettleCo", "x", "Complaint"),
@@ -148,6 +152,12 @@ def tuning_items() -> list[dict[str, object]]:
         # positive (a missed complaint shown as praise is the costly error).
         ("@acme loving the new app, still getting used to it", "x", "Neutral"),
         ("@NorthBank the app is fine I guess", "x", "Neutral"),
+        # Not recognised as a complaint, but nothing after "but" is praise, so
+        # VADER's +0.74 for "cute" does not show it as positive.
+        ("@KettleCo the new cups are cute but they burn your hand", "x", "Neutral"),
+        # Excitement ("!!") after thanks is not irony.
+        ("@AcmeAir upgraded for free on my honeymoon, thank you!!", "x", "Positive"),
+        ("@HomeNest quick delivery, well packed, will order again", "x", "Positive"),
         # Urgent: power cut by mistake for an elderly person, a cloned card.
         (
             "@Voltline you switched off our power by mistake and my dad is 84",

@@ -209,7 +209,9 @@ PRAISE = (
     r"can'?t wait (?:for|to)\b(?!.{0,40}\b(?:stand|wait|queue|pay|be charged)\b)|"
     # Praise idioms: "credit where it's due", "worth every penny".
     r"\bcredit where|\bfair play\b|\bprops to\b|\bhats off\b|above and beyond|extra mile|"
-    r"game ?changer|worth every penny|would (?:stay|book|fly|buy|order|go|shop) (?:\w+ )?again\b|"
+    r"game ?changer|worth every penny|"
+    r"(?:would|will|'ll) (?:stay|book|fly|buy|order|go|shop|use) (?:\w+ )?again\b|"
+    r"\b(?:absolute|total|such a|an absolute) (?:star|gem|hero|legend|angel|lifesaver)\b|"
     r"highly recommend|can'?t recommend (?:\w+ )?(?:enough|highly enough)|made my (?:day|morning|"
     r"week|night|year)|\bkeep it up\b|more of this|it'?s the little things|"
     r"what a (?:human|star|legend|hero|gem|team|guy|lad|woman|man)\b|\bily\b|\bilysm\b|"

@@ -51,7 +51,6 @@ _OPENER = re.compile(
     r"^(?:@\W*)*(?:oh |well |just )?(?:wonderful|perfect|great|brilliant|lovely|cool|fantastic|"
     r"marvellous|splendid|super|amazing|nice|excellent|fab|awesome)\s*[,.!]"
 )
-_NEGATION = re.compile(r"\b(?:not|never|no|nothing|nobody|none)\b|n't\b")
 # A question mark that ends a question, not the "??" of disbelief.
 _QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
 # Patterns are written with straight apostrophes; phones send curly ones.
@@ -60,7 +59,7 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 #: Groups whose every match is kept: counted, and compared with "but" and
 #: with each other ("10/10 would not book again": the complaint comes last).
-PLACED = ("weak", "complaint", "praise")
+PLACED = ("weak", "complaint", "praise", "warm")
 
 
 def _kinds_in(low: str) -> dict[str, list[int]]:
@@ -121,7 +120,8 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     # headline's "regulator" or "police" is not a reader who needs us now.
     urgent = not news and (press or "urgent" in found)
     strong = "complaint" in found or any(e in low for e in lexicon.ANGRY_EMOJI)
-    weak = len(found.get("weak", ())) + negatives + ("!!" in low or "?!" in low)
+    worded = len(found.get("weak", ())) + negatives
+    weak = worded + ("!!" in low or "?!" in low)
     question = "?" in text and _QUESTION.search(text) is not None
     # "love the rebrand but the app is slower than ever": what follows "but"
     # is what the author wants us to hear.
@@ -131,12 +131,17 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     )
     # "ready to complain about the delay but the crew were great": trouble
     # only before "but", and praise after it, is a story that ended well.
-    came_good = but >= 0 and not turned and not strong and compound >= 0.3 and not sarcasm
+    came_good = (
+        but >= 0
+        and not (turned or strong or sarcasm)
+        and any(at > but for kind in ("praise", "warm") for at in found.get(kind, ()))
+    )
     # A polite smiley on a problem ("gap in the middle 🙂"), praise alone
     # first ("Wonderful, dinner is now soup"): irony when trouble follows.
     polite = any(e in low for e in lexicon.POLITE_EMOJI) or _OPENER.search(low) is not None
     # Irony after trouble: praise alone at the end ("… 9 hours. great.").
-    ironic = weak > 0 and (polite or _IRONIC_END.search(low) is not None)
+    # ("thank you!!" is excitement, not a sign of trouble before irony.)
+    ironic = worded > 0 and (polite or _IRONIC_END.search(low) is not None)
     likely = (
         strong
         or ironic
@@ -165,11 +170,12 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
             complaint
             or sarcasm
             or strong
-            or (weak > 0 and not came_good)
+            or (worded > 0 and not came_good)
             or polite
             or _QUOTED.search(text) is not None
-            # "Lovely staff, but the room was not cleaned once".
-            or (but >= 0 and _NEGATION.search(low, but) is not None)
+            # "Lovely staff, but the room was not cleaned once", "cute cups
+            # but they burn your hand": what follows "but" is not praise.
+            or (but >= 0 and not came_good)
         ),
         praise=praise and not complaint,
         bad_news=news and _BAD_NEWS.search(low) is not None,
