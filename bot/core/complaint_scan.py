@@ -131,24 +131,17 @@ def plain(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")")
 
 
-def scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
-    """One regex that stops at every word where a phrase of some group starts.
+Entry = tuple[str, str]  # (group, phrase)
 
-    Python's ``re`` tries the alternatives of an alternation one after the
-    other at every position: one regex per group, a few hundred phrases,
-    cost several times VADER. Here every phrase starts at a word, so the
-    scan is anchored with ``\\b``; phrases are bucketed by their first two
-    characters, so at each word the engine rejects the other buckets on a
-    character and tries the few phrases of one; and the whole is a
-    lookahead, so a match is empty and names (``lastgroup``) the first group
-    that matched there. :func:`bot.core.complaints._kinds_in` looks for the other groups at the
-    few words where the scan stopped. ``tests/test_complaints.py`` checks the
-    result equals one plain regex per group.
-    """
-    # first character -> second character ("" when only the first is
-    # known) -> (group, phrase) pairs
-    buckets: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    anywhere: list[tuple[str, str]] = []
+
+def _buckets(
+    kinds: dict[str, tuple[str, ...]],
+) -> tuple[dict[str, dict[str, list[Entry]]], list[Entry]]:
+    """first character -> second character ("" when only the first is known)
+    -> the phrases that can start there; and the phrases whose start cannot
+    be told (they start with a number)."""
+    buckets: dict[str, dict[str, list[Entry]]] = {}
+    anywhere: list[Entry] = []
     for kind, patterns in kinds.items():
         for pattern in patterns:
             for branch in (d for b in branches(pattern) for d in distributed(b)):
@@ -159,6 +152,55 @@ def scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
                 for prefix in two or one or ():
                     second = buckets.setdefault(prefix[0], {})
                     second.setdefault(prefix[1:], []).append((kind, branch))
+    return buckets, anywhere
+
+
+Checks = tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def by_word(kinds: dict[str, tuple[str, ...]]) -> tuple[dict[str, Checks], dict[str, Checks]]:
+    """For the first two characters of a word (else its first character),
+    one expression per group holding only the phrases that can start there:
+    after the scan stopped at a word, the other groups are tried with these,
+    not with a scan of each group."""
+    buckets, anywhere = _buckets(kinds)
+
+    def checks(entries: list[Entry]) -> Checks:
+        by_kind: dict[str, list[str]] = {}
+        for kind, branch in entries:
+            by_kind.setdefault(kind, []).append(branch)
+        return tuple(
+            (kind, re.compile("|".join(f"(?:{b})" for b in found)))
+            for kind, found in by_kind.items()
+        )
+
+    two: dict[str, Checks] = {}
+    one: dict[str, Checks] = {}
+    for first in {*buckets, *"0123456789"}:
+        seconds = buckets.get(first, {})
+        shared = seconds.get("", []) + (anywhere if first.isdigit() else [])
+        one[first] = checks(shared)
+        for second, entries in seconds.items():
+            if second:
+                two[first + second] = checks(entries + shared)
+    return two, one
+
+
+def scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """One regex that stops at every word where a phrase of some group starts.
+
+    Python's ``re`` tries the alternatives of an alternation one after the
+    other at every position: one regex per group, a few hundred phrases,
+    cost several times VADER. Here every phrase starts at a word, so the
+    scan is tried at word starts only; phrases are bucketed by their first
+    two characters, so at each word the engine rejects the other buckets on a
+    character and tries the few phrases of one; and the whole is a
+    lookahead, so a match is empty and names (``lastgroup``) the first group
+    that matched there. The other groups are tried at the few words where
+    the scan stopped, with :func:`by_word`. ``tests/test_complaints.py``
+    checks the result equals one plain regex per group.
+    """
+    buckets, anywhere = _buckets(kinds)
     names = iter(range(1_000_000))
 
     def grouped(entries: list[tuple[str, str]]) -> str:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from bot.core import complaint_lexicon as lexicon
-from bot.core.complaint_scan import plain, scanner
+from bot.core.complaint_scan import by_word, plain, scanner
 
 #: The groups found by the one scan, in the order they are tried at a word.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -33,7 +33,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 
 
 _SCAN = scanner(KINDS)
-_SINGLE = {kind: scanner({kind: patterns}) for kind, patterns in KINDS.items()}
+_BY_TWO, _BY_ONE = by_word(KINDS)
 _BAD_NEWS = plain(lexicon.BAD_NEWS)
 _GOOD_NEWS = plain(lexicon.GOOD_NEWS)
 _ADDRESSED = re.compile(lexicon.ADDRESSED)
@@ -71,9 +71,8 @@ def _kinds_in(low: str) -> dict[str, list[int]]:
         first = str(match.lastgroup).partition("__")[0]
         found.setdefault(first, []).append(at)
         # Another group may match at the same word; the scan names only one.
-        for kind, single in _SINGLE.items():
-            counted = kind in PLACED or kind not in found
-            if kind != first and counted and single.match(low, at):
+        for kind, check in _BY_TWO.get(low[at : at + 2]) or _BY_ONE.get(low[at], ()):
+            if kind != first and (kind in PLACED or kind not in found) and check.match(low, at):
                 found.setdefault(kind, []).append(at)
     return found
 
