@@ -139,6 +139,22 @@ def tuning_items() -> list[dict[str, object]]:
             "x",
             "Complaint",
         ),
+        ("So glad I pay @NimbusMobile £50 a month for one bar of signal", "x", "Complaint"),
+        ("Cheers @Brightwave for the surprise £30 charge this month", "x", "Complaint"),
+        (
+            "@AcmeAir nothing says welcome home like a 2am baggage carousel that isn't moving",
+            "x",
+            "Complaint",
+        ),
+        # The same words, sincere.
+        ("@StayfairHotels thanks for the surprise upgrade, so kind", "x", "Positive"),
+        # Irony the lexicon does not name: not a complaint, but not praise either.
+        (
+            "@NorthBank fantastic customer service as always, 90 minutes to be told to call "
+            "another number",
+            "x",
+            "Neutral",
+        ),
         # A handle inside a phrase does not hide it.
         ("thanks @Parcelo.bsky.social for nothing, still no parcel", "bluesky", "Complaint"),
         # Praise idioms with trouble words in them.

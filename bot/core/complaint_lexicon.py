@@ -173,6 +173,11 @@ COMPLAINT = (
     r"\b(?:prices?|bills?|fees?|fares?|premiums?|direct debit|charges?|tariffs?|subscription) "
     r"(?:is |are |has |have |just )?(?:going|gone|went|goes) up\b|"
     r"\bleft (?:me|us) (?:waiting|stranded|alone|hanging|on hold|in the dark)|"
+    r"\b(?:just|only) to be (?:told|cut off|hung up on|sent|passed)\b|"
+    r"\bsurprise\b.{0,12}\b(?:charges?|fees?|bills?|noise|cancell?ation|price rise|increase|"
+    r"construction|debit)\b|"
+    r"\b(?:put|putting|puts|pushed|jacked|bumped|hiked) (?:up )?(?:the |their |your |its )?"
+    r"(?:price|prices|fares?|fees?|bills?|rent|tariffs?)\b(?:.{0,25}\bup\b)?|"
     r"\b(?:booked|ordered|paid for|asked for) (?:a |an |the )?[\w' -]{1,30}(?:,| and| but)? "
     r"(?:got|received|they sent|you sent|was given|were given) (?:a |an |two |the |some )?",
 )
@@ -194,6 +199,8 @@ SARCASM = (
     r"\b(?:so )?(?:happy|glad|thrilled|love) to pay (?:more|extra|twice)|"
     r"\bwould (?:love|like) (?:it |this |you )?(?:even )?more if\b|"
     r"\bimpressive consistency|\bnow do one where\b|\breally making my day\b|"
+    r"\b(?:so )?(?:glad|happy|thrilled|delighted) (?:that )?(?:i |we )?(?:pay|paid|am paying)\b|"
+    r"\bnothing says\b.{0,40}\blike\b|"
     r"(?:amazing|great|brilliant|fantastic|wonderful|excellent) service\W{0,4}\U0001f44f",
 )
 
@@ -240,6 +247,7 @@ WEAK = (
     r"(?:broken|broke|stuck|cold|stale|lukewarm|leak\w*|wet|soaked|dead|died|lost|gone|"
     r"closed|shut|cancell?ing|late again|as hell|as usual|typical|joke|excuses?|"
     r"chase|chasing|queue|queuing|queueing|went up|gone up|going up|doubled|tripled|"
+    r"to be told|replacement bus(?:es)?|"
     r"overpriced|pricey|expensive|rude|cramped|noisy|tiny|shrink\w*|worse|"
     r"disinterested|meh|sigh|again\?*|forgets|forgot|forgotten|crashed|ignores?)\b|"
     r"\b(?:three|four|five|six) times\b|\b\d+ times\b|"
@@ -360,7 +368,8 @@ PRESS = (
 IRONIC_END = (
     r"(?:^|[.!?,]\s*)(?:great|thanks|thank you|cheers|brilliant|lovely|perfect|fantastic|nice|"
     r"cool|awesome|wonderful|amazing|love it|well done|good job|great job|naturally|classic|"
-    r"of course|as usual|typical|impressive|love that|lovely stuff|nice one|fab)\W*$"
+    r"of course|as usual|typical|impressive|love that|lovely stuff|nice one|fab|what a treat|"
+    r"what a surprise|top work)\W*$"
 )
 
 #: Good news for a company in a headline.

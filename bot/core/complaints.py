@@ -49,7 +49,7 @@ _HANDLE = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 # food arrived defrosted", "perfect, another signalling problem".
 _OPENER = re.compile(
     r"^(?:@\W*)*(?:oh |well |just )?(?:wonderful|perfect|great|brilliant|lovely|cool|fantastic|"
-    r"marvellous|splendid|super|amazing|nice|excellent|fab|awesome)\s*[,.!]"
+    r"marvellous|splendid|super|amazing|nice|excellent|fab|awesome|what a treat|how lovely)\s*[,.!]"
 )
 # A question mark that ends a question, not the "??" of disbelief.
 _QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
