@@ -174,6 +174,10 @@ COMPLAINT = (
     r"(?:is |are |has |have |just )?(?:going|gone|went|goes) up\b|"
     r"\bleft (?:me|us) (?:waiting|stranded|alone|hanging|on hold|in the dark)|"
     r"\b(?:just|only) to be (?:told|cut off|hung up on|sent|passed)\b|"
+    r"\buntil (?:someone|somebody|you) (?:explains|answers|responds|replies|fixes|sorts|calls)|"
+    r"\b(?:parked|blocking|blocked) (?:across |in |on )?(?:our|my) "
+    r"(?:driveway|drive|exit|road|car)|"
+    r"\bgave my (?:room )?key to\b|\bwho (?:do|can|should) (?:i|we) (?:talk|speak) to\b|"
     r"\bsurprise\b.{0,12}\b(?:charges?|fees?|bills?|noise|cancell?ation|price rise|increase|"
     r"construction|debit)\b|"
     r"\b(?:put|putting|puts|pushed|jacked|bumped|hiked) (?:up )?(?:the |their |your |its )?"
@@ -270,6 +274,9 @@ STAKES = (
     r"\b(?:mum|mother|dad|father|gran|grandad|grandma|nan) is (?:[6-9]\d|1\d\d)\b|"
     r"\bimmediately\b|\bnurse\b|\bcarer\b|careline|fall alarm|nebuli[sz]er|epipen|"
     r"allerg|panic attack|unaccompanied|restraining order|lives alone|"
+    r"\bin (?:an|1|one|two|2|\d+) (?:hour|hr|min|mins|minutes)\b|\bat the (?:checkout|till|gate)\b|"
+    r"\b(?:rn|right now)\b|travell?ing alone|\d+k followers|keep posting|"
+    r"going to the (?:press|media|papers)|(?:contacted|contacting|told) the (?:press|media|papers)|"
     r"\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|(?<=[£€$])\d{3,}|"
     r"(?<=[£€$] )\d{3,}|\d{3,}\s?(?:€|eur|gbp|usd)",
 )
@@ -311,6 +318,9 @@ URGENT = (
     r"(?:glass|metal|plastic|bone|needle)s? in (?:my|the|our)|\bdowned\b|fallen (?:tree|cable|"
     r"pole)|"
     r"\bdangerous\b|\bunsafe\b|food poisoning|anaphyla|smells off|dropped a floor|"
+    r"\b(?:trees?|branch|branches|cables?|poles?|lines?) (?:down|fallen|came down)\b(?! for)|"
+    r"\b(?:across|on) the (?:line|track|tracks|railway|motorway|carriageway)\b|"
+    r"\bstranger (?:walked|came|got|let himself|let herself) in|walked into my room|"
     r"\bfell\b|trapped|newborn|(?:kids|children|son|daughter|baby)\b.{0,20}\bate\b|"
     r"(?:don'?t|do not|didn'?t|no longer) feel safe|\bnot safe\b|death threats?|\bthreats\b|"
     r"panic attack|anaphyla|epipen|unaccompanied minor",
@@ -322,7 +332,9 @@ URGENT = (
     # Harm to self or others.
     r"drive into a wall|kill myself|end it all|\bi'?m done\b|\bim done\b|can'?t go on|"
     r"self[- ]harm|suicid|hurt myself|getting scary|want to die|end my life|take my life|"
-    r"can'?t take (?:it|this) anymore|no reason to live",
+    r"can'?t take (?:it|this) anymore|no reason to live|thinking about ending it|"
+    r"(?:don'?t|do not) see the point (?:of|in) (?:anything|living|going on|life)|"
+    r"no point (?:in )?(?:living|going on)|(?:don'?t|do not) want to be here anymore",
     # Data exposed.
     r"data (?:leak|breach)|privacy breach|\bleaked\b|someone else'?s|home address|door code|"
     r"\bdox|phishing|account number|\bcw: data|\bhacked\b|identity theft|"
@@ -360,6 +372,8 @@ URGENT = (
 #: complaining, whatever the story is about.
 PRESS = (
     r"journalist|reporter|\bproducer\b|press office|\bfor comment\b|\bany comment\b|"
+    r"press enquiry|press inquiry|intend to publish|(?:we are|we'?re) publishing|"
+    r"invite your response|right of reply|\bcomment by\b|\bresponse by\b|"
     r"\ba comment\b|\ba spokesperson\b|\bdeadline\b|filing tonight|running a story",
 )
 
