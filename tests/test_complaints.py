@@ -171,6 +171,13 @@ def tuning_items() -> list[dict[str, object]]:
         # Not recognised as a complaint, but nothing after "but" is praise, so
         # VADER's +0.74 for "cute" does not show it as positive.
         ("@KettleCo the new cups are cute but they burn your hand", "x", "Neutral"),
+        # Praise that a "but" turns away from is not the last word.
+        (
+            "Ex-Parcelo driver here. Not complaining, I left on good terms, but the shifts "
+            "were brutal",
+            "reddit",
+            "Negative",
+        ),
         # Excitement ("!!") after thanks is not irony.
         ("@AcmeAir upgraded for free on my honeymoon, thank you!!", "x", "Positive"),
         ("@HomeNest quick delivery, well packed, will order again", "x", "Positive"),

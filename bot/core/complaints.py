@@ -176,7 +176,9 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
             # but they burn your hand": what follows "but" is not praise.
             or (but >= 0 and not came_good)
         ),
-        praise=praise and not complaint,
+        # "Not complaining, I left on good terms, but the targets were
+        # brutal": praise that a "but" turns away from is not the last word.
+        praise=praise and not complaint and not (but > praises[-1] and not came_good),
         bad_news=news and _BAD_NEWS.search(low) is not None,
         good_news=news and _GOOD_NEWS.search(low) is not None,
         question=question,
