@@ -275,7 +275,7 @@ STAKES = (
     r"\bimmediately\b|\bnurse\b|\bcarer\b|careline|fall alarm|nebuli[sz]er|epipen|"
     r"allerg|panic attack|unaccompanied|restraining order|lives alone|"
     r"\bin (?:an|1|one|two|2|\d+) (?:hour|hr|min|mins|minutes)\b|\bat the (?:checkout|till|gate)\b|"
-    r"\b(?:rn|right now)\b|travell?ing alone|\d+k followers|keep posting|"
+    r"travell?ing alone|\d+k followers|keep posting|"
     r"going to the (?:press|media|papers)|(?:contacted|contacting|told) the (?:press|media|papers)|"
     r"\bmy (?:dog|cat)\b|\bbaby\b|elderly|chemo|dialysis|(?<=[£€$])\d{3,}|"
     r"(?<=[£€$] )\d{3,}|\d{3,}\s?(?:€|eur|gbp|usd)",
