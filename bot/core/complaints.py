@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from bot.core import complaint_lexicon as lexicon
+from bot.core import complaint_urgency as urgency
 from bot.core.complaint_scan import by_word, plain, scanner
 
 #: The groups found by the one scan, in the order they are tried at a word.
@@ -24,9 +25,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "complaint": lexicon.COMPLAINT,
     "sarcasm": lexicon.SARCASM,
     "praise": lexicon.PRAISE + lexicon.RESOLVED,
-    "urgent": lexicon.URGENT,
-    "press": lexicon.PRESS,
-    "stakes": lexicon.STAKES,
+    "urgent": urgency.URGENT,
+    "press": urgency.PRESS,
+    "stakes": urgency.STAKES,
     "warm": lexicon.WARM,
     "weak": lexicon.WEAK,
 }
