@@ -18,11 +18,12 @@ from datetime import timedelta
 import pytest
 
 from bot.app import Loaded
+from bot.core.settings import SpikePolicy
 from bot.core.storage import Store
 from bot.intake.feed import parse_mention
 from bot.intake.stream import GROUP, StreamConsumer, StreamSettings, document, enqueue, watch_stream
 from bot.store.redis import RedisStore
-from handlers.surge import window
+from handlers.surge import spikes, window
 from handlers.triage.records import KIND
 from tests.conftest import REDIS_URL, _redis_available, _wipe_redis_namespace
 from tests.test_intake_stream import Rig, incoming, received
@@ -121,3 +122,37 @@ async def test_one_poison_entry_costs_only_itself(
     watch_stream(consumer.runtime.metrics, stream)
     body, _ = await consumer.runtime.metrics.exposition()
     assert b"playcaller_intake_stream_dead_letters 1.0" in body
+
+
+async def test_an_entry_that_breaks_its_whole_batch_is_found_by_halving(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault outside any one mention's insert (here: surge mode's topic scan
+    # meets a text it cannot take) breaks the batch as a whole.
+    real = spikes.topics_in
+
+    def topics_in(text: str, policy: SpikePolicy) -> list[str]:
+        if "order 13 " in text:
+            raise RuntimeError("the topic scan broke on this text")
+        return real(text, policy)
+
+    monkeypatch.setattr(spikes, "topics_in", topics_in)
+    settings = StreamSettings(batch=40, claim_idle=timedelta(0), max_deliveries=2)
+    consumer = await rig.consumer(settings)
+    stream, store = consumer.stream, consumer.runtime.store
+    await enqueue(stream, [incoming(n) for n in range(40)], rig.clock.now())
+    caplog.set_level(logging.WARNING, logger="bot.intake.stream")
+
+    assert await consumer.step() == 40
+    assert await arrivals(store) == 39
+    assert await admitted(consumer) == 39
+    for n in (0, 12, 14, 39):
+        assert await received(store, n) == ["mention.received"], n
+    assert await received(store, 13) == []
+    assert (await stream.intake_state(GROUP)).pending == 1
+    assert await consumer.step() == 1
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.dead) == (0, 1)
+    [dead] = await store.intake_dead_letters()  # type: ignore[attr-defined]
+    assert dead["reason"].startswith("failed admission (RuntimeError: the topic scan broke")
+    assert await arrivals(store) == 39

@@ -36,6 +36,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import decode_json
 from bot.core.model import mention_key as key_of
@@ -219,15 +222,30 @@ class StreamConsumer:
                 live.append((entry, parse_mention(decode_json(entry.payload))))
             except InvalidInput as error:
                 await self._failed(entry, f"unreadable ({error.field}: {error.problem})")
-        if not live:
-            return
+        if live:
+            await self._admit_or_halve(live)
+
+    async def _admit_or_halve(self, live: Sequence[tuple[StreamEntry, IncomingMention]]) -> None:
         try:
             failures = await self._admit(live)
-        except Exception:
-            # Not one entry's fault (the store is down, say): the batch is
-            # retried whole once its entries are claimed again.
+        except (OSError, RedisConnectionError, RedisTimeoutError):
+            # The store is unreachable: no entry's fault. The batch stays
+            # pending and is retried whole once its entries are claimed again.
             log.exception("intake stream batch of %d failed; left pending", len(live))
             return
+        except Exception as error:
+            if len(live) > 1:
+                # The batch broke as a whole (not at one mention's insert):
+                # halve it until the entry at fault is alone; the halves that
+                # pass are admitted once.
+                log.warning(
+                    "intake stream batch of %d failed; halving it", len(live), exc_info=True
+                )
+                middle = len(live) // 2
+                await self._admit_or_halve(live[:middle])
+                await self._admit_or_halve(live[middle:])
+                return
+            failures = {0: error}
         for index, failure in sorted(failures.items()):
             said = str(failure).encode("utf-8", "backslashreplace").decode("utf-8")
             reason = f"failed admission ({type(failure).__name__}: {said})"
