@@ -118,12 +118,25 @@ async def change_draft(
             written = await turn.replace(to_record(verdict), current.version)
             if written.ok:
                 turns.notes["shown"] = turns.notes["showing"]
+                turns.notes["stored"] = upcoming
                 return upcoming
             turn.discard()
             # A refused compare-and-set carries the record that won: no reread.
             if written.record is not None:
                 first = from_record(written.record)
     raise Busy("That draft is changing very fast; please try again in a moment.")
+
+
+async def draft_after_wait(turn: Turn, draft_id: str, slot: Slot) -> Draft:
+    """The draft, for a handler holding its turn: a click that waited for
+    another decision in this process takes the draft that decision just
+    stored (as a read at that moment would; a write from elsewhere since
+    then fails the compare-and-set, which carries the newer draft), else it
+    reads it."""
+    stored = slot.notes.get("stored") if slot.waited else None
+    if isinstance(stored, Draft) and stored.id == draft_id:
+        return stored
+    return await load_draft(turn, draft_id)
 
 
 def deciding(turn: Turn, draft_id: str) -> contextlib.AbstractAsyncContextManager[Slot]:

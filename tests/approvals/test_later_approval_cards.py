@@ -122,7 +122,7 @@ def click(runtime: Runtime, draft: Draft, person: str) -> Action:
 
 
 async def test_the_cards_sent_later_are_the_cards_the_decision_would_have_built(
-    runtime: Runtime,
+    runtime: Runtime, store_backend: tuple[str, str], loaded: Loaded
 ) -> None:
     draft = await pending_reply(runtime, 1)
     delivery = Recorder()
@@ -160,10 +160,22 @@ async def test_the_cards_sent_later_are_the_cards_the_decision_would_have_built(
             mention_from_record(replied), runtime.settings, runtime.templates, decided_at
         ),
     }
-    # Sent well after the decision (a paced channel): still the cards as of it.
+    # Sent well after the decision (a paced channel), by a process started
+    # after this one died (the items' bodies are all it has): still the cards
+    # as of the decision.
     runtime.clock.advance(timedelta(minutes=40))
     delivery.sent.clear()
-    await runtime.sender(delivery).drain()
+    restarted = await open_runtime(
+        loaded,
+        store=open_store(*store_backend[:1], namespace=store_backend[1]),
+        clock=runtime.clock,
+        platforms=["console"],
+    )
+    restarted.settings = runtime.settings  # (the same configuration)
+    try:
+        await restarted.sender(delivery).drain()
+    finally:
+        await restarted.store.close()
     by_key = {(op, card.card_key): card for op, _, card in delivery.sent}
     assert by_key == expected
     approved = expected[("update", card_key(decided))]
