@@ -30,7 +30,11 @@ all 200 clicks (``time.thread_time`` of the loop's thread): one process does
 every click on that thread, so with all clicks started at once the p99 cannot
 be lower than that figure however quiet the machine; the machine's load
 moves it far less than it moves latency. ``--profile FILE`` writes a cProfile
-(thread CPU time) of that part to ``FILE.<backend>``.
+(thread CPU time) of that part to ``FILE.<backend>``. After the warm-up the
+process keeps its start-up objects out of garbage collection as
+``playcaller serve`` does once started (``gc.freeze()`` and its thresholds):
+without that a full collection of them lands among the clicks and was more
+than half of the loop's time.
 
     uv run python -m bench.approvals --backend sqlite
     uv run python -m bench.approvals --backend redis
