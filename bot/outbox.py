@@ -25,6 +25,7 @@ from bot.core.errors import Undeliverable as Undeliverable
 from bot.core.later import later_card
 from bot.core.rooms import RoomSpec, fallback_place, is_fallback, room_key
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
+from bot.side_by_side import side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +195,23 @@ class OutboxSender:
                     delivered += await self.deliver(leased)
             return delivered
 
-        return sum(await asyncio.gather(*(one_person(items) for items in people.values())))
+        return sum(await side_by_side(one_person(items) for items in people.values()))
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
-        """Deliver one item; 1 if it went out (or was settled for good)."""
+        """Deliver one item; 1 if it went out (or was settled for good).
+
+        Where even its retry or refusal cannot be recorded (the store did not
+        answer), the failure is this item's alone: logged, and the item stays
+        leased, to be tried again when the lease runs out; the batch goes on."""
+        try:
+            return await self._deliver(leased)
+        except Exception:
+            log.exception(
+                "outbox item %s: outcome not recorded; retried after its lease", leased.item.id
+            )
+            return 0
+
+    async def _deliver(self, leased: LeasedOutboxItem) -> int:
         item = leased.item
         try:
             if item.op in ("room", "invite"):
