@@ -222,6 +222,12 @@ class Turn:
             body = {"members": list(dict.fromkeys(members))}
             self._outbox_items("invite", f"room:{room_id}", body, None, INTERACTIVE)
 
+    def archive_room(self, room_id: str, after_card_key: str) -> None:
+        """Archive a room's channel once the card ``after_card_key`` (posted
+        in it) is out; nothing where the room is a thread."""
+        body = {"after": after_card_key}
+        self._outbox_items("archive", f"room:{room_id}", body, None, ROUTINE)
+
     def page(self, page: Page, channel: str) -> None:
         """Send ``page`` over ``channel`` through the outbox's page lane, with
         the turn's next write (the incident change that decided it). A sender
