@@ -13,7 +13,7 @@ import socket
 import uuid
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -48,6 +48,12 @@ from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 from bot.turns import KeyedTurns
+from handlers.approvals.later import (
+    APPROVAL_CARD,
+    PUBLISHING_CARD,
+    render_approval_card,
+    render_publishing_card,
+)
 from handlers.triage.later import MENTION_CARD, render_mention_card
 
 log = logging.getLogger(__name__)
@@ -70,7 +76,11 @@ def build_dispatcher() -> Dispatcher:
 
 
 # Renderers of cards rendered when sent (bot/core/later.py), by name.
-LATER_RENDERERS = {MENTION_CARD: render_mention_card}
+LATER_RENDERERS = {
+    MENTION_CARD: render_mention_card,
+    APPROVAL_CARD: render_approval_card,
+    PUBLISHING_CARD: render_publishing_card,
+}
 
 
 def process_owner() -> str:
@@ -162,25 +172,40 @@ class Runtime:
         return (await self.ingest_batch([incoming]))[0]
 
     async def ingest_batch(
-        self, batch: Sequence[IncomingMention], received: Sequence[datetime] | None = None
+        self,
+        batch: Sequence[IncomingMention],
+        received: Sequence[datetime] | None = None,
+        *,
+        failures: dict[int, Exception] | None = None,
     ) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
         duplicate (also of one earlier in ``batch``). Surge mode decides first
-        which of them get a card of their own (``handlers.surge.lanes``).
-        ``received`` is when each arrived (default now): the intake stream
-        admits them later, and their SLA runs from their arrival."""
+        which of them get a card of their own (``handlers.surge.lanes``); each
+        mention's arrival counts are written with its insert, so only stored
+        mentions count. ``received`` is when each arrived (default now): the
+        intake stream admits them later, and their SLA runs from their arrival.
+        With ``failures`` (the intake stream's consumer) a mention that cannot
+        be enriched or stored is answered False and its error put there under
+        its index, while the others are admitted; without it, it fails the call."""
         if not batch:
             return []
         now = self.clock.now()
         arrived = received if received is not None else [now] * len(batch)
-        mentions = await handlers.crisis.triage_link.marked(
-            self.store,
-            [
-                enrich(incoming, self.settings, self.sentiment, at)
-                for incoming, at in zip(batch, arrived, strict=True)
-            ],
-        )
+        enriched: list[Mention] = []
+        places: list[int] = []  # index in ``batch`` of each of ``enriched``
+        for index, (incoming, at) in enumerate(zip(batch, arrived, strict=True)):
+            try:
+                enriched.append(enrich(incoming, self.settings, self.sentiment, at))
+            except Exception as error:
+                if failures is None:
+                    raise
+                failures[index] = error
+                continue
+            places.append(index)
+        if not enriched:
+            return [False] * len(batch)
+        mentions = await handlers.crisis.triage_link.marked(self.store, enriched)
 
         def arrival(mention: Mention) -> Turn:
             event = MentionArrived(
@@ -196,10 +221,22 @@ class Runtime:
             turn = arrival(mention)
             ahead = INTERACTIVE if index in lanes.ahead else None
             record = handlers.triage.admission(turn, mention, card_priority=ahead)
-            items.append((record, turn.take_effects()))
-        stored = await self.store.insert_many(items)
-        admitted = [m for m, ok in zip(lanes.mentions, stored, strict=True) if ok]
-        await self.store.add_counts(handlers.surge.arrival_counts(admitted, lanes.surges))
+            effects = turn.take_effects()
+            items.append((record, replace(effects, counts=effects.counts + lanes.counts[index])))
+        if failures is None:
+            written = await self.store.insert_many(items)
+        else:
+            answers = await self.store.insert_each(items)
+            written = [answer is True for answer in answers]
+            for place, answer in zip(places, answers, strict=True):
+                if isinstance(answer, Exception):
+                    failures[place] = answer
+        after = arrival(mentions[0])
+        await handlers.surge.stored(after, lanes, written)
+        await after.flush()
+        stored = [False] * len(batch)
+        for place, ok in zip(places, written, strict=True):
+            stored[place] = ok
         return stored
 
     async def start(self) -> None:

@@ -24,33 +24,39 @@ class SqliteRecords(SqliteBase):
 
     async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
         """Insert each absent record with its effects, all in one transaction (see the port)."""
-        prepared = []
-        for record, effects in items:
-            if effects.complete_timer is not None:
-                raise ValueError("insert_many cannot complete a timer")
-            tags = sorted(record.tags)
-            prepared.append(
-                (record.kind, record.key, dumps(record.data), tags, EncodedEffects.of(effects))
-            )
+        prepared = [_prepared(record, effects) for record, effects in items]
+        if not prepared:
+            return []
+        return await self._tx(lambda conn: [_insert(conn, *item) for item in prepared])
 
-        def body(conn: sqlite3.Connection) -> list[bool]:
-            written: list[bool] = []
-            for kind, key, data, tags, encoded in prepared:
-                if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
-                    written.append(False)
+    async def insert_each(self, items: Sequence[tuple[Record, Effects]]) -> list[bool | Exception]:
+        """:meth:`insert_many` with a savepoint per item: a failing item is
+        answered with its error, the others commit (see the port)."""
+        for _, effects in items:
+            if effects.complete_timer is not None:
+                raise ValueError("insert_each cannot complete a timer")
+        prepared: list[_Prepared | Exception] = []
+        for record, effects in items:
+            try:
+                prepared.append(_prepared(record, effects))
+            except Exception as error:  # answered for this item alone
+                prepared.append(error)
+
+        def body(conn: sqlite3.Connection) -> list[bool | Exception]:
+            written: list[bool | Exception] = []
+            for item in prepared:
+                if isinstance(item, Exception):
+                    written.append(item)
                     continue
-                cur = conn.execute(
-                    "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
-                    (kind, key, data, dumps(tags)),
-                )
-                seq = lastrowid(cur)
-                if tags:
-                    conn.executemany(
-                        "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)",
-                        [(kind, tag, seq) for tag in tags],
-                    )
-                apply_effects(conn, encoded)
-                written.append(True)
+                conn.execute("SAVEPOINT item")
+                try:
+                    written.append(_insert(conn, *item))
+                except Exception as error:
+                    if not conn.in_transaction:  # SQLite rolled back everything: not this item's
+                        raise
+                    conn.execute("ROLLBACK TO item")
+                    written.append(error)
+                conn.execute("RELEASE item")
             return written
 
         if not prepared:
@@ -224,3 +230,33 @@ class SqliteRecords(SqliteBase):
             conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
 
         await self._tx(body)
+
+
+_Prepared = tuple[str, str, str, list[str], EncodedEffects]
+
+
+def _prepared(record: Record, effects: Effects) -> _Prepared:
+    if effects.complete_timer is not None:
+        raise ValueError("insert_many cannot complete a timer")
+    tags = sorted(record.tags)
+    return record.kind, record.key, dumps(record.data), tags, EncodedEffects.of(effects)
+
+
+def _insert(
+    conn: sqlite3.Connection, kind: str, key: str, data: str, tags: list[str], fx: EncodedEffects
+) -> bool:
+    """Insert one absent record with its effects; False if it exists."""
+    if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
+        return False
+    cur = conn.execute(
+        "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
+        (kind, key, data, dumps(tags)),
+    )
+    seq = lastrowid(cur)
+    if tags:
+        conn.executemany(
+            "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)",
+            [(kind, tag, seq) for tag in tags],
+        )
+    apply_effects(conn, fx)
+    return True
