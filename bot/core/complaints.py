@@ -8,189 +8,72 @@ with us (a complaint), and does the post need a human fast (urgent)?
 signals into the label a card shows, never positive for a complaint.
 
 Pure and deterministic: no I/O, no randomness, one lower-cased copy of the
-text and one scan of it (see :func:`_scanner`).
+text and one scan of it (see :mod:`bot.core.complaint_scan`).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core import complaint_lexicon as lexicon
-
-
-def _branches(pattern: str) -> list[str]:
-    """``pattern`` split at its top-level ``|``."""
-    parts, depth, in_class, start, i = [], 0, False, 0, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _prefixes(branch: str, size: int) -> frozenset[str] | None:
-    """Every string of ``size`` characters a match of ``branch`` can start
-    with; None when that cannot be told (the branch is then tried with a
-    shorter prefix, or at every word)."""
-    try:
-        parsed = importlib.import_module("re._parser").parse(branch)
-        names = importlib.import_module("re._constants")
-    except Exception:  # another interpreter's internals: stay correct, be slower
-        return None
-
-    def expand(items: list[Any], size: int) -> frozenset[str] | None:
-        if size == 0:
-            return frozenset({""})
-        if not items:
-            return None  # the match may be shorter than ``size``
-        (op, arg), rest = items[0], items[1:]
-        heads: frozenset[str] | None
-        if op in (names.AT, names.ASSERT, names.ASSERT_NOT):
-            return expand(rest, size)  # zero width: \b, lookarounds
-        if op is names.SUBPATTERN:
-            return expand(list(arg[3]) + rest, size)
-        if op is names.BRANCH:
-            found: set[str] = set()
-            for alternative in arg[1]:
-                more = expand(list(alternative) + rest, size)
-                if more is None:
-                    return None
-                found |= more
-            return frozenset(found)
-        if op is names.MAX_REPEAT and arg[0] == 0 and arg[1] == 1:
-            skipped, taken = expand(rest, size), expand(list(arg[2]) + rest, size)
-            return None if skipped is None or taken is None else skipped | taken
-        if op is names.LITERAL:
-            heads = frozenset(chr(arg))
-        elif op is names.IN and all(kind is names.LITERAL for kind, _ in arg):
-            heads = frozenset(chr(code) for _, code in arg)
-        else:
-            return None
-        tails = expand(rest, size - 1)
-        if tails is None or len(heads) * len(tails) > 64:
-            return None
-        return frozenset(h + t for h in heads for t in tails)
-
-    return expand(list(parsed), size)
-
+from bot.core import complaint_urgency as urgency
+from bot.core.complaint_scan import by_word, plain, scanner
 
 #: The groups found by the one scan, in the order they are tried at a word.
 KINDS: dict[str, tuple[str, ...]] = {
     "complaint": lexicon.COMPLAINT,
     "sarcasm": lexicon.SARCASM,
     "praise": lexicon.PRAISE + lexicon.RESOLVED,
-    "urgent": lexicon.URGENT,
-    "press": lexicon.PRESS,
-    "stakes": lexicon.STAKES,
+    "urgent": urgency.URGENT,
+    "press": urgency.PRESS,
+    "stakes": urgency.STAKES,
     "warm": lexicon.WARM,
     "weak": lexicon.WEAK,
 }
 
 
-def plain(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """A group as one plain alternation anchored at a word."""
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + ")")
-
-
-def _scanner(kinds: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
-    """One regex that stops at every word where a phrase of some group starts.
-
-    Python's ``re`` tries the alternatives of an alternation one after the
-    other at every position: one regex per group, a few hundred phrases,
-    cost several times VADER. Here every phrase starts at a word, so the
-    scan is anchored with ``\\b``; phrases are bucketed by their first two
-    characters, so at each word the engine rejects the other buckets on a
-    character and tries the few phrases of one; and the whole is a
-    lookahead, so a match is empty and names (``lastgroup``) the first group
-    that matched there. :func:`_kinds_in` looks for the other groups at the
-    few words where the scan stopped. ``tests/test_complaints.py`` checks the
-    result equals one plain regex per group.
-    """
-    # first character -> second character ("" when only the first is
-    # known) -> (group, phrase) pairs
-    buckets: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    anywhere: list[tuple[str, str]] = []
-    for kind, patterns in kinds.items():
-        for pattern in patterns:
-            for branch in _branches(pattern):
-                two = _prefixes(branch, 2)
-                one = None if two is not None else _prefixes(branch, 1)
-                if two is None and one is None:
-                    anywhere.append((kind, branch))
-                for prefix in two or one or ():
-                    second = buckets.setdefault(prefix[0], {})
-                    second.setdefault(prefix[1:], []).append((kind, branch))
-    names = iter(range(1_000_000))
-
-    def grouped(entries: list[tuple[str, str]]) -> str:
-        by_kind: dict[str, list[str]] = {}
-        for kind, branch in entries:
-            by_kind.setdefault(kind, []).append(branch)
-        return "|".join(
-            f"(?P<{kind}__{next(names)}>{'|'.join(branches)})" for kind, branches in by_kind.items()
-        )
-
-    # ``a(?:b(?<=(?=…)ab)|…)``: each level starts with a literal character,
-    # which the engine rejects in one step when the text has another one
-    # there; the lookbehind steps back over the prefix to try the bucket's
-    # phrases from the start of the word.
-    parts = []
-    for first, seconds in sorted(buckets.items()):
-        inner = [
-            f"{re.escape(second)}(?<=(?=(?:{grouped(entries)})){re.escape(first + second)})"
-            for second, entries in sorted(seconds.items())
-        ]
-        parts.append(f"{re.escape(first)}(?:{'|'.join(inner)})")
-    # Phrases whose start cannot be told (they start with a number) are
-    # tried only at words that start with a digit.
-    if anywhere:
-        parts.append(f"(?=\\d)(?:{grouped(anywhere)})")
-    return re.compile(r"\b(?=" + "|".join(parts) + ")")
-
-
-_SCAN = _scanner(KINDS)
-_SINGLE = {kind: _scanner({kind: patterns}) for kind, patterns in KINDS.items()}
+_SCAN = scanner(KINDS)
+_BY_TWO, _BY_ONE = by_word(KINDS)
 _BAD_NEWS = plain(lexicon.BAD_NEWS)
 _GOOD_NEWS = plain(lexicon.GOOD_NEWS)
 _ADDRESSED = re.compile(lexicon.ADDRESSED)
 _PERSONAL = re.compile(lexicon.PERSONAL)
 _IRONIC_END = re.compile(lexicon.IRONIC_END)
+# 'Scare quotes' around a word or two: "the 'fresh' strawberries", "'delivered'".
+_QUOTED = re.compile(
+    r"(?:^|[\s(])['\u2018\u201c\"][^'\u2019\u201d\"\n]{2,30}['\u2019\u201d\"](?=$|[\s.,!?;:)])"
+)
+# A handle splits a phrase ("thanks @AcmeAir for nothing"); the scan sees "@".
+_HANDLE = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
+# Praise alone as the first word, before a problem: "Wonderful, my frozen
+# food arrived defrosted", "perfect, another signalling problem".
+_OPENER = re.compile(
+    r"^(?:@\W*)*(?:oh |well |just )?(?:wonderful|perfect|great|brilliant|lovely|cool|fantastic|"
+    r"marvellous|splendid|super|amazing|nice|excellent|fab|awesome|what a treat|how lovely)\s*[,.!]"
+)
 # A question mark that ends a question, not the "??" of disbelief.
 _QUESTION = re.compile(r"(?<!\?)\?(?!\?)")
 # Patterns are written with straight apostrophes; phones send curly ones.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
+#: Groups whose every match is kept: counted, and compared with "but" and
+#: with each other ("10/10 would not book again": the complaint comes last).
+PLACED = ("weak", "complaint", "praise", "warm")
+
+
 def _kinds_in(low: str) -> dict[str, list[int]]:
     """Where each group matches in ``low``: the positions of its matches for
-    ``weak`` and ``complaint`` (counted and compared with "but"), the first
-    for the others."""
+    the groups in ``PLACED``, the first for the others."""
     found: dict[str, list[int]] = {}
     for match in _SCAN.finditer(low):
         at = match.start()
         first = str(match.lastgroup).partition("__")[0]
         found.setdefault(first, []).append(at)
         # Another group may match at the same word; the scan names only one.
-        for kind, single in _SINGLE.items():
-            counted = kind in ("weak", "complaint") or kind not in found
-            if kind != first and counted and single.match(low, at):
+        for kind, check in _BY_TWO.get(low[at : at + 2]) or _BY_ONE.get(low[at], ()):
+            if kind != first and (kind in PLACED or kind not in found) and check.match(low, at):
                 found.setdefault(kind, []).append(at)
     return found
 
@@ -219,9 +102,16 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     VADER's lexicon holds as clearly negative (not negated): the weak cues
     count only beside them.
     """
-    low = text.lower().translate(_APOSTROPHES)
+    low = text.lower()
+    if not low.isascii():
+        low = low.translate(_APOSTROPHES)
+    if "@" in low:
+        low = _HANDLE.sub("@", low)
     found = _kinds_in(low)
-    praise = "praise" in found
+    # Praise cancels complaint cues ("can't complain"), unless one comes
+    # after it ("10/10 would not book again", "refunded... 2 of the 5").
+    praises = found.get("praise", [])
+    praise = bool(praises) and not any(at > praises[-1] for at in found.get("complaint", ()))
     sarcasm = "sarcasm" in found or any(s in low for s in lexicon.IRONY_SIGNS)
     news = network == "news"
     # A journalist asking for comment reports; the story is not their complaint.
@@ -230,27 +120,39 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     # headline's "regulator" or "police" is not a reader who needs us now.
     urgent = not news and (press or "urgent" in found)
     strong = "complaint" in found or any(e in low for e in lexicon.ANGRY_EMOJI)
-    weak = len(found.get("weak", ())) + negatives + ("!!" in low or "?!" in low)
-    addressed = _ADDRESSED.search(low) is not None
-    question = _QUESTION.search(text) is not None
+    worded = len(found.get("weak", ())) + negatives
+    weak = worded + ("!!" in low or "?!" in low)
+    question = "?" in text and _QUESTION.search(text) is not None
     # "love the rebrand but the app is slower than ever": what follows "but"
     # is what the author wants us to hear.
     but = low.find(" but ")
     turned = but >= 0 and any(
         at > but for kind in ("weak", "complaint") for at in found.get(kind, ())
     )
-    ironic = weak > 0 and _IRONIC_END.search(low) is not None
-    # Weak cues in an urgent post by a bystander ("someone is posting a
-    # manager's address, please report") are alarm, not dissatisfaction.
-    bystander = urgent and _PERSONAL.search(low) is None
+    # "ready to complain about the delay but the crew were great": trouble
+    # only before "but", and praise after it, is a story that ended well.
+    came_good = (
+        but >= 0
+        and not (turned or strong or sarcasm)
+        and any(at > but for kind in ("praise", "warm") for at in found.get(kind, ()))
+    )
+    # A polite smiley on a problem ("gap in the middle 🙂"), praise alone
+    # first ("Wonderful, dinner is now soup"): irony when trouble follows.
+    polite = any(e in low for e in lexicon.POLITE_EMOJI) or _OPENER.search(low) is not None
+    # Irony after trouble: praise alone at the end ("… 9 hours. great.").
+    # ("thank you!!" is excitement, not a sign of trouble before irony.)
+    ironic = worded > 0 and (polite or _IRONIC_END.search(low) is not None)
     likely = (
         strong
         or ironic
         or turned
         or (
-            addressed
-            and not bystander
+            not came_good
             and (weak >= 2 or (weak >= 1 and compound <= -0.05 and not question))
+            and _ADDRESSED.search(low) is not None
+            # Weak cues in an urgent post by a bystander ("someone is posting
+            # a manager's address, please report") are alarm, not dissatisfaction.
+            and not (urgent and _PERSONAL.search(low) is None)
         )
     )
     # Irony is a complaint ("thanks for nothing"); a cue beside praise or a
@@ -264,8 +166,20 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
         complaint=complaint,
         urgent=urgent or (complaint and "stakes" in found),
         warm="warm" in found,
-        trouble=sarcasm or strong or weak > 0,
-        praise=praise and not complaint,
+        trouble=(
+            complaint
+            or sarcasm
+            or strong
+            or (worded > 0 and not came_good)
+            or polite
+            or _QUOTED.search(text) is not None
+            # "Lovely staff, but the room was not cleaned once", "cute cups
+            # but they burn your hand": what follows "but" is not praise.
+            or (but >= 0 and not came_good)
+        ),
+        # "Not complaining, I left on good terms, but the targets were
+        # brutal": praise that a "but" turns away from is not the last word.
+        praise=praise and not complaint and not (but > praises[-1] and not came_good),
         bad_news=news and _BAD_NEWS.search(low) is not None,
         good_news=news and _GOOD_NEWS.search(low) is not None,
         question=question,
@@ -301,7 +215,12 @@ def polarity(compound: float, found: Signals) -> str:
         # Headlines report; mild words ("in talks", "opens") are not a tone.
         return "neutral"
     if compound >= 0.05:
-        return "neutral" if found.trouble and compound < 0.5 else "positive"
+        # Positive needs evidence: a card that shows praise for a complaint
+        # the lexicon missed is the harmful error, praise shown as neutral the
+        # cheap one. Any sign of trouble, or mild words, read as neutral.
+        if found.trouble:
+            return "neutral"
+        return "positive" if compound >= 0.3 or found.warm else "neutral"
     if found.warm and not found.trouble:
         return "positive"
     if compound <= -0.05:
