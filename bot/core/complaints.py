@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.core import complaint_doubt as doubt
 from bot.core import complaint_lexicon as lexicon
 from bot.core import complaint_urgency as urgency
 from bot.core.complaint_scan import by_word, plain, scanner
@@ -30,6 +31,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "stakes": urgency.STAKES,
     "warm": lexicon.WARM,
     "weak": lexicon.WEAK,
+    "acclaim": doubt.ACCLAIM,
+    "doubt": doubt.DOUBT,
 }
 
 
@@ -89,6 +92,8 @@ class Signals:
     trouble: bool
     warm: bool
     praise: bool
+    #: An expression of praise (``complaint_doubt.ACCLAIM``): positive needs one.
+    acclaim: bool
     bad_news: bool
     good_news: bool
     question: bool
@@ -123,6 +128,13 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     worded = len(found.get("weak", ())) + negatives
     weak = worded + ("!!" in low or "?!" in low)
     question = "?" in text and _QUESTION.search(text) is not None
+    # Soft trouble (a wait, a question about a problem, understatement, a
+    # loss, irony after praise): never a complaint alone, never positive.
+    doubted = (
+        "doubt" in found
+        or any(e in low for e in doubt.DOUBT_EMOJI)
+        or ("\U0001f44f" in low and (worded > 0 or question))
+    )
     # "love the rebrand but the app is slower than ever": what follows "but"
     # is what the author wants us to hear.
     but = low.find(" but ")
@@ -168,6 +180,7 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
         warm="warm" in found,
         trouble=(
             complaint
+            or doubted
             or sarcasm
             or strong
             or (worded > 0 and not came_good)
@@ -179,7 +192,10 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
         ),
         # "Not complaining, I left on good terms, but the targets were
         # brutal": praise that a "but" turns away from is not the last word.
-        praise=praise and not complaint and not (but > praises[-1] and not came_good),
+        praise=(
+            praise and not complaint and not doubted and not (but > praises[-1] and not came_good)
+        ),
+        acclaim="acclaim" in found or "warm" in found or any(e in low for e in doubt.ACCLAIM_EMOJI),
         bad_news=news and _BAD_NEWS.search(low) is not None,
         good_news=news and _GOOD_NEWS.search(low) is not None,
         question=question,
@@ -218,7 +234,7 @@ def polarity(compound: float, found: Signals) -> str:
         # Positive needs evidence: a card that shows praise for a complaint
         # the lexicon missed is the harmful error, praise shown as neutral the
         # cheap one. Any sign of trouble, or mild words, read as neutral.
-        if found.trouble:
+        if found.trouble or not found.acclaim:
             return "neutral"
         return "positive" if compound >= 0.3 or found.warm else "neutral"
     if found.warm and not found.trouble:
