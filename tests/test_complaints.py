@@ -274,13 +274,19 @@ def test_the_one_scan_finds_what_one_regex_per_group_finds() -> None:
     ]
     texts += ["I was charged £300 twice, flight 3 hours late", "my 8 yo is stuck at 10pm", ""]
     texts += ["the 3rd time this week, an hour wait, 4 emails", "20 minute wait. 5 times!"]
+    texts += POLITE_COMPLAINTS
     # As signals() scans them too: handles cut to "@".
     texts += [complaints._HANDLE.sub("@", text.lower()) for text in texts if "@" in text]
     assert len(texts) > 600
-    plain = {kind: complaints.plain(patterns) for kind, patterns in complaints.KINDS.items()}
-    for text in texts:
+    groups = [
+        ("main", complaints.KINDS),
+        ("acclaim", complaints.ACCLAIM_KINDS),
+        ("doubt", complaints.DOUBT_KINDS),
+    ]
+    plains = [(scan, {k: complaints.plain(p) for k, p in kinds.items()}) for scan, kinds in groups]
+    for (scan, plain), text in ((group, text) for group in plains for text in texts):
         low = text.lower()
-        found = complaints._kinds_in(low)
+        found = complaints._kinds_in(low, scan)
         for kind, pattern in plain.items():
             # Every word where a phrase of the group starts, overlaps included.
             starts = [at for at in range(len(low) + 1) if pattern.match(low, at)]
@@ -292,7 +298,9 @@ def test_the_one_scan_finds_what_one_regex_per_group_finds() -> None:
 def test_every_phrase_starts_where_the_scan_looks() -> None:
     # The scan tries a phrase only at words starting with its first characters,
     # or at words starting with a digit when those cannot be told.
-    for kind, patterns in complaints.KINDS.items():
+    for kind, patterns in (
+        complaints.KINDS | complaints.ACCLAIM_KINDS | complaints.DOUBT_KINDS
+    ).items():
         for pattern in patterns:
             for branch in complaint_scan.branches(pattern):
                 known = complaint_scan.prefixes(branch, 1) is not None
