@@ -10,6 +10,7 @@ from typing import Any
 from bot.core.storage import NO_EFFECTS, Effects, Record, Written
 from bot.store import EncodedEffects, dumps, duration_us, loads_object, to_us
 from bot.store.sqlite.base import SqliteBase
+from bot.store.sqlite.inserts import Prepared, batchable, insert_batch, insert_each
 from bot.store.sqlite.rows import apply_effects, decode_record, fence_holds, lastrowid, row_version
 from bot.store.sqlite.runner import transaction
 from bot.store.sqlite.schema import SELECT_RECORD
@@ -24,38 +25,19 @@ class SqliteRecords(SqliteBase):
 
     async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
         """Insert each absent record with its effects, all in one transaction (see the port)."""
-        prepared = []
+        prepared: list[Prepared] = []
         for record, effects in items:
             if effects.complete_timer is not None:
                 raise ValueError("insert_many cannot complete a timer")
             tags = sorted(record.tags)
+            encoded = EncodedEffects.of(effects)
             prepared.append(
-                (record.kind, record.key, dumps(record.data), tags, EncodedEffects.of(effects))
+                (record.kind, record.key, dumps(record.data), tags, dumps(tags), encoded)
             )
-
-        def body(conn: sqlite3.Connection) -> list[bool]:
-            written: list[bool] = []
-            for kind, key, data, tags, encoded in prepared:
-                if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
-                    written.append(False)
-                    continue
-                cur = conn.execute(
-                    "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
-                    (kind, key, data, dumps(tags)),
-                )
-                seq = lastrowid(cur)
-                if tags:
-                    conn.executemany(
-                        "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)",
-                        [(kind, tag, seq) for tag in tags],
-                    )
-                apply_effects(conn, encoded)
-                written.append(True)
-            return written
-
         if not prepared:
             return []
-        return await self._tx(body)
+        insert = insert_batch if batchable(prepared) else insert_each
+        return await self._tx(lambda conn: insert(conn, prepared))
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS
