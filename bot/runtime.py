@@ -30,7 +30,7 @@ from bot.core.errors import Undeliverable
 from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.later import LaterCard, later_card
-from bot.core.model import SYSTEM, Mention
+from bot.core.model import SYSTEM
 from bot.core.playbook import Playbook
 from bot.core.ports import ExternalLane, PacingBudget, Responder, StatementRenderer
 from bot.core.publishing import SETTLED_TIMER, settled_event
@@ -182,18 +182,17 @@ class Runtime:
             ],
         )
 
-        def arrival(mention: Mention) -> Turn:
-            event = MentionArrived(
-                platform="intake", actor=SYSTEM, received_at=now, mention=mention
-            )
-            return self.turn(event, SilentResponder())
-
-        surge_turn = arrival(mentions[0])
-        lanes = await handlers.surge.lanes(surge_turn, mentions)
-        await surge_turn.flush()
+        event = MentionArrived(
+            platform="intake", actor=SYSTEM, received_at=now, mention=mentions[0]
+        )
+        turn = self.turn(event, SilentResponder())
+        lanes = await handlers.surge.lanes(turn, mentions)
+        await turn.flush()
+        # The same turn buffers each admission, its effects taken per mention:
+        # admission reads the turn's settings, clock and actor (the system),
+        # the mention it is given, not the turn's event.
         items = []
         for index, mention in enumerate(lanes.mentions):
-            turn = arrival(mention)
             ahead = INTERACTIVE if index in lanes.ahead else None
             record = handlers.triage.admission(turn, mention, card_priority=ahead)
             items.append((record, turn.take_effects()))
