@@ -385,6 +385,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     from bot.core.ports import ExternalLane
     from bot.deployment import mismatches, record_platforms
     from bot.intake.endpoint import IntakeSettings
+    from bot.intake.stream import StreamSettings
     from bot.paging import PageLane, pagers_from_env
     from bot.platforms.console.transcript import TranscriptDelivery, TranscriptPlatform
     from bot.platforms.slack.platform import SlackPlatform, SlackSettings
@@ -396,6 +397,9 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
     teams = TeamsSettings.from_env(os.environ)
     try:
         intake = IntakeSettings.from_env(os.environ)
+        # Read with or without a secret: a process without /intake still
+        # admits what the others accept into the stream.
+        stream = StreamSettings.from_env(os.environ)
     except InvalidInput as error:
         print(f"playcaller: {error}", file=sys.stderr)
         return 2
@@ -440,7 +444,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
             lanes.append(paging)
             app_cleanup = paging.close
             log.info("paging over %s besides chat", ", ".join(sorted(pagers)))
-        app = create_app(runtime, platforms, intake=intake, lanes=lanes)
+        app = create_app(runtime, platforms, intake=intake, stream=stream, lanes=lanes)
         if publishing is not None:
             app.on_cleanup.append(lambda _: publisher.close())
         if pagers:

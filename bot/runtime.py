@@ -30,7 +30,7 @@ from bot.core.errors import Undeliverable
 from bot.core.events import Event, MentionArrived, TimerFired
 from bot.core.knowledge import Knowledge
 from bot.core.later import LaterCard, later_card
-from bot.core.model import SYSTEM
+from bot.core.model import SYSTEM, Mention
 from bot.core.playbook import Playbook
 from bot.core.ports import ExternalLane, PacingBudget, Responder, StatementRenderer
 from bot.core.publishing import SETTLED_TIMER, settled_event
@@ -162,25 +162,40 @@ class Runtime:
         return (await self.ingest_batch([incoming]))[0]
 
     async def ingest_batch(
-        self, batch: Sequence[IncomingMention], received: Sequence[datetime] | None = None
+        self,
+        batch: Sequence[IncomingMention],
+        received: Sequence[datetime] | None = None,
+        *,
+        failures: dict[int, Exception] | None = None,
     ) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
         duplicate (also of one earlier in ``batch``). Surge mode decides first
-        which of them get a card of their own (``handlers.surge.lanes``).
-        ``received`` is when each arrived (default now): the intake stream
-        admits them later, and their SLA runs from their arrival."""
+        which of them get a card of their own (``handlers.surge.lanes``); each
+        mention's arrival counts are written with its insert, so only stored
+        mentions count. ``received`` is when each arrived (default now): the
+        intake stream admits them later, and their SLA runs from their arrival.
+        With ``failures`` (the intake stream's consumer) a mention that cannot
+        be enriched or stored is answered False and its error put there under
+        its index, while the others are admitted; without it, it fails the call."""
         if not batch:
             return []
         now = self.clock.now()
         arrived = received if received is not None else [now] * len(batch)
-        mentions = await handlers.crisis.triage_link.marked(
-            self.store,
-            [
-                enrich(incoming, self.settings, self.sentiment, at)
-                for incoming, at in zip(batch, arrived, strict=True)
-            ],
-        )
+        enriched: list[Mention] = []
+        places: list[int] = []  # index in ``batch`` of each of ``enriched``
+        for index, (incoming, at) in enumerate(zip(batch, arrived, strict=True)):
+            try:
+                enriched.append(enrich(incoming, self.settings, self.sentiment, at))
+            except Exception as error:
+                if failures is None:
+                    raise
+                failures[index] = error
+                continue
+            places.append(index)
+        if not enriched:
+            return [False] * len(batch)
+        mentions = await handlers.crisis.triage_link.marked(self.store, enriched)
 
         event = MentionArrived(
             platform="intake", actor=SYSTEM, received_at=now, mention=mentions[0]
@@ -195,10 +210,21 @@ class Runtime:
         for index, mention in enumerate(lanes.mentions):
             ahead = INTERACTIVE if index in lanes.ahead else None
             record = handlers.triage.admission(turn, mention, card_priority=ahead)
+            turn.add_counts(lanes.counts[index])
             items.append((record, turn.take_effects()))
-        stored = await self.store.insert_many(items)
-        admitted = [m for m, ok in zip(lanes.mentions, stored, strict=True) if ok]
-        await self.store.add_counts(handlers.surge.arrival_counts(admitted, lanes.surges))
+        if failures is None:
+            written = await self.store.insert_many(items)
+        else:
+            answers = await self.store.insert_each(items)
+            written = [answer is True for answer in answers]
+            for place, answer in zip(places, answers, strict=True):
+                if isinstance(answer, Exception):
+                    failures[place] = answer
+        await handlers.surge.stored(turn, lanes, written)
+        await turn.flush()
+        stored = [False] * len(batch)
+        for place, ok in zip(places, written, strict=True):
+            stored[place] = ok
         return stored
 
     async def start(self) -> None:

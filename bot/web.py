@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.core.ports import ExternalLane
 from bot.core.storage import Store
 from bot.intake import endpoint
-from bot.intake.stream import StreamConsumer, stream_of, watch_stream
+from bot.intake.stream import STREAM_ENV, StreamConsumer, StreamSettings, stream_of, watch_stream
 from bot.operations import metrics_route, request_middleware, watch_store
 from bot.outbox import Delivery
 from bot.runtime import Runtime
@@ -53,30 +53,26 @@ def create_app(
     *,
     poll_seconds: float = 1.0,
     intake: endpoint.IntakeSettings | None = None,
+    stream: StreamSettings | None = None,
     lanes: Sequence[ExternalLane] = (),
 ) -> web.Application:
     """The aiohttp app for ``runtime`` (its store must be open; it is closed on clean-up);
-    ``POST /intake`` is served when ``intake`` is given (through the intake
-    stream, with a consumer in this app, when it asks for one and the store is
-    Redis); each of ``lanes``
+    ``POST /intake`` is served when ``intake`` is given. With the Redis store
+    and ``stream`` (default: ``intake.stream``), ``/intake`` accepts into the
+    intake stream and, unless ``stream`` only accepts, this app consumes the
+    stream, with or without ``/intake`` of its own. Each of ``lanes``
     (publishing, paging) gets a sender."""
     platform_of: dict[str, str] = {}
     app = web.Application(middlewares=[request_middleware(runtime.metrics, platform_of)])
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route(runtime.metrics))
-    consumer: StreamConsumer | None = None
+    consumer = _consumer(runtime, stream or (intake.stream if intake else None), intake)
     if intake is not None:
-        stream = stream_of(runtime) if intake.stream is not None else None
-        if intake.stream is not None and stream is not None:
-            watch_stream(runtime.metrics, stream)
-            if intake.stream.consume:
-                consumer = StreamConsumer(runtime, stream, intake.stream)
-                log.info("intake through the Redis stream, consumer %s", consumer.name)
-            else:
-                log.info("intake through the Redis stream; other processes admit")
-        else:
+        if stream_of(runtime) is None or (stream or intake.stream) is None:
             intake = dataclasses.replace(intake, stream=None)
+        elif intake.stream is None:
+            intake = dataclasses.replace(intake, stream=stream)
         endpoint.mount(app, runtime, intake)
     for platform in platforms:
         before = {r.canonical for r in app.router.resources()}
@@ -124,6 +120,33 @@ def create_app(
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def _consumer(
+    runtime: Runtime, stream: StreamSettings | None, intake: endpoint.IntakeSettings | None
+) -> StreamConsumer | None:
+    """This process's intake stream consumer, if the store has a stream and
+    ``stream`` consumes (see ``PLAYCALLER_INTAKE_STREAM`` in the README)."""
+    store_stream = stream_of(runtime)
+    if stream is None or store_stream is None:
+        return None
+    watch_stream(runtime.metrics, store_stream)
+    if not stream.consume:
+        if intake is None:
+            log.warning(
+                "%s=accept without %s: this process neither accepts nor admits intake",
+                STREAM_ENV,
+                endpoint.SECRET_ENV,
+            )
+        else:
+            log.info("intake through the Redis stream; other processes admit")
+        return None
+    consumer = StreamConsumer(runtime, store_stream, stream)
+    if intake is None:
+        log.info("intake stream consumer %s: admits what other processes accept", consumer.name)
+    else:
+        log.info("intake through the Redis stream, consumer %s", consumer.name)
+    return consumer
 
 
 async def healthz(request: web.Request) -> web.Response:

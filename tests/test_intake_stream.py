@@ -210,18 +210,20 @@ async def test_a_poison_entry_ends_in_the_dead_letter_stream_with_a_log_line(
     await stream.intake_enqueue(KIND, [("x:bad", '{"network": "x"}')], 1)
     await enqueue(stream, [incoming(1), incoming(2)], rig.clock.now())
     caplog.set_level(logging.WARNING, logger="bot.intake.stream")
-    for _ in range(IDLE_NOW.max_deliveries):
+    for _ in range(IDLE_NOW.max_deliveries - 1):
         await consumer.step()
         assert (await stream.intake_state(GROUP)).dead == 0
     assert await consumer.runtime.store.get(KIND, "x:s-1") is not None
+    # Its last delivery fails it into the dead-letter stream at once (not a
+    # claim-idle later).
     await consumer.step()
     state = await stream.intake_state(GROUP)
     assert (state.entries, state.pending, state.dead) == (0, 0, 1)
     [dead] = await consumer.runtime.store.intake_dead_letters()  # type: ignore[attr-defined]
     assert dead["m"] == '{"network": "x"}'
-    assert dead["deliveries"] == str(IDLE_NOW.max_deliveries + 1)
+    assert dead["deliveries"] == str(IDLE_NOW.max_deliveries)
     assert "moved to the dead-letter stream" in caplog.text
-    assert "is unreadable (id:" in caplog.text
+    assert "unreadable (id:" in caplog.text
     watch_stream(consumer.runtime.metrics, stream)
     body, _ = await consumer.runtime.metrics.exposition()
     assert b"playcaller_intake_stream_dead_letters 1.0" in body

@@ -6,7 +6,8 @@ victim holds entries it read and has not acknowledged, it is killed with
 SIGKILL; requests it never answered are re-sent to the survivor, as a
 listening tool retries. The survivor takes the victim's pending entries with
 ``XAUTOCLAIM`` once they have been idle for the (small) min-idle, and in the
-end the store holds every accepted mention exactly once, with one card each.
+end the store holds every accepted mention exactly once, with one card each
+and one arrival in the counters surge mode and spike alerts read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.intake.stream import GROUP
 from bot.signing import sign
 from bot.store import open_store
 from bot.store.redis import RedisStore
+from handlers.surge import window
 from tests.conftest import REDIS_URL, _redis_available, _wipe_redis_namespace
 from tests.serve_process import ServeProcess
 from tests.test_intake_stream import mention_cards
@@ -194,6 +196,11 @@ async def test_two_serve_processes_share_the_stream_and_survive_a_sigkill(
             ], key
         cards = await mention_cards(store)  # type: ignore[arg-type]
         assert sorted(cards) == sorted(f"mention:{key}" for key in expected)
+        # The rate surge mode and spike alerts read counts each mention once,
+        # also those the survivor admitted again after the kill.
+        counts = await store.counts(window.ARRIVALS)
+        topics = window.ARRIVALS + "topic."
+        assert sum(v for k, v in counts.items() if not k.startswith(topics)) == len(expected)
         assert isinstance(store, RedisStore)
     finally:
         victim.kill()

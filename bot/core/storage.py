@@ -7,9 +7,9 @@ log are all here, so several bot processes can share one store and a restart
 loses nothing.
 
 Atomicity model: each write takes an :class:`Effects` bundle (audit entries,
-timers to schedule or cancel, outbox messages, the fenced completion of the
-timer or inbox entry that caused the write). A backend applies the record change and its
-effects in one transaction, or none of them.
+timers to schedule or cancel, outbox messages, counter increments, the fenced
+completion of the timer or inbox entry that caused the write). A backend
+applies the record change and its effects in one transaction, or none of them.
 """
 
 from __future__ import annotations
@@ -141,10 +141,13 @@ class Effects:
     outbox: tuple[OutboxItem, ...] = ()
     complete_timer: tuple[str, int] | None = None
     complete_inbox: tuple[str, int] | None = None
+    # (counter, amount) added with the write: counted exactly when it commits.
+    counts: tuple[tuple[str, int], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
             self.audit
+            or self.counts
             or self.timers
             or self.cancel_timers
             or self.outbox
@@ -165,6 +168,7 @@ class Effects:
             outbox=self.outbox + other.outbox,
             complete_timer=self.complete_timer or other.complete_timer,
             complete_inbox=self.complete_inbox or other.complete_inbox,
+            counts=self.counts + other.counts,
         )
 
 
@@ -213,6 +217,12 @@ class Store(Protocol):
         that item is written. SQLite commits the whole batch in one
         transaction; Redis sends it in one pipeline, each item atomic. Effects
         may not complete a timer (ValueError)."""
+
+    async def insert_each(self, items: Sequence[tuple[Record, Effects]]) -> list[bool | Exception]:
+        """:meth:`insert_many`, except that an item which cannot be written
+        (its data cannot be encoded, the backend refuses it) is answered with
+        its error while the others are written: one bad item costs only
+        itself. Effects may not complete a timer (ValueError, nothing written)."""
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS

@@ -242,6 +242,11 @@ class Turn:
         )
         self._buffer.audit.append(entry)
 
+    def add_counts(self, counts: Sequence[tuple[str, int]]) -> None:
+        """Add ``(counter, amount)`` pairs with the turn's next write (counted
+        exactly when it commits)."""
+        self._buffer.counts += counts
+
     async def insert(self, record: Record) -> Written:
         """Create ``record`` with the buffered effects (see :meth:`Store.insert`)."""
         written = await self.store.insert(record, self._take())
@@ -327,6 +332,7 @@ class Turn:
             outbox=tuple(buffer.outbox),
             complete_timer=self._complete_timer,
             complete_inbox=self._complete_inbox,
+            counts=tuple(buffer.counts),
         )
 
     def _settle(self, written: Written) -> Written:
@@ -343,10 +349,11 @@ class _Buffer:
     """A turn's effects until its next write, appended in place (one
     :class:`Effects` is built per write, not one per effect)."""
 
-    __slots__ = ("audit", "cancel_timers", "outbox", "timers")
+    __slots__ = ("audit", "cancel_timers", "counts", "outbox", "timers")
 
     def __init__(self) -> None:
         self.audit: list[AuditEntry] = []
         self.timers: list[Timer] = []
         self.cancel_timers: list[str] = []
         self.outbox: list[OutboxItem] = []
+        self.counts: list[tuple[str, int]] = []

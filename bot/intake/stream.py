@@ -9,17 +9,21 @@ entries (as durable as the store: AOF, ``docs/operations.md``). ``stored``
 means accepted for good: admission follows within moments in whichever
 process reads it.
 
-Every ``serve`` runs a :class:`StreamConsumer` in the consumer group
-:data:`GROUP` under its own name (``Runtime.owner``): ``XREADGROUP`` hands
+Every ``serve``, with ``/intake`` or without (``PLAYCALLER_INTAKE_STREAM``,
+:meth:`StreamSettings.from_env`), runs a :class:`StreamConsumer` in the
+consumer group :data:`GROUP` under its own name (``Runtime.owner``): ``XREADGROUP`` hands
 each entry to one consumer, which admits its batch through the ordinary
 batched admission (``Runtime.ingest_batch``: enrichment, surge lanes,
 cards, one store call) and then acknowledges and deletes the entries. A
 process that dies between reading and acknowledging leaves its entries
 pending; after ``claim_idle`` another consumer takes them with
 ``XAUTOCLAIM`` and admits them again, and admission inserts a mention only if
-its record is absent, so nothing is admitted twice. An entry that still fails
-after ``max_deliveries`` deliveries goes to the dead-letter stream with a
-log line (and ``playcaller_intake_stream_dead_letters`` in ``/metrics``).
+its record is absent, and counts its arrival with that insert, so nothing is
+admitted or counted twice. An entry that cannot be read or admitted is left
+out of its batch (the others are admitted and acknowledged) and retried
+alone; one that fails its ``max_deliveries``-th delivery goes to the
+dead-letter stream with an ERROR line (and
+``playcaller_intake_stream_dead_letters`` in ``/metrics``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import decode_json
@@ -92,7 +99,11 @@ class StreamSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StreamSettings | None:
-        """None when ``PLAYCALLER_INTAKE_STREAM`` is ``off`` (admit in the request)."""
+        """``PLAYCALLER_INTAKE_STREAM`` (Redis store only; read whether or not
+        ``/intake`` is on): ``on`` (the default) accepts ``/intake`` into the
+        stream and consumes it, also in a process without ``/intake``;
+        ``accept`` only accepts; ``off`` (None) admits in the request and
+        does not consume."""
         mode = environ.get(STREAM_ENV, "").strip().lower()
         if mode in {"off", "0", "false", "no"}:
             return None
@@ -197,50 +208,86 @@ class StreamConsumer:
         return len(entries)
 
     async def admit(self, entries: Sequence[StreamEntry]) -> None:
-        """Admit ``entries`` in one batch; on failure one by one, so a bad entry
-        holds up only itself (it stays pending and is retried, then dead-lettered)."""
+        """Admit ``entries`` in one batch and acknowledge those admitted. An
+        entry that cannot be read or admitted costs only itself: the others
+        are admitted once and acknowledged, it stays pending for a retry, and
+        fails into the dead-letter stream at its ``max_deliveries``-th delivery."""
         live: list[tuple[StreamEntry, IncomingMention]] = []
         for entry in entries:
             if entry.deliveries > self.settings.max_deliveries:
+                # Delivered to consumers that died with it (it may be what kills them).
                 await self._dead_letter(entry, f"failed {entry.deliveries - 1} deliveries")
                 continue
             try:
                 live.append((entry, parse_mention(decode_json(entry.payload))))
             except InvalidInput as error:
-                log.warning(
-                    "intake stream entry %s is unreadable (%s: %s), delivery %d",
-                    entry.id,
-                    error.field,
-                    error.problem,
-                    entry.deliveries,
-                )
-        if not live:
-            return
-        try:
-            await self._admit(live)
-        except Exception:
-            if len(live) == 1:
-                log.exception("intake stream entry %s failed admission", live[0][0].id)
-                return
-            log.exception("intake stream batch of %d failed; admitting one by one", len(live))
-            for one in live:
-                try:
-                    await self._admit([one])
-                except Exception:
-                    log.exception("intake stream entry %s failed admission", one[0].id)
+                await self._failed(entry, f"unreadable ({error.field}: {error.problem})")
+        if live:
+            await self._admit_or_halve(live)
 
-    async def _admit(self, live: Sequence[tuple[StreamEntry, IncomingMention]]) -> None:
+    async def _admit_or_halve(self, live: Sequence[tuple[StreamEntry, IncomingMention]]) -> None:
+        try:
+            failures = await self._admit(live)
+        except (OSError, RedisConnectionError, RedisTimeoutError):
+            # The store is unreachable: no entry's fault. The batch stays
+            # pending and is retried whole once its entries are claimed again.
+            log.exception("intake stream batch of %d failed; left pending", len(live))
+            return
+        except Exception as error:
+            if len(live) > 1:
+                # The batch broke as a whole (not at one mention's insert):
+                # halve it until the entry at fault is alone; the halves that
+                # pass are admitted once.
+                log.warning(
+                    "intake stream batch of %d failed; halving it", len(live), exc_info=True
+                )
+                middle = len(live) // 2
+                await self._admit_or_halve(live[:middle])
+                await self._admit_or_halve(live[middle:])
+                return
+            failures = {0: error}
+        for index, failure in sorted(failures.items()):
+            said = str(failure).encode("utf-8", "backslashreplace").decode("utf-8")
+            reason = f"failed admission ({type(failure).__name__}: {said})"
+            await self._failed(live[index][0], reason, failure)
+
+    async def _admit(
+        self, live: Sequence[tuple[StreamEntry, IncomingMention]]
+    ) -> dict[int, Exception]:
+        """Admit and acknowledge the entries that can be; the others' errors by index."""
+        failures: dict[int, Exception] = {}
         await self.runtime.ingest_batch(
             [mention for _, mention in live],
             [
                 from_us(entry.received_us) if entry.received_us else self.runtime.clock.now()
                 for entry, _ in live
             ],
+            failures=failures,
         )
-        await self.stream.intake_ack(GROUP, [entry for entry, _ in live])
-        self.admitted.inc(len(live))
+        done = [entry for index, (entry, _) in enumerate(live) if index not in failures]
+        await self.stream.intake_ack(GROUP, done)
+        self.admitted.inc(len(done))
+        return failures
+
+    async def _failed(
+        self, entry: StreamEntry, reason: str, error: Exception | None = None
+    ) -> None:
+        """Leave a failed entry pending for a retry, or dead-letter it at its last delivery."""
+        if entry.deliveries >= self.settings.max_deliveries:
+            await self._dead_letter(entry, f"{reason}, delivery {entry.deliveries}")
+            return
+        log.warning(
+            "intake stream entry %s %s, delivery %d of %d; retried",
+            entry.id,
+            reason,
+            entry.deliveries,
+            self.settings.max_deliveries,
+            exc_info=error,
+        )
 
     async def _dead_letter(self, entry: StreamEntry, reason: str) -> None:
+        # The error may quote the text that broke it (half an emoji): keep it writable.
+        reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
         log.error("intake stream entry %s moved to the dead-letter stream: %s", entry.id, reason)
         await self.stream.intake_dead_letter(GROUP, entry, reason, to_us(self.runtime.clock.now()))
 

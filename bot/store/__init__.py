@@ -167,6 +167,7 @@ class EncodedEffects:
     outbox: tuple[EncodedOutboxItem, ...]
     complete: tuple[str, int] | None
     complete_inbox: tuple[str, int] | None
+    counts: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def of(cls, effects: Effects) -> EncodedEffects:
@@ -204,6 +205,7 @@ class EncodedEffects:
             ),
             complete=effects.complete_timer,
             complete_inbox=effects.complete_inbox,
+            counts=_summed(effects.counts) if effects.counts else (),
         )
 
 
@@ -213,6 +215,14 @@ def settlement_effects(effects: Effects) -> EncodedEffects:
     if effects.complete_timer is not None or effects.complete_inbox is not None:
         raise ValueError("finish_outbox effects cannot complete a timer or inbox entry")
     return EncodedEffects.of(effects)
+
+
+def _summed(counts: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """One ``(name, amount)`` per counter, checked (a name may come twice)."""
+    total: dict[str, int] = {}
+    for name, amount in counts:
+        total[name] = total.get(name, 0) + amount
+    return tuple(checked_counts(total))
 
 
 def checked_counts(counts: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -1,18 +1,25 @@
 """Which arriving mentions get a card of their own, and when a surge starts.
 
-Runs once per admission batch, before the mentions are stored: for each spoke
-in the batch it counts the arrivals, reads the spoke's surge record and (when
-calm) its arrival rate; a batch that takes a spoke over its threshold starts a
-surge with a compare-and-set on the spoke's surge record, so of several
-processes exactly one posts the surge card. A surge's own total is counted
-after the batch is stored (only mentions that were new).
+:func:`lanes` runs once per admission batch, before the mentions are stored:
+for each spoke in the batch it reads the spoke's surge record and (when calm)
+its arrival rate with the batch added; a batch that takes a spoke over its
+threshold starts a surge with a compare-and-set on the spoke's surge record,
+so of several processes exactly one posts the surge card. The counters
+themselves (arrivals per spoke and topic, a surge's total) are not written
+here: each mention's increments ride on its own insert (``Lanes.counts``), so
+a mention is counted exactly when it is stored, never for a duplicate or a
+redelivered intake entry, and no crash falls between storing and counting.
+:func:`stored` runs after the insert: a spoke still calm is checked again
+against the counters, which now hold this batch and whatever other processes
+stored meanwhile (of batches arriving at once the last to store sees them
+all), and the spike alerts are checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.model import Mention
 from bot.core.settings import SurgePolicy
@@ -34,6 +41,10 @@ class Lanes:
     mentions: list[Mention]
     ahead: set[int] = field(default_factory=set)
     surges: dict[str, str] = field(default_factory=dict)
+    # Per mention, the counter increments to commit with its insert.
+    counts: list[tuple[tuple[str, int], ...]] = field(default_factory=list)
+    # Per mention, the series (spoke, topics) it arrives in.
+    series: list[list[str]] = field(default_factory=list)
 
 
 def stands_out(mention: Mention, policy: SurgePolicy) -> bool:
@@ -59,28 +70,18 @@ async def lanes(turn: Turn, mentions: Sequence[Mention]) -> Lanes:
     for index, mention in enumerate(mentions):
         by_spoke.setdefault(mention.enrichment.spoke, []).append(index)
     now = turn.now()
-    # Counted before deciding, so that of batches arriving at once in several
-    # processes the last to count sees them all (a re-sent duplicate counts
-    # too: it is pressure on intake all the same).
-    arrived = {spoke: len(indexes) for spoke, indexes in by_spoke.items()}
-    for mention in mentions:
-        for topic in spikes.topics_in(mention.text, turn.settings.spikes):
-            series = f"topic.{topic}"
-            arrived[series] = arrived.get(series, 0) + 1
-    await turn.store.add_counts(
-        {window.arrival_counter(series, now): amount for series, amount in arrived.items()}
-    )
+    result.series = [
+        [mention.enrichment.spoke]
+        + [f"topic.{topic}" for topic in spikes.topics_in(mention.text, turn.settings.spikes)]
+        for mention in mentions
+    ]
     for spoke, indexes in by_spoke.items():
         policy = turn.settings.surge_policy(spoke)
         state = await load_state(turn, spoke)
         allowance = 0
         if state is None or not state.surging:
-            counts = await turn.store.counts(window.arrivals_prefix(spoke))
-            by_bucket = window.buckets(counts, spoke)
-            stale = window.expired(by_bucket, spoke, now)
-            if stale:
-                await turn.store.drop_counts(stale)
-            seen = window.in_window(by_bucket, now, policy.window)
+            # The batch is not in the counters yet: it is stored with them.
+            seen = await arrivals(turn, spoke, policy.window) + len(indexes)
             if seen <= policy.threshold:
                 continue
             state = await start(turn, spoke, seen)
@@ -95,8 +96,49 @@ async def lanes(turn: Turn, mentions: Sequence[Mention]) -> Lanes:
                 result.ahead.add(index)
             else:
                 result.mentions[index] = mention.evolve(surge=state.id)
-    await alerts.check(turn, arrived)
+    result.counts = [
+        _increments(series, now, result.surges.get(mention.enrichment.spoke))
+        for mention, series in zip(mentions, result.series, strict=True)
+    ]
     return result
+
+
+async def stored(turn: Turn, lanes: Lanes, written: Sequence[bool]) -> None:
+    """After the batch's insert (``written``: which mentions were new): start
+    a surge the counters now call for, and check the spike alerts."""
+    arrived: dict[str, int] = {}
+    for series, new in zip(lanes.series, written, strict=True):
+        for name in series if new else ():
+            arrived[name] = arrived.get(name, 0) + 1
+    for spoke in arrived.keys() - lanes.surges.keys():
+        if spoke.startswith("topic."):
+            continue
+        policy = turn.settings.surge_policy(spoke)
+        seen = await arrivals(turn, spoke, policy.window)
+        if seen > policy.threshold:
+            await start(turn, spoke, seen)
+    await alerts.check(turn, arrived)
+
+
+async def arrivals(turn: Turn, spoke: str, span: timedelta) -> int:
+    """Mentions stored for ``spoke`` within ``span`` (dropping expired buckets)."""
+    now = turn.now()
+    counts = await turn.store.counts(window.arrivals_prefix(spoke))
+    by_bucket = window.buckets(counts, spoke)
+    stale = window.expired(by_bucket, spoke, now)
+    if stale:
+        await turn.store.drop_counts(stale)
+    return window.in_window(by_bucket, now, span)
+
+
+def _increments(
+    series: list[str], now: datetime, surge_id: str | None
+) -> tuple[tuple[str, int], ...]:
+    """One mention's counters: an arrival in each series, one more in its surge."""
+    counts = [(window.arrival_counter(name, now), 1) for name in series]
+    if surge_id is not None:
+        counts.append((window.total_counter(surge_id), 1))
+    return tuple(counts)
 
 
 async def start(turn: Turn, spoke: str, seen: int) -> SurgeState:
@@ -150,15 +192,3 @@ def refresh_timer(state: SurgeState, due: datetime) -> Timer:
         due,
         {"spoke": state.spoke, "number": state.number},
     )
-
-
-def arrival_counts(stored: Sequence[Mention], surges: dict[str, str]) -> dict[str, int]:
-    """Counter increments for the stored mentions of a batch that arrived in a
-    surge: its count since it began."""
-    counts: dict[str, int] = {}
-    for mention in stored:
-        surge_id = surges.get(mention.enrichment.spoke)
-        if surge_id is not None:
-            total = window.total_counter(surge_id)
-            counts[total] = counts.get(total, 0) + 1
-    return counts

@@ -254,6 +254,9 @@ class RedisBase:
         args.append(len(fx.audit))
         for entry in fx.audit:
             args += entry
+        args.append(len(fx.counts))
+        for name, amount in fx.counts:
+            args += (name, amount)
         return args
 
 

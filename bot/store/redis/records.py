@@ -29,25 +29,57 @@ class RedisRecords(RedisBase):
         script = self._scripts["write"]
         pipe = self._redis().pipeline(transaction=False)
         for record, effects in items:
-            if effects.complete_timer is not None:
-                raise ValueError("insert_many cannot complete a timer")
-            tags = sorted(record.tags)
             await script(
                 keys=[self._record_key(record.kind, record.key)],
-                args=[
-                    self._p,
-                    record.kind,
-                    record.key,
-                    dumps(record.data),
-                    dumps(tags),
-                    dumps([self._tag_key(record.kind, tag) for tag in tags]),
-                    "",
-                    *self._effect_args(EncodedEffects.of(effects)),
-                ],
+                args=self._insert_args(record, effects),
                 client=pipe,
             )
         replies = await pipe.execute()
         return [int(reply[0]) == 1 for reply in replies]
+
+    async def insert_each(self, items: Sequence[tuple[Record, Effects]]) -> list[bool | Exception]:
+        """:meth:`insert_many`, each item's error answered on its own: its
+        arguments are encoded before the pipeline (text Redis cannot take fails
+        that item only) and script errors come back per call (see the port)."""
+        for _, effects in items:
+            if effects.complete_timer is not None:
+                raise ValueError("insert_each cannot complete a timer")
+        script = self._scripts["write"]
+        pipe = self._redis().pipeline(transaction=False)
+        answers: list[bool | Exception | None] = []
+        for record, effects in items:
+            try:
+                args = [_utf8(arg) for arg in self._insert_args(record, effects)]
+            except Exception as error:  # answered for this item alone
+                answers.append(error)
+                continue
+            answers.append(None)
+            key = self._record_key(record.kind, record.key)
+            await script(keys=[key], args=args, client=pipe)
+        replies = iter(await pipe.execute(raise_on_error=False) if len(pipe) else [])
+        out: list[bool | Exception] = []
+        for answer in answers:
+            if answer is not None:
+                out.append(answer)
+                continue
+            reply = next(replies)
+            out.append(reply if isinstance(reply, Exception) else int(reply[0]) == 1)
+        return out
+
+    def _insert_args(self, record: Record, effects: Effects) -> list[str | int]:
+        if effects.complete_timer is not None:
+            raise ValueError("insert_many cannot complete a timer")
+        tags = sorted(record.tags)
+        return [
+            self._p,
+            record.kind,
+            record.key,
+            dumps(record.data),
+            dumps(tags),
+            dumps([self._tag_key(record.kind, tag) for tag in tags]),
+            "",
+            *self._effect_args(EncodedEffects.of(effects)),
+        ]
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS
@@ -149,3 +181,8 @@ class RedisRecords(RedisBase):
     async def forget(self, key: str) -> None:
         """Delete an idempotency key."""
         await self._redis().delete(f"{self._p}once:{key}")
+
+
+def _utf8(arg: str | int) -> bytes | int:
+    """``arg`` as Redis gets it; a text it cannot take (a lone surrogate) raises here."""
+    return arg.encode() if isinstance(arg, str) else arg

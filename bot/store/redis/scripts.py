@@ -7,7 +7,8 @@ from __future__ import annotations
 #   has_inbox, inbox_key, inbox_token,
 #   n_cancel, key*, n_timers, (key kind due payload)*,
 #   n_outbox, (id platform op dest has_card card body prio created nb cardprefix)*,
-#   n_audit, (at actor action subject detail)*
+#   n_audit, (at actor action subject detail)*,
+#   n_counts, (name amount)*
 LUA_EFFECTS = """
 local function timer_delete(P, key)
   redis.call('DEL', P .. 'timer:' .. key)
@@ -74,6 +75,11 @@ local function apply_effects(P, i)
       'action', ARGV[i + 2], 'subject', subject, 'detail', ARGV[i + 4])
     redis.call('RPUSH', P .. 'audit:s:' .. subject, id)
     i = i + 5
+  end
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do
+    redis.call('HINCRBY', P .. 'counts', ARGV[i], ARGV[i + 1])
+    i = i + 2
   end
 end
 """

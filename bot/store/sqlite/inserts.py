@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from bot.store import EncodedEffects
+from bot.core.storage import Effects, Record
+from bot.store import EncodedEffects, dumps
 from bot.store.sqlite.rows import apply_effects, lastrowid
 from bot.store.sqlite.schema import SELECT_RECORD
 
@@ -30,6 +31,19 @@ _INSERT_TIMER = (
 )
 _INSERT_AUDIT = "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)"
 _INSERT_TAG = "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)"
+_ADD_COUNT = (
+    "INSERT INTO tallies (name, value) VALUES (?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"
+)
+
+
+def prepare(record: Record, effects: Effects) -> Prepared:
+    """``record`` and ``effects`` encoded for :func:`insert_batch` or :func:`insert_one`."""
+    if effects.complete_timer is not None:
+        raise ValueError("insert_many cannot complete a timer")
+    tags = sorted(record.tags)
+    encoded = EncodedEffects.of(effects)
+    return record.kind, record.key, dumps(record.data), tags, dumps(tags), encoded
 
 
 def batchable(prepared: Sequence[Prepared]) -> bool:
@@ -43,7 +57,7 @@ def insert_batch(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> list
     """Insert each absent record (the first of a key repeated in ``prepared``)
     with its effects, inside the caller's transaction; True for each inserted.
     Needs :func:`batchable`. Rows land in item order in every table, as
-    :func:`insert_each` writes them."""
+    :func:`insert_one` item by item writes them."""
     seqs: dict[tuple[str, str], int] = {}
     for start in range(0, len(prepared), ROWS_PER_INSERT):
         chunk = prepared[start : start + ROWS_PER_INSERT]
@@ -62,6 +76,7 @@ def insert_batch(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> list
     timers: list[tuple[str, str, int, str]] = []
     outbox: list[tuple[object, ...]] = []
     audit: list[tuple[int, str, str, str, str]] = []
+    counts: dict[str, int] = {}  # counters only add up: one increment each per batch
     for kind, key, _, record_tags, _, fx in prepared:
         seq = seqs.pop((kind, key), None)  # a repeat of an inserted key finds none
         written.append(seq is not None)
@@ -84,6 +99,8 @@ def insert_batch(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> list
             for o in fx.outbox
         ]
         audit += fx.audit
+        for name, amount in fx.counts:
+            counts[name] = counts.get(name, 0) + amount
     if tags:
         conn.executemany(_INSERT_TAG, tags)
     if timers:
@@ -92,24 +109,23 @@ def insert_batch(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> list
         conn.executemany(_INSERT_OUTBOX, outbox)
     if audit:
         conn.executemany(_INSERT_AUDIT, audit)
+    if counts:
+        conn.executemany(_ADD_COUNT, list(counts.items()))
     return written
 
 
-def insert_each(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> list[bool]:
-    """:func:`insert_batch` item by item, each item's effects in the order of
-    :func:`~bot.store.sqlite.rows.apply_effects` (any effects)."""
-    written: list[bool] = []
-    for kind, key, data, tags, tags_json, encoded in prepared:
-        if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
-            written.append(False)
-            continue
-        cur = conn.execute(
-            "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
-            (kind, key, data, tags_json),
-        )
-        seq = lastrowid(cur)
-        if tags:
-            conn.executemany(_INSERT_TAG, [(kind, tag, seq) for tag in tags])
-        apply_effects(conn, encoded)
-        written.append(True)
-    return written
+def insert_one(conn: sqlite3.Connection, item: Prepared) -> bool:
+    """Insert one absent record with its effects, in the order of
+    :func:`~bot.store.sqlite.rows.apply_effects` (any effects); False if it exists."""
+    kind, key, data, tags, tags_json, encoded = item
+    if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
+        return False
+    cur = conn.execute(
+        "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
+        (kind, key, data, tags_json),
+    )
+    seq = lastrowid(cur)
+    if tags:
+        conn.executemany(_INSERT_TAG, [(kind, tag, seq) for tag in tags])
+    apply_effects(conn, encoded)
+    return True

@@ -10,7 +10,7 @@ from typing import Any
 from bot.core.storage import NO_EFFECTS, Effects, Record, Written
 from bot.store import EncodedEffects, dumps, duration_us, loads_object, to_us
 from bot.store.sqlite.base import SqliteBase
-from bot.store.sqlite.inserts import Prepared, batchable, insert_batch, insert_each
+from bot.store.sqlite.inserts import Prepared, batchable, insert_batch, insert_one, prepare
 from bot.store.sqlite.rows import apply_effects, decode_record, fence_holds, lastrowid, row_version
 from bot.store.sqlite.runner import transaction
 from bot.store.sqlite.schema import SELECT_RECORD
@@ -25,19 +25,46 @@ class SqliteRecords(SqliteBase):
 
     async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
         """Insert each absent record with its effects, all in one transaction (see the port)."""
-        prepared: list[Prepared] = []
-        for record, effects in items:
-            if effects.complete_timer is not None:
-                raise ValueError("insert_many cannot complete a timer")
-            tags = sorted(record.tags)
-            encoded = EncodedEffects.of(effects)
-            prepared.append(
-                (record.kind, record.key, dumps(record.data), tags, dumps(tags), encoded)
-            )
+        prepared = [prepare(record, effects) for record, effects in items]
         if not prepared:
             return []
-        insert = insert_batch if batchable(prepared) else insert_each
-        return await self._tx(lambda conn: insert(conn, prepared))
+        if batchable(prepared):
+            return await self._tx(lambda conn: insert_batch(conn, prepared))
+        return await self._tx(lambda conn: [insert_one(conn, item) for item in prepared])
+
+    async def insert_each(self, items: Sequence[tuple[Record, Effects]]) -> list[bool | Exception]:
+        """:meth:`insert_many` with a savepoint per item: a failing item is
+        answered with its error, the others commit (see the port)."""
+        for _, effects in items:
+            if effects.complete_timer is not None:
+                raise ValueError("insert_each cannot complete a timer")
+        prepared: list[Prepared | Exception] = []
+        for record, effects in items:
+            try:
+                prepared.append(prepare(record, effects))
+            except Exception as error:  # answered for this item alone
+                prepared.append(error)
+
+        def body(conn: sqlite3.Connection) -> list[bool | Exception]:
+            written: list[bool | Exception] = []
+            for item in prepared:
+                if isinstance(item, Exception):
+                    written.append(item)
+                    continue
+                conn.execute("SAVEPOINT item")
+                try:
+                    written.append(insert_one(conn, item))
+                except Exception as error:
+                    if not conn.in_transaction:  # SQLite rolled back everything: not this item's
+                        raise
+                    conn.execute("ROLLBACK TO item")
+                    written.append(error)
+                conn.execute("RELEASE item")
+            return written
+
+        if not prepared:
+            return []
+        return await self._tx(body)
 
     async def replace(
         self, record: Record, expected_version: int, effects: Effects = NO_EFFECTS

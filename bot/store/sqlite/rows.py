@@ -86,6 +86,12 @@ def apply_effects(conn: sqlite3.Connection, fx: EncodedEffects) -> None:
             "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
             fx.audit,
         )
+    if fx.counts:
+        conn.executemany(
+            "INSERT INTO tallies (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            fx.counts,
+        )
 
 
 # -- decoding rows ---------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""The intake stream's faults in one process: redelivery and poison entries.
+
+Arrival counters (surge mode and spike alerts) are written with each
+mention's insert, so a batch admitted again after its consumer died counts
+each mention once; an entry that fails admission is left out of its batch and
+retried alone until its last delivery moves it to the dead-letter stream.
+Consumers are driven step by step as in ``tests/test_intake_stream.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.app import Loaded
+from bot.core.settings import SpikePolicy
+from bot.core.storage import Store
+from bot.intake.feed import parse_mention
+from bot.intake.stream import GROUP, StreamConsumer, StreamSettings, document, enqueue, watch_stream
+from bot.store.redis import RedisStore
+from handlers.surge import spikes, window
+from handlers.triage.records import KIND
+from tests.conftest import REDIS_URL, _redis_available, _wipe_redis_namespace
+from tests.test_intake_stream import Rig, incoming, received
+
+
+@pytest.fixture
+async def rig(loaded: Loaded, namespace: str) -> AsyncIterator[Rig]:
+    made = Rig(loaded, namespace)
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+@pytest.fixture
+async def namespace() -> AsyncIterator[str]:
+    if not _redis_available():
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    name = f"test-{uuid.uuid4().hex}"
+    yield name
+    await _wipe_redis_namespace(name)
+
+
+async def arrivals(store: Store) -> int:
+    """Mentions the spokes' arrival counters hold (topics are counted apart)."""
+    counts = await store.counts(window.ARRIVALS)
+    return sum(v for name, v in counts.items() if not name.startswith(window.ARRIVALS + "topic."))
+
+
+async def admitted(consumer: StreamConsumer) -> float:
+    """``playcaller_intake_stream_admitted_total`` as ``/metrics`` shows it."""
+    body, _ = await consumer.runtime.metrics.exposition()
+    found = re.search(rb"^playcaller_intake_stream_admitted_total ([0-9.e+]+)$", body, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_a_batch_redelivered_after_its_consumer_died_is_counted_once(rig: Rig) -> None:
+    dead, alive = await rig.consumer(), await rig.consumer()
+    await enqueue(dead.stream, [incoming(n) for n in range(6)], rig.clock.now())
+    await dead.stream.intake_group(GROUP)
+    # The dead consumer read six, admitted four, and died before acknowledging.
+    assert len(await dead.stream.intake_read(GROUP, dead.name, 10, None)) == 6
+    await dead.runtime.ingest_batch([parse_mention(document(incoming(n))) for n in range(4)])
+    store = alive.runtime.store
+    assert await arrivals(store) == 4
+
+    assert await alive.step() == 6  # taken over and admitted again
+    assert await arrivals(store) == 6
+    for n in range(6):
+        assert await received(store, n) == ["mention.received"], n
+    # A duplicate sent again by a listening tool counts nothing either.
+    assert await alive.runtime.ingest_batch([incoming(0), incoming(5)]) == [False, False]
+    assert await arrivals(store) == 6
+
+
+async def test_one_poison_entry_costs_only_itself(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = StreamSettings(batch=500, claim_idle=timedelta(0), max_deliveries=5)
+    consumer = await rig.consumer(settings)
+    stream, store = consumer.stream, consumer.runtime.store
+    good = [incoming(n) for n in range(499)]
+    await enqueue(stream, [*good[:250], incoming(999), *good[250:]], rig.clock.now())
+    # The poison one: its mention's key holds something that is not a record
+    # (written by hand, or by a bug), so the store refuses to admit it.
+    assert isinstance(store, RedisStore)
+    await store._redis().set(store._record_key(KIND, "x:s-999"), "not a record")
+    caplog.set_level(logging.WARNING, logger="bot.intake.stream")
+
+    assert await consumer.step() == 500
+    # The 499 good ones were admitted once, in the first delivery, and acknowledged.
+    assert await arrivals(store) == 499
+    for n in (0, 249, 250, 498):
+        assert await received(store, n) == ["mention.received"], n
+    assert await store.count_tagged(KIND, "state:open") == 499
+    assert await admitted(consumer) == 499
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.pending, state.dead) == (1, 1, 0)
+    assert "one by one" not in caplog.text
+
+    for delivery in range(2, 5):
+        assert await consumer.step() == 1  # only the poison one is tried again
+        assert (await stream.intake_state(GROUP)).dead == 0, delivery
+    assert await consumer.step() == 1
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.pending, state.dead) == (0, 0, 1)
+    assert await arrivals(store) == 499
+    assert await admitted(consumer) == 499
+    [dead] = await store.intake_dead_letters()
+    assert dead["deliveries"] == "5"
+    assert dead["reason"].startswith("failed admission (ResponseError: WRONGTYPE")
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage().split(": ")[0] for r in errors] == [
+        f"intake stream entry {dead['id']} moved to the dead-letter stream"
+    ]
+    watch_stream(consumer.runtime.metrics, stream)
+    body, _ = await consumer.runtime.metrics.exposition()
+    assert b"playcaller_intake_stream_dead_letters 1.0" in body
+
+
+async def test_an_entry_that_breaks_its_whole_batch_is_found_by_halving(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault outside any one mention's insert (here: surge mode's topic scan
+    # meets a text it cannot take) breaks the batch as a whole.
+    real = spikes.topics_in
+
+    def topics_in(text: str, policy: SpikePolicy) -> list[str]:
+        if "order 13 " in text:
+            raise RuntimeError("the topic scan broke on this text")
+        return real(text, policy)
+
+    monkeypatch.setattr(spikes, "topics_in", topics_in)
+    settings = StreamSettings(batch=40, claim_idle=timedelta(0), max_deliveries=2)
+    consumer = await rig.consumer(settings)
+    stream, store = consumer.stream, consumer.runtime.store
+    await enqueue(stream, [incoming(n) for n in range(40)], rig.clock.now())
+    caplog.set_level(logging.WARNING, logger="bot.intake.stream")
+
+    assert await consumer.step() == 40
+    assert await arrivals(store) == 39
+    assert await admitted(consumer) == 39
+    for n in (0, 12, 14, 39):
+        assert await received(store, n) == ["mention.received"], n
+    assert await received(store, 13) == []
+    assert (await stream.intake_state(GROUP)).pending == 1
+    assert await consumer.step() == 1
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.dead) == (0, 1)
+    [dead] = await store.intake_dead_letters()  # type: ignore[attr-defined]
+    assert dead["reason"].startswith("failed admission (RuntimeError: the topic scan broke")
+    assert await arrivals(store) == 39
