@@ -48,6 +48,12 @@ from bot.statements import SandboxedStatements
 from bot.store.pacing import LocalPacing
 from bot.templates import JinjaTemplates
 from bot.turns import KeyedTurns
+from handlers.approvals.later import (
+    APPROVAL_CARD,
+    PUBLISHING_CARD,
+    render_approval_card,
+    render_publishing_card,
+)
 from handlers.triage.later import MENTION_CARD, render_mention_card
 
 log = logging.getLogger(__name__)
@@ -70,7 +76,11 @@ def build_dispatcher() -> Dispatcher:
 
 
 # Renderers of cards rendered when sent (bot/core/later.py), by name.
-LATER_RENDERERS = {MENTION_CARD: render_mention_card}
+LATER_RENDERERS = {
+    MENTION_CARD: render_mention_card,
+    APPROVAL_CARD: render_approval_card,
+    PUBLISHING_CARD: render_publishing_card,
+}
 
 
 def process_owner() -> str:

@@ -45,6 +45,11 @@ ROUTINE = 1
 BULK = 2
 
 
+def _interactive(priority: int | None) -> int:
+    """An update's priority: what a human just changed goes first unless told."""
+    return INTERACTIVE if priority is None else priority
+
+
 class Turn:
     """The handler's view of the world for one event."""
 
@@ -158,11 +163,22 @@ class Turn:
         rendered card carries, for later updates and thread replies."""
         self._queue("post", destination, later.to_json(), card_key, priority)
 
+    def update_later(self, later: LaterCard, card_key: str, *, priority: int | None = None) -> None:
+        """:meth:`update` with a card that the outbox sender renders when it
+        sends it (see :mod:`bot.core.later`)."""
+        self._queue("update", "", later.to_json(), card_key, _interactive(priority))
+
+    def dm_later(
+        self, person_id: str, later: LaterCard, card_key: str, *, priority: int = ROUTINE
+    ) -> None:
+        """:meth:`dm` with a card that the outbox sender renders when it sends it."""
+        self._queue("dm", f"person:{person_id}", later.to_json(), card_key, priority)
+
     def update(self, card: Card, *, priority: int | None = None) -> None:
         """Replace, for everyone, the card posted earlier under ``card.card_key``."""
         if card.card_key is None:
             raise ValueError("only a card with a card_key can be updated")
-        self._outbox("update", "", card, INTERACTIVE if priority is None else priority)
+        self._outbox("update", "", card, _interactive(priority))
 
     def reply_in_thread(self, card_key: str, card: Card, *, priority: int = ROUTINE) -> None:
         """Post ``card`` as a reply under the card posted earlier as ``card_key``

@@ -5,9 +5,10 @@ shared by the backends so both encode JSON and time the same way:
 
 * JSON is ``json.dumps(..., sort_keys=True)``; datetimes and dates found in
   payloads are written as ISO-8601 strings (they come back as strings).
-  ``orjson`` writes it (a tenth of the CPU; intake encodes several documents
-  per mention), with ``json`` for what orjson refuses (non-string keys, huge
-  integers), so the same values are accepted as before.
+  ``orjson`` writes and reads it (a tenth of the CPU; intake encodes several
+  documents per mention, every click decodes a record), with ``json`` for
+  what orjson refuses (non-string keys, huge integers), so the same values
+  are accepted as before.
 * Datetimes must be timezone-aware; they are stored as integer microseconds
   since the Unix epoch (sortable, exact) and returned as aware UTC datetimes.
 """
@@ -122,9 +123,18 @@ def dumps(value: Any) -> str:
         )
 
 
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # What orjson refuses and ``dumps`` may have written through json
+        # (integers beyond 64 bits): json reads it, or raises the same error.
+        return json.loads(text)
+
+
 def loads_tags(text: str) -> frozenset[str]:
     """Parse stored tags (a JSON array of strings)."""
-    value = json.loads(text)
+    value = _loads(text)
     if not isinstance(value, list):
         raise ValueError(f"stored tags are not a JSON array: {text[:80]!r}")
     return frozenset(str(tag) for tag in value)
@@ -132,7 +142,7 @@ def loads_tags(text: str) -> frozenset[str]:
 
 def loads_object(text: str) -> JSON:
     """Parse JSON text that must hold an object."""
-    value = json.loads(text)
+    value = _loads(text)
     if not isinstance(value, dict):
         raise ValueError(f"stored JSON is not an object: {text[:80]!r}")
     return value

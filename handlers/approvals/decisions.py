@@ -20,6 +20,7 @@ from handlers.approvals.routes import (
     author_notice,
     change_draft,
     deciding,
+    draft_after_wait,
     load_draft,
     load_mention,
     notify_approvers,
@@ -91,8 +92,8 @@ async def on_approve(turn: Turn, action: Action) -> None:
             for timer in step_timers(after):
                 turn.schedule(timer)
 
-    async with deciding(turn, draft_id):
-        draft = await load_draft(turn, draft_id)
+    async with deciding(turn, draft_id) as slot:
+        draft = await draft_after_wait(turn, draft_id, slot)
         mention = await load_mention(turn, draft.mention_key)
         decided = await change_draft(turn, draft_id, change, consequences, first=draft)
         if decided is None:

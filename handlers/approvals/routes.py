@@ -11,20 +11,21 @@ from bot.core.accounts import Account
 from bot.core.cards import Tone
 from bot.core.errors import NotFound, PlaycallerError
 from bot.core.events import Action, TimerFired
+from bot.core.later import LaterCard
 from bot.core.model import SYSTEM, Mention, MentionState, Outcome, ReplyState
 from bot.core.router import Router
 from bot.core.storage import Timer
 from bot.core.taking import Slot
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.approvals import rules
-from handlers.approvals.cards import (
-    approval_card,
-    author_card,
-)
+from handlers.approvals.cards import approval_card, author_card, card_key
+from handlers.approvals.later import APPROVAL_CARD
 from handlers.approvals.records import KIND, Draft, DraftState, from_record, to_record
 from handlers.approvals.rules import Refusal
 from handlers.triage import rules as triage_rules
-from handlers.triage.cards import local_time, mention_card, person_name
+from handlers.triage.cards import card_key as mention_card_key
+from handlers.triage.cards import local_time, person_name
+from handlers.triage.later import MENTION_CARD
 from handlers.triage.records import KIND as MENTION_KIND
 from handlers.triage.records import from_record as mention_from_record
 from handlers.triage.records import to_record as mention_to_record
@@ -73,11 +74,9 @@ def show(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     slot = turn.held(f"draft:{draft.id}")
     if slot is not None:
         slot.notes["showing"] = draft.version  # (counts once the holder's write commits)
-    turn.update(
-        approval_card(
-            draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
-        )
-    )
+    account_of(turn, draft)  # (a card for an account no longer configured fails the click)
+    # Rendered when sent, from the stored draft (``handlers/approvals/later.py``).
+    turn.update_later(LaterCard(APPROVAL_CARD, draft.id, turn.now()), card_key(draft))
 
 
 async def change_draft(
@@ -119,12 +118,25 @@ async def change_draft(
             written = await turn.replace(to_record(verdict), current.version)
             if written.ok:
                 turns.notes["shown"] = turns.notes["showing"]
+                turns.notes["stored"] = upcoming
                 return upcoming
             turn.discard()
             # A refused compare-and-set carries the record that won: no reread.
             if written.record is not None:
                 first = from_record(written.record)
     raise Busy("That draft is changing very fast; please try again in a moment.")
+
+
+async def draft_after_wait(turn: Turn, draft_id: str, slot: Slot) -> Draft:
+    """The draft, for a handler holding its turn: a click that waited for
+    another decision in this process takes the draft that decision just
+    stored (as a read at that moment would; a write from elsewhere since
+    then fails the compare-and-set, which carries the newer draft), else it
+    reads it."""
+    stored = slot.notes.get("stored") if slot.waited else None
+    if isinstance(stored, Draft) and stored.id == draft_id:
+        return stored
+    return await load_draft(turn, draft_id)
 
 
 def deciding(turn: Turn, draft_id: str) -> contextlib.AbstractAsyncContextManager[Slot]:
@@ -263,7 +275,8 @@ async def update_mention(turn: Turn, draft: Draft, *, inline: bool = True) -> No
             )
         shown = updated.evolve(version=mention.version + 1)
         if shown.surge is None:  # a mention of a surge has no card of its own
-            turn.update(mention_card(shown, turn.settings, turn.templates, now))
+            # Rendered when sent, from the stored mention (``handlers/triage/later.py``).
+            turn.update_later(LaterCard(MENTION_CARD, mention.key, now), mention_card_key(shown))
         written = await turn.replace(mention_to_record(updated), mention.version)
         if written.ok:
             return
@@ -276,11 +289,10 @@ def notify_approvers(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     step = draft.step
     if step is None:
         return
-    card = approval_card(
-        draft, account_of(turn, draft), mention, turn.settings, turn.templates, turn.now()
-    )
+    account_of(turn, draft)
+    later = LaterCard(APPROVAL_CARD, draft.id, turn.now())
     for person in rules.eligible(step, draft):
-        turn.dm(person, card, priority=INTERACTIVE)
+        turn.dm_later(person, later, card_key(draft), priority=INTERACTIVE)
 
 
 @router.action("draft.refresh", doing="see an approval card")

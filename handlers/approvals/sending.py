@@ -13,6 +13,7 @@ from __future__ import annotations
 from bot.core.cards import Tone
 from bot.core.errors import InvalidInput
 from bot.core.events import Action, FormSubmitted, TimerFired
+from bot.core.later import LaterCard
 from bot.core.model import Mention
 from bot.core.publishing import Publication, ReplyTarget
 from bot.core.text import safe_url
@@ -21,10 +22,11 @@ from handlers.approvals import pause, rules
 from handlers.approvals.cards import (
     account_line,
     parse_button_value,
-    publishing_card,
+    publishing_key,
     send_card,
     sent_form,
 )
+from handlers.approvals.later import PUBLISHING_CARD
 from handlers.approvals.pause import PUBLISH_TIMER
 from handlers.approvals.records import Decision, Draft, DraftState
 from handlers.approvals.routes import (
@@ -66,11 +68,12 @@ def release(turn: Turn, draft: Draft, mention: Mention | None) -> None:
     if turn.settings.publish_webhook:
         turn.publish(publication(turn, draft, mention), round=draft.publish_round)
         turn.audit("draft.publish_queued", subject(draft), round=draft.publish_round)
-        card = publishing_card(draft, mention, turn.settings, turn.templates)
+        # Rendered when sent, from the stored draft (``handlers/approvals/later.py``).
+        later = LaterCard(PUBLISHING_CARD, draft.id, turn.now())
         if draft.publish_round == 0:
-            turn.dm(draft.author, card, priority=INTERACTIVE)
+            turn.dm_later(draft.author, later, publishing_key(draft), priority=INTERACTIVE)
         else:
-            turn.update(card)
+            turn.update_later(later, publishing_key(draft))
         return
     hand_to_author(turn, draft, mention)
 

@@ -15,6 +15,7 @@ from bot.store import EncodedEffects
 from bot.store.batches import Batches
 from bot.store.redis.codec import q
 from bot.store.redis.lane import AdmissionLane
+from bot.store.redis.packing import pack_with_hiredis
 from bot.store.redis.reads import RECORD_FIELDS, Read, fail, retrieve
 from bot.store.redis.scripts import SOURCES
 from bot.store.redis.writes import ScriptCall, send_calls
@@ -67,6 +68,7 @@ class RedisBase:
         pool = aioredis.BlockingConnectionPool.from_url(
             self._url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_WAIT
         )
+        pack_with_hiredis(pool)
         client = aioredis.Redis(connection_pool=pool)
         try:
             await client.ping()

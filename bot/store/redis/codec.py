@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -9,7 +10,9 @@ from bot.core.storage import AuditEntry, Record
 from bot.store import from_us, loads_object, loads_tags
 
 
+@lru_cache(maxsize=4096)
 def q(component: str) -> str:
+    # Memoized: the same few kinds and platforms are quoted on every call.
     return quote(component, safe="")
 
 
