@@ -22,6 +22,8 @@ class RawCrisisRooms(BaseModel):
     # everything else becomes a hyphen, cut to 80 characters.
     name: str = Field(default="crisis-{incident}-{playbook}", min_length=1, max_length=200)
     private: bool = False
+    # Archive the room channel once the resolved incident's summary is in it.
+    archive_on_resolve: bool = True
 
     @field_validator("name")
     @classmethod
@@ -34,4 +36,9 @@ class RawCrisisRooms(BaseModel):
         return value
 
     def build(self) -> CrisisRooms:
-        return CrisisRooms(slack_channels=self.slack_channels, name=self.name, private=self.private)
+        return CrisisRooms(
+            slack_channels=self.slack_channels,
+            name=self.name,
+            private=self.private,
+            archive_on_resolve=self.archive_on_resolve,
+        )

@@ -23,8 +23,10 @@ from bot.core.clock import Clock
 from bot.core.errors import RetryLater as RetryLater
 from bot.core.errors import Undeliverable as Undeliverable
 from bot.core.later import later_card
-from bot.core.rooms import RoomSpec, fallback_place, is_fallback, room_key
 from bot.core.storage import JSON, AuditEntry, Effects, LeasedOutboxItem, OutboxItem, Store
+from bot.outbox_rooms import ROOM_OPS, RoomItems
+from bot.outbox_rooms import OpensRooms as OpensRooms
+from bot.side_by_side import side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +80,6 @@ class Delivery(Protocol):
 
 
 @runtime_checkable
-class OpensRooms(Protocol):
-    """A delivery that can make a room a channel of its own (Slack)."""
-
-    async def open_room(self, spec: RoomSpec, *, delivery_id: str, attempt: int) -> JSON | None:
-        """Open (or find, after an attempt of unknown outcome) the room's
-        channel and invite its members; None when the platform does not
-        permit it (the room then runs in the fallback card's thread)."""
-
-    async def invite(self, place: JSON, person_ids: Sequence[str]) -> None:
-        """Invite people into the room channel at ``place``."""
-
-
-@runtime_checkable
 class PreparesBatches(Protocol):
     """A delivery that looks at a leased batch before its items are delivered
     (Slack searches each conversation once for all of the batch's ambiguous
@@ -140,6 +129,7 @@ class OutboxSender:
         # the rest: a card in several places (a DM to each approver) takes one
         # paced update slot per place, and a retry must not start over.
         self._places_done: dict[str, set[str]] = {}
+        self._rooms = RoomItems(store, delivery, clock, self._parent_not_posted, shared_places)
 
     async def drain(self, max_passes: int = 1000) -> int:
         """Deliver until nothing deliverable is left (or no pass makes progress)."""
@@ -194,13 +184,26 @@ class OutboxSender:
                     delivered += await self.deliver(leased)
             return delivered
 
-        return sum(await asyncio.gather(*(one_person(items) for items in people.values())))
+        return sum(await side_by_side(one_person(items) for items in people.values()))
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
-        """Deliver one item; 1 if it went out (or was settled for good)."""
+        """Deliver one item; 1 if it went out (or was settled for good).
+
+        Where even its retry or refusal cannot be recorded (the store did not
+        answer), the failure is this item's alone: logged, and the item stays
+        leased, to be tried again when the lease runs out; the batch goes on."""
+        try:
+            return await self._deliver(leased)
+        except Exception:
+            log.exception(
+                "outbox item %s: outcome not recorded; retried after its lease", leased.item.id
+            )
+            return 0
+
+    async def _deliver(self, leased: LeasedOutboxItem) -> int:
         item = leased.item
         try:
-            if item.op in ("room", "invite"):
+            if item.op in ROOM_OPS:
                 return await self._room_op(leased)
             card = await self._card(item.body)
             if item.op == "post":
@@ -289,41 +292,11 @@ class OutboxSender:
         return Card.from_json(dict(body))
 
     async def _room_op(self, leased: LeasedOutboxItem) -> int:
-        """Open a room, or invite people into one (see :mod:`bot.core.rooms`)."""
-        item = leased.item
-        room_id = item.destination.removeprefix("room:")
-        if item.op == "invite":
-            places = await self.store.card_refs(item.platform, room_key(room_id))
-            if not places:
-                return await self._retry(leased, self._parent_not_posted(leased))
-            members = [str(m) for m in item.body.get("members", [])]
-            if not is_fallback(places[0]) and isinstance(self.delivery, OpensRooms):
-                await self.delivery.invite(places[0], members)
-            await self.store.finish_outbox(item.id, leased.token)
-            self._failures.pop(item.id, None)
-            return 1
-        spec = RoomSpec.from_json(item.body)
-        place = None
-        if spec.name and isinstance(self.delivery, OpensRooms):
-            place = await self.delivery.open_room(
-                spec, delivery_id=item.id, attempt=leased.attempts
-            )
-        if place is None:
-            refs = shared_places(await self.store.card_refs(item.platform, spec.fallback_card_key))
-            if not refs:
-                return await self._retry(leased, self._parent_not_posted(leased))
-            place = fallback_place(refs[0], spec.fallback_card_key)
-        opened = AuditEntry(
-            at=self.clock.now(),
-            actor="system",
-            action="room.opened",
-            subject=room_key(room_id),
-            detail={"platform": item.platform, "place": dict(place)},
-        )
-        await self.store.finish_outbox(
-            item.id, leased.token, (room_key(room_id), place), Effects(audit=(opened,))
-        )
-        self._failures.pop(item.id, None)
+        """Open a room, invite people into one, archive one (see :mod:`bot.outbox_rooms`)."""
+        wait = await self._rooms.deliver(leased)
+        if wait is not None:
+            return await self._retry(leased, wait)
+        self._failures.pop(leased.item.id, None)
         return 1
 
     def _parent_not_posted(self, leased: LeasedOutboxItem) -> RetryLater:

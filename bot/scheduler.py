@@ -10,7 +10,9 @@ waits on the store (a round trip to Redis, SQLite's connection thread), so
 one process keeps several in flight. Timers of one batch are independent
 (each is fenced by its own token; handlers that share a record already
 compare-and-set against another process), so their order within the batch
-does not matter.
+does not matter. A timer's failure is its own: it is logged once, the
+pool goes on with the others, and the timer fires again when its lease runs
+out (up to ``max_attempts``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.core.clock import Clock
 from bot.core.events import TimerFired
 from bot.core.model import SYSTEM
 from bot.core.storage import AuditEntry, Effects, LeasedTimer, Store
+from bot.side_by_side import side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +73,24 @@ class Scheduler:
     async def _fire_all(self, batch: list[LeasedTimer]) -> None:
         if self.concurrency == 1 or len(batch) == 1:
             for leased in batch:
-                await self._fire(leased)
+                await self._fire_alone(leased)
             return
         pending = iter(batch)
 
         async def worker() -> None:
             for leased in pending:  # (shared: each timer is taken by one worker)
-                await self._fire(leased)
+                await self._fire_alone(leased)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(batch)))))
+        await side_by_side(worker() for _ in range(min(self.concurrency, len(batch))))
+
+    async def _fire_alone(self, leased: LeasedTimer) -> None:
+        """Fire one timer; a failure (its handler's, or the store's while
+        abandoning it) is logged and left leased: it fires again when the
+        lease runs out, and the rest of the batch goes on."""
+        try:
+            await self._fire(leased)
+        except Exception:
+            log.exception("timer %s failed (attempt %d)", leased.timer.key, leased.attempts)
 
     async def _fire(self, leased: LeasedTimer) -> None:
         timer = leased.timer
@@ -109,11 +121,7 @@ class Scheduler:
             token=leased.token,
             attempts=leased.attempts,
         )
-        try:
-            await self.run_event(event)
-        except Exception:
-            # Left leased: it fires again when the lease runs out.
-            log.exception("timer %s failed (attempt %d)", timer.key, leased.attempts)
+        await self.run_event(event)
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Fire timers until ``stop`` is set."""

@@ -5,8 +5,9 @@ is woken when its process queues a card."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from bot.core.cards import Card
 from bot.core.clock import ManualClock
 from bot.core.events import Command
 from bot.core.storage import JSON, Effects, OutboxItem, Store
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, RetryLater
 from bot.runtime import SilentResponder
 from bot.store import open_store
 from tests.conftest import START
@@ -121,7 +122,9 @@ async def test_a_delivery_without_a_width_gets_one_dm_at_a_time(store: Store) ->
     await store.apply(
         Effects(outbox=tuple(item("dm", f"person:p{n}", f"p{n}", n) for n in range(4)))
     )
-    assert await sender.drain() == 4
+    delivered = await sender.drain()
+    print(delivery.events)
+    assert delivered == 4
     assert delivery.most == 1
     assert delivery.events == [f"{what} p{n}" for n in range(4) for what in ("start", "end")]
 
@@ -161,3 +164,61 @@ async def test_an_idle_sender_is_woken_by_a_card_its_process_queued(
         stop.set()
         await asyncio.wait_for(running, PATIENCE)
         await runtime.store.close()
+
+
+class RefusesOneDM(GatedDMs):
+    """Slack says "later" to one person's DM; everyone else's goes out."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__(width=8, hold_at=99)
+        self.release.set()
+        self.refused = refused
+
+    async def dm(self, person_id: str, card: Card, *, delivery_id: str, attempt: int) -> JSON:
+        if person_id == self.refused and attempt == 1:
+            raise RetryLater(timedelta(seconds=5), "ratelimited")
+        return await super().dm(person_id, card, delivery_id=delivery_id, attempt=attempt)
+
+
+async def test_a_dm_whose_retry_cannot_be_recorded_leaves_the_others_delivered(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store fails while one page of a side-by-side run is put back for
+    later: the other people's pages go out, the failure
+    is logged once, and the page is sent when its lease runs out."""
+    clock = ManualClock(START + timedelta(minutes=1))
+    delivery = RefusesOneDM(refused="bob")
+    sender = OutboxSender(store, delivery, clock, "test", lease_for=timedelta(seconds=60))
+    real_retry = store.retry_outbox
+
+    async def retry_outbox(item_id: str, token: str, not_before: datetime) -> bool:
+        if item_id == "dm-bob 1":
+            raise ConnectionError("store did not answer")
+        return await real_retry(item_id, token, not_before)
+
+    monkeypatch.setattr(store, "retry_outbox", retry_outbox)
+    await store.apply(
+        Effects(
+            outbox=(
+                item("dm", "person:ann", "ann", 0),
+                item("dm", "person:bob", "bob 1", 1),
+                item("dm", "person:bob", "bob 2", 2),
+                item("dm", "person:cy", "cy", 3),
+                item("post", "hub", "card", 4),
+            )
+        )
+    )
+    assert await sender.drain() == 3
+    assert sorted(e for e in delivery.events if not e.startswith("start")) == [
+        "end ann",
+        "end cy",
+        "post card with 0 DMs in flight",
+    ]
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == ["outbox item dm-bob 1: outcome not recorded; retried after its lease"]
+    assert await store.outbox_size() == 2
+    assert await sender.drain() == 0  # still leased (and bob's next page waits for it)
+    clock.advance(timedelta(seconds=61))
+    assert await sender.drain() == 2
+    assert [e for e in delivery.events if e.startswith("end bob")] == ["end bob 1", "end bob 2"]
+    assert await store.outbox_size() == 0

@@ -4,7 +4,10 @@ timer still fires exactly once with two schedulers on one store."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.core.clock import ManualClock
 from bot.core.events import TimerFired
@@ -83,5 +86,67 @@ async def test_a_pool_of_one_fires_in_due_order(store_backend: tuple[str, str]) 
         clock.advance(timedelta(minutes=1))
         assert await Scheduler(store, clock, run, "solo", concurrency=1).tick() == 5
         assert order == [f"order:{n}" for n in reversed(range(5))]
+    finally:
+        await store.close()
+
+
+async def test_a_timer_that_fails_outside_its_handler_does_not_stop_the_pool(
+    store_backend: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store fails while one timer of a pooled batch is being abandoned:
+    the others fire, the failure is logged once, and the timer is abandoned
+    on the next try after its lease."""
+    url, namespace = store_backend
+    store = open_store(url, namespace=namespace)
+    await store.open()
+    clock = ManualClock(START)
+    fired: list[str] = []
+
+    async def run(event: TimerFired) -> None:
+        if event.key == "flaky":
+            raise RuntimeError("handler bug")
+        if await store.apply(Effects(complete_timer=(event.key, event.token))):
+            fired.append(event.key)
+
+    real_apply = store.apply
+    store_down_once = [True]
+
+    async def apply(effects: Effects) -> bool:
+        if store_down_once[0] and any(e.action == "timer.abandoned" for e in effects.audit):
+            store_down_once[0] = False
+            raise ConnectionError("store did not answer")
+        return await real_apply(effects)
+
+    monkeypatch.setattr(store, "apply", apply)
+    scheduler = Scheduler(store, clock, run, "pool", max_attempts=1, concurrency=4)
+    try:
+        late = [f"late:{n}" for n in range(8)]
+        await store.apply(
+            Effects(
+                timers=(
+                    Timer("flaky", "pool.test", START + timedelta(minutes=1)),
+                    *(Timer(key, "pool.test", START + timedelta(minutes=2)) for key in late),
+                )
+            )
+        )
+        clock.advance(timedelta(minutes=1))
+        assert await scheduler.tick() == 1  # the handler failed: left leased
+        clock.advance(timedelta(minutes=1, seconds=1))  # its lease is over; the rest are due
+        caplog.clear()
+        assert await scheduler.tick() == 9
+        assert sorted(fired) == late
+        failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert [r.getMessage() for r in failures] == [
+            "timer flaky abandoned after 1 attempts",
+            "timer flaky failed (attempt 2)",
+        ]
+        assert await store.pending_timers("flaky") != []
+        clock.advance(timedelta(minutes=1, seconds=1))
+        assert await scheduler.tick() == 1
+        assert await store.pending_timers("") == []
+        abandoned = [e for e in await store.audit_log() if e.action == "timer.abandoned"]
+        assert [(e.subject, e.detail) for e in abandoned] == [("flaky", {"kind": "pool.test"})]
     finally:
         await store.close()

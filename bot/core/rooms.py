@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.storage import JSON
 from bot.core.text import single_line
@@ -72,8 +73,10 @@ def topic(text: str) -> str:
 @dataclass(frozen=True)
 class RoomSpec:
     """What a room is: its id (``CR-42``), the channel name to ask for, its
-    topic, the people to invite (person ids), and the card under which it
-    runs where no channel can be made (that card's key)."""
+    topic, the people to invite (person ids), the card under which it runs
+    where no channel can be made (that card's key), when it was asked for (a
+    channel of its name made before then is someone else's), and the timer
+    kind fired once it is open (the feature then learns its place)."""
 
     room_id: str
     name: str
@@ -81,6 +84,8 @@ class RoomSpec:
     members: tuple[str, ...]
     fallback_card_key: str
     private: bool = False
+    asked_at: datetime | None = None
+    opened_timer: str = ""
 
     def to_json(self) -> JSON:
         return {
@@ -90,10 +95,13 @@ class RoomSpec:
             "members": list(self.members),
             "fallback": self.fallback_card_key,
             "private": self.private,
+            "asked_at": self.asked_at.isoformat() if self.asked_at else None,
+            "opened_timer": self.opened_timer,
         }
 
     @staticmethod
     def from_json(data: JSON) -> RoomSpec:
+        asked_at = data.get("asked_at")
         return RoomSpec(
             room_id=str(data["room"]),
             name=str(data["name"]),
@@ -101,7 +109,15 @@ class RoomSpec:
             members=tuple(str(m) for m in data.get("members", [])),
             fallback_card_key=str(data["fallback"]),
             private=bool(data.get("private", False)),
+            asked_at=datetime.fromisoformat(str(asked_at)) if asked_at else None,
+            opened_timer=str(data.get("opened_timer") or ""),
         )
+
+
+def room_marker(delivery_id: str) -> str:
+    """What a room channel's purpose carries to say which room item made it
+    (so a later attempt of that item, and only that item, takes it as its own)."""
+    return f"playcaller-room:{delivery_id}"
 
 
 def fallback_place(card_ref: JSON, card_key: str) -> JSON:

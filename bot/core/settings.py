@@ -98,6 +98,8 @@ class CrisisRooms:
     slack_channels: bool = True
     name: str = "crisis-{incident}-{playbook}"
     private: bool = False
+    # A room channel is archived once the incident's summary is posted in it.
+    archive_on_resolve: bool = True
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,6 +82,10 @@ class Turn:
         # The page channels beyond chat this deployment has (email, webhook, pagerduty).
         self.pagers = pagers
         self._turns: Turns = turns or NoTurns()
+        # How many turns on keys this turn holds, and the answers to the
+        # actor that wait for their release (see :meth:`hold`).
+        self._holding = 0
+        self._held_answers: list[Callable[[], Awaitable[None]]] = []
         self._buffer = _Buffer()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
@@ -119,10 +123,25 @@ class Turn:
         """The injected clock's time."""
         return self.clock.now()
 
-    def hold(self, key: str) -> contextlib.AbstractAsyncContextManager[Slot]:
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[Slot]:
         """Hold ``key``'s turn in this process for this turn (see
-        :mod:`bot.core.taking`): a second holder waits for the first."""
-        return self._turns.hold(key, self)
+        :mod:`bot.core.taking`): a second holder waits for the first.
+
+        Answers to the actor given meanwhile (``say``, ``reply``,
+        ``open_form``) go out once the last held turn is released: a slow
+        Slack or Teams answer must not keep the next decision on the key
+        waiting. (A holder that fails drops them; the failure is answered.)"""
+        async with self._turns.hold(key, self) as slot:
+            self._holding += 1
+            try:
+                yield slot
+            finally:
+                self._holding -= 1
+        if not self._holding:
+            answers, self._held_answers = self._held_answers, []
+            for answer in answers:
+                await answer()
 
     def held(self, key: str) -> Slot | None:
         """``key``'s slot if this turn holds it now."""
@@ -137,17 +156,21 @@ class Turn:
     async def say(self, text: str, *, ephemeral: bool = True, tone: Tone = Tone.NEUTRAL) -> None:
         """A short text answer to the actor: ``Tone.GOOD`` for a success,
         ``Tone.ATTENTION`` for a refusal or an error."""
-        await self.responder.reply(
-            self.event, Card(title="", blocks=(TextBlock(text, tone=tone),)), ephemeral=ephemeral
-        )
+        await self.reply(Card(title="", blocks=(TextBlock(text, tone=tone),)), ephemeral=ephemeral)
 
     async def reply(self, card: Card, *, ephemeral: bool = False) -> None:
         """Answer with a card in the event's conversation."""
-        await self.responder.reply(self.event, card, ephemeral=ephemeral)
+        await self._answer(lambda: self.responder.reply(self.event, card, ephemeral=ephemeral))
 
     async def open_form(self, form: Form) -> None:
         """Show a form to the actor."""
-        await self.responder.open_form(self.event, form)
+        await self._answer(lambda: self.responder.open_form(self.event, form))
+
+    async def _answer(self, send: Callable[[], Awaitable[None]]) -> None:
+        if self._holding:
+            self._held_answers.append(send)  # (sent when the turn is released)
+        else:
+            await send()
 
     # -- durable effects ----------------------------------------------------
 
@@ -214,6 +237,12 @@ class Turn:
         if members:
             body = {"members": list(dict.fromkeys(members))}
             self._outbox_items("invite", f"room:{room_id}", body, None, INTERACTIVE)
+
+    def archive_room(self, room_id: str, after_card_key: str) -> None:
+        """Archive a room's channel once the card ``after_card_key`` (posted
+        in it) is out; nothing where the room is a thread."""
+        body = {"after": after_card_key}
+        self._outbox_items("archive", f"room:{room_id}", body, None, ROUTINE)
 
     def page(self, page: Page, channel: str) -> None:
         """Send ``page`` over ``channel`` through the outbox's page lane, with

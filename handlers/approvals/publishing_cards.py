@@ -35,7 +35,14 @@ def publishing_buttons(draft: Draft) -> tuple[Button, ...]:
 
 
 def too_late_note(draft: Draft, settings: Settings) -> TextBlock | None:
-    """A cancel that came after the publishing system took the post."""
+    """What the publishing system did with a POST in flight when it was
+    cancelled: took it (the cancel came too late), or refused it."""
+    if (refused := rules.refused_after_cancel(draft)) is not None:
+        return TextBlock(
+            f"The publishing system had already received it and refused it "
+            f"{local_time(settings, refused.at)}: {refused.note}. Nothing was published.",
+            tone=Tone.NEUTRAL,
+        )
     cancel = rules.cancelled_too_late(draft)
     published = draft.last("published")
     if cancel is None or published is None:
@@ -69,6 +76,9 @@ def publishing_card(
         by=person_name(settings, who.by) if (who := late or about) else "",
         at=local_time(settings, when.at) if when else "",
         too_late=late is not None,
+        refused_at=local_time(settings, refused.at)
+        if (refused := rules.refused_after_cancel(draft))
+        else "",
     )
     tone = {
         DraftState.FAILED: Tone.ATTENTION,

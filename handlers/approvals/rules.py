@@ -311,6 +311,12 @@ def settle(
         # the post is public, so the draft says so rather than "cancelled".
         history = (*draft.history, Decision("published", "system", now, version, url or ""))
         return draft.evolve(state=DraftState.PUBLISHED, history=history, published_url=url)
+    if draft.state is DraftState.CANCELLED and reason and _cancelled_on_its_way(draft):
+        # Cancelled while its POST was in flight, and the receiver refused
+        # it: nothing is public and the draft stays cancelled, but the
+        # refusal is kept beside the cancel (once: it ends the "on its way").
+        history = (*draft.history, Decision("publish_failed", "system", now, version, reason))
+        return draft.evolve(failure=reason, history=history)
     if draft.state is not DraftState.APPROVED:
         return Refusal("decided", draft)
     if reason is None:
@@ -356,6 +362,22 @@ def cancel(
         return Refusal("not_author", draft)
     history = (*draft.history, Decision("cancelled", person, now, draft.current.number))
     return draft.evolve(state=DraftState.CANCELLED, history=history)
+
+
+def _cancelled_on_its_way(draft: Draft) -> bool:
+    """The draft's last step is a cancel of a publication on its way (not of
+    a failed one, whose POST was answered already)."""
+    steps = [d.what for d in draft.history[-2:]]
+    return steps[-1:] == ["cancelled"] and steps[:1] != ["publish_failed"]
+
+
+def refused_after_cancel(draft: Draft) -> Decision | None:
+    """The receiver's refusal of a POST that was in flight when it was
+    cancelled (a cancelled draft whose last step is that refusal)."""
+    if draft.state is not DraftState.CANCELLED or not draft.history:
+        return None
+    last = draft.history[-1]
+    return last if last.what == "publish_failed" else None
 
 
 def cancelled_too_late(draft: Draft) -> Decision | None:

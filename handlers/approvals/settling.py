@@ -8,7 +8,9 @@ withdraws the outbox item (``Store.cancel_outbox``): the handler does it
 right after the write and cancels the timer, and if the process dies in
 between the timer does it. A POST already in flight cannot be called back,
 so its settlement is recorded as it happened: a receiver that took it makes
-the draft published, and the cards say the cancel came too late."""
+the draft published, and the cards say the cancel came too late; a receiver
+that refused it leaves the draft cancelled, and the refusal is audited (with
+who cancelled) and shown on the cards."""
 
 from __future__ import annotations
 
@@ -66,12 +68,15 @@ async def on_settled(turn: Turn, event: PublicationSettled) -> None:
                 **({"cancel_too_late": True} if late else {}),
             )
         else:
+            cancel = before.last("cancelled") if late else None
             turn.audit(
                 "draft.publish_failed",
                 subject(after),
                 version=event.version,
                 reason=reason,
                 attempts=event.attempts,
+                # The receiver refused a POST that was in flight when it was cancelled.
+                **({"after_cancel": True, "cancelled_by": cancel.by} if cancel else {}),
             )
         show(turn, after, mention)
         # The author's card from the release, in place (one card per draft:

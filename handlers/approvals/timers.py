@@ -5,6 +5,8 @@ published, and its author is told."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.cards import Card, TextBlock, Tone
 from bot.core.events import TimerFired
 from bot.core.storage import Timer
@@ -26,6 +28,18 @@ from handlers.triage.cards import names
 REMIND = "approvals.remind"
 EXPIRE = "approvals.expire"
 CUTOFF = "approvals.cutoff"
+
+
+def with_note(card: Card, text: str, tone: Tone, *, card_key: str | None) -> Card:
+    """The approval card for one approver, with why they get it on top (and
+    without the details and rows only the shared card shows)."""
+    return replace(
+        card,
+        blocks=(TextBlock(text, tone=tone), *card.blocks),
+        details=(),
+        rows=(),
+        card_key=card_key,
+    )
 
 
 def step_timers(draft: Draft) -> list[Timer]:
@@ -77,19 +91,8 @@ async def on_remind(turn: Turn, timer: TimerFired) -> None:
     )
     text = turn.render("approvals/reminder.txt", left=step.due_at - turn.now(), step=step.name)
     for person in rules.eligible(step, draft):
-        turn.dm(
-            person,
-            Card(
-                title=card.title,
-                badges=card.badges,
-                blocks=(TextBlock(text, tone=Tone.WARNING), *card.blocks),
-                fields=card.fields,
-                buttons=card.buttons,
-                overflow=card.overflow,
-                context=card.context,
-                at=card.at,
-            ),
-        )
+        # A message of its own (no card key): the reminder is not updated with the card.
+        turn.dm(person, with_note(card, text, Tone.WARNING, card_key=None))
     turn.audit("draft.reminder", subject(draft), step=step.name)
 
 
@@ -119,17 +122,7 @@ async def on_expire(turn: Turn, timer: TimerFired) -> None:
                 continue
             turn.dm(
                 person,
-                Card(
-                    title=card.title,
-                    badges=card.badges,
-                    blocks=(TextBlock(text, tone=Tone.ATTENTION), *card.blocks),
-                    fields=card.fields,
-                    buttons=card.buttons,
-                    overflow=card.overflow,
-                    context=card.context,
-                    at=card.at,
-                    card_key=card.card_key,
-                ),
+                with_note(card, text, Tone.ATTENTION, card_key=card.card_key),
                 priority=INTERACTIVE,
             )
 

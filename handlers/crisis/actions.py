@@ -4,6 +4,7 @@ Show), resolving with its summary, and the escalation timer."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.core.cards import Choice, Form, Input, InputKind, Tone
 from bot.core.errors import InvalidInput
@@ -33,7 +34,7 @@ from handlers.crisis.flow import (
 from handlers.crisis.incident import Incident
 from handlers.crisis.pages import person_channels
 from handlers.crisis.statements import sync_publishing
-from handlers.crisis.summary_card import summary_card
+from handlers.crisis.summary_card import summary_card, summary_key
 
 log = logging.getLogger(__name__)
 RUNNING = "run an incident"
@@ -130,6 +131,9 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
         summary = summary_card(after, title=title, settings=turn.settings, templates=turn.templates)
         if room is not None:
             rooms.post(turn, after.id, summary, priority=ROUTINE)
+            if room == "channel" and turn.settings.crisis_rooms.archive_on_resolve:
+                # Once the summary is in it: the room's work is done.
+                turn.archive_room(after.id, after_card_key=summary_key(after))
         else:
             turn.reply_in_thread(card_key(after), summary)
 
@@ -144,6 +148,24 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
             turn.render("crisis/done.txt", what="resolved", incident=done.id, room=room),
             tone=Tone.GOOD,
         )
+
+
+@router.timer(rooms.OPENED)
+async def on_room_opened(turn: Turn, timer: TimerFired) -> None:
+    """The room is open: where it is a channel of its own, the incident card
+    links to it (on every later update too)."""
+    channel = rooms.channel_of(timer.payload.get("place"))
+    incident_id = timer.payload.get("room")
+    if channel is None or not isinstance(incident_id, str):
+        return
+    room_channel, room_name = channel
+
+    def linked(incident: Incident) -> Incident | rules.Refusal:
+        if (incident.room_channel, incident.room_name) == channel:
+            return rules.Refusal("unchanged", incident)
+        return replace(incident, room_channel=room_channel, room_name=room_name)
+
+    await transition(turn, incident_id, linked)
 
 
 @router.action("crisis.timeline", permission=Permission.CRISIS, doing=FOLLOWING)

@@ -8,7 +8,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from bot.core.cards import Badge, BlockStyle, Button, ButtonStyle, Card, Field, Row, TextBlock, Tone
+from bot.core.cards import (
+    Badge,
+    BlockStyle,
+    Button,
+    ButtonStyle,
+    Card,
+    Field,
+    Row,
+    TextBlock,
+    Tone,
+    link,
+)
 from bot.core.playbook import Playbook, Severity
 from bot.core.ports import Templates
 from bot.core.settings import Settings
@@ -26,6 +37,10 @@ CHANNEL_WORDS = {"chat": "chat", "email": "e-mail", "webhook": "webhook", "pager
 # The timeline card shows the latest entries; the post-incident summary has all.
 TIMELINE_ROWS = 30
 _MINUTE = timedelta(minutes=1)
+
+
+# Opens a Slack channel by its id in the reader's own workspace.
+SLACK_CHANNEL = "https://slack.com/app_redirect?channel="
 
 
 def card_key(incident: Incident) -> str:
@@ -118,6 +133,13 @@ def paged_line(
     )
 
 
+def room_link(incident: Incident) -> Button:
+    """**Room: #name**, opening the incident's room channel: the address is
+    made from the channel's id (as Slack gave it), the name is the one the
+    bot asked for; nothing of the incident's own text is in either."""
+    return link(f"Room: #{incident.room_name}", SLACK_CHANNEL + incident.room_channel)
+
+
 def incident_card(
     incident: Incident,
     *,
@@ -197,6 +219,8 @@ def incident_card(
         )
         if incident.state is IncidentState.DECLARED:
             buttons = (*buttons, Button("Mitigated", "crisis.mitigated", button_value(incident)))
+    if incident.room_channel:
+        buttons = (*buttons, room_link(incident))
     fields = [
         Field("Lead", person_name(settings, incident.lead)),
         Field("Accounts", ", ".join(incident.accounts) or "none named"),

@@ -155,6 +155,10 @@ class Incident:
     held_posts: tuple[HeldPost, ...] = ()
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
+    # The incident's room channel where a platform made one (Slack): its id
+    # and name, for the link on the card.
+    room_channel: str = ""
+    room_name: str = ""
     version: int = 0  # the store version it was read at (0: not stored yet)
 
     @property

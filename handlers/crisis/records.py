@@ -113,6 +113,7 @@ def to_record(incident: Incident) -> Record:
         ],
         "mitigated_at": _iso(incident.mitigated_at),
         "resolved_at": _iso(incident.resolved_at),
+        "room": {"channel": incident.room_channel, "name": incident.room_name},
     }
     return Record(KIND, incident.id, data, incident.version, tags_for(incident))
 
@@ -188,6 +189,8 @@ def from_record(record: Record) -> Incident:
         ),
         mitigated_at=_dt(d["mitigated_at"]),
         resolved_at=_dt(d["resolved_at"]),
+        room_channel=str((d.get("room") or {}).get("channel") or ""),
+        room_name=str((d.get("room") or {}).get("name") or ""),
         version=record.version,
     )
 

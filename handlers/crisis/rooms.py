@@ -11,12 +11,35 @@ stored under ``room:CR-N`` and found again by the commands typed in it.
 
 from __future__ import annotations
 
+import re
+
 from bot.core.cards import Card
-from bot.core.rooms import RoomSpec, channel_name, is_fallback, place_matches, room_key, topic
+from bot.core.rooms import (
+    RoomSpec,
+    channel_name,
+    is_fallback,
+    place_matches,
+    room_key,
+    slug,
+    topic,
+)
 from bot.core.turn import INTERACTIVE, Turn
 from handlers.crisis.cards import card_key
 from handlers.crisis.incident import Incident
 from handlers.crisis.records import KIND, from_record
+
+# The timer the outbox fires once a room is open (its place in the payload).
+OPENED = "crisis.room_opened"
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+def channel_of(place: object) -> tuple[str, str] | None:
+    """The room channel's id and name at a stored place, where the room is a
+    channel of its own (Slack); None for a thread, or anything malformed."""
+    if not isinstance(place, dict) or is_fallback(place):
+        return None
+    channel, name = str(place.get("channel") or ""), slug(str(place.get("name") or ""))
+    return (channel, name) if _CHANNEL_ID.match(channel) and name else None
 
 
 def spec_for(turn: Turn, incident: Incident, title: str) -> RoomSpec:
@@ -50,6 +73,8 @@ def spec_for(turn: Turn, incident: Incident, title: str) -> RoomSpec:
         members=members(incident),
         fallback_card_key=card_key(incident),
         private=rooms.private,
+        asked_at=turn.now(),
+        opened_timer=OPENED,
     )
 
 

@@ -12,6 +12,11 @@ from handlers.crisis.incident import Incident
 from handlers.crisis.summary import figures
 
 
+def summary_key(incident: Incident) -> str:
+    """The summary card's key: its room is archived only once it is out."""
+    return f"crisis-summary:{incident.id}"
+
+
 def summary_card(
     incident: Incident, *, title: str, settings: Settings, templates: Templates
 ) -> Card:
@@ -64,4 +69,5 @@ def summary_card(
             Field("Pages sent", f"{numbers.pages_sent}, {numbers.escalations} escalation step(s)"),
         ),
         at=incident.resolved_at,
+        card_key=summary_key(incident),
     )

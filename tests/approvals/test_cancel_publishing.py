@@ -1,7 +1,8 @@
 """Cancel publishing (webhook mode), through the console on SQLite and Redis,
 against the loopback receiver: a publication still retrying is withdrawn and
 never POSTed again; a cancel racing a POST that goes through ends published,
-and the cards say the cancel came too late; a crash between the cancelling
+and the cards say the cancel came too late; one racing a POST the receiver
+refuses stays cancelled, with the refusal audited and shown; a crash between the cancelling
 write and the withdrawal is caught up by the write's own timer."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import pytest
 from bot.core.events import Action
 from bot.core.publishing import PUBLISH_LANE
 from bot.external_sends import ExternalSender
+from handlers.approvals import rules
 from handlers.approvals.records import DraftState
 from tests.approvals.test_approval_flow import click_as, only_draft, submitted
-from tests.conftest import Chat
+from tests.conftest import START, Chat
 from tests.fakes.webhook_receiver import FakeReceiver
 
 HOSTILE = "Hi @dana <!channel> so *sorry* about _that_, the refund is on its way <@U0ADA>"
@@ -123,6 +125,45 @@ async def test_cancel_racing_a_post_that_goes_through_ends_published(
     assert "Already published 09:00: it is public and can no longer be cancelled" in await told(
         chat, late
     )
+
+
+async def test_a_refusal_that_answers_a_cancelled_post_is_audited_and_shown(
+    chat: Chat, receiver: FakeReceiver, lane: ExternalSender
+) -> None:
+    await submitted(chat)
+    draft = await only_draft(chat)
+    receiver.gate_refusal_next(422, "duplicate content <!channel>")
+    await chat.run("as maria", "click Approve #2")
+    sending = asyncio.create_task(lane.drain())
+    await receiver.held.wait()  # the POST is in flight; the receiver's answer waits
+    approval = numbered(chat, "for approval")
+    author = numbered(chat, "Publishing")
+    out = await chat.run("as sam", f"click Cancel publishing #{author}")
+    assert "Cancelled publishing" in out
+    receiver.open_gate()
+    assert await sending == 1
+    await chat.run("advance 1s")
+    cancelled = await only_draft(chat)
+    assert cancelled.state is DraftState.CANCELLED
+    assert receiver.published == []
+    said = (
+        "The publishing system had already received it and refused it 09:00: "
+        "duplicate content <!channel>. Nothing was published."
+    )
+    assert f"Publishing cancelled by Sam Okafor 09:00. {said}" in chat.card(author)
+    assert said in chat.card(approval)
+    assert "[Retry]" not in chat.card(author) and "[Retry]" not in chat.card(approval)
+    log = await chat.store.audit_log(f"draft:{draft.id}")
+    assert [(e.action, e.actor) for e in log][-2:] == [
+        ("draft.cancelled", "sam"),
+        ("draft.publish_failed", "system"),
+    ]
+    assert log[-1].detail["reason"] == "duplicate content <!channel>"
+    assert log[-1].detail["after_cancel"] is True
+    assert log[-1].detail["cancelled_by"] == "sam"
+    # The same answer delivered again is recorded once.
+    again = rules.settle(cancelled, 1, cancelled.publish_round, START, None, "duplicate content")
+    assert isinstance(again, rules.Refusal)
 
 
 async def test_a_crash_between_the_cancel_and_the_withdrawal_is_caught_up(

@@ -6,18 +6,15 @@ the thread under the hub card when Slack does not permit a channel."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from bot.app import Loaded
 from bot.core.rooms import room_key
 from bot.intake.feed import parse_mention
 from handlers.crisis.records import KIND, from_record
-from tests.fakes import slack_requests as slack
-from tests.slack.slack_rig import SECRET, SlackRig, slack_rig
+from tests.slack.slack_rig import SlackRig
 
 HUB = "C0HUB"
 ROOM = "crisis-cr-1-service-outage"
@@ -32,45 +29,20 @@ def shown(value: Any) -> str:
 
 
 @pytest.fixture
-async def rig(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[SlackRig]:
-    async with slack_rig(loaded, *store_backend) as opened:
-        opened.fake.add_user("U0PRIYA", "priya", "priya@example.com")
-        opened.fake.add_user("U0LEE", "lee", "lee@example.com")
-        yield opened
+def rig(slack_crisis: SlackRig) -> SlackRig:
+    return slack_crisis
 
 
 async def command(
     rig: SlackRig, text: str, *, channel: str = HUB, user: str = "U0PRIYA", name: str = "priya"
 ) -> None:
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/crisis",
-            text=text,
-            user_id=user,
-            user_name=name,
-            channel_id=channel,
-            channel_name="somewhere",
-        )
+    await rig.slash(
+        text, command="/crisis", user=user, name=name, channel=channel, channel_name="somewhere"
     )
-    assert status == 200
-    await rig.settle()
 
 
 async def declared(rig: SlackRig, text: str = DECLARE) -> None:
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/playcaller",
-            text="link hub",
-            user_id="U0ADA",
-            user_name="ada",
-            channel_id=HUB,
-            channel_name="hub",
-        )
-    )
-    assert status == 200
-    await rig.settle()
+    await rig.slash("link hub")
     await command(rig, text)
 
 
@@ -199,18 +171,7 @@ async def test_when_slack_refuses_a_channel_the_incident_runs_in_the_hub_thread(
 async def test_a_risky_mention_for_an_affected_spoke_is_also_posted_in_the_room(
     rig: SlackRig,
 ) -> None:
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/playcaller",
-            text="link care",
-            user_id="U0ADA",
-            user_name="ada",
-            channel_id="C0CARE",
-            channel_name="care",
-        )
-    )
-    assert status == 200
+    await rig.slash("link care", channel="C0CARE", channel_name="care")
     await declared(rig)
     room = rig.fake.channel_named(ROOM)
     assert room is not None

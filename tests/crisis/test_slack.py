@@ -5,16 +5,14 @@ a checklist tick and resolve, all as valid Block Kit with no mrkdwn."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from bot.app import Loaded
 from handlers.crisis.records import KIND, from_record
 from tests.fakes import slack_requests as slack
-from tests.slack.slack_rig import SECRET, SlackRig, assert_no_mrkdwn_but_dates, slack_rig
+from tests.slack.slack_rig import SECRET, SlackRig, assert_no_mrkdwn_but_dates
 
 HUB = "C0HUB"
 
@@ -24,31 +22,12 @@ def shown(value: Any) -> str:
 
 
 @pytest.fixture
-async def rig(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[SlackRig]:
-    async with slack_rig(loaded, *store_backend) as opened:
-        opened.fake.add_user("U0PRIYA", "priya", "priya@example.com")
-        opened.fake.add_user("U0LEE", "lee", "lee@example.com")
-        yield opened
+def rig(slack_crisis: SlackRig) -> SlackRig:
+    return slack_crisis
 
 
 async def command(rig: SlackRig, user: str, name: str, text: str, command: str = "/crisis") -> None:
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command=command,
-            text=text,
-            user_id=user,
-            user_name=name,
-            channel_id=HUB,
-            channel_name="hub",
-        )
-    )
-    assert status == 200
-    await settle(rig)
-
-
-async def settle(rig: SlackRig) -> None:
-    await rig.settle()
+    await rig.slash(text, command=command, user=user, name=name)
 
 
 def button(message: dict[str, Any], label: str) -> dict[str, Any]:
@@ -75,25 +54,13 @@ async def click(rig: SlackRig, message: dict[str, Any], label: str, user: str) -
         )
     )
     assert status == 200
-    await settle(rig)
+    await rig.settle()
 
 
 async def test_declare_page_ack_escalate_tick_and_resolve_on_slack(rig: SlackRig) -> None:
     await command(rig, "U0ADA", "ada", "link hub", command="/playcaller")
     # The modal: the playbooks, a summary, the severity and every variable.
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/crisis",
-            text="",
-            user_id="U0PRIYA",
-            user_name="priya",
-            channel_id=HUB,
-            channel_name="hub",
-        )
-    )
-    assert status == 200
-    await settle(rig)
+    await command(rig, "U0PRIYA", "priya", "")
     [opened] = rig.fake.calls_to("views.open")
     view = opened.args["view"]
     assert view["callback_id"] == "crisis.declare"
@@ -133,7 +100,7 @@ async def test_declare_page_ack_escalate_tick_and_resolve_on_slack(rig: SlackRig
         )
     )
     assert status == 200
-    await settle(rig)
+    await rig.settle()
     record = await rig.runtime.store.get(KIND, "CR-1")
     assert record is not None
     card = rig.posted(HUB)[-1]
@@ -149,7 +116,7 @@ async def test_declare_page_ack_escalate_tick_and_resolve_on_slack(rig: SlackRig
     # Five minutes without an acknowledgement: a reminder DM.
     rig.manual_clock.advance(timedelta(minutes=5))
     await rig.runtime.scheduler().tick()
-    await settle(rig)
+    await rig.settle()
     pages = [m for m in rig.posted() if m["channel"].startswith("D")]
     assert len(pages) == 2 and "Reminder 1" in shown(pages[1]["blocks"])
     await click(rig, pages[1], "Acknowledge", "U0MARIA")
@@ -200,7 +167,7 @@ async def test_holding_statement_through_approval_on_slack(rig: SlackRig) -> Non
     assert 'Statement \\"first\\" on @acme: awaiting Maria Lopez (Coach)' in shown(latest["blocks"])
     await click(rig, x_card, "Approve", "U0MARIA")
     await rig.runtime.scheduler().tick()
-    await settle(rig)
+    await rig.settle()
     latest = [u for u in rig.updates() if u["channel"] == HUB][-1]
     assert 'Statement \\"first\\" on @acme: approved by Maria Lopez' in shown(latest["blocks"])
     for message in [*rig.posted(), *rig.updates()]:

@@ -24,7 +24,9 @@ closes the connection without an answer: the client cannot tell it worked.
 receiver is closed (a test kills the sender meanwhile); ``held`` is set once
 such a request was published. ``gate_after_publish_next()`` publishes, sets
 ``held`` and answers 200 only once ``open_gate()`` is called: a POST that is
-in flight while the test does something, and then goes through.
+in flight while the test does something, and then goes through;
+``gate_refusal_next(status, reason)`` does the same but publishes nothing and
+answers the 4xx.
 """
 
 from __future__ import annotations
@@ -123,6 +125,10 @@ class FakeReceiver:
         self._gate.clear()
         self._faults.append(_Fault("gate"))
 
+    def gate_refusal_next(self, status: int = 422, reason: str = "rejected") -> None:
+        self._gate.clear()
+        self._faults.append(_Fault("gate_reject", status=status, reason=reason))
+
     def open_gate(self) -> None:
         self._gate.set()
 
@@ -184,6 +190,10 @@ class FakeReceiver:
             return web.json_response(
                 {"error": "slow down"}, status=429, headers={"Retry-After": fault.retry_after}
             )
+        if fault.kind == "gate_reject":
+            self.held.set()
+            await self._gate.wait()
+            return self._answer(key, body, fault.status, {"error": fault.reason})
         if fault.kind == "reject":
             return self._answer(key, body, fault.status, {"error": fault.reason})
         return self._answer(key, body, fault.status, {"error": "internal error"})

@@ -23,6 +23,7 @@ from bot.platforms.slack.platform import SlackPlatform, SlackSettings
 from bot.runtime import Runtime
 from bot.store import open_store
 from tests.conftest import SCHEMAS, START
+from tests.fakes import slack_requests as slack
 from tests.fakes.slack_api import FakeSlack
 
 SECRET = "test-signing-secret"
@@ -117,6 +118,32 @@ class SlackRig:
             ) as response,
         ):
             return response.status, await response.text()
+
+    async def slash(
+        self,
+        text: str,
+        *,
+        command: str = "/playcaller",
+        user: str = "U0ADA",
+        name: str = "ada",
+        channel: str = "C0HUB",
+        channel_name: str = "hub",
+    ) -> None:
+        """A signed slash command from ``user`` in ``channel``: acknowledged,
+        and its work done (Ada, an admin, in the hub unless told otherwise)."""
+        status, _ = await self.send(
+            slack.slash_command(
+                SECRET,
+                command=command,
+                text=text,
+                user_id=user,
+                user_name=name,
+                channel_id=channel,
+                channel_name=channel_name,
+            )
+        )
+        assert status == 200
+        await self.settle()
 
     async def settle(self, max_rounds: int = 200) -> None:
         """Finish acknowledged work and deliver the outbox, letting paced time pass."""

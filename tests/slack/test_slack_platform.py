@@ -40,19 +40,7 @@ async def rig(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[S
 
 
 async def link_care(rig: SlackRig) -> None:
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/playcaller",
-            text="link care",
-            user_id="U0ADA",
-            user_name="ada",
-            channel_id=CARE,
-            channel_name="care",
-        )
-    )
-    assert status == 200
-    await rig.settle()
+    await rig.slash("link care", channel=CARE, channel_name="care")
 
 
 async def post_mention(rig: SlackRig, **changes: Any) -> dict[str, Any]:
@@ -401,12 +389,9 @@ async def test_enterprise_grid_payloads_work(rig: SlackRig) -> None:
 async def test_triage_command_lists_the_queue(rig: SlackRig) -> None:
     await link_care(rig)
     await post_mention(rig)
-    await rig.send(
-        slack.slash_command(
-            SECRET, user_id="U0ALEX", user_name="alex", channel_id=CARE, channel_name="care"
-        )
+    await rig.slash(
+        "", command="/triage", user="U0ALEX", name="alex", channel=CARE, channel_name="care"
     )
-    await rig.settle()
     [queue] = rig.ephemerals("U0ALEX")
     assert "Triage queue: Customer Care" in queue
     rig.validate_everything_sent()
@@ -482,18 +467,14 @@ async def test_the_sla_reminder_is_a_reply_in_the_cards_thread(rig: SlackRig) ->
 
 
 async def test_ask_answers_with_its_source_in_slack(rig: SlackRig) -> None:
-    await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/ask",
-            text="a reporter just DMed me on linkedin, what now?",
-            user_id="U0JO",
-            user_name="jo",
-            channel_id="D0JO",
-            channel_name="directmessage",
-        )
+    await rig.slash(
+        "a reporter just DMed me on linkedin, what now?",
+        command="/ask",
+        user="U0JO",
+        name="jo",
+        channel="D0JO",
+        channel_name="directmessage",
     )
-    await rig.settle()
     [answer] = rig.ephemerals("U0JO")
     assert "From the guidelines: When a journalist contacts you" in answer
     blocks = json.dumps([c.args for c in rig.fake.calls_to("chat.postEphemeral")])

@@ -110,19 +110,7 @@ HUB = "C0HUB"
 async def test_slack_burst(slack_on: SlackRig) -> None:
     rig = slack_on
     for channel, spoke in ((CARE, "care"), (HUB, "hub")):
-        status, _ = await rig.send(
-            slack.slash_command(
-                SECRET,
-                command="/playcaller",
-                text=f"link {spoke}",
-                user_id="U0ADA",
-                user_name="ada",
-                channel_id=channel,
-                channel_name=spoke,
-            )
-        )
-        assert status == 200
-    await rig.settle()
+        await rig.slash(f"link {spoke}", channel=channel, channel_name=spoke)
     hub_before = len(rig.posted(HUB))
     before = len(rig.posted(CARE))
     assert await send_burst(rig.runtime, TOTAL) == TOTAL
@@ -302,19 +290,7 @@ async def test_slack_two_responders_claim_one_group_at_once(slack_on: SlackRig) 
     from handlers.surge.records import CLAIM_KIND
 
     rig = slack_on
-    status, _ = await rig.send(
-        slack.slash_command(
-            SECRET,
-            command="/playcaller",
-            text="link care",
-            user_id="U0ADA",
-            user_name="ada",
-            channel_id=CARE,
-            channel_name="care",
-        )
-    )
-    assert status == 200
-    await rig.settle()
+    await rig.slash("link care", channel=CARE, channel_name="care")
     assert await send_burst(rig.runtime, 60, per_request=60) == 60
     await rig.settle()
     await refresh(rig.runtime, rig.manual_clock.advance, rig.settle)

@@ -150,10 +150,13 @@ class SlackDelivery:
         return await self._post(conversation, card, delivery_id, attempt)
 
     async def open_room(self, spec: RoomSpec, *, delivery_id: str, attempt: int) -> JSON | None:
-        return await self.rooms.open_room(spec)
+        return await self.rooms.open_room(spec, delivery_id)
 
     async def invite(self, place: JSON, person_ids: Sequence[str]) -> None:
         await self.rooms.invite(place, person_ids)
+
+    async def archive(self, place: JSON) -> None:
+        await self.rooms.archive(place)
 
     async def _post(
         self, conversation: Conversation, card: Card, delivery_id: str, attempt: int

@@ -10,7 +10,7 @@ from bot.core.router import Route
 BOT_SCOPES = [
     "app_mentions:read",  # app_mention events
     "channels:history",  # find a post whose delivery was ambiguous (message metadata)
-    "channels:manage",  # crisis rooms: conversations.create, .invite, .setTopic
+    "channels:manage",  # crisis rooms: conversations.create, .invite, .setTopic, .archive
     "channels:read",  # conversations.list: find a room created by an attempt of unknown outcome
     "chat:write",
     "commands",

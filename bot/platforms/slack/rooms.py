@@ -3,26 +3,29 @@ invited (``conversations.invite``) and its topic set (``conversations.setTopic``
 
 Creating is the one call whose repeat would do harm (a second channel), so a
 repeat never creates blindly: when the name is taken, the channel of that
-name is looked up and, if this bot created it, it is the room (an earlier
-attempt made it and died before the outcome was stored). A name taken by
-someone else is tried again with ``-2``, ``-3``; when no name is free, or the
-workspace does not let the bot create channels, the room runs in the thread
-under its fallback card (``None``). Inviting and setting the topic are
-idempotent, so a repeat does them again.
+name is looked up, and it is the room only if this room's item made it: its
+purpose carries the item's marker (set right after creating), or, where the
+answer to the create was lost before the marker was set, this bot created it
+no earlier than the room was asked for. Any other channel of that name (an
+old room of an earlier CR-1, someone else's) is passed over for ``-2``,
+``-3``; when no name is free, or the workspace does not let the bot create
+channels, the room runs in the thread under its fallback card (``None``).
+Inviting, setting the topic and archiving are idempotent, so a repeat does
+them again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import RetryLater, Undeliverable
-from bot.core.rooms import RoomSpec, numbered
+from bot.core.rooms import RoomSpec, numbered, room_marker
 from bot.core.storage import JSON
 from bot.platforms.slack.errors import error_of
 from bot.platforms.slack.pacing import Pacer
@@ -51,6 +54,13 @@ NOT_PERMITTED = frozenset(
         "invalid_name_specials",
     }
 )
+# How much earlier than the room was asked for Slack may date a channel this
+# room made (clocks differ): a channel older than that is not this room's.
+CLOCK_SKEW = timedelta(minutes=5)
+# Slack will never let the bot archive this channel: no retry can change that.
+ARCHIVE_REFUSED = frozenset(
+    {"cant_archive_general", "cant_archive_required", "restricted_action", "missing_scope"}
+)
 # Inviting someone who cannot come is no reason to stop the others.
 INVITE_IGNORED = frozenset(
     {"already_in_channel", "cant_invite_self", "cant_invite", "user_not_found"}
@@ -66,8 +76,9 @@ class SlackRooms:
         self.pacer = pacer
         self._bot_user: str | None = None
 
-    async def open_room(self, spec: RoomSpec) -> JSON | None:
+    async def open_room(self, spec: RoomSpec, delivery_id: str) -> JSON | None:
         channel, name = None, ""
+        marker = room_marker(delivery_id)
         # Once per attempt, not per name: a paced retry starts again at the first name.
         await self.pacer.take("rooms", ROOM_SPACING)
         for attempt in range(1, NAME_TRIES + 1):
@@ -77,7 +88,7 @@ class SlackRooms:
             except SlackApiError as error:
                 _, code, _ = error_of(error)
                 if code == "name_taken":
-                    channel = await self._ours(name)
+                    channel = await self._ours(name, marker, spec.asked_at)
                     if channel is not None:
                         break
                     continue
@@ -91,6 +102,8 @@ class SlackRooms:
                     timedelta(seconds=2), f"conversations.create: {error!r}"
                 ) from error
             channel = str((created.get("channel") or {}).get("id") or "")
+            if channel:
+                await self._call("conversations_setPurpose", channel=channel, purpose=marker)
             break
         if not channel:
             log.warning("room %s runs in a thread: every name is taken", spec.room_id)
@@ -115,6 +128,21 @@ class SlackRooms:
                 "conversations_invite", channel=str(place["channel"]), users=batch, force=True
             )
 
+    async def archive(self, place: JSON) -> None:
+        """Archive the room channel at ``place``; archived already is done."""
+        channel = str(place["channel"])
+        try:
+            await self.client.conversations_archive(channel=channel)
+        except SlackApiError as error:
+            _, code, _ = error_of(error)
+            if code == "already_archived":
+                return
+            if code in ARCHIVE_REFUSED:
+                raise Undeliverable(f"Slack refused to archive the room ({code})") from error
+            await self.pacer.raise_for(error, "rooms")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RetryLater(timedelta(seconds=2), f"conversations.archive: {error!r}") from error
+
     async def _call(self, method: str, **args: object) -> None:
         try:
             await getattr(self.client, method)(**args)
@@ -137,8 +165,9 @@ class SlackRooms:
             self._bot_user = str(answer.get("user_id") or "")
         return self._bot_user
 
-    async def _ours(self, name: str) -> str | None:
-        """The channel called ``name`` if this bot created it."""
+    async def _ours(self, name: str, marker: str, asked_at: datetime | None) -> str | None:
+        """The channel called ``name`` if this room's item made it (see the
+        module's note)."""
         bot = await self._bot_user_id()
         cursor = ""
         while True:
@@ -155,10 +184,25 @@ class SlackRooms:
                 raise RetryLater(timedelta(seconds=2), f"conversations.list: {error!r}") from error
             for channel in page.get("channels") or []:
                 if channel.get("name") == name:
-                    return str(channel["id"]) if channel.get("creator") == bot else None
+                    return str(channel["id"]) if _made_by(channel, bot, marker, asked_at) else None
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 return None
+
+
+def _made_by(channel: JSON, bot: str, marker: str, asked_at: datetime | None) -> bool:
+    """Whether ``channel`` (from conversations.list) is the room whose item's
+    marker is ``marker``: marked with it, or unmarked, made by this bot and
+    no earlier than the room was asked for."""
+    if channel.get("creator") != bot:
+        return False
+    purpose = str((channel.get("purpose") or {}).get("value") or "")
+    if purpose.startswith(room_marker("")):
+        return purpose == marker
+    if asked_at is None:
+        return False  # (an item from before rooms were dated: never take a stranger)
+    created = float(channel.get("created") or 0)
+    return created >= (asked_at - CLOCK_SKEW).timestamp()
 
 
 def _escaped(text: str) -> str:

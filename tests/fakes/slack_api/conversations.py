@@ -1,11 +1,14 @@
-"""The fake Slack's channel methods: conversations.create, .invite, .setTopic
-and .list, with Slack's payloads and ``ok: false`` errors (name_taken,
-invalid_name_*, restricted_action, already_in_channel, cant_invite_self,
-channel_not_found, too_long)."""
+"""The fake Slack's channel methods: conversations.create, .invite, .setTopic,
+.setPurpose, .archive and .list, with Slack's payloads and ``ok: false``
+errors (name_taken, invalid_name_*, restricted_action, already_in_channel,
+cant_invite_self, channel_not_found, too_long, not_in_channel,
+already_archived, cant_archive_general). An archived channel is left out of
+.list with ``exclude_archived`` and refuses posts (is_archived)."""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from tests.fakes.slack_api.common import SlackError, truthy
@@ -28,9 +31,20 @@ class ConversationMethods(SlackState):
 
     # ------------------------------------------------------------------ seeding
 
-    def add_channel(self, name: str, *, creator: str = "U0SOMEONE") -> str:
-        """A channel that exists already (someone else's, by default)."""
-        return str(self._new_channel(name, creator, private=False)["id"])
+    def add_channel(
+        self,
+        name: str,
+        *,
+        creator: str = "U0SOMEONE",
+        created: int = 1700000000,
+        purpose: str = "",
+    ) -> str:
+        """A channel that exists already (someone else's, by default, made
+        at ``created``, seconds since the epoch, with ``purpose``)."""
+        channel = self._new_channel(name, creator, private=False)
+        channel["created"] = created
+        channel["purpose"] = {"value": purpose, "creator": creator, "last_set": created}
+        return str(channel["id"])
 
     def refuse_create(self, error: str | None) -> None:
         """Answer every conversations.create with ``error`` (e.g. restricted_action)."""
@@ -93,9 +107,35 @@ class ConversationMethods(SlackState):
         channel["topic"] = {"value": topic, "creator": self.bot_user_id, "last_set": 0}
         return {"ok": True, "channel": self._public_channel(channel)}
 
+    def _conversations_set_purpose(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._room(args)
+        purpose = str(args.get("purpose") or "")
+        if len(purpose) > MAX_TOPIC:
+            raise SlackError("too_long")
+        if self.bot_user_id not in channel["members"]:
+            raise SlackError("not_in_channel")
+        channel["purpose"] = {"value": purpose, "creator": self.bot_user_id, "last_set": 0}
+        return {"ok": True, "channel": self._public_channel(channel)}
+
+    def _conversations_archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._room(args)
+        if channel["is_archived"]:
+            raise SlackError("already_archived")
+        if channel.get("is_general"):
+            raise SlackError("cant_archive_general")
+        if self.bot_user_id not in channel["members"]:
+            raise SlackError("not_in_channel")
+        channel["is_archived"] = True
+        self.archived_channels.add(str(channel["id"]))
+        return {"ok": True}
+
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         limit = max(1, min(int(args.get("limit") or 100), 1000))
-        ordered = list(self.channels.values())
+        ordered = [
+            c
+            for c in self.channels.values()
+            if not (c["is_archived"] and truthy(args.get("exclude_archived")))
+        ]
         start = int(str(args.get("cursor") or "0").removeprefix("dGVhbTo") or 0)
         page = ordered[start : start + limit]
         following = start + limit
@@ -120,7 +160,7 @@ class ConversationMethods(SlackState):
             "is_im": False,
             "is_private": private,
             "is_archived": False,
-            "created": 1700000000,
+            "created": int(self.clock() if self.clock is not None else time.time()),
             "creator": creator,
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0},

@@ -37,6 +37,8 @@ class FakeSlack(MessageMethods, ViewMethods, SocketMode, ConversationMethods):
             "conversations.create": ("bot", self._conversations_create),
             "conversations.invite": ("bot", self._conversations_invite),
             "conversations.setTopic": ("bot", self._conversations_set_topic),
+            "conversations.setPurpose": ("bot", self._conversations_set_purpose),
+            "conversations.archive": ("bot", self._conversations_archive),
             "conversations.list": ("bot", self._conversations_list),
             "conversations.history": ("bot", self._conversations_history),
             "conversations.replies": ("bot", self._conversations_replies),

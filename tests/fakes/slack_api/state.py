@@ -41,6 +41,8 @@ class SlackState:
         self.bot_token = bot_token
         self.app_token = app_token
         self.known_channels: set[str] = set(known_channels)
+        # Archived channels: posting there is refused with is_archived.
+        self.archived_channels: set[str] = set()
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -138,6 +140,8 @@ class SlackState:
         known = self.known_channels
         if known and channel not in known and channel not in self.dm_channels:
             raise SlackError("channel_not_found")
+        if channel in self.archived_channels:
+            raise SlackError("is_archived")
         return channel
 
     def _blocks(self, args: dict[str, Any], error: str = "invalid_blocks") -> list[Any] | None:
