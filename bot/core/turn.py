@@ -288,8 +288,7 @@ class Turn:
         self._buffer.audit.append(entry)
 
     def add_counts(self, counts: Sequence[tuple[str, int]]) -> None:
-        """Add ``(counter, amount)`` pairs with the turn's next write (counted
-        exactly when it commits)."""
+        """Add ``(counter, amount)`` pairs with the turn's next write."""
         self._buffer.counts += counts
 
     async def insert(self, record: Record) -> Written:
@@ -353,8 +352,7 @@ class Turn:
         now = self.now()
         self._buffer.outbox += [
             OutboxItem(
-                # 128 random bits, as a uuid4 has 122 (without its overhead:
-                # intake queues thousands of cards a second).
+                # 128 random bits (a uuid4 has 122) without uuid4's overhead.
                 id=os.urandom(16).hex(),
                 platform=platform,
                 op=op,
@@ -391,8 +389,7 @@ class Turn:
 
 
 class _Buffer:
-    """A turn's effects until its next write, appended in place (one
-    :class:`Effects` is built per write, not one per effect)."""
+    """A turn's effects until its next write: one :class:`Effects` per write."""
 
     __slots__ = ("audit", "cancel_timers", "counts", "outbox", "timers")
 
