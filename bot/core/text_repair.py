@@ -43,3 +43,14 @@ def json_without_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [json_without_lone_surrogates(item) for item in value]
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def decoded_without_lone_surrogates(json_text: str, value: Any) -> Any:
+    """``value`` (``json_text`` decoded) with its strings repaired, walked only
+    when the text holds a surrogate escape: raw UTF-8 cannot carry one."""
+    if "\\u" not in json_text or _SURROGATE_ESCAPE.search(json_text) is None:
+        return value
+    return json_without_lone_surrogates(value)
