@@ -13,6 +13,13 @@ a fresh child process, so its peak RSS is its own.
     uv run python -m bench.intake --concurrency 8       # 8 ingest tasks in one loop
     uv run python -m bench.intake --backend sqlite --profile   # cProfile of the ingest loop
     uv run python -m bench.intake --stages              # CPU per ingest step, no store
+    uv run python -m bench.intake --raw-heap            # without serve's start-up GC settings
+
+The measured process is set up as ``serve`` and ``ingest`` set up theirs:
+once the runtime (and for ``http`` the app) is built, ``settle_heap`` freezes
+the start-up objects out of later garbage collections and raises the
+collection thresholds. ``--raw-heap`` leaves the collector as Python starts
+it, as this benchmark ran before (branch ``intake4``).
 
 Afterwards the store must hold exactly N open mentions (every generated key),
 N outbox posts for the console, 2N SLA timers and N audit entries. Temporary
@@ -25,6 +32,7 @@ import argparse
 import asyncio
 import cProfile
 import dataclasses
+import gc
 import io
 import json
 import math
@@ -318,6 +326,7 @@ async def run_backend(
     concurrency: int,
     profile: bool,
     path: str = "one",
+    settle: bool = True,
 ) -> Result:
     """Ingest the feed on one store by ``path``, then count what the store holds.
 
@@ -327,7 +336,7 @@ async def run_backend(
     real aiohttp server over loopback, the client in the same process (so its
     CPU counts against the rate too).
     """
-    from bot.app import load, open_runtime
+    from bot.app import load, open_runtime, settle_heap
     from bot.core.clock import SystemClock
     from bot.core.settings import SpikePolicy, SurgePolicy
     from bot.intake.feed import parse_mention
@@ -353,6 +362,8 @@ async def run_backend(
         profiler = cProfile.Profile() if profile else None
         if path == "http":
             served = await _serve_intake(runtime)
+        if settle:  # as serve and ingest do once they are built
+            settle_heap()
         with feed_path.open(encoding="utf-8") as feed:
 
             async def one_by_one() -> None:
@@ -562,9 +573,16 @@ def stage_timings(count: int) -> None:
         total = 0.0
         print(f" {title}:")
         for name, run in timed:
+            # Garbage collections land in whichever stage crosses a threshold
+            # (tens of microseconds per mention, in a different stage from one
+            # run to the next): collected before each stage, none during it.
+            # The whole-process paths measure the collector's share.
+            gc.collect()
+            gc.disable()
             began = time.process_time()
             run()
             spent = (time.process_time() - began) / count * 1e6
+            gc.enable()
             total += spent
             print(f"  {name:<28} {spent:7.0f} us")
         print(f"  {'total':<28} {total:7.0f} us")
@@ -583,6 +601,7 @@ def child_main(args: argparse.Namespace) -> int:
             args.concurrency,
             args.profile,
             args.path,
+            not args.raw_heap,
         )
     )
     print(json.dumps(asdict(result)))
@@ -620,6 +639,8 @@ def run_child(
         command += ["--pin-cpu", str(args.pin_cpu)]
     if args.profile:
         command.append("--profile")
+    if args.raw_heap:
+        command.append("--raw-heap")
     load = HostLoad()
     try:
         done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
@@ -698,6 +719,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pin-cpu", type=int, help="pin the measured process to this CPU")
     parser.add_argument("--profile", action="store_true", help="cProfile the ingest loop")
+    parser.add_argument(
+        "--raw-heap",
+        action="store_true",
+        help="leave the garbage collector as Python starts it (not as serve and ingest set it)",
+    )
     parser.add_argument(
         "--stages", action="store_true", help="time each ingest step without a store, then exit"
     )

@@ -76,7 +76,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bot.cli import GC_THRESHOLDS
+from bot.app import GC_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make bot/ and tests/ importable

@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from bot.app import (
     make_store,
     open_runtime,
     private_guidelines,
+    settle_heap,
     store_url,
 )
 from bot.core.clock import ManualClock, SystemClock
@@ -45,10 +45,6 @@ from bot.platforms.console.session import ConsoleSession
 from bot.resources import bundled
 
 log = logging.getLogger("playcaller")
-
-# A server allocates fast and keeps many short-lived objects in flight: collect
-# the youngest generation less often, and the full collection far less often.
-GC_THRESHOLDS = (50_000, 20, 100)
 
 # The demo's injected clock starts here, just after the sample feed's posts.
 DEMO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -343,6 +339,7 @@ async def _ingest(loaded: Loaded, path: Path, store: str | None, source: str | N
         loaded, store=make_store(store_url(store), source=_store_source(store)), clock=SystemClock()
     )
     await runtime.start()
+    settle_heap()
     stored = duplicates = refused = 0
     try:
         try:
@@ -452,12 +449,7 @@ def _serve(loaded: Loaded, listener: socket.socket, store: str | None) -> int:
             app.on_cleanup.append(lambda _: publisher.close())
         if pagers:
             app.on_cleanup.append(lambda _: app_cleanup())
-        # Start-up objects (config, templates, the guideline index, SDK modules)
-        # live for the whole process: keep them out of every garbage collection,
-        # which otherwise pauses the event loop for tens of milliseconds.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        settle_heap()
         return app
 
     host = str(listener.getsockname()[0])

@@ -30,6 +30,7 @@ from bot.core.clock import Clock
 from bot.core.errors import RetryLater, Undeliverable
 from bot.core.ports import ExternalLane, SendOutcome
 from bot.core.storage import JSON, LeasedOutboxItem, Store
+from bot.side_by_side import side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,27 @@ class ExternalSender:
             # receiver is one system; it gets at most ``concurrency``).
             # A retried item waits until its not_before, so each pass leases
             # other items: the loop ends when nothing is sendable now.
-            settled += sum(await asyncio.gather(*(self.deliver(leased) for leased in batch)))
+            settled += sum(await side_by_side(self.deliver(leased) for leased in batch))
         return settled
 
     async def deliver(self, leased: LeasedOutboxItem) -> int:
-        """Try one item once; 1 if it settled (accepted or failed for good)."""
+        """Try one item once; 1 if it settled (accepted or failed for good).
+
+        Where its outcome cannot be recorded (the store did not answer), the
+        failure is this item's alone: logged, and the item stays leased; when
+        the lease runs out it is sent again with the same key (the receiver
+        answers a repeat without acting twice) and the rest of the pass goes on."""
+        try:
+            return await self._deliver(leased)
+        except Exception:
+            log.exception(
+                "%s item %s: outcome not recorded; retried after its lease",
+                self.lane.lane,
+                leased.item.id,
+            )
+            return 0
+
+    async def _deliver(self, leased: LeasedOutboxItem) -> int:
         item = leased.item
         try:
             detail = await self.lane.send(item, attempt=leased.attempts)

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from bot.core.clock import Clock
 from bot.core.router import DELIVERY_KEY_TTL
 from bot.core.storage import JSON, AuditEntry, Effects, InboxEntry, LeasedInboxEntry, Store
+from bot.side_by_side import side_by_side
 
 log = logging.getLogger(__name__)
 
@@ -250,9 +251,24 @@ class Inbox:
             if not batch:
                 return handled
             log.info("recovering %d %s inbox entries", len(batch), self.platform)
-            await asyncio.gather(*(self.handle(leased, recovered=True) for leased in batch))
+            await side_by_side(self._recover(leased) for leased in batch)
             handled += len(batch)
         return handled
+
+    async def _recover(self, leased: LeasedInboxEntry) -> bool:
+        """Handle one swept entry; a failure that escapes its handling (the
+        store did not answer while completing or abandoning it) is this
+        entry's alone: logged, and the entry stays leased, to be tried again
+        when the lease runs out, while the rest of the batch goes on."""
+        try:
+            return await self.handle(leased, recovered=True)
+        except Exception:
+            log.exception(
+                "inbox entry %s: not completed (attempt %d); retried after its lease",
+                leased.entry.key,
+                leased.attempts,
+            )
+            return False
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Sweep on start-up and then every ``poll`` seconds until ``stop``."""

@@ -13,7 +13,7 @@ import socket
 import uuid
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -207,22 +207,21 @@ class Runtime:
             return [False] * len(batch)
         mentions = await handlers.crisis.triage_link.marked(self.store, enriched)
 
-        def arrival(mention: Mention) -> Turn:
-            event = MentionArrived(
-                platform="intake", actor=SYSTEM, received_at=now, mention=mention
-            )
-            return self.turn(event, SilentResponder())
-
-        surge_turn = arrival(mentions[0])
-        lanes = await handlers.surge.lanes(surge_turn, mentions)
-        await surge_turn.flush()
+        event = MentionArrived(
+            platform="intake", actor=SYSTEM, received_at=now, mention=mentions[0]
+        )
+        turn = self.turn(event, SilentResponder())
+        lanes = await handlers.surge.lanes(turn, mentions)
+        await turn.flush()
+        # The same turn buffers each admission, its effects taken per mention:
+        # admission reads the turn's settings, clock and actor (the system),
+        # the mention it is given, not the turn's event.
         items = []
         for index, mention in enumerate(lanes.mentions):
-            turn = arrival(mention)
             ahead = INTERACTIVE if index in lanes.ahead else None
             record = handlers.triage.admission(turn, mention, card_priority=ahead)
-            effects = turn.take_effects()
-            items.append((record, replace(effects, counts=effects.counts + lanes.counts[index])))
+            turn.add_counts(lanes.counts[index])
+            items.append((record, turn.take_effects()))
         if failures is None:
             written = await self.store.insert_many(items)
         else:
@@ -231,9 +230,8 @@ class Runtime:
             for place, answer in zip(places, answers, strict=True):
                 if isinstance(answer, Exception):
                     failures[place] = answer
-        after = arrival(mentions[0])
-        await handlers.surge.stored(after, lanes, written)
-        await after.flush()
+        await handlers.surge.stored(turn, lanes, written)
+        await turn.flush()
         stored = [False] * len(batch)
         for place, ok in zip(places, written, strict=True):
             stored[place] = ok

@@ -219,3 +219,41 @@ def test_the_handling_limit_comes_from_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("PLAYCALLER_INBOX_HANDLERS", "0")
     with pytest.raises(ValueError, match="PLAYCALLER_INBOX_HANDLERS must be a positive integer"):
         handling_from_env()
+
+
+async def test_a_swept_entry_the_store_fails_to_complete_does_not_stop_the_sweep(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store does not answer while one recovered entry of a swept batch
+    is completed: the others are handled and completed in the same sweep, the
+    failure is logged once against that entry, and it is handled again (and
+    completed) after its lease."""
+    clock, seen = ManualClock(START), Recorder()
+    box = inbox(store, clock, seen)
+    keys = [f"click:S{n}" for n in range(6)]
+    for key in keys:
+        assert await box.admit(key, {"kind": "action"}) is not None
+    clock.advance(LEASE)  # their holder died: all are the sweeper's
+    real_finish = store.finish_inbox
+    store_down_once = [True]
+
+    async def finish_inbox(key: str, token: int) -> bool:
+        if key == "slack:click:S2" and store_down_once[0]:
+            store_down_once[0] = False
+            raise ConnectionError("store did not answer")
+        return await real_finish(key, token)
+
+    monkeypatch.setattr(store, "finish_inbox", finish_inbox)
+    caplog.clear()
+    assert await box.sweep() == 6
+    assert sorted(key for key, _ in seen.seen) == sorted(f"slack:{key}" for key in keys)
+    assert await store.inbox_size() == 1  # only the one whose completion failed
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in failures] == [
+        "inbox entry slack:click:S2: not completed (attempt 2); retried after its lease"
+    ]
+    assert await box.sweep() == 0  # still leased
+    clock.advance(LEASE)
+    assert await box.sweep() == 1
+    assert [key for key, _ in seen.seen].count("slack:click:S2") == 2
+    assert await store.inbox_size() == 0

@@ -184,6 +184,41 @@ def test_bad_bytes_and_deep_nesting_refuse_their_line_and_keep_every_other(
     assert keys == {f"reddit:g{n}" for n in range(20)} | {"reddit:after-bytes", "reddit:last"}
 
 
+def test_half_an_emoji_in_a_json_escape_is_repaired_and_every_line_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lone surrogate (legal JSON, not encodable as UTF-8) in one line's text
+    is stored as U+FFFD; it costs neither its line nor the batch around it."""
+    rows = [
+        json.dumps({**GOOD, "id": "before"}),
+        json.dumps({**GOOD, "id": "half", "text": "hi \ud83d there"}),
+        json.dumps({**GOOD, "id": "after"}),
+    ]
+    assert "\\ud83d" in rows[1]
+    feed = tmp_path / "emoji.jsonl"
+    feed.write_text("\n".join(rows), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    status = main(["--config", str(ROOT / "playcaller.yaml"), "ingest", str(feed), "--store", url])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "ingested 3 mentions" in captured.out
+
+    async def stored() -> dict[str, str]:
+        store = open_store(url, namespace="playcaller")
+        await store.open()
+        try:
+            records = await store.find(KIND, "state:open", limit=100)
+            return {r.key: from_record(r).text for r in records}
+        finally:
+            await store.close()
+
+    assert asyncio.run(stored()) == {
+        "reddit:before": "hello",
+        "reddit:half": "hi \ufffd there",
+        "reddit:after": "hello",
+    }
+
+
 @pytest.mark.parametrize(
     ("raw", "field", "problem"),
     [

@@ -350,3 +350,26 @@ async def test_a_signed_feed_body_and_network_sources_over_http(intake: Intake) 
     assert (again["stored"], again["duplicate"]) == (0, 3)
     assert "youtube:UgzX4kL2b8oQe1HrAvB4AaABAg" in await intake.keys()
     assert "rss:travelwire-2026-11-30-0412" in await intake.keys()
+
+
+async def test_half_an_emoji_is_repaired_and_every_item_stored(intake: Intake) -> None:
+    """A text (or author name) holding a lone surrogate as a JSON escape is
+    legal JSON the store cannot encode: it is stored with U+FFFD in its place,
+    and the rest of the request with it."""
+    batch = [
+        mention(1),
+        mention(2, text="hi \ud83d there \U0001f600"),
+        mention(3, author={"handle": "user3", "name": "Ann \udc00"}, url="https://x.test/\ud800"),
+        mention(4, extra_field={"note": ["odd \udfff"]}),
+    ]
+    body = json.dumps(batch).encode()
+    assert b"\\ud83d" in body
+    status, answer = await intake.post(body)
+    assert status == 200
+    assert (answer["stored"], answer["duplicate"], answer["refused"]) == (4, 0, 0)
+    stored = {r.key: r.data for r in await intake.store.find(KIND, "state:open", limit=10)}
+    assert set(stored) == {f"x:post-{n}" for n in range(1, 5)}
+    assert stored["x:post-2"]["text"] == "hi \ufffd there \U0001f600"
+    assert stored["x:post-3"]["author"]["name"] == "Ann \ufffd"
+    assert stored["x:post-3"]["url"] == "https://x.test/\ufffd"
+    assert stored["x:post-4"]["extra"] == {"extra_field": {"note": ["odd \ufffd"]}}

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -122,4 +123,9 @@ async def test_ingest_in_another_process_is_posted_by_the_running_bot(
     assert "[#1 · #care]" in served.output.getvalue()
     runtime = served.server.app[RUNTIME]
     assert await runtime.store.get(KIND, "x:1861000000000000001") is not None
-    assert await runtime.store.outbox_size("console") == 0
+    # The card is shown before the sender records it sent: the item leaves
+    # the outbox a moment after (the sender is a background task here).
+    deadline = time.monotonic() + 10
+    while await runtime.store.outbox_size("console") != 0:
+        assert time.monotonic() < deadline, "the delivered card never left the outbox"
+        await asyncio.sleep(0.02)

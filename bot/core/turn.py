@@ -9,7 +9,7 @@ opening a form) goes straight to the platform's :class:`Responder`.
 from __future__ import annotations
 
 import contextlib
-import uuid
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -86,7 +86,7 @@ class Turn:
         # actor that wait for their release (see :meth:`hold`).
         self._holding = 0
         self._held_answers: list[Callable[[], Awaitable[None]]] = []
-        self._buffer = Effects()
+        self._buffer = _Buffer()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
             self._complete_timer = (event.key, event.token)
@@ -250,7 +250,7 @@ class Turn:
         retries it with the same key (PagerDuty's ``dedup_key``, the e-mail's
         Message-ID, the webhook's Idempotency-Key) until it is accepted or an
         hour has passed; the outcome is written to the audit log."""
-        self._add(Effects(outbox=(page_item(page, channel, now=self.now()),)))
+        self._buffer.outbox.append(page_item(page, channel, now=self.now()))
 
     def publish(self, publication: Publication, *, round: int = 0) -> None:
         """Publish ``publication`` through the outbox's publish lane, exactly once.
@@ -270,22 +270,26 @@ class Turn:
         from the write that decides (compare-and-set on the draft), so a
         double click cannot queue it twice after the first has settled.
         """
-        self._add(Effects(outbox=(publication_item(publication, round=round, now=self.now()),)))
+        self._buffer.outbox.append(publication_item(publication, round=round, now=self.now()))
 
     def schedule(self, timer: Timer) -> None:
         """Schedule (or reschedule) a durable timer."""
-        self._add(Effects(timers=(timer,)))
+        self._buffer.timers.append(timer)
 
     def cancel(self, *timer_keys: str) -> None:
         """Cancel durable timers (unknown keys are ignored)."""
-        self._add(Effects(cancel_timers=tuple(timer_keys)))
+        self._buffer.cancel_timers += timer_keys
 
     def audit(self, action: str, subject: str, **detail: Any) -> None:
         """Record who did what, in the same transaction as the change."""
         entry = AuditEntry(
             at=self.now(), actor=self.actor.person_id, action=action, subject=subject, detail=detail
         )
-        self._add(Effects(audit=(entry,)))
+        self._buffer.audit.append(entry)
+
+    def add_counts(self, counts: Sequence[tuple[str, int]]) -> None:
+        """Add ``(counter, amount)`` pairs with the turn's next write."""
+        self._buffer.counts += counts
 
     async def insert(self, record: Record) -> Written:
         """Create ``record`` with the buffered effects (see :meth:`Store.insert`)."""
@@ -317,7 +321,7 @@ class Turn:
 
     def discard(self) -> None:
         """Drop buffered effects (the handler failed)."""
-        self._buffer = Effects()
+        self._buffer = _Buffer()
 
     # -- internals ----------------------------------------------------------
 
@@ -345,33 +349,34 @@ class Turn:
         priority: int,
         platforms: Sequence[str] | None = None,
     ) -> None:
-        items = tuple(
+        now = self.now()
+        self._buffer.outbox += [
             OutboxItem(
-                id=uuid.uuid4().hex,
+                # 128 random bits (a uuid4 has 122) without uuid4's overhead.
+                id=os.urandom(16).hex(),
                 platform=platform,
                 op=op,
                 destination=destination,
                 body=body,
-                created_at=self.now(),
+                created_at=now,
                 card_key=card_key,
                 priority=priority,
             )
             for platform in (self.platforms if platforms is None else platforms)
-        )
-        self._add(Effects(outbox=items))
+        ]
         self.queued_cards = True
 
-    def _add(self, effects: Effects) -> None:
-        self._buffer = self._buffer.merge(effects)
-
     def _take(self) -> Effects:
-        effects = self._buffer
-        if self._complete_timer is not None:
-            effects = effects.merge(Effects(complete_timer=self._complete_timer))
-        if self._complete_inbox is not None:
-            effects = effects.merge(Effects(complete_inbox=self._complete_inbox))
-        self._buffer = Effects()
-        return effects
+        buffer, self._buffer = self._buffer, _Buffer()
+        return Effects(
+            audit=tuple(buffer.audit),
+            timers=tuple(buffer.timers),
+            cancel_timers=tuple(buffer.cancel_timers),
+            outbox=tuple(buffer.outbox),
+            complete_timer=self._complete_timer,
+            complete_inbox=self._complete_inbox,
+            counts=tuple(buffer.counts),
+        )
 
     def _settle(self, written: Written) -> Written:
         # The timer's (or inbox entry's) completion rode on a write that
@@ -381,3 +386,16 @@ class Turn:
             self._complete_timer = None
             self._complete_inbox = None
         return written
+
+
+class _Buffer:
+    """A turn's effects until its next write: one :class:`Effects` per write."""
+
+    __slots__ = ("audit", "cancel_timers", "counts", "outbox", "timers")
+
+    def __init__(self) -> None:
+        self.audit: list[AuditEntry] = []
+        self.timers: list[Timer] = []
+        self.cancel_timers: list[str] = []
+        self.outbox: list[OutboxItem] = []
+        self.counts: list[tuple[str, int]] = []

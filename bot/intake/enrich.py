@@ -12,6 +12,7 @@ from bot.core.complaints import polarity, signals
 from bot.core.model import Enrichment, Mention, Priority, Sentiment
 from bot.core.settings import RoutingRule, Settings
 from bot.intake.feed import IncomingMention
+from bot.intake.words import Probe, Vocabulary, WordList, vocabulary
 
 
 class SentimentModel(Protocol):
@@ -73,65 +74,25 @@ def sentiment_label(compound: float) -> str:
 
 
 @lru_cache(maxsize=512)
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(w.lower()) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![\w@#])(?:{alternatives})(?!\w)", re.IGNORECASE)
-
-
-# The only non-ASCII characters that ``re.IGNORECASE`` matches with an ASCII
-# letter (the ``re`` docs list them under IGNORECASE): capital I with dot
-# above, dotless i, long s and the Kelvin sign.
-_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
-
-
-@lru_cache(maxsize=512)
-def _lowered_ascii(words: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The words lower-cased when every one is ASCII; None otherwise."""
-    return tuple(w.lower() for w in words) if all(w.isascii() for w in words) else None
-
-
-@lru_cache(maxsize=8)
-def _probe(text: str) -> tuple[str, bool]:
-    """``text`` lower-cased, and whether it holds a character of
-    ``_FOLDS_TO_ASCII``. Enrichment matches one text against several word
-    lists in a row (brands, competitors, each risk, rule keywords): this
-    lower-cases it once, not once per list."""
-    folds = not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII)
-    return text.lower(), folds
-
-
-def _may_match(text: str, words: tuple[str, ...]) -> bool:
-    """False only when the pattern of ``words`` cannot match ``text``.
-
-    A match needs the matched span of ``text`` to equal a word ignoring case.
-    With ASCII words and no character of ``_FOLDS_TO_ASCII`` in the text, that
-    span is ASCII and its lower-case form is a substring of ``text.lower()``;
-    a substring test is far cheaper than the regex, and most texts name none
-    of the words of most lists.
-    """
-    lowered = _lowered_ascii(words)
-    if lowered is None:
-        return True
-    probe, folds = _probe(text)
-    if folds:
-        return True
-    return any(w in probe for w in lowered)
+def _word_list(words: tuple[str, ...]) -> WordList:
+    return WordList(words)
 
 
 def matches(text: str, words: Iterable[str]) -> tuple[str, ...]:
     """The words (as configured) found in ``text`` as whole words, in config order."""
-    listed = tuple(w for w in words if w)
-    if not listed or not _may_match(text, listed):
-        return ()
-    found = {m.lower() for m in _pattern(listed).findall(text)}
-    return tuple(w for w in listed if w.lower() in found)
+    return _word_list(tuple(words)).found_in(Probe(text))
 
 
 def route(
-    rules: Iterable[RoutingRule], mention: IncomingMention, sentiment: str, risks: tuple[str, ...]
+    vocabulary: Vocabulary,
+    mention: IncomingMention,
+    probe: Probe,
+    sentiment: str,
+    risks: tuple[str, ...],
 ) -> RoutingRule | None:
-    """The first rule whose every given condition holds."""
-    for rule in rules:
+    """The first rule of ``vocabulary.settings`` whose every given condition
+    holds (``probe`` is the mention's text)."""
+    for rule, keywords in zip(vocabulary.settings.rules, vocabulary.keywords, strict=True):
         if rule.networks and mention.network not in rule.networks:
             continue
         if rule.languages and (mention.lang or "") not in rule.languages:
@@ -140,7 +101,7 @@ def route(
             continue
         if rule.risks and not set(rule.risks) & set(risks):
             continue
-        if rule.keywords and not matches(mention.text, rule.keywords):
+        if rule.keywords and not keywords.found_in(probe):
             continue
         return rule
     return None
@@ -167,14 +128,14 @@ def enrich(
     # one by one through a surge. The card shows the complaint-aware label;
     # urgency raises the priority below.
     label = sentiment_label(sentiment.compound)
-    risks = tuple(
-        name for name, words in settings.risk_words.items() if matches(incoming.text, words)
-    )
-    rule = route(settings.rules, incoming, label, risks)
+    words = vocabulary(settings)
+    probe = Probe(incoming.text)
+    risks = words.risks_in(probe)
+    rule = route(words, incoming, probe, label, risks)
     enrichment = Enrichment(
         sentiment=sentiment,
-        brands=matches(incoming.text, settings.brands),
-        competitors=matches(incoming.text, settings.competitors),
+        brands=words.brands.found_in(probe),
+        competitors=words.competitors.found_in(probe),
         risks=risks,
         priority=_raised(
             rule.priority if rule and rule.priority else settings.default_priority, sentiment

@@ -17,6 +17,11 @@ from typing import Any
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import decode_json
 from bot.core.model import Author
+from bot.core.text_repair import (
+    json_without_lone_surrogates,
+    optional_without_lone_surrogates,
+    without_lone_surrogates,
+)
 
 KNOWN_FIELDS = {"network", "id", "text", "created_at", "author", "url", "lang", "in_reply_to"}
 KNOWN_AUTHOR_FIELDS = {"handle", "name", "followers", "verified"}
@@ -83,16 +88,18 @@ def parse_mention(data: Any) -> IncomingMention:
     author_extra = {k: v for k, v in data["author"].items() if k not in KNOWN_AUTHOR_FIELDS}
     if author_extra:
         extra["author"] = author_extra
+    # Lone surrogates (half an emoji in a JSON escape) become U+FFFD here:
+    # the store could not encode them, and would fail the whole batch.
     return IncomingMention(
         network=network,
-        external_id=str(raw_id).strip(),
-        text=text,
+        external_id=without_lone_surrogates(str(raw_id).strip()),
+        text=without_lone_surrogates(text),
         created_at=created_at,
         author=author,
-        url=url,
-        lang=lang.lower() if lang else None,
-        in_reply_to=str(in_reply_to) if in_reply_to is not None else None,
-        extra=extra,
+        url=optional_without_lone_surrogates(url),
+        lang=optional_without_lone_surrogates(lang.lower() if lang else None),
+        in_reply_to=None if in_reply_to is None else without_lone_surrogates(str(in_reply_to)),
+        extra=json_without_lone_surrogates(extra) if extra else extra,
     )
 
 
@@ -156,4 +163,9 @@ def _author(value: Any) -> Author:
     verified = value.get("verified", False)
     if not isinstance(verified, bool):
         raise InvalidInput("author.verified", "must be true or false")
-    return Author(handle=handle.strip(), name=name, followers=followers, verified=verified)
+    return Author(
+        handle=without_lone_surrogates(handle.strip()),
+        name=optional_without_lone_surrogates(name),
+        followers=followers,
+        verified=verified,
+    )

@@ -55,14 +55,13 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
     record to insert with them (batched intake inserts many at once). A
     mention in a surge (``mention.surge``) gets no card of its own: the surge
     card stands for it; ``card_priority`` puts a card ahead of the others."""
-    stored = mention.evolve(version=1)
     if mention.surge is None:
         # Rendered when sent: a channel takes about a card a second, intake
         # admits thousands of mentions a second (bot/core/later.py).
         turn.post_later(
             mention.enrichment.spoke,
-            LaterCard(MENTION_CARD, stored.key, turn.now()),
-            card_key(stored),
+            LaterCard(MENTION_CARD, mention.key, turn.now()),
+            card_key(mention),
             priority=card_priority
             if card_priority is not None
             else BULK
@@ -72,9 +71,11 @@ def admission(turn: Turn, mention: Mention, card_priority: int | None = None) ->
         if mention.crisis and rules.high_risk(mention):
             # Also in the crisis room, as the same card (claims show in both);
             # rendered now: these are few, and the room needs them at once.
+            # (The stored version, 1, shows only on a rendered card's buttons.)
+            stored = mention.evolve(version=1)
             card = mention_card(stored, turn.settings, turn.templates, turn.now())
             turn.reply_in_thread(room_key(mention.crisis), card, priority=INTERACTIVE)
-    for timer in rules.sla_timers(stored, turn.settings, turn.now()):
+    for timer in rules.sla_timers(mention, turn.settings, turn.now()):
         turn.schedule(timer)
     turn.audit(
         "mention.received",

@@ -520,3 +520,15 @@ async def test_open_post_is_a_link_and_more_is_an_overflow_menu(rig: SlackRig) -
     [said] = rig.ephemerals("U0SAM")
     assert "Post id" in said and "x:42" in said and "rule unhappy-customers" in said
     assert "x:42" not in shown_text(card)  # ids only in button values, never shown
+
+
+async def test_half_an_emoji_in_a_question_is_answered_with_u_fffd(rig: SlackRig) -> None:
+    """A DM whose text holds a lone surrogate as a JSON escape (legal JSON the
+    inbox cannot store) is acknowledged and answered, the half shown as U+FFFD."""
+    request = slack.event(SECRET, event=slack.direct_message("U0ADA", "what can you do? \ud83d"))
+    assert b"\\ud83d" in request[0]
+    status, _ = await rig.send(request)
+    assert status == 200
+    await rig.settle()
+    [answer] = rig.ephemerals("U0ADA")
+    assert "You asked: what can you do? \ufffd" in answer

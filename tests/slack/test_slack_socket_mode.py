@@ -115,6 +115,35 @@ async def test_the_shared_fixture_envelopes_are_acknowledged(
         await rig.platform.idle()
 
 
+async def test_half_an_emoji_in_a_socket_mode_message_is_acked_and_answered_with_u_fffd(
+    store_backend: tuple[str, str], loaded: Loaded
+) -> None:
+    """A DM and a mention whose text holds a lone surrogate as a JSON escape
+    (legal JSON the inbox cannot store) are acknowledged over the socket and
+    answered, the half shown as U+FFFD."""
+    url, namespace = store_backend
+    async with slack_rig(loaded, url, namespace, app_token="xapp-test-token") as rig:
+        await rig.platform.start()
+        await rig.fake.wait_connected()
+        dm = slack.to_envelope(
+            slack.event(SECRET, event=slack.direct_message("U0ADA", "what can you do? \ud83d"))
+        )
+        mention = slack.to_envelope(
+            slack.event(SECRET, event=slack.app_mention("U0MARIA", "<@U0BOT> \ud83d help", CARE))
+        )
+        for envelope in (dm, mention):
+            # Sent as Slack sends it: the half emoji is the escape \ud83d on the wire.
+            assert "\\ud83d" in json.dumps(envelope)
+            await rig.fake.send_envelope(envelope)
+            ack = await rig.fake.wait_ack(envelope["envelope_id"])
+            assert ack["envelope_id"] == envelope["envelope_id"]
+        await rig.settle()
+        [answer] = rig.ephemerals("U0ADA")
+        assert "You asked: what can you do? \ufffd" in answer
+        assert len(rig.ephemerals("U0MARIA")) == 1
+        assert await rig.runtime.store.inbox_size() == 0
+
+
 def _envelopes(data: object) -> list[dict[str, object]]:
     found: list[dict[str, object]] = []
     if isinstance(data, dict):

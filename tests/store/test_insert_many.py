@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.core.storage import Effects, Record, Store, Timer
-from tests.store.test_contract import T0, audit, outbox
+from tests.store.test_contract import T0, audit, case, outbox
 
 
 def item(key: str, *, title: str = "t") -> tuple[Record, Effects]:
@@ -52,3 +54,38 @@ async def test_a_batch_may_not_complete_a_timer(store: Store) -> None:
     with pytest.raises(ValueError, match="timer"):
         await store.insert_many([(record, Effects(complete_timer=("t", 1)))])
     assert await store.get("case", "1") is None
+
+
+async def test_a_large_batch_keeps_item_order_and_skips_repeats_anywhere_in_it(
+    store: Store,
+) -> None:
+    assert (await store.insert(*item("old", title="stored before"))).ok
+    keys = [f"k{n:03d}" for n in range(450)]
+    keys[300] = keys[10]  # a repeat far from its first occurrence
+    keys[420] = "old"
+    assert await store.insert_many([item(key, title=f"at {n}") for n, key in enumerate(keys)]) == [
+        n not in (300, 420) for n in range(450)
+    ]
+    first = await store.get("case", keys[10])
+    assert first is not None and first.data == {"title": "at 10"}
+    new_keys = [key for n, key in enumerate(keys) if n not in (300, 420)]
+    assert [r.key for r in await store.find("case", "state:open", limit=500)] == ["old", *new_keys]
+    assert [r.key for r in await store.find("case", f"n:{keys[10]}")] == [keys[10]]
+    leased = await store.lease_outbox("slack", T0, "worker", timedelta(minutes=1), limit=500)
+    assert [lease.item.id for lease in leased] == ["mold", *(f"m{key}" for key in new_keys)]
+    timers = await store.pending_timers("case:")
+    assert sorted(t.key for t in timers) == sorted(f"case:{key}:sla" for key in ["old", *new_keys])
+    entries = await store.audit_log(limit=1000)
+    assert [e.subject for e in entries] == [f"case:{key}" for key in ["old", *new_keys]]
+
+
+async def test_effects_apply_item_by_item_when_an_item_cancels_a_timer(store: Store) -> None:
+    shared = Timer("shared:sla", "sla", T0)
+    scheduling = (case("1", "state:open"), Effects(timers=(shared,)))
+    cancelling = (case("2", "state:open"), Effects(cancel_timers=("shared:sla",)))
+    assert await store.insert_many([scheduling, cancelling]) == [True, True]
+    assert await store.pending_timers("shared:") == []
+    later = (case("3", "state:open"), Effects(timers=(shared,)))
+    again = (case("4", "state:open"), Effects(cancel_timers=("shared:sla",)))
+    assert await store.insert_many([again, later]) == [True, True]
+    assert [t.key for t in await store.pending_timers("shared:")] == ["shared:sla"]

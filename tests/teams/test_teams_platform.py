@@ -423,3 +423,16 @@ async def test_a_success_note_is_green_and_a_refusal_red(rig: TeamsRig) -> None:
     note = lost["value"]["body"][0]["inlines"][0]
     assert note["text"].startswith("Already claimed by Sam Okafor. Nothing was changed.")
     assert note["color"] == "Attention"
+
+
+async def test_half_an_emoji_in_a_question_is_answered_with_u_fffd_in_teams(
+    rig: TeamsRig,
+) -> None:
+    """A message whose text holds a lone surrogate as a JSON escape (legal
+    JSON the inbox cannot store) is answered, the half shown as U+FFFD."""
+    status, _ = await rig.post(
+        teams.personal_message(rig.url, text="what now? \ud83d", user=PEOPLE["jo"])
+    )
+    assert status in (200, 201)
+    replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
+    assert ["You asked: what now? \ufffd" in t for t in replies] == [True]

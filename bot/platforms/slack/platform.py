@@ -51,6 +51,7 @@ from bot.platforms.slack.inbound import (
 )
 from bot.platforms.slack.people import SlackPeople
 from bot.platforms.slack.responder import SlackResponder
+from bot.platforms.slack.socket_mode import socket_mode_handler
 from bot.platforms.slack.tracing import slack_request_id
 from bot.platforms.slack.verify import Rejected, parse_signed_body, verify_signature
 from bot.runtime import Runtime
@@ -175,7 +176,7 @@ class SlackPlatform:
             self.client.session = aiohttp.ClientSession()
             self._own_session = self.client.session
         if self.slack.app_token:
-            self._socket = AsyncSocketModeHandler(self.bolt, self.slack.app_token)
+            self._socket = socket_mode_handler(self.bolt, self.slack.app_token)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack Socket Mode connected")
         # Picks up what a crashed process acknowledged but did not finish.

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import TooLarge, decode_json
+from bot.core.text_repair import decoded_without_lone_surrogates
 from bot.platforms.slack.inbound import (
     MalformedPayload,
     action_parts,
@@ -92,7 +93,9 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
         raise Rejected(status, f"{what} is {error.problem}") from error
     if not isinstance(value, dict):
         raise Rejected(400, f"{what} is not a JSON object")
-    return value
+    # Half an emoji in an escape: the inbox could not store the request.
+    repaired: dict[str, Any] = decoded_without_lone_surrogates(text, value)
+    return repaired
 
 
 def check_fields(body: dict[str, Any]) -> None:

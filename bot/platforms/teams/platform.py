@@ -27,6 +27,7 @@ from bot.core.jsontext import TooLarge, decode_json
 from bot.core.model import Actor
 from bot.core.storage import LeasedInboxEntry
 from bot.core.text import neutralize
+from bot.core.text_repair import json_without_lone_surrogates
 from bot.inbox import Inbox
 from bot.platforms.teams import render
 from bot.platforms.teams.activity_handler import CloseConnectorClient, PlaycallerBot
@@ -334,8 +335,10 @@ class TeamsPlatform:
         self, kind: str, sender: Origin, activity: dict[str, Any]
     ) -> LeasedInboxEntry | None:
         """Store a verified activity before the 200 that tells the Connector
-        not to send it again."""
-        return await self.inbox.admit(dedupe_key(sender), {"kind": kind, "activity": activity})
+        not to send it again. Half an emoji in an escape (a lone surrogate)
+        becomes U+FFFD: the store could not encode it, and the turn would fail."""
+        stored = {"kind": kind, "activity": json_without_lone_surrogates(activity)}
+        return await self.inbox.admit(dedupe_key(sender), stored)
 
     async def on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity.serialize()

@@ -10,6 +10,7 @@ from typing import Any
 from bot.core.storage import NO_EFFECTS, Effects, Record, Written
 from bot.store import EncodedEffects, dumps, duration_us, loads_object, to_us
 from bot.store.sqlite.base import SqliteBase
+from bot.store.sqlite.inserts import Prepared, batchable, insert_batch, insert_one, prepare
 from bot.store.sqlite.rows import apply_effects, decode_record, fence_holds, lastrowid, row_version
 from bot.store.sqlite.runner import transaction
 from bot.store.sqlite.schema import SELECT_RECORD
@@ -24,10 +25,12 @@ class SqliteRecords(SqliteBase):
 
     async def insert_many(self, items: Sequence[tuple[Record, Effects]]) -> list[bool]:
         """Insert each absent record with its effects, all in one transaction (see the port)."""
-        prepared = [_prepared(record, effects) for record, effects in items]
+        prepared = [prepare(record, effects) for record, effects in items]
         if not prepared:
             return []
-        return await self._tx(lambda conn: [_insert(conn, *item) for item in prepared])
+        if batchable(prepared):
+            return await self._tx(lambda conn: insert_batch(conn, prepared))
+        return await self._tx(lambda conn: [insert_one(conn, item) for item in prepared])
 
     async def insert_each(self, items: Sequence[tuple[Record, Effects]]) -> list[bool | Exception]:
         """:meth:`insert_many` with a savepoint per item: a failing item is
@@ -35,10 +38,10 @@ class SqliteRecords(SqliteBase):
         for _, effects in items:
             if effects.complete_timer is not None:
                 raise ValueError("insert_each cannot complete a timer")
-        prepared: list[_Prepared | Exception] = []
+        prepared: list[Prepared | Exception] = []
         for record, effects in items:
             try:
-                prepared.append(_prepared(record, effects))
+                prepared.append(prepare(record, effects))
             except Exception as error:  # answered for this item alone
                 prepared.append(error)
 
@@ -50,7 +53,7 @@ class SqliteRecords(SqliteBase):
                     continue
                 conn.execute("SAVEPOINT item")
                 try:
-                    written.append(_insert(conn, *item))
+                    written.append(insert_one(conn, item))
                 except Exception as error:
                     if not conn.in_transaction:  # SQLite rolled back everything: not this item's
                         raise
@@ -230,33 +233,3 @@ class SqliteRecords(SqliteBase):
             conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
 
         await self._tx(body)
-
-
-_Prepared = tuple[str, str, str, list[str], EncodedEffects]
-
-
-def _prepared(record: Record, effects: Effects) -> _Prepared:
-    if effects.complete_timer is not None:
-        raise ValueError("insert_many cannot complete a timer")
-    tags = sorted(record.tags)
-    return record.kind, record.key, dumps(record.data), tags, EncodedEffects.of(effects)
-
-
-def _insert(
-    conn: sqlite3.Connection, kind: str, key: str, data: str, tags: list[str], fx: EncodedEffects
-) -> bool:
-    """Insert one absent record with its effects; False if it exists."""
-    if conn.execute(SELECT_RECORD, (kind, key)).fetchone() is not None:
-        return False
-    cur = conn.execute(
-        "INSERT INTO records (kind, key, version, data, tags) VALUES (?, ?, 1, ?, ?)",
-        (kind, key, data, dumps(tags)),
-    )
-    seq = lastrowid(cur)
-    if tags:
-        conn.executemany(
-            "INSERT INTO record_tags (kind, tag, seq) VALUES (?, ?, ?)",
-            [(kind, tag, seq) for tag in tags],
-        )
-    apply_effects(conn, fx)
-    return True
