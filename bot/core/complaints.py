@@ -196,7 +196,15 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
     # praise that a "but" turns away from is not the last word.
     praise = praise and not complaint and not (but > praises[-1] and not came_good)
     acclaim = False
-    if praise or (not trouble and (compound >= 0.05 or "warm" in found)):
+    # Below 0.3, or in a question, an urgent post or a headline under
+    # polarity()'s thresholds, VADER's score alone never shows positive.
+    shown_by_score = (
+        compound >= 0.3
+        and not (question and compound < 0.6)
+        and not (urgent and compound < 0.5)
+        and not (news and compound < 0.4)
+    )
+    if praise or (not trouble and ("warm" in found or shown_by_score)):
         # The post could still show positive: it must praise, and show no
         # soft trouble (a wait, a question about a problem, understatement,
         # a loss, irony after praise; bot/core/complaint_doubt.py).
