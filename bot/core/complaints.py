@@ -32,8 +32,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "warm": lexicon.WARM,
     "weak": lexicon.WEAK,
 }
-#: Scanned only when a post could still be shown positive (most posts are
-#: complaints, negative or plain neutral), and doubt only after praise.
+#: Scanned (in one pass, "soft") only when a post could still be shown
+#: positive: most posts are complaints, negative or plain neutral.
 ACCLAIM_KINDS: dict[str, tuple[str, ...]] = {"acclaim": doubt.ACCLAIM}
 DOUBT_KINDS: dict[str, tuple[str, ...]] = {"doubt": doubt.DOUBT}
 
@@ -47,8 +47,7 @@ def _scan(kinds: dict[str, tuple[str, ...]]) -> Scan:
 
 SCANS: dict[str, Scan] = {
     "main": _scan(KINDS),
-    "acclaim": _scan(ACCLAIM_KINDS),
-    "doubt": _scan(DOUBT_KINDS),
+    "soft": _scan(ACCLAIM_KINDS | DOUBT_KINDS),
 }
 _BAD_NEWS = plain(lexicon.BAD_NEWS)
 _GOOD_NEWS = plain(lexicon.GOOD_NEWS)
@@ -208,16 +207,13 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
         # The post could still show positive: it must praise, and show no
         # soft trouble (a wait, a question about a problem, understatement,
         # a loss, irony after praise; bot/core/complaint_doubt.py).
-        acclaim = (
-            "warm" in found
-            or any(e in low for e in doubt.ACCLAIM_EMOJI)
-            or "acclaim" in _kinds_in(low, "acclaim")
-        )
+        soft = _kinds_in(low, "soft")
+        acclaim = "acclaim" in soft or "warm" in found or any(e in low for e in doubt.ACCLAIM_EMOJI)
         if praise or acclaim:
             doubted = (
-                any(e in low for e in doubt.DOUBT_EMOJI)
+                "doubt" in soft
+                or any(e in low for e in doubt.DOUBT_EMOJI)
                 or ("\U0001f44f" in low and (worded > 0 or question))
-                or "doubt" in _kinds_in(low, "doubt")
             )
             trouble = trouble or doubted
             praise = praise and not doubted
