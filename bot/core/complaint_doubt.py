@@ -19,8 +19,9 @@ category rather than by post, keep it neutral:
   ("otherwise", "shame", "apart from"), and irony markers after praise ("love
   that for me", "very generous", "if you enjoy").
 
-Every entry starts at a word, like the rest of the lexicon: they are scanned
-in the same one pass (:mod:`bot.core.complaint_scan`).
+Every entry starts at a word, like the rest of the lexicon: both groups are
+scanned in one pass (:mod:`bot.core.complaint_scan`), and only for a post
+that could still show positive (:func:`bot.core.complaints.signals`).
 """
 
 from __future__ import annotations
