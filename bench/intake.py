@@ -533,6 +533,7 @@ def stage_timings(count: int) -> None:
     lines = [json.dumps(record) for record in synthetic_mentions(count)]
     incoming = [parse_mention(json.loads(line)) for line in lines]
     mentions = [enrich(m, settings, vader, now).evolve(version=1) for m in incoming]
+    compounds = [vader.compound(m.text) for m in incoming]
     cards = [mention_card(m, settings, templates, now) for m in mentions]
     bodies = [card.to_json() for card in cards]
     if any(body != _as_dict(card) for body, card in zip(bodies, cards, strict=True)):
@@ -542,7 +543,12 @@ def stage_timings(count: int) -> None:
         ("VADER sentiment", lambda: [vader.compound(m.text) for m in incoming]),
         (
             "complaint/urgency signals",
-            lambda: [signals(m.text, m.network, 0.0, vader.negatives(m.text)) for m in incoming],
+            # With VADER's real score: praise and doubt are scanned only for
+            # posts that could still show positive.
+            lambda: [
+                signals(m.text, m.network, c, vader.negatives(m.text))
+                for m, c in zip(incoming, compounds, strict=True)
+            ],
         ),
         ("enrich without VADER", lambda: [enrich(m, settings, Neutral(), now) for m in incoming]),
         (

@@ -105,7 +105,7 @@ def test_what_the_card_says(text: str, network: str, card: str) -> None:
 #: The labelled sets tuned on (eval/sentiment/README.md). The held-out set
 #: (holdout2) is not in this list and is only ever run by the lead through
 #: bench/sentiment_eval.py, for aggregates.
-TUNING_SETS = ("dev", "test", "writer_dev")
+TUNING_SETS = ("dev", "test", "writer_dev", "writer_dev2")
 
 
 def tuning_items() -> list[dict[str, object]]:
@@ -206,9 +206,61 @@ def test_a_complaint_is_never_positive_on_the_tuning_sets() -> None:
         for i in complaints_seen
         if MODEL.assess(str(i["text"]), str(i["network"])).label == "positive"
     ]
-    # One old-test post reads as praise to every cue here ("wow, a lot of data
-    # sharing partners"); docs/benchmarks.md names it. No other may join it.
-    assert shown_positive == ["s097"]
+    # Positive needs a praise expression and no sign of trouble
+    # (bot/core/complaint_doubt.py): old test s097 ("wow, a lot of data sharing
+    # partners"), the one exception before, names no praise and reads neutral.
+    assert shown_positive == []
+
+
+def test_praise_is_still_shown_positive_on_the_tuning_sets() -> None:
+    # The stricter rule for positive must not turn the card into one that
+    # never says positive: most praise of the tuning sets still reads so.
+    praise = [i for i in tuning_items() if i["polarity"] == "positive"]
+    assert len(praise) >= 120
+    kept = [
+        i for i in praise if MODEL.assess(str(i["text"]), str(i["network"])).label == "positive"
+    ]
+    assert len(kept) >= 0.75 * len(praise)
+
+
+# Written for bot/core/complaint_doubt.py, none of them in an eval set: warm
+# or polite complaints whose words VADER scores as praise.
+POLITE_COMPLAINTS = [
+    "@Orbix hope you're all well! Could someone check why my direct debit went out twice? Thanks x",
+    "@Hollis_Energy thanks for the reminder email, I'd love it if my meter reading was actually used",
+    "So happy to hear from you @Norvo! Any update on the claim I made in August?",
+    "@Pinegate thank you for the kind reply. Is it normal for a refund to take five weeks?",
+    "@Brightmoor beautiful shop, the payment terminal charged me £80 instead of £8 though",
+    "Great to see you're hiring @Tallow! Maybe some of them can answer the phone 😂",
+    "wonderful customer service @Delmar, truly. only took 7 calls",
+    "@Harlow_Trains cheers for the free coffee, would be nicer if the train had come",
+    "@Lumio hi! love the app, just a heads up that the login button does nothing on android",
+    "@Sable_Mobile thanks for the 5G! Now if only it worked indoors",
+    "@Mistral_Foods the lasagne was yummy, the glass in it less so",
+    "@Verity_Bank thank you for keeping my money so safe I can't get to it",
+    "Lovely chat with support, who said my refund should arrive. It has been 30 days",
+    "So kind of you to remind me about an overdue balance I paid on Monday, thanks!",
+    "@Fernway great update! A little disappointed the dark mode went missing though",
+]
+
+
+@pytest.mark.parametrize("text", POLITE_COMPLAINTS)
+def test_a_polite_complaint_is_not_shown_positive(text: str) -> None:
+    assert MODEL.assess(text, "x").compound > 0  # VADER alone would say praise
+    assert not shown(text).startswith("Positive")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@Ashcroft thanks for the fast delivery, love the jumper!",
+        "@Ellory_Tea the new blend is gorgeous, ordered three more bags",
+        "@Briar_Rail well done on the new timetable, trains every 10 minutes is a game changer",
+        "shout out to the @Fernway team, the new app is so much better 🙌",
+    ],
+)
+def test_praise_with_a_praise_expression_is_shown_positive(text: str) -> None:
+    assert shown(text) == "Positive"
 
 
 def test_the_one_scan_finds_what_one_regex_per_group_finds() -> None:
@@ -222,13 +274,18 @@ def test_the_one_scan_finds_what_one_regex_per_group_finds() -> None:
     ]
     texts += ["I was charged £300 twice, flight 3 hours late", "my 8 yo is stuck at 10pm", ""]
     texts += ["the 3rd time this week, an hour wait, 4 emails", "20 minute wait. 5 times!"]
+    texts += POLITE_COMPLAINTS
     # As signals() scans them too: handles cut to "@".
     texts += [complaints._HANDLE.sub("@", text.lower()) for text in texts if "@" in text]
     assert len(texts) > 600
-    plain = {kind: complaints.plain(patterns) for kind, patterns in complaints.KINDS.items()}
-    for text in texts:
+    groups = [
+        ("main", complaints.KINDS),
+        ("soft", complaints.ACCLAIM_KINDS | complaints.DOUBT_KINDS),
+    ]
+    plains = [(scan, {k: complaints.plain(p) for k, p in kinds.items()}) for scan, kinds in groups]
+    for (scan, plain), text in ((group, text) for group in plains for text in texts):
         low = text.lower()
-        found = complaints._kinds_in(low)
+        found = complaints._kinds_in(low, scan)
         for kind, pattern in plain.items():
             # Every word where a phrase of the group starts, overlaps included.
             starts = [at for at in range(len(low) + 1) if pattern.match(low, at)]
@@ -240,7 +297,9 @@ def test_the_one_scan_finds_what_one_regex_per_group_finds() -> None:
 def test_every_phrase_starts_where_the_scan_looks() -> None:
     # The scan tries a phrase only at words starting with its first characters,
     # or at words starting with a digit when those cannot be told.
-    for kind, patterns in complaints.KINDS.items():
+    for kind, patterns in (
+        complaints.KINDS | complaints.ACCLAIM_KINDS | complaints.DOUBT_KINDS
+    ).items():
         for pattern in patterns:
             for branch in complaint_scan.branches(pattern):
                 known = complaint_scan.prefixes(branch, 1) is not None

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.core import complaint_doubt as doubt
 from bot.core import complaint_lexicon as lexicon
 from bot.core import complaint_urgency as urgency
-from bot.core.complaint_scan import by_word, plain, scanner
+from bot.core.complaint_scan import Checks, by_word, plain, scanner
 
 #: The groups found by the one scan, in the order they are tried at a word.
 KINDS: dict[str, tuple[str, ...]] = {
@@ -31,10 +32,23 @@ KINDS: dict[str, tuple[str, ...]] = {
     "warm": lexicon.WARM,
     "weak": lexicon.WEAK,
 }
+#: Scanned (in one pass, "soft") only when a post could still be shown
+#: positive: most posts are complaints, negative or plain neutral.
+ACCLAIM_KINDS: dict[str, tuple[str, ...]] = {"acclaim": doubt.ACCLAIM}
+DOUBT_KINDS: dict[str, tuple[str, ...]] = {"doubt": doubt.DOUBT}
 
 
-_SCAN = scanner(KINDS)
-_BY_TWO, _BY_ONE = by_word(KINDS)
+Scan = tuple[re.Pattern[str], dict[str, Checks], dict[str, Checks]]
+
+
+def _scan(kinds: dict[str, tuple[str, ...]]) -> Scan:
+    return (scanner(kinds), *by_word(kinds))
+
+
+SCANS: dict[str, Scan] = {
+    "main": _scan(KINDS),
+    "soft": _scan(ACCLAIM_KINDS | DOUBT_KINDS),
+}
 _BAD_NEWS = plain(lexicon.BAD_NEWS)
 _GOOD_NEWS = plain(lexicon.GOOD_NEWS)
 _ADDRESSED = re.compile(lexicon.ADDRESSED)
@@ -63,16 +77,18 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 PLACED = ("weak", "complaint", "praise", "warm")
 
 
-def _kinds_in(low: str) -> dict[str, list[int]]:
-    """Where each group matches in ``low``: the positions of its matches for
-    the groups in ``PLACED``, the first for the others."""
+def _kinds_in(low: str, scan: str = "main") -> dict[str, list[int]]:
+    """Where each group of the scan (``SCANS``) matches in ``low``: the
+    positions of its matches for the groups in ``PLACED``, the first for the
+    others."""
     found: dict[str, list[int]] = {}
-    for match in _SCAN.finditer(low):
+    scanning, by_two, by_one = SCANS[scan]
+    for match in scanning.finditer(low):
         at = match.start()
         first = str(match.lastgroup).partition("__")[0]
         found.setdefault(first, []).append(at)
         # Another group may match at the same word; the scan names only one.
-        for kind, check in _BY_TWO.get(low[at : at + 2]) or _BY_ONE.get(low[at], ()):
+        for kind, check in by_two.get(low[at : at + 2]) or by_one.get(low[at], ()):
             if kind != first and (kind in PLACED or kind not in found) and check.match(low, at):
                 found.setdefault(kind, []).append(at)
     return found
@@ -89,6 +105,8 @@ class Signals:
     trouble: bool
     warm: bool
     praise: bool
+    #: An expression of praise (``complaint_doubt.ACCLAIM``): positive needs one.
+    acclaim: bool
     bad_news: bool
     good_news: bool
     question: bool
@@ -162,24 +180,50 @@ def signals(text: str, network: str = "", compound: float = 0.0, negatives: int 
         and "not a complaint" not in low
         and (sarcasm or (likely and not praise))
     )
+    trouble = (
+        complaint
+        or sarcasm
+        or strong
+        or (worded > 0 and not came_good)
+        or polite
+        or _QUOTED.search(text) is not None
+        # "Lovely staff, but the room was not cleaned once", "cute cups
+        # but they burn your hand": what follows "but" is not praise.
+        or (but >= 0 and not came_good)
+    )
+    # "Not complaining, I left on good terms, but the targets were brutal":
+    # praise that a "but" turns away from is not the last word.
+    praise = praise and not complaint and not (but > praises[-1] and not came_good)
+    acclaim = False
+    # Below 0.3, or in a question, an urgent post or a headline under
+    # polarity()'s thresholds, VADER's score alone never shows positive.
+    shown_by_score = (
+        compound >= 0.3
+        and not (question and compound < 0.6)
+        and not (urgent and compound < 0.5)
+        and not (news and compound < 0.4)
+    )
+    if praise or (not trouble and ("warm" in found or shown_by_score)):
+        # The post could still show positive: it must praise, and show no
+        # soft trouble (a wait, a question about a problem, understatement,
+        # a loss, irony after praise; bot/core/complaint_doubt.py).
+        soft = _kinds_in(low, "soft")
+        acclaim = "acclaim" in soft or "warm" in found or any(e in low for e in doubt.ACCLAIM_EMOJI)
+        if praise or acclaim:
+            doubted = (
+                "doubt" in soft
+                or any(e in low for e in doubt.DOUBT_EMOJI)
+                or ("\U0001f44f" in low and (worded > 0 or question))
+            )
+            trouble = trouble or doubted
+            praise = praise and not doubted
     return Signals(
         complaint=complaint,
         urgent=urgent or (complaint and "stakes" in found),
         warm="warm" in found,
-        trouble=(
-            complaint
-            or sarcasm
-            or strong
-            or (worded > 0 and not came_good)
-            or polite
-            or _QUOTED.search(text) is not None
-            # "Lovely staff, but the room was not cleaned once", "cute cups
-            # but they burn your hand": what follows "but" is not praise.
-            or (but >= 0 and not came_good)
-        ),
-        # "Not complaining, I left on good terms, but the targets were
-        # brutal": praise that a "but" turns away from is not the last word.
-        praise=praise and not complaint and not (but > praises[-1] and not came_good),
+        trouble=trouble,
+        praise=praise,
+        acclaim=acclaim,
         bad_news=news and _BAD_NEWS.search(low) is not None,
         good_news=news and _GOOD_NEWS.search(low) is not None,
         question=question,
@@ -218,7 +262,7 @@ def polarity(compound: float, found: Signals) -> str:
         # Positive needs evidence: a card that shows praise for a complaint
         # the lexicon missed is the harmful error, praise shown as neutral the
         # cheap one. Any sign of trouble, or mild words, read as neutral.
-        if found.trouble:
+        if found.trouble or not found.acclaim:
             return "neutral"
         return "positive" if compound >= 0.3 or found.warm else "neutral"
     if found.warm and not found.trouble:
