@@ -61,9 +61,11 @@ _QUOTED = re.compile(
 # A handle splits a phrase ("thanks @AcmeAir for nothing"); the scan sees "@".
 _HANDLE = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 # Praise alone as the first word, before a problem: "Wonderful, my frozen
-# food arrived defrosted", "perfect, another signalling problem".
+# food arrived defrosted", "perfect, another signalling problem". Each
+# leading handle is taken one way only ("@" is itself \W: "(?:@\W*)*"
+# backtracked through 2^n splits of n handles, minutes for thirty).
 _OPENER = re.compile(
-    r"^(?:@\W*)*(?:oh |well |just )?(?:wonderful|perfect|great|brilliant|lovely|cool|fantastic|"
+    r"^(?:@[^\w@]*)*(?:oh |well |just )?(?:wonderful|perfect|great|brilliant|lovely|cool|fantastic|"
     r"marvellous|splendid|super|amazing|nice|excellent|fab|awesome|what a treat|how lovely)\s*[,.!]"
 )
 # A question mark that ends a question, not the "??" of disbelief.
