@@ -136,6 +136,10 @@ class Turn:
             self._holding += 1
             try:
                 yield slot
+            except BaseException:
+                if self._holding == 1:
+                    self._held_answers = []  # (never a success the write did not make)
+                raise
             finally:
                 self._holding -= 1
         if not self._holding:

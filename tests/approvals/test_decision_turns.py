@@ -62,3 +62,23 @@ async def test_a_slow_answer_to_a_refused_click_does_not_hold_up_the_next_decisi
     assert "That card showed an older version; version 1 is current." in transcript
     log = await chat.store.audit_log(f"draft:{draft.id}")
     assert [e.actor for e in log if e.action == "draft.approved"] == ["ada"]
+
+
+async def test_answers_given_in_a_failed_hold_are_never_sent(chat: Chat) -> None:
+    """A holder that answered and then failed (its write refused) must not
+    have that answer sent later by the same turn's next hold: the person
+    would read a success the store never recorded."""
+    click = click_as(chat, "maria", "approvals.approve", "draft-1|1")
+    turn = chat.runtime.turn(click, chat.session)
+    start = len(chat.session.transcript)
+    try:
+        async with turn.hold("draft-1"):
+            await turn.say("Approved.")
+            raise RuntimeError("the compare-and-set was refused")
+    except RuntimeError:
+        pass
+    async with turn.hold("draft-1"):
+        await turn.say("Already decided by Ada Byrne.")
+    said = "\n".join(chat.session.transcript[start:])
+    assert "Already decided by Ada Byrne." in said
+    assert "Approved." not in said
