@@ -96,7 +96,7 @@ async def run(
     backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: str, profile: str = ""
 ) -> Result:
     from bot.app import load, open_runtime
-    from bot.cli import GC_THRESHOLDS
+    from bot.app import GC_THRESHOLDS
     from bot.core.accounts import ApprovalStep
     from bot.core.clock import SystemClock
     from bot.core.events import Action
