@@ -108,8 +108,10 @@ async def change_draft(
             current = first if first is not None else await load_draft(turn, draft_id)
             first = None
             verdict = change(current)
-            if isinstance(verdict, Refusal) and current is reused:
-                # No compare-and-set checks a refusal: confirm it on a fresh read.
+            if isinstance(verdict, Refusal) and current is reused and verdict.reason != "decided":
+                # No compare-and-set checks a refusal: confirm it on a fresh
+                # read. (A decided draft stays decided for approvers: the
+                # double click's "already decided" needs no read.)
                 reused = None
                 continue
             if isinstance(verdict, Refusal):
