@@ -95,8 +95,7 @@ class Result:
 async def run(
     backend: str, drafts: int, rate: float, tmp_dir: Path, namespace: str, profile: str = ""
 ) -> Result:
-    from bot.app import load, open_runtime
-    from bot.app import GC_THRESHOLDS
+    from bot.app import GC_THRESHOLDS, load, open_runtime
     from bot.core.accounts import ApprovalStep
     from bot.core.clock import SystemClock
     from bot.core.events import Action

@@ -100,10 +100,20 @@ async def change_draft(
     async with deciding(turn, draft_id) as turns:
         if turns.waited:
             first = None  # read before the other decision landed
+        # The draft the decision waited for stored (:func:`draft_after_wait`):
+        # a write outside the turn (a pause, the author's edit, another
+        # process) may have landed since.
+        reused = first if first is not None and first is turns.notes.get("stored") else None
         for _ in range(MAX_CAS_ATTEMPTS):
             current = first if first is not None else await load_draft(turn, draft_id)
             first = None
             verdict = change(current)
+            if isinstance(verdict, Refusal) and current is reused and verdict.reason != "decided":
+                # No compare-and-set checks a refusal: confirm it on a fresh
+                # read. (A decided draft stays decided for approvers: the
+                # double click's "already decided" needs no read.)
+                reused = None
+                continue
             if isinstance(verdict, Refusal):
                 # The decision this click waited for updated the card to
                 # exactly this version: it needs no refresh.
@@ -131,8 +141,8 @@ async def draft_after_wait(turn: Turn, draft_id: str, slot: Slot) -> Draft:
     """The draft, for a handler holding its turn: a click that waited for
     another decision in this process takes the draft that decision just
     stored (as a read at that moment would; a write from elsewhere since
-    then fails the compare-and-set, which carries the newer draft), else it
-    reads it."""
+    then fails the compare-and-set, which carries the newer draft, and
+    :func:`change_draft` reads again before refusing on it), else it reads it."""
     stored = slot.notes.get("stored") if slot.waited else None
     if isinstance(stored, Draft) and stored.id == draft_id:
         return stored
