@@ -177,6 +177,7 @@ class Runtime:
         received: Sequence[datetime] | None = None,
         *,
         failures: dict[int, Exception] | None = None,
+        refused: dict[int, Exception] | None = None,
     ) -> list[bool]:
         """:meth:`ingest` for many mentions with one store call (one SQLite
         transaction, one Redis pipeline): True for each stored, False for each
@@ -186,10 +187,15 @@ class Runtime:
         mentions count. ``received`` is when each arrived (default now): the
         intake stream admits them later, and their SLA runs from their arrival.
         With ``failures`` (the intake stream's consumer) a mention that cannot
-        be enriched or stored is answered False and its error put there under
-        its index, while the others are admitted; without it, it fails the call."""
+        be enriched, admitted or stored is answered False and its error put
+        there under its index, while the others are admitted; with ``refused``
+        (``/intake``) the same for enrichment and admission, before the insert;
+        with neither, it fails the call. Once the insert has committed, a
+        failing surge or spike check is logged, not raised: the mentions are
+        stored, and the next batch checks again."""
         if not batch:
             return []
+        refusals = failures if failures is not None else refused
         now = self.clock.now()
         arrived = received if received is not None else [now] * len(batch)
         enriched: list[Mention] = []
@@ -198,9 +204,9 @@ class Runtime:
             try:
                 enriched.append(enrich(incoming, self.settings, self.sentiment, at))
             except Exception as error:
-                if failures is None:
+                if refusals is None:
                     raise
-                failures[index] = error
+                refusals[index] = error
                 continue
             places.append(index)
         if not enriched:
@@ -217,25 +223,55 @@ class Runtime:
         # admission reads the turn's settings, clock and actor (the system),
         # the mention it is given, not the turn's event.
         items = []
+        admitted: list[int] = []  # index in ``lanes.mentions`` of each item
         for index, mention in enumerate(lanes.mentions):
             ahead = INTERACTIVE if index in lanes.ahead else None
-            record = handlers.triage.admission(turn, mention, card_priority=ahead)
+            try:
+                record = handlers.triage.admission(turn, mention, card_priority=ahead)
+            except Exception as error:
+                if refusals is None:
+                    raise
+                turn.discard()
+                refusals[places[index]] = error
+                continue
             turn.add_counts(lanes.counts[index])
             items.append((record, turn.take_effects()))
-        if failures is None:
-            written = await self.store.insert_many(items)
-        else:
+            admitted.append(index)
+        inserted: list[bool] = []
+        if items and failures is None:
+            inserted = await self.store.insert_many(items)
+        elif items and failures is not None:
             answers = await self.store.insert_each(items)
-            written = [answer is True for answer in answers]
-            for place, answer in zip(places, answers, strict=True):
+            inserted = [answer is True for answer in answers]
+            for index, answer in zip(admitted, answers, strict=True):
                 if isinstance(answer, Exception):
-                    failures[place] = answer
-        await handlers.surge.stored(turn, lanes, written)
-        await turn.flush()
+                    failures[places[index]] = answer
+        written = [False] * len(lanes.mentions)
+        for index, ok in zip(admitted, inserted, strict=True):
+            written[index] = ok
+        await self._after_insert(turn, lanes, written)
         stored = [False] * len(batch)
         for place, ok in zip(places, written, strict=True):
             stored[place] = ok
         return stored
+
+    async def _after_insert(
+        self, turn: Turn, lanes: handlers.surge.Lanes, written: list[bool]
+    ) -> None:
+        try:
+            await handlers.surge.stored(turn, lanes, written)
+            await turn.flush()
+        except Exception:
+            turn.discard()
+            spokes = sorted(
+                {m.enrichment.spoke for m, ok in zip(lanes.mentions, written, strict=True) if ok}
+            )
+            log.exception(
+                "surge and spike check after storing %d mentions failed (spokes %s); "
+                "the next batch checks again",
+                sum(written),
+                ", ".join(spokes) or "none",
+            )
 
     async def start(self) -> None:
         """Make sure the recurring timers exist (idempotent; safe in every process)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +16,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+import handlers.surge
+import handlers.triage
 from bot.app import Loaded, open_runtime
 from bot.core.clock import ManualClock
 from bot.core.errors import InvalidInput
@@ -373,3 +376,55 @@ async def test_half_an_emoji_is_repaired_and_every_item_stored(intake: Intake) -
     assert stored["x:post-3"]["author"]["name"] == "Ann \ufffd"
     assert stored["x:post-3"]["url"] == "https://x.test/\ufffd"
     assert stored["x:post-4"]["extra"] == {"extra_field": {"note": ["odd \ufffd"]}}
+
+
+async def test_a_failing_surge_check_after_the_insert_still_answers_what_was_stored(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The spike and surge check runs after the batch's insert has committed:
+    # its failure must not turn "stored" into a 500 the client would re-send.
+    async def stored(*args: Any) -> None:
+        raise RuntimeError("surge state unreadable")
+
+    monkeypatch.setattr(handlers.surge, "stored", stored)
+    caplog.set_level(logging.WARNING)
+    body = ndjson([mention(n) for n in range(4)])
+    status, answer = await intake.post(body, content_type="application/x-ndjson")
+    assert status == 200
+    assert [i["status"] for i in answer["items"]] == ["stored"] * 4
+    assert await intake.keys() == {f"x:post-{n}" for n in range(4)}
+    assert await intake.store.outbox_size("console") == 4
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].startswith("surge and spike check after storing 4 mentions failed")
+    _, again = await intake.post(body, content_type="application/x-ndjson")
+    assert (again["stored"], again["duplicate"]) == (0, 4)
+
+
+async def test_a_mention_whose_admission_fails_is_refused_alone(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = handlers.triage.admission
+
+    def admission(turn: Any, mention: Any, **options: Any) -> Any:
+        if mention.external_id == "post-2":
+            raise ValueError("this mention breaks its card")
+        return real(turn, mention, **options)
+
+    monkeypatch.setattr(handlers.triage, "admission", admission)
+    body = ndjson([mention(n) for n in range(4)])
+    status, answer = await intake.post(body, content_type="application/x-ndjson")
+    assert status == 200
+    if intake.consumer is not None:
+        # Through the stream /intake only accepts; the consumer admits later.
+        assert answer["stored"] == 4
+        assert await intake.keys() == {"x:post-0", "x:post-1", "x:post-3"}
+        return
+    assert [(i["status"], i.get("field")) for i in answer["items"]] == [
+        ("stored", None),
+        ("stored", None),
+        ("refused", "(admission)"),
+        ("stored", None),
+    ]
+    assert (answer["stored"], answer["refused"]) == (3, 1)
+    assert await intake.keys() == {"x:post-0", "x:post-1", "x:post-3"}

@@ -14,8 +14,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from redis.exceptions import ReadOnlyError
 
 from bot.app import Loaded
 from bot.core.settings import SpikePolicy
@@ -156,3 +158,52 @@ async def test_an_entry_that_breaks_its_whole_batch_is_found_by_halving(
     [dead] = await store.intake_dead_letters()  # type: ignore[attr-defined]
     assert dead["reason"].startswith("failed admission (RuntimeError: the topic scan broke")
     assert await arrivals(store) == 39
+
+
+@pytest.mark.parametrize("refusal", ["raised", "answered per item"])
+async def test_a_store_wide_outage_longer_than_the_dead_letter_limit_loses_nothing(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, refusal: str
+) -> None:
+    # A replica failover: every write meets READONLY, for more deliveries than
+    # an entry may fail on its own. Raised by the store call, or answered for
+    # each item of the pipeline (as Redis does for each script call).
+    settings = StreamSettings(batch=20, claim_idle=timedelta(0), max_deliveries=3)
+    consumer = await rig.consumer(settings)
+    stream, store = consumer.stream, consumer.runtime.store
+    await enqueue(stream, [incoming(n) for n in range(20)], rig.clock.now())
+    real = store.insert_each
+    calls: list[int] = []
+    outage = 7
+
+    async def insert_each(items: Any) -> list[bool | Exception]:
+        calls.append(len(items))
+        if len(calls) <= outage:
+            error = ReadOnlyError("You can't write against a read only replica.")
+            if refusal == "raised":
+                raise error
+            return [error for _ in items]
+        return await real(items)
+
+    monkeypatch.setattr(store, "insert_each", insert_each)
+    caplog.set_level(logging.WARNING, logger="bot.intake.stream")
+
+    for delivery in range(outage):
+        assert await consumer.step() == 20, delivery
+        state = await stream.intake_state(GROUP)
+        assert (state.entries, state.pending, state.dead) == (20, 20, 0), delivery
+    assert await arrivals(store) == 0
+    # The batch was tried whole each time: no halving into single retries.
+    assert calls == [20] * outage
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == outage
+    assert all("left pending: the store is unavailable" in w for w in warnings)
+
+    assert await consumer.step() == 20  # the store is back
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.pending, state.dead) == (0, 0, 0)
+    assert await store.intake_dead_letters() == []  # type: ignore[attr-defined]
+    assert await arrivals(store) == 20
+    for n in range(20):
+        assert await received(store, n) == ["mention.received"], n
+    assert await admitted(consumer) == 20
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

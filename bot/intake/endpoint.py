@@ -119,13 +119,18 @@ async def admit_items(
     accepted = [entry for entry in items if isinstance(entry, Item)]
     stream = stream_of(runtime) if streamed else None
     stored: list[bool] = []
+    # Mentions admission refused on their own (the rest of their batch is stored).
+    refused: dict[int, Exception] = {}
     for start in range(0, len(accepted), BATCH):
         chunk = [entry.mention for entry in accepted[start : start + BATCH]]
         if stream is not None:
             stored += await enqueue(stream, chunk, runtime.clock.now())
         else:
-            stored += await runtime.ingest_batch(chunk)
+            failed: dict[int, Exception] = {}
+            stored += await runtime.ingest_batch(chunk, refused=failed)
+            refused.update({start + index: error for index, error in failed.items()})
     outcome_of = {id(entry): ok for entry, ok in zip(accepted, stored, strict=True)}
+    problem_of = {id(accepted[index]): error for index, error in refused.items()}
     results: list[dict[str, Any]] = []
     totals = {"stored": 0, "duplicate": 0, "refused": 0}
     for entry in items:
@@ -135,6 +140,15 @@ async def admit_items(
                 "status": "refused",
                 "field": entry.field,
                 "error": entry.message,
+            }
+        elif id(entry) in problem_of:
+            error = problem_of[id(entry)]
+            log.error("intake item %d refused at admission", entry.item, exc_info=error)
+            outcome = {
+                "item": entry.item,
+                "status": "refused",
+                "field": "(admission)",
+                "error": f"could not be admitted ({type(error).__name__})",
             }
         else:
             outcome = {

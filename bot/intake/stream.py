@@ -23,7 +23,10 @@ admitted or counted twice. An entry that cannot be read or admitted is left
 out of its batch (the others are admitted and acknowledged) and retried
 alone; one that fails its ``max_deliveries``-th delivery goes to the
 dead-letter stream with an ERROR line (and
-``playcaller_intake_stream_dead_letters`` in ``/metrics``).
+``playcaller_intake_stream_dead_letters`` in ``/metrics``). A batch the
+store refuses as a whole (unreachable, read-only, out of memory) is no
+entry's fault: it stays pending, that delivery uncounted, and is retried
+after ``claim_idle``.
 """
 
 from __future__ import annotations
@@ -36,8 +39,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+)
+from redis.exceptions import (
+    MasterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import (
+    TimeoutError as RedisTimeoutError,
+)
 
 from bot.core.errors import InvalidInput
 from bot.core.jsontext import decode_json
@@ -79,6 +95,10 @@ class IntakeStream(Protocol):
 
     async def intake_dead_letter(
         self, group: str, entry: StreamEntry, reason: str, at_us: int
+    ) -> None: ...
+
+    async def intake_release(
+        self, group: str, consumer: str, entries: Sequence[StreamEntry]
     ) -> None: ...
 
     async def intake_state(self, group: str) -> StreamState: ...
@@ -228,12 +248,10 @@ class StreamConsumer:
     async def _admit_or_halve(self, live: Sequence[tuple[StreamEntry, IncomingMention]]) -> None:
         try:
             failures = await self._admit(live)
-        except (OSError, RedisConnectionError, RedisTimeoutError):
-            # The store is unreachable: no entry's fault. The batch stays
-            # pending and is retried whole once its entries are claimed again.
-            log.exception("intake stream batch of %d failed; left pending", len(live))
-            return
         except Exception as error:
+            if isinstance(error, RedisError) or _store_wide(error):
+                await self._unavailable(live, error)
+                return
             if len(live) > 1:
                 # The batch broke as a whole (not at one mention's insert):
                 # halve it until the entry at fault is alone; the halves that
@@ -251,6 +269,26 @@ class StreamConsumer:
             reason = f"failed admission ({type(failure).__name__}: {said})"
             await self._failed(live[index][0], reason, failure)
 
+    async def _unavailable(
+        self, live: Sequence[tuple[StreamEntry, IncomingMention]], error: Exception
+    ) -> None:
+        """The store refused the batch as a whole (unreachable, read-only in a
+        failover, out of memory): no entry's fault. The batch stays pending,
+        its delivery uncounted, and is claimed again after ``claim_idle``; so
+        an outage never dead-letters mentions ``/intake`` answered for."""
+        log.warning(
+            "intake stream batch of %d left pending: the store is unavailable (%s: %s)",
+            len(live),
+            type(error).__name__,
+            str(error)[:200],
+        )
+        entries = [entry for entry, _ in live]
+        try:
+            await self.stream.intake_release(GROUP, self.name, entries)
+        except Exception:
+            # Then this delivery counts; the entries stay pending all the same.
+            log.warning("intake stream could not uncount a delivery of %d", len(entries))
+
     async def _admit(
         self, live: Sequence[tuple[StreamEntry, IncomingMention]]
     ) -> dict[int, Exception]:
@@ -264,6 +302,11 @@ class StreamConsumer:
             ],
             failures=failures,
         )
+        # An item answered with a store-wide refusal (every script call of a
+        # pipeline meets READONLY or OOM alike) is the store's fault, not its own.
+        outage = next((e for e in failures.values() if _store_wide(e)), None)
+        if outage is not None:
+            raise outage
         done = [entry for index, (entry, _) in enumerate(live) if index not in failures]
         await self.stream.intake_ack(GROUP, done)
         self.admitted.inc(len(done))
@@ -324,6 +367,29 @@ def watch_stream(metrics: Metrics, stream: IntakeStream) -> None:
     ):
         name = "intake_stream_dead_letters" if field == "dead" else f"intake_stream_{field}"
         metrics.scraped(name, text, reading(field))
+
+
+# Errors that say the store cannot take writes now, whichever item meets them.
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    OutOfMemoryError,
+    MasterDownError,
+    NoScriptError,
+    TryAgainError,
+)
+
+
+def _store_wide(error: BaseException) -> bool:
+    """True for an error that is the store's even when answered for one item:
+    the unavailable kinds, a busy script or a loading server (``BUSY``,
+    ``LOADING``). Raised for the batch as a whole, any Redis error is."""
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    return isinstance(error, ResponseError) and str(error).startswith(("BUSY ", "LOADING"))
 
 
 def _ms(span: timedelta) -> int:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
+from redis.typing import StreamIdT
 
 from bot.store.redis.base import RedisBase
 
@@ -196,6 +197,23 @@ class RedisIntakeStream(RedisBase):
         pipe.xdel(self._stream, entry.id)
         if entry.marker.startswith(self._p):
             pipe.delete(entry.marker)
+        await pipe.execute()
+
+    async def intake_release(
+        self, group: str, consumer: str, entries: Sequence[StreamEntry]
+    ) -> None:
+        """Keep ``entries`` pending with their last delivery uncounted (the store
+        refused their batch as a whole): ``XCLAIM`` sets each one's delivery
+        count back and restarts its idle time, so it is claimed again after
+        the usual wait."""
+        if not entries:
+            return
+        by_count: dict[int, list[StreamIdT]] = {}
+        for entry in entries:
+            by_count.setdefault(max(0, entry.deliveries - 1), []).append(entry.id)
+        pipe = self._redis().pipeline(transaction=False)
+        for count, ids in by_count.items():
+            pipe.xclaim(self._stream, group, consumer, 0, ids, retrycount=count, justid=True)
         await pipe.execute()
 
     async def intake_state(self, group: str) -> StreamState:
