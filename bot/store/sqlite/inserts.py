@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from bot.core.storage import Effects, Record
 from bot.store import EncodedEffects, dumps
-from bot.store.sqlite.rows import apply_effects, lastrowid
+from bot.store.sqlite.rows import apply_effects, lastrowid, outbox_row
 from bot.store.sqlite.schema import SELECT_RECORD
 
 # (kind, key, data JSON, tags, tags JSON, effects) of one record to insert.
@@ -84,20 +84,7 @@ def insert_batch(conn: sqlite3.Connection, prepared: Sequence[Prepared]) -> list
             continue
         tags += [(kind, tag, seq) for tag in record_tags]
         timers += fx.timers
-        outbox += [
-            (
-                o.id,
-                o.platform,
-                o.op,
-                o.destination,
-                o.card_key,
-                o.body,
-                o.priority,
-                o.created_us,
-                o.not_before_us,
-            )
-            for o in fx.outbox
-        ]
+        outbox += [outbox_row(o) for o in fx.outbox]
         audit += fx.audit
         for name, amount in fx.counts:
             counts[name] = counts.get(name, 0) + amount

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.storage import OutboxItem, Record
-from bot.store import EncodedEffects, from_us, loads_object, loads_tags
+from bot.store import EncodedEffects, EncodedOutboxItem, from_us, loads_object, loads_tags
 
 
 def row_version(row: Sequence[Any] | None) -> int:
@@ -45,6 +45,25 @@ def fence_holds(conn: sqlite3.Connection, fx: EncodedEffects) -> bool:
     return True
 
 
+OutboxRow = tuple[str, str, str, str, str | None, str, int, int, int | None]
+
+
+def outbox_row(item: EncodedOutboxItem) -> OutboxRow:
+    """An outbox item as the ``outbox`` table's insert takes it (columns in
+    the order of :func:`apply_effects`'s statement)."""
+    return (
+        item.id,
+        item.platform,
+        item.op,
+        item.destination,
+        item.card_key,
+        item.body,
+        item.priority,
+        item.created_us,
+        item.not_before_us,
+    )
+
+
 def apply_effects(conn: sqlite3.Connection, fx: EncodedEffects) -> None:
     """Apply effects inside the caller's transaction (the fence was checked)."""
     if fx.complete is not None:
@@ -66,20 +85,7 @@ def apply_effects(conn: sqlite3.Connection, fx: EncodedEffects) -> None:
             "INSERT INTO outbox (id, platform, op, destination, card_key, body, priority,"
             " created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO NOTHING",
-            [
-                (
-                    o.id,
-                    o.platform,
-                    o.op,
-                    o.destination,
-                    o.card_key,
-                    o.body,
-                    o.priority,
-                    o.created_us,
-                    o.not_before_us,
-                )
-                for o in fx.outbox
-            ],
+            [outbox_row(o) for o in fx.outbox],
         )
     if fx.audit:
         conn.executemany(
