@@ -105,13 +105,29 @@ async def store_backend(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'playcaller.db'}", "playcaller"
         return
+    require_redis()
+    namespace = f"test-{uuid.uuid4().hex}"
+    yield REDIS_URL, namespace
+    await _wipe_redis_namespace(namespace)
+
+
+def require_redis() -> None:
+    """Skip the test when no Redis answers, or fail it where Redis is required
+    (``PLAYCALLER_REQUIRE_REDIS=1``, as CI sets): a Redis suite that skipped
+    there would pass off as green."""
     if not _redis_available():
         if os.environ.get("PLAYCALLER_REQUIRE_REDIS") == "1":
             pytest.fail(f"Redis not reachable at {REDIS_URL} (PLAYCALLER_REQUIRE_REDIS=1)")
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    namespace = f"test-{uuid.uuid4().hex}"
-    yield REDIS_URL, namespace
-    await _wipe_redis_namespace(namespace)
+
+
+@pytest.fixture
+async def redis_namespace() -> AsyncIterator[str]:
+    """A fresh key namespace on the test Redis, wiped afterwards."""
+    require_redis()
+    name = f"test-{uuid.uuid4().hex}"
+    yield name
+    await _wipe_redis_namespace(name)
 
 
 class Chat:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from bot.signing import sign
 from bot.store import open_store
 from bot.web import create_app
 from handlers.triage.records import KIND
-from tests.conftest import REDIS_URL, START, _redis_available, _wipe_redis_namespace
+from tests.conftest import REDIS_URL, START, _wipe_redis_namespace, require_redis
 
 SECRET = "intake-test-secret"
 LIMIT = 20_000
@@ -94,10 +93,7 @@ async def intake_store(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'playcaller.db'}", "playcaller", False
         return
-    if not _redis_available():
-        if os.environ.get("PLAYCALLER_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis not reachable at {REDIS_URL} (PLAYCALLER_REQUIRE_REDIS=1)")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    require_redis()
     namespace = f"test-{uuid.uuid4().hex}"
     yield REDIS_URL, namespace, request.param == "redis-stream"
     await _wipe_redis_namespace(namespace)

@@ -10,7 +10,6 @@ SIGKILL, are in ``tests/test_intake_stream_serve.py``.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -33,18 +32,14 @@ from bot.runtime import Runtime
 from bot.store import open_store
 from bot.store.redis import RedisStore
 from handlers.triage.records import KIND, from_record
-from tests.conftest import REDIS_URL, START, _redis_available, _wipe_redis_namespace
+from tests.conftest import REDIS_URL, START
 
 IDLE_NOW = StreamSettings(batch=10, claim_idle=timedelta(0), max_deliveries=3)
 
 
 @pytest.fixture
-async def namespace() -> AsyncIterator[str]:
-    if not _redis_available():
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    await _wipe_redis_namespace(name)
+async def namespace(redis_namespace: str) -> str:
+    return redis_namespace
 
 
 class Rig:

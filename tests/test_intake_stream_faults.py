@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -27,7 +26,6 @@ from bot.intake.stream import GROUP, StreamConsumer, StreamSettings, document, e
 from bot.store.redis import RedisStore
 from handlers.surge import spikes, window
 from handlers.triage.records import KIND
-from tests.conftest import REDIS_URL, _redis_available, _wipe_redis_namespace
 from tests.test_intake_stream import Rig, incoming, received
 
 
@@ -41,12 +39,8 @@ async def rig(loaded: Loaded, namespace: str) -> AsyncIterator[Rig]:
 
 
 @pytest.fixture
-async def namespace() -> AsyncIterator[str]:
-    if not _redis_available():
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    await _wipe_redis_namespace(name)
+async def namespace(redis_namespace: str) -> str:
+    return redis_namespace
 
 
 async def arrivals(store: Store) -> int:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -24,7 +22,7 @@ from bot.intake.stream import GROUP
 from bot.store import open_store
 from handlers.surge import window
 from handlers.triage.records import KIND
-from tests.conftest import REDIS_URL, _redis_available, _wipe_redis_namespace
+from tests.conftest import REDIS_URL
 from tests.serve_process import ServeProcess
 from tests.test_intake_stream_serve import SECRET, admitted_by, batch, post
 from tests.test_serve_cli import clean_env
@@ -36,12 +34,8 @@ pytestmark = pytest.mark.timeout(400)
 
 
 @pytest.fixture
-async def namespace() -> AsyncIterator[str]:
-    if not _redis_available():
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    await _wipe_redis_namespace(name)
+async def namespace(redis_namespace: str) -> str:
+    return redis_namespace
 
 
 async def test_a_serve_without_intake_admits_what_an_accepting_front_takes(

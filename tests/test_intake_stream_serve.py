@@ -16,8 +16,6 @@ import asyncio
 import json
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from bot.signing import sign
 from bot.store import open_store
 from bot.store.redis import RedisStore
 from handlers.surge import window
-from tests.conftest import REDIS_URL, _redis_available, _wipe_redis_namespace
+from tests.conftest import REDIS_URL
 from tests.serve_process import ServeProcess
 from tests.test_intake_stream import mention_cards
 from tests.test_serve_cli import clean_env
@@ -44,12 +42,8 @@ pytestmark = pytest.mark.timeout(400)
 
 
 @pytest.fixture
-async def namespace() -> AsyncIterator[str]:
-    if not _redis_available():
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
-    name = f"test-{uuid.uuid4().hex}"
-    yield name
-    await _wipe_redis_namespace(name)
+async def namespace(redis_namespace: str) -> str:
+    return redis_namespace
 
 
 def batch(number: int) -> bytes:
