@@ -71,6 +71,12 @@ class RoomItems:
             after = str(item.body.get("after") or "")
             if after and not await self.store.card_refs(item.platform, after):
                 return self.not_posted(leased)  # its last card goes in first
+            cards = [after, *(str(c) for c in item.body.get("cards") or [])]
+            into_room = [f"thread:{room_key(room_id)}"]
+            if await self.store.outbox_waiting_for(item.platform, cards, into_room):
+                # An archived room refuses every later post and update: the
+                # resolved card (updates are paced) must be in before it.
+                return self.not_posted(leased)
             if channel is not None and rooms is not None:
                 await rooms.archive(channel)
                 effects = Effects(audit=(self._audit("room.archived", room_id, item.platform),))

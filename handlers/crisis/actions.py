@@ -133,7 +133,9 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
             rooms.post(turn, after.id, summary, priority=ROUTINE)
             if room == "channel" and turn.settings.crisis_rooms.archive_on_resolve:
                 # Once the summary is in it: the room's work is done.
-                turn.archive_room(after.id, after_card_key=summary_key(after))
+                turn.archive_room(
+                    after.id, after_card_key=summary_key(after), cards=[card_key(after)]
+                )
         else:
             turn.reply_in_thread(card_key(after), summary)
 

@@ -80,15 +80,27 @@ async def test_resolving_archives_the_room_after_the_summary_is_posted(rig: Slac
     summaries = [m for m in rig.posted(room["id"]) if "Resolved: CR-1" in shown(m["blocks"])]
     assert len(summaries) == 1
     assert room["is_archived"] is True
-    calls = [
-        c.method
+    # What the room saw, in order: the summary and the resolved incident card
+    # (updates are paced) both went in before the archive.
+    seen = [
+        (c.method, c.args)
         for c in rig.fake.calls
-        if c.method in ("chat.postMessage", "conversations.archive")
+        if c.args.get("channel") == room["id"] and not c.rate_limited
+        if c.method in ("chat.postMessage", "chat.update", "conversations.archive")
     ]
-    assert calls[-1] == "conversations.archive"
-    assert calls.count("conversations.archive") == 1
+    methods = [method for method, _ in seen]
+    assert methods[-1] == "conversations.archive"
+    assert methods.count("conversations.archive") == 1
+    summary_at = next(i for i, (m, a) in enumerate(seen) if a is summaries[0])
+    last_card = [args for method, args in seen if method == "chat.update"][-1]
+    assert summary_at < methods.index("chat.update", summary_at) < len(seen) - 1
+    assert "CR-1 · Customer-facing" in shown(last_card["blocks"])
+    assert "Resolved" in shown(last_card["blocks"])
+    assert "crisis.resolve" not in shown(last_card["blocks"])
     entries = await rig.runtime.store.audit_log(subject=room_key("CR-1"))
     assert [e.action for e in entries] == ["room.opened", "room.archived"]
+    everything = await rig.runtime.store.audit_log()
+    assert [e for e in everything if e.action == "outbox.undeliverable"] == []
     # The resolved card still links to the (archived, readable) room.
     card = [u for u in rig.updates() if u["channel"] == HUB][-1]
     assert (f"Room: #{ROOM}", LINK + room["id"]) in buttons(card)

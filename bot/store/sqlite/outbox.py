@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core.storage import JSON, NO_EFFECTS, AuditEntry, Backlog, Effects, LeasedOutboxItem
@@ -128,6 +129,20 @@ class SqliteOutbox(SqliteBase):
             "SELECT platform, count(*), min(created_at) FROM outbox GROUP BY platform"
         )
         return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
+
+    async def outbox_waiting_for(
+        self, platform: str, card_keys: Sequence[str], destinations: Sequence[str]
+    ) -> bool:
+        """Whether an item waits on ``platform`` for one of ``card_keys`` or to
+        one of ``destinations``."""
+        keys, places = list(card_keys), list(destinations)
+        rows = await self._fetch(
+            "SELECT 1 FROM outbox WHERE platform = ? AND (card_key IN "
+            f"({', '.join('?' * len(keys)) or 'NULL'}) OR destination IN "
+            f"({', '.join('?' * len(places)) or 'NULL'})) LIMIT 1",
+            (platform, *keys, *places),
+        )
+        return bool(rows)
 
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform``, in posting order."""
