@@ -86,7 +86,12 @@ class RoomItems:
     async def _open(self, leased: LeasedOutboxItem, spec: RoomSpec) -> RetryLater | None:
         item = leased.item
         place = None
-        if spec.name and isinstance(self.delivery, OpensRooms):
+        # A room asked to close before it opened (an incident resolved while
+        # Slack held the create back) gets no channel: nobody would archive it.
+        closed = await self.store.outbox_waiting_for(
+            item.platform, [], [item.destination], ops=["archive"]
+        )
+        if spec.name and not closed and isinstance(self.delivery, OpensRooms):
             place = await self.delivery.open_room(
                 spec, delivery_id=item.id, attempt=leased.attempts
             )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from bot.core.rooms import room_key
 from tests.conftest import START
 from tests.crisis.test_rooms_slack import HUB, ROOM, command, declared, incident_cards, rig, shown
@@ -104,6 +106,31 @@ async def test_resolving_archives_the_room_after_the_summary_is_posted(rig: Slac
     # The resolved card still links to the (archived, readable) room.
     card = [u for u in rig.updates() if u["channel"] == HUB][-1]
     assert (f"Room: #{ROOM}", LINK + room["id"]) in buttons(card)
+
+
+async def test_an_incident_resolved_before_its_room_opened_leaves_no_channel(
+    rig: SlackRig,
+) -> None:
+    rig.fake.rate_limit("conversations.create", times=1000, retry_after=30)
+    with pytest.raises(AssertionError, match="did not drain"):
+        await declared(rig)  # the room waits: Slack holds the create back
+    # Resolved while the room still waits; the limit is lifted after.
+    await command(rig, "CR-1 resolve")
+    rig.fake.reset_faults()
+    await rig.settle()
+    await rig.runtime.scheduler().tick()
+    await rig.settle()
+    assert rig.fake.channel_named(ROOM) is None
+    assert [c for c in rig.fake.calls_to("conversations.create") if not c.rate_limited] == []
+    # The summary reaches people under the incident card in the hub.
+    [summary] = [m for m in rig.posted(HUB) if "Resolved: CR-1" in shown(m["blocks"])]
+    [place] = await rig.runtime.store.card_refs("slack", room_key("CR-1"))
+    assert place["fallback"] == "incident:CR-1" and summary["thread_ts"] == place["ts"]
+    parent = rig.fake.message(HUB, str(place["ts"]))
+    assert parent is not None and "CR-1 · Customer-facing" in shown(parent["blocks"])
+    everything = await rig.runtime.store.audit_log()
+    assert [e for e in everything if e.action == "outbox.undeliverable"] == []
+    assert await rig.runtime.store.outbox_size("slack") == 0
 
 
 async def test_a_room_the_bot_was_removed_from_stays_and_the_refusal_is_audited(

@@ -35,3 +35,13 @@ async def test_an_update_of_a_card_or_a_post_into_the_room_is_waiting(store: Sto
     assert await store.outbox_waiting_for("slack", ["incident:CR-1"], [])
     assert await store.finish_outbox(leased.item.id, leased.token)
     assert not await store.outbox_waiting_for("slack", ["incident:CR-1"], room)
+
+
+async def test_only_the_ops_asked_for_count_where_some_are_named(store: Store) -> None:
+    opening = OutboxItem("r-1", "slack", "room", "room:CR-1", {}, T0, card_key="room:CR-1")
+    await store.apply(Effects(outbox=(opening,)))
+    assert await store.outbox_waiting_for("slack", ["room:CR-1"], [])
+    assert not await store.outbox_waiting_for("slack", [], ["room:CR-1"], ops=["archive"])
+    archive = OutboxItem("a-1", "slack", "archive", "room:CR-1", {"after": "summary:CR-1"}, T0)
+    await store.apply(Effects(outbox=(archive,)))
+    assert await store.outbox_waiting_for("slack", [], ["room:CR-1"], ops=["archive"])

@@ -96,7 +96,11 @@ class RedisOutbox(RedisBase):
         return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
 
     async def outbox_waiting_for(
-        self, platform: str, card_keys: Sequence[str], destinations: Sequence[str]
+        self,
+        platform: str,
+        card_keys: Sequence[str],
+        destinations: Sequence[str],
+        ops: Sequence[str] = (),
     ) -> bool:
         """Whether an item waits on ``platform`` for one of ``card_keys`` or to
         one of ``destinations`` (a read of the platform's queue: the rare
@@ -107,9 +111,11 @@ class RedisOutbox(RedisBase):
             return False
         pipe = redis.pipeline(transaction=False)
         for item_id in ids:
-            pipe.hmget(f"{self._p}ob:{item_id}", "has_card", "card", "dest")
-        keys, places = set(card_keys), set(destinations)
-        for has_card, card, dest in await pipe.execute():
+            pipe.hmget(f"{self._p}ob:{item_id}", "has_card", "card", "dest", "op")
+        keys, places, kinds = set(card_keys), set(destinations), set(ops)
+        for has_card, card, dest, op in await pipe.execute():
+            if kinds and op not in kinds:
+                continue
             if (has_card == "1" and card in keys) or dest in places:
                 return True
         return False

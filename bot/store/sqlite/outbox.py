@@ -131,16 +131,21 @@ class SqliteOutbox(SqliteBase):
         return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
 
     async def outbox_waiting_for(
-        self, platform: str, card_keys: Sequence[str], destinations: Sequence[str]
+        self,
+        platform: str,
+        card_keys: Sequence[str],
+        destinations: Sequence[str],
+        ops: Sequence[str] = (),
     ) -> bool:
         """Whether an item waits on ``platform`` for one of ``card_keys`` or to
-        one of ``destinations``."""
-        keys, places = list(card_keys), list(destinations)
+        one of ``destinations`` (of ``ops``, where given)."""
+        keys, places, kinds = list(card_keys), list(destinations), list(ops)
+        of_ops = f" AND op IN ({', '.join('?' * len(kinds))})" if kinds else ""
         rows = await self._fetch(
             "SELECT 1 FROM outbox WHERE platform = ? AND (card_key IN "
             f"({', '.join('?' * len(keys)) or 'NULL'}) OR destination IN "
-            f"({', '.join('?' * len(places)) or 'NULL'})) LIMIT 1",
-            (platform, *keys, *places),
+            f"({', '.join('?' * len(places)) or 'NULL'})){of_ops} LIMIT 1",
+            (platform, *keys, *places, *kinds),
         )
         return bool(rows)
 
