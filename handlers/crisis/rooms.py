@@ -19,6 +19,7 @@ from bot.core.rooms import (
     channel_name,
     is_fallback,
     place_matches,
+    purpose,
     room_key,
     slug,
     topic,
@@ -75,6 +76,7 @@ def spec_for(turn: Turn, incident: Incident, title: str) -> RoomSpec:
         private=rooms.private,
         asked_at=turn.now(),
         opened_timer=OPENED,
+        purpose=purpose(turn.render("crisis/room_purpose.txt", incident=incident.id)),
     )
 
 

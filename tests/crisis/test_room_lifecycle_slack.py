@@ -5,12 +5,14 @@ post-incident summary is in it (conversations.archive through the outbox)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bot.core.rooms import room_key
+from bot.core.rooms import room_key, room_marker
+from bot.platforms.slack.rooms import _made_by
 from tests.conftest import START
 from tests.crisis.test_rooms_slack import HUB, ROOM, command, declared, incident_cards, rig, shown
 from tests.slack.slack_rig import SlackRig
@@ -49,7 +51,10 @@ async def test_an_old_channel_of_the_bots_with_the_rooms_name_is_not_reused(
     await declared(rig)
     room = rig.fake.channel_named(f"{ROOM}-2")
     assert room is not None and room["creator"] == "U0BOT"
-    assert room["purpose"]["value"].startswith("playcaller-room:")
+    # People read a description; the marker that says which item made it ends it.
+    assert re.fullmatch(
+        r"Crisis room for CR-1 · playcaller-room:[0-9a-f]{32}", room["purpose"]["value"]
+    )
     assert rig.fake.channels[old]["members"] == ["U0BOT"]
     assert incident_cards(rig, old) == []
     assert len(incident_cards(rig, room["id"])) == 1
@@ -64,6 +69,20 @@ async def test_a_fresh_channel_another_room_marked_is_not_taken_either(rig: Slac
     await declared(rig)
     room = rig.fake.channel_named(f"{ROOM}-2")
     assert room is not None and len(incident_cards(rig, room["id"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("purpose", "ours"),
+    [
+        ("Crisis room for CR-1 · playcaller-room:ab12", True),
+        ("playcaller-room:ab12", True),  # a room made before the purpose was readable
+        ("Crisis room for CR-1 · playcaller-room:ff99", False),
+        ("playcaller-room:ab12 · renamed by someone", False),
+    ],
+)
+def test_a_room_is_recognised_by_the_marker_ending_its_purpose(purpose: str, ours: bool) -> None:
+    channel = {"creator": "U0BOT", "created": 0, "purpose": {"value": purpose}}
+    assert _made_by(channel, "U0BOT", room_marker("ab12"), START) is ours
 
 
 async def test_the_incident_card_links_to_its_room_by_the_channel_id(rig: SlackRig) -> None:
