@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from bot.core.errors import RetryLater
+from bot.core.text_repair import json_without_lone_surrogates, without_lone_surrogates
 
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_REASON = 300
@@ -48,8 +49,10 @@ def retry_after_wait(value: str | None, now: datetime) -> timedelta | None:
 
 
 def clean(text: str, limit: int = MAX_REASON) -> str:
-    """``text`` on one line, without control characters, at most ``limit`` long."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
+    """``text`` on one line, without control characters or lone surrogates
+    (U+FFFD instead, so the outcome it explains can be recorded), at most
+    ``limit`` long."""
+    flat = " ".join(_CONTROL.sub(" ", without_lone_surrogates(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -58,7 +61,9 @@ def json_object(answer: bytes) -> dict[str, Any]:
         document = json.loads(answer.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return {}
-    return document if isinstance(document, dict) else {}
+    # Half an emoji in an escape (a lone surrogate) becomes U+FFFD: the
+    # outcome (a URL, an id, a refusal reason) must encode to be recorded.
+    return json_without_lone_surrogates(document) if isinstance(document, dict) else {}
 
 
 @dataclass(frozen=True)

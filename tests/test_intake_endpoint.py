@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from bot.core.clock import ManualClock
 from bot.core.errors import InvalidInput
 from bot.core.storage import Store
 from bot.intake.endpoint import DEFAULT_MAX_BYTES, IntakeSettings
-from bot.intake.stream import StreamConsumer, StreamSettings, stream_of
+from bot.intake.stream import GROUP, StreamConsumer, StreamSettings, stream_of
 from bot.signing import sign
 from bot.store import open_store
 from bot.web import create_app
@@ -414,6 +414,20 @@ async def test_a_mention_whose_admission_fails_is_refused_alone(
     if intake.consumer is not None:
         # Through the stream /intake only accepts; the consumer admits later.
         assert answer["stored"] == 4
+        assert await intake.keys() == {"x:post-0", "x:post-1", "x:post-3"}
+        # The refused one stays pending for a retry, then, at its last
+        # delivery, goes to the dead-letter stream (the consumer, set to take
+        # idle entries at once, stands in for the claim-idle wait).
+        consumer = intake.consumer
+        assert (await consumer.stream.intake_state(GROUP)).pending == 1
+        consumer.settings = replace(consumer.settings, claim_idle=timedelta(0), max_deliveries=3)
+        assert await consumer.step() == 1
+        assert (await consumer.stream.intake_state(GROUP)).dead == 0
+        assert await consumer.step() == 1
+        state = await consumer.stream.intake_state(GROUP)
+        assert (state.entries, state.pending, state.dead) == (0, 0, 1)
+        [dead] = await intake.store.intake_dead_letters()  # type: ignore[attr-defined]
+        assert json.loads(dead["m"])["id"] == "post-2"
         assert await intake.keys() == {"x:post-0", "x:post-1", "x:post-3"}
         return
     assert [(i["status"], i.get("field")) for i in answer["items"]] == [

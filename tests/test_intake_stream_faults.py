@@ -154,6 +154,60 @@ async def test_an_entry_that_breaks_its_whole_batch_is_found_by_halving(
     assert await arrivals(store) == 39
 
 
+@pytest.mark.parametrize("fault", ["WRONGTYPE", "DataError"])
+async def test_a_redis_error_one_entry_raises_for_its_batch_costs_only_that_entry(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    # One entry makes the store call fail as a whole with an error Redis (or
+    # its client) gives every time, not an outage: a command on a key of the
+    # wrong type, or a value the client cannot send. Real Redis answers it.
+    settings = StreamSettings(batch=20, claim_idle=timedelta(0), max_deliveries=3)
+    consumer = await rig.consumer(settings)
+    stream, store = consumer.stream, consumer.runtime.store
+    assert isinstance(store, RedisStore)
+    await enqueue(stream, [incoming(n) for n in range(20)], rig.clock.now())
+    wrong_type = store.key_prefix + "not-a-hash"
+    await store._redis().set(wrong_type, "a string")
+    real = store.insert_each
+    calls: list[int] = []
+
+    async def insert_each(items: Any) -> list[bool | Exception]:
+        calls.append(len(items))
+        if any(record.key == "x:s-7" for record, _ in items):
+            if fault == "WRONGTYPE":
+                await store._redis().hget(wrong_type, "field")
+            else:
+                await store._redis().set(wrong_type, None)  # type: ignore[arg-type]
+        return await real(items)
+
+    monkeypatch.setattr(store, "insert_each", insert_each)
+    caplog.set_level(logging.WARNING, logger="bot.intake.stream")
+
+    assert await consumer.step() == 20
+    # The 19 others were admitted once, in the first delivery, and acknowledged.
+    assert await arrivals(store) == 19
+    assert await admitted(consumer) == 19
+    for n in range(20):
+        assert await received(store, n) == ([] if n == 7 else ["mention.received"]), n
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.pending, state.dead) == (1, 1, 0)
+    assert calls[0] == 20 and len(calls) > 1  # halved down to the entry at fault
+
+    assert await consumer.step() == 1
+    assert (await stream.intake_state(GROUP)).dead == 0
+    assert await consumer.step() == 1  # its third delivery, the limit
+    state = await stream.intake_state(GROUP)
+    assert (state.entries, state.pending, state.dead) == (0, 0, 1)
+    [dead] = await store.intake_dead_letters()
+    assert dead["deliveries"] == "3"
+    kind = "ResponseError: WRONGTYPE" if fault == "WRONGTYPE" else "DataError: "
+    assert dead["reason"].startswith(f"failed admission ({kind}")
+    assert await arrivals(store) == 19
+    assert await admitted(consumer) == 19
+    assert "the store is unavailable" not in caplog.text
+    assert await consumer.step() == 0
+
+
 @pytest.mark.parametrize("refusal", ["raised", "answered per item"])
 async def test_a_store_wide_outage_longer_than_the_dead_letter_limit_loses_nothing(
     rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, refusal: str

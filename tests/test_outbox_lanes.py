@@ -123,7 +123,6 @@ async def test_a_delivery_without_a_width_gets_one_dm_at_a_time(store: Store) ->
         Effects(outbox=tuple(item("dm", f"person:p{n}", f"p{n}", n) for n in range(4)))
     )
     delivered = await sender.drain()
-    print(delivery.events)
     assert delivered == 4
     assert delivery.most == 1
     assert delivery.events == [f"{what} p{n}" for n in range(4) for what in ("start", "end")]

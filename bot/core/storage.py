@@ -382,3 +382,30 @@ class Store(Protocol):
     async def drop_counts(self, names: Sequence[str]) -> None:
         """Delete named counters (unknown names are ignored): rate windows
         drop their old buckets so the counters stay few."""
+
+
+class EffectsBuffer:
+    """A turn's effects until its next write: one :class:`Effects` per write."""
+
+    __slots__ = ("audit", "cancel_timers", "counts", "outbox", "timers")
+
+    def __init__(self) -> None:
+        self.audit: list[AuditEntry] = []
+        self.timers: list[Timer] = []
+        self.cancel_timers: list[str] = []
+        self.outbox: list[OutboxItem] = []
+        self.counts: list[tuple[str, int]] = []
+
+    def effects(
+        self, complete_timer: tuple[str, int] | None, complete_inbox: tuple[str, int] | None
+    ) -> Effects:
+        """The buffered effects, with the completions the write carries."""
+        return Effects(
+            audit=tuple(self.audit),
+            timers=tuple(self.timers),
+            cancel_timers=tuple(self.cancel_timers),
+            outbox=tuple(self.outbox),
+            complete_timer=complete_timer,
+            complete_inbox=complete_inbox,
+            counts=tuple(self.counts),
+        )

@@ -31,6 +31,7 @@ from bot.core.storage import (
     JSON,
     AuditEntry,
     Effects,
+    EffectsBuffer,
     OutboxItem,
     Record,
     Store,
@@ -86,7 +87,7 @@ class Turn:
         # actor that wait for their release (see :meth:`hold`).
         self._holding = 0
         self._held_answers: list[Callable[[], Awaitable[None]]] = []
-        self._buffer = _Buffer()
+        self._buffer = EffectsBuffer()
         self._complete_timer: tuple[str, int] | None = None
         if isinstance(event, TimerFired):
             self._complete_timer = (event.key, event.token)
@@ -327,7 +328,7 @@ class Turn:
 
     def discard(self) -> None:
         """Drop buffered effects (the handler failed)."""
-        self._buffer = _Buffer()
+        self._buffer = EffectsBuffer()
 
     # -- internals ----------------------------------------------------------
 
@@ -373,16 +374,8 @@ class Turn:
         self.queued_cards = True
 
     def _take(self) -> Effects:
-        buffer, self._buffer = self._buffer, _Buffer()
-        return Effects(
-            audit=tuple(buffer.audit),
-            timers=tuple(buffer.timers),
-            cancel_timers=tuple(buffer.cancel_timers),
-            outbox=tuple(buffer.outbox),
-            complete_timer=self._complete_timer,
-            complete_inbox=self._complete_inbox,
-            counts=tuple(buffer.counts),
-        )
+        buffer, self._buffer = self._buffer, EffectsBuffer()
+        return buffer.effects(self._complete_timer, self._complete_inbox)
 
     def _settle(self, written: Written) -> Written:
         # The timer's (or inbox entry's) completion rode on a write that
@@ -392,16 +385,3 @@ class Turn:
             self._complete_timer = None
             self._complete_inbox = None
         return written
-
-
-class _Buffer:
-    """A turn's effects until its next write: one :class:`Effects` per write."""
-
-    __slots__ = ("audit", "cancel_timers", "counts", "outbox", "timers")
-
-    def __init__(self) -> None:
-        self.audit: list[AuditEntry] = []
-        self.timers: list[Timer] = []
-        self.cancel_timers: list[str] = []
-        self.outbox: list[OutboxItem] = []
-        self.counts: list[tuple[str, int]] = []

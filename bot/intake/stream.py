@@ -47,7 +47,6 @@ from redis.exceptions import (
     NoScriptError,
     OutOfMemoryError,
     ReadOnlyError,
-    RedisError,
     ResponseError,
     TryAgainError,
 )
@@ -99,7 +98,7 @@ class IntakeStream(Protocol):
 
     async def intake_release(
         self, group: str, consumer: str, entries: Sequence[StreamEntry]
-    ) -> None: ...
+    ) -> int: ...
 
     async def intake_state(self, group: str) -> StreamState: ...
 
@@ -249,13 +248,15 @@ class StreamConsumer:
         try:
             failures = await self._admit(live)
         except Exception as error:
-            if isinstance(error, RedisError) or _store_wide(error):
+            if _store_wide(error):
                 await self._unavailable(live, error)
                 return
             if len(live) > 1:
-                # The batch broke as a whole (not at one mention's insert):
-                # halve it until the entry at fault is alone; the halves that
-                # pass are admitted once.
+                # The batch broke as a whole (not at one mention's insert),
+                # also by a Redis error one entry can cause (WRONGTYPE, a
+                # script error, a value the client refuses): halve it until
+                # the entry at fault is alone; the halves that pass are
+                # admitted once.
                 log.warning(
                     "intake stream batch of %d failed; halving it", len(live), exc_info=True
                 )
@@ -384,9 +385,11 @@ _UNAVAILABLE = (
 
 
 def _store_wide(error: BaseException) -> bool:
-    """True for an error that is the store's even when answered for one item:
-    the unavailable kinds, a busy script or a loading server (``BUSY``,
-    ``LOADING``). Raised for the batch as a whole, any Redis error is."""
+    """True for an error that is the store's, not any entry's, whether raised
+    for the batch or answered for one item: the unavailable kinds, a busy
+    script or a loading server (``BUSY``, ``LOADING``). Any other error, a
+    Redis one included (``WRONGTYPE``, a script error, the client's
+    ``DataError``), may be one entry's doing: its batch is halved."""
     if isinstance(error, _UNAVAILABLE):
         return True
     return isinstance(error, ResponseError) and str(error).startswith(("BUSY ", "LOADING"))

@@ -65,3 +65,26 @@ async def test_a_refusal_is_shown_and_retry_publishes(
     assert (await only_draft(chat)).state is DraftState.PUBLISHED
     assert len(receiver.published) == 1
     assert {a.key for a in receiver.attempts} == {f"{draft.id}:1"}
+
+
+async def test_a_refusal_with_half_an_emoji_is_shown_with_u_fffd_and_not_resent(
+    chat: Chat, receiver: FakeReceiver, lane: ExternalSender
+) -> None:
+    """A receiver's reason holding a lone surrogate as a JSON escape: the
+    failure is recorded and shown (the half as U+FFFD) with Retry and Cancel,
+    instead of the outcome failing to be written and the POST being re-sent."""
+    await submitted(chat)
+    draft = await only_draft(chat)
+    receiver.reject_next(422, "duplicate \ud83d content")
+    await chat.run("as maria", "click Approve #2")
+    await lane.drain()
+    out = await chat.run("advance 1s")
+    assert (await only_draft(chat)).state is DraftState.FAILED
+    assert "could not be published" in out and "duplicate \ufffd content" in out
+    card = chat.card(2)
+    assert "Publishing failed" in card and "duplicate \ufffd content" in card
+    assert "Retry" in card and "Cancel" in card
+    # A lease later, nothing is sent again.
+    await chat.run("advance 10m")
+    await lane.drain()
+    assert [a.key for a in receiver.attempts] == [f"{draft.id}:1"]

@@ -132,9 +132,9 @@ async def test_half_an_emoji_in_a_socket_mode_message_is_acked_and_answered_with
             slack.event(SECRET, event=slack.app_mention("U0MARIA", "<@U0BOT> \ud83d help", CARE))
         )
         for envelope in (dm, mention):
-            # Sent as Slack sends it: the half emoji is the escape \ud83d on the wire.
-            assert "\\ud83d" in json.dumps(envelope)
             await rig.fake.send_envelope(envelope)
+            # Sent as Slack sends it: the half emoji is the escape \ud83d on the wire.
+            assert "\\ud83d" in rig.fake.sent_frames[-1]
             ack = await rig.fake.wait_ack(envelope["envelope_id"])
             assert ack["envelope_id"] == envelope["envelope_id"]
         await rig.settle()

@@ -436,3 +436,18 @@ async def test_half_an_emoji_in_a_question_is_answered_with_u_fffd_in_teams(
     assert status in (200, 201)
     replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
     assert ["You asked: what now? \ufffd" in t for t in replies] == [True]
+
+
+async def test_half_an_emoji_in_a_senders_name_is_answered_and_remembered_with_u_fffd(
+    rig: TeamsRig,
+) -> None:
+    """A 1:1 message from a sender whose name holds a lone surrogate: the
+    person gets the answer, and the directory holds the name with U+FFFD."""
+    jo = {**PEOPLE["jo"], "name": "Jo \ud83d"}
+    status, _ = await rig.post(teams.personal_message(rig.url, text="what now?", user=jo))
+    assert status in (200, 201)
+    replies = [texts(c) for a in rig.connector.sent() for c in cards_in(a)]
+    assert ["You asked: what now?" in t for t in replies] == [True]
+    remembered = await rig.platform.directory.user(jo["id"])
+    assert remembered is not None
+    assert remembered["name"] == "Jo \ufffd"

@@ -6,11 +6,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import ActivityHandler, BotAdapter, InvokeResponse, Middleware, TurnContext
+from botbuilder.schema import Activity
 
+from bot.core.text_repair import json_without_lone_surrogates
 from bot.logs import bind_request_id
 
 if TYPE_CHECKING:
     from bot.platforms.teams.platform import TeamsPlatform
+
+
+def without_lone_surrogates_in(activity: Activity) -> Activity:
+    """``activity`` itself when it has no lone surrogate, else a repaired copy."""
+    serialized = activity.serialize()
+    repaired = json_without_lone_surrogates(serialized)
+    return activity if repaired == serialized else Activity().deserialize(repaired)
 
 
 class CloseConnectorClient(Middleware):  # type: ignore[misc]
@@ -33,6 +42,9 @@ class PlaycallerBot(ActivityHandler):  # type: ignore[misc]
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         bind_request_id(turn_context.activity.id)
+        # Half an emoji in a JSON escape (a lone surrogate) becomes U+FFFD
+        # once, here: every write of the turn (inbox, directory) then encodes.
+        turn_context.activity = without_lone_surrogates_in(turn_context.activity)
         if turn_context.activity.type not in ("message", "invoke"):
             # Messages and invokes are stored in the inbox first; they remember
             # their sender when they are handled.

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
-from redis.typing import StreamIdT
 
 from bot.store.redis.base import RedisBase
 
@@ -49,6 +48,23 @@ for j = 1, n do
   i = i + 4
 end
 return out
+"""
+
+# KEYS[1] the stream; ARGV: group, consumer, then entry ids. Each entry still
+# pending for the consumer is claimed again by it with one delivery fewer
+# (XCLAIM restarts its idle time); the check and the claim are one step, so
+# an entry another consumer claimed meanwhile keeps its owner and its count.
+_RELEASE = """
+local group, consumer, released = ARGV[1], ARGV[2], 0
+for i = 3, #ARGV do
+  local row = redis.call('XPENDING', KEYS[1], group, ARGV[i], ARGV[i], 1)[1]
+  if row and row[2] == consumer then
+    local count = math.max(0, tonumber(row[4]) - 1)
+    redis.call('XCLAIM', KEYS[1], group, consumer, 0, ARGV[i], 'RETRYCOUNT', count, 'JUSTID')
+    released = released + 1
+  end
+end
+return released
 """
 
 
@@ -201,20 +217,21 @@ class RedisIntakeStream(RedisBase):
 
     async def intake_release(
         self, group: str, consumer: str, entries: Sequence[StreamEntry]
-    ) -> None:
+    ) -> int:
         """Keep ``entries`` pending with their last delivery uncounted (the store
-        refused their batch as a whole): ``XCLAIM`` sets each one's delivery
-        count back and restarts its idle time, so it is claimed again after
-        the usual wait."""
+        refused their batch as a whole): each one still owned by ``consumer``
+        gets its delivery count set one back and its idle time restarted, so
+        it is claimed again after the usual wait. One another consumer took
+        meanwhile (this batch outlasted ``claim_idle``) is left to it, its
+        count untouched. The number released."""
         if not entries:
-            return
-        by_count: dict[int, list[StreamIdT]] = {}
-        for entry in entries:
-            by_count.setdefault(max(0, entry.deliveries - 1), []).append(entry.id)
-        pipe = self._redis().pipeline(transaction=False)
-        for count, ids in by_count.items():
-            pipe.xclaim(self._stream, group, consumer, 0, ids, retrycount=count, justid=True)
-        await pipe.execute()
+            return 0
+        client = self._redis()
+        script = self.__dict__.get("_release_script")
+        if script is None or script.registered_client is not client:
+            script = self.__dict__["_release_script"] = client.register_script(_RELEASE)
+        reply = await script(keys=[self._stream], args=[group, consumer, *(e.id for e in entries)])
+        return int(reply)
 
     async def intake_state(self, group: str) -> StreamState:
         """Entries, pending, lag and dead letters (zero before the first entry)."""

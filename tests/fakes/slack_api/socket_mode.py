@@ -34,7 +34,9 @@ class SocketMode(SlackState):
         if "envelope_id" in envelope:
             self._ack_future(str(envelope["envelope_id"]))
         self.sent_envelopes.append(envelope)
-        await ws.send_json(envelope)
+        frame = json.dumps(envelope)
+        self.sent_frames.append(frame)
+        await ws.send_str(frame)
 
     async def wait_ack(self, envelope_id: str, timeout: float = 5) -> dict[str, Any]:  # noqa: ASYNC109
         """The client's ack ``{"envelope_id": ..., "payload"?: ...}`` for an envelope."""

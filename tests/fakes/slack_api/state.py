@@ -64,6 +64,8 @@ class SlackState:
         """DM channel id -> comma-joined sorted user ids."""
 
         self.sent_envelopes: list[dict[str, Any]] = []
+        # The text frames as they went over the socket (escapes and all).
+        self.sent_frames: list[str] = []
         self.acks: list[dict[str, Any]] = []
         self.socket_received: list[Any] = []
         self.socket_connects = 0
