@@ -71,6 +71,12 @@ class RoomItems:
             after = str(item.body.get("after") or "")
             if after and not await self.store.card_refs(item.platform, after):
                 return self.not_posted(leased)  # its last card goes in first
+            cards = [after, *(str(c) for c in item.body.get("cards") or [])]
+            into_room = [f"thread:{room_key(room_id)}"]
+            if await self.store.outbox_waiting_for(item.platform, cards, into_room):
+                # An archived room refuses every later post and update: the
+                # resolved card (updates are paced) must be in before it.
+                return self.not_posted(leased)
             if channel is not None and rooms is not None:
                 await rooms.archive(channel)
                 effects = Effects(audit=(self._audit("room.archived", room_id, item.platform),))
@@ -80,7 +86,12 @@ class RoomItems:
     async def _open(self, leased: LeasedOutboxItem, spec: RoomSpec) -> RetryLater | None:
         item = leased.item
         place = None
-        if spec.name and isinstance(self.delivery, OpensRooms):
+        # A room asked to close before it opened (an incident resolved while
+        # Slack held the create back) gets no channel: nobody would archive it.
+        closed = await self.store.outbox_waiting_for(
+            item.platform, [], [item.destination], ops=["archive"]
+        )
+        if spec.name and not closed and isinstance(self.delivery, OpensRooms):
             place = await self.delivery.open_room(
                 spec, delivery_id=item.id, attempt=leased.attempts
             )

@@ -23,6 +23,8 @@ from bot.core.text import single_line
 MAX_NAME = 80
 # conversations.setTopic takes at most 250 characters.
 MAX_TOPIC = 250
+# conversations.setPurpose takes 250 too; the marker (about 50) ends it.
+MAX_PURPOSE = 180
 # Marks the stored place of a room that is a thread under an existing card.
 FALLBACK = "fallback"
 _NOT_ALLOWED = re.compile(r"[^a-z0-9_-]+")
@@ -86,6 +88,8 @@ class RoomSpec:
     private: bool = False
     asked_at: datetime | None = None
     opened_timer: str = ""
+    # What people read as the channel's description (the marker follows it).
+    purpose: str = ""
 
     def to_json(self) -> JSON:
         return {
@@ -97,6 +101,7 @@ class RoomSpec:
             "private": self.private,
             "asked_at": self.asked_at.isoformat() if self.asked_at else None,
             "opened_timer": self.opened_timer,
+            "purpose": self.purpose,
         }
 
     @staticmethod
@@ -111,7 +116,14 @@ class RoomSpec:
             private=bool(data.get("private", False)),
             asked_at=datetime.fromisoformat(str(asked_at)) if asked_at else None,
             opened_timer=str(data.get("opened_timer") or ""),
+            purpose=str(data.get("purpose") or ""),
         )
+
+
+def purpose(text: str) -> str:
+    """A room purpose: one neutralized line, short enough for the marker
+    to follow it within Slack's 250 characters."""
+    return single_line(text, MAX_PURPOSE)
 
 
 def room_marker(delivery_id: str) -> str:

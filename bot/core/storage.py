@@ -330,6 +330,17 @@ class Store(Protocol):
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform`` (one entry per post)."""
 
+    async def outbox_waiting_for(
+        self,
+        platform: str,
+        card_keys: Sequence[str],
+        destinations: Sequence[str],
+        ops: Sequence[str] = (),
+    ) -> bool:
+        """Whether an item waits (leased or not) on ``platform`` for one of
+        ``card_keys`` or to one of ``destinations``; only items of ``ops``
+        where it is not empty."""
+
     async def admit_inbox(
         self,
         entry: InboxEntry,

@@ -243,10 +243,12 @@ class Turn:
             body = {"members": list(dict.fromkeys(members))}
             self._outbox_items("invite", f"room:{room_id}", body, None, INTERACTIVE)
 
-    def archive_room(self, room_id: str, after_card_key: str) -> None:
+    def archive_room(self, room_id: str, after_card_key: str, cards: Sequence[str] = ()) -> None:
         """Archive a room's channel once the card ``after_card_key`` (posted
-        in it) is out; nothing where the room is a thread."""
-        body = {"after": after_card_key}
+        in it) is out and nothing more waits to go into it (no post into the
+        room, no update of ``cards``, the cards shown in it); nothing where
+        the room is a thread."""
+        body = {"after": after_card_key, "cards": list(cards)}
         self._outbox_items("archive", f"room:{room_id}", body, None, ROUTINE)
 
     def page(self, page: Page, channel: str) -> None:

@@ -131,9 +131,12 @@ async def resolve(turn: Turn, incident_id: str, seen: int | None) -> None:
         summary = summary_card(after, title=title, settings=turn.settings, templates=turn.templates)
         if room is not None:
             rooms.post(turn, after.id, summary, priority=ROUTINE)
-            if room == "channel" and turn.settings.crisis_rooms.archive_on_resolve:
-                # Once the summary is in it: the room's work is done.
-                turn.archive_room(after.id, after_card_key=summary_key(after))
+            if room != "thread" and turn.settings.crisis_rooms.archive_on_resolve:
+                # Once the summary is in it: the room's work is done (a room
+                # still opening then runs in the incident card's thread).
+                turn.archive_room(
+                    after.id, after_card_key=summary_key(after), cards=[card_key(after)]
+                )
         else:
             turn.reply_in_thread(card_key(after), summary)
 

@@ -19,6 +19,7 @@ from bot.core.rooms import (
     channel_name,
     is_fallback,
     place_matches,
+    purpose,
     room_key,
     slug,
     topic,
@@ -75,6 +76,7 @@ def spec_for(turn: Turn, incident: Incident, title: str) -> RoomSpec:
         private=rooms.private,
         asked_at=turn.now(),
         opened_timer=OPENED,
+        purpose=purpose(turn.render("crisis/room_purpose.txt", incident=incident.id)),
     )
 
 
@@ -98,14 +100,19 @@ def post(turn: Turn, incident_id: str, card: Card, *, priority: int = INTERACTIV
 async def where(turn: Turn, incident_id: str) -> str | None:
     """Where the incident's room is: ``channel`` where one platform made it
     a channel of its own, ``thread`` where it is the thread under the
-    incident card, None where it was never opened (an incident declared
-    before rooms existed, or resolved before its room was made)."""
+    incident card, ``opening`` while its opening still waits in the outbox
+    (Slack held the create back), None where it was never opened (an incident
+    declared before rooms existed)."""
     found = None
     for platform in turn.platforms:
         for place in await turn.store.card_refs(platform, room_key(incident_id)):
             if not is_fallback(place):
                 return "channel"
             found = "thread"
+    if found is None:
+        for platform in turn.platforms:
+            if await turn.store.outbox_waiting_for(platform, [room_key(incident_id)], []):
+                return "opening"
     return found
 
 

@@ -17,6 +17,7 @@ them again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -32,6 +33,8 @@ from bot.platforms.slack.pacing import Pacer
 from bot.platforms.slack.people import SlackPeople
 
 log = logging.getLogger(__name__)
+# A purpose ending in some room item's marker: that room's channel.
+_MARKED = re.compile(re.escape(room_marker("")) + r"[0-9A-Za-z_-]+$")
 
 # Names tried (name, name-2, name-3) before the room falls back to a thread.
 NAME_TRIES = 3
@@ -103,7 +106,8 @@ class SlackRooms:
                 ) from error
             channel = str((created.get("channel") or {}).get("id") or "")
             if channel:
-                await self._call("conversations_setPurpose", channel=channel, purpose=marker)
+                shown = f"{_escaped(spec.purpose)} · {marker}" if spec.purpose else marker
+                await self._call("conversations_setPurpose", channel=channel, purpose=shown)
             break
         if not channel:
             log.warning("room %s runs in a thread: every name is taken", spec.room_id)
@@ -197,8 +201,9 @@ def _made_by(channel: JSON, bot: str, marker: str, asked_at: datetime | None) ->
     if channel.get("creator") != bot:
         return False
     purpose = str((channel.get("purpose") or {}).get("value") or "")
-    if purpose.startswith(room_marker("")):
-        return purpose == marker
+    if _MARKED.search(purpose):
+        # (Rooms made before the purpose was readable carry the marker alone.)
+        return purpose.endswith(marker)
     if asked_at is None:
         return False  # (an item from before rooms were dated: never take a stranger)
     created = float(channel.get("created") or 0)

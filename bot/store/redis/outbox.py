@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,6 +94,31 @@ class RedisOutbox(RedisBase):
         """Per platform with items waiting: how many, and the oldest's creation time."""
         rows = await self._run("outbox_backlog", [self._p + "outbox:ids"], [self._p])
         return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
+
+    async def outbox_waiting_for(
+        self,
+        platform: str,
+        card_keys: Sequence[str],
+        destinations: Sequence[str],
+        ops: Sequence[str] = (),
+    ) -> bool:
+        """Whether an item waits on ``platform`` for one of ``card_keys`` or to
+        one of ``destinations`` (a read of the platform's queue: the rare
+        caller is a room's archive, once per incident)."""
+        redis = self._redis()
+        ids: list[Any] = await redis.zrange(f"{self._p}obq:{platform}", 0, -1)
+        if not ids:
+            return False
+        pipe = redis.pipeline(transaction=False)
+        for item_id in ids:
+            pipe.hmget(f"{self._p}ob:{item_id}", "has_card", "card", "dest", "op")
+        keys, places, kinds = set(card_keys), set(destinations), set(ops)
+        for has_card, card, dest, op in await pipe.execute():
+            if kinds and op not in kinds:
+                continue
+            if (has_card == "1" and card in keys) or dest in places:
+                return True
+        return False
 
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform``, in posting order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core.storage import JSON, NO_EFFECTS, AuditEntry, Backlog, Effects, LeasedOutboxItem
@@ -128,6 +129,25 @@ class SqliteOutbox(SqliteBase):
             "SELECT platform, count(*), min(created_at) FROM outbox GROUP BY platform"
         )
         return {str(p): Backlog(int(n), from_us(int(oldest))) for p, n, oldest in rows}
+
+    async def outbox_waiting_for(
+        self,
+        platform: str,
+        card_keys: Sequence[str],
+        destinations: Sequence[str],
+        ops: Sequence[str] = (),
+    ) -> bool:
+        """Whether an item waits on ``platform`` for one of ``card_keys`` or to
+        one of ``destinations`` (of ``ops``, where given)."""
+        keys, places, kinds = list(card_keys), list(destinations), list(ops)
+        of_ops = f" AND op IN ({', '.join('?' * len(kinds))})" if kinds else ""
+        rows = await self._fetch(
+            "SELECT 1 FROM outbox WHERE platform = ? AND (card_key IN "
+            f"({', '.join('?' * len(keys)) or 'NULL'}) OR destination IN "
+            f"({', '.join('?' * len(places)) or 'NULL'})){of_ops} LIMIT 1",
+            (platform, *keys, *places, *kinds),
+        )
+        return bool(rows)
 
     async def card_refs(self, platform: str, card_key: str) -> list[JSON]:
         """Where a card was posted on ``platform``, in posting order."""
