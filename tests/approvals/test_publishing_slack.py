@@ -7,20 +7,18 @@ shows its reason with Retry and Cancel publishing, and Retry publishes once."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bot.app import Loaded
 from bot.external_sends import ExternalSender
-from bot.publishing import PublishLane, WebhookPublisher, WebhookSettings
 from handlers.approvals.records import KIND, Draft, DraftState, from_record
 from tests.approvals.test_approvals_slack import dm_click, dm_of, submit_draft
 from tests.fakes.webhook_receiver import FakeReceiver
+from tests.publish_lane import signed_receiver, webhook_lane
 from tests.slack.slack_rig import CARE, SlackRig, shown_text, slack_rig
 
-PUBLISH_SECRET = "whsec-slack-0123456789abcdef"
 REPLY = "Hi @dana, so sorry about the double charge. The refund is on its way."
 
 
@@ -32,18 +30,14 @@ async def rig(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[S
 
 @pytest.fixture
 async def receiver(rig: SlackRig) -> AsyncIterator[FakeReceiver]:
-    fake = FakeReceiver(PUBLISH_SECRET, now=lambda: rig.clock.now().timestamp())
-    await fake.start()
-    yield fake
-    await fake.close()
+    async with signed_receiver(rig.clock) as fake:
+        yield fake
 
 
 @pytest.fixture
 async def lane(rig: SlackRig, receiver: FakeReceiver) -> AsyncIterator[ExternalSender]:
-    rig.runtime.settings = replace(rig.runtime.settings, publish_webhook=True)
-    publisher = WebhookPublisher(WebhookSettings(receiver.url, PUBLISH_SECRET), rig.clock)
-    yield rig.runtime.external_sender(PublishLane(publisher))
-    await publisher.close()
+    async with webhook_lane(rig.runtime, rig.clock, receiver) as sender:
+        yield sender
 
 
 async def the_draft(rig: SlackRig) -> Draft:

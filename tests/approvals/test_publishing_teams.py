@@ -8,22 +8,20 @@ and Cancel publishing, and Retry publishes once."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bot.app import Loaded
 from bot.external_sends import ExternalSender
-from bot.publishing import PublishLane, WebhookPublisher, WebhookSettings
 from handlers.approvals.records import KIND, Draft, DraftState, from_record
 from tests.approvals.test_approvals_teams import inputs_of, personal_press
 from tests.fakes import teams_activities as teams
 from tests.fakes.webhook_receiver import FakeReceiver
+from tests.publish_lane import signed_receiver, webhook_lane
 from tests.teams.teams_rig import PEOPLE, TeamsRig, action_data, cards_in, teams_rig, texts
 from tests.teams.test_teams_platform import CHANNEL, card_in_channel, install_and_link, press
 
-PUBLISH_SECRET = "whsec-teams-0123456789abcdef"
 REPLY = "Hi @dana, so sorry about the double charge. The refund is on its way."
 MARIA = teams.personal_conversation_id(PEOPLE["maria"]["id"])
 SAM = teams.personal_conversation_id(PEOPLE["sam"]["id"])
@@ -37,18 +35,14 @@ async def rig(store_backend: tuple[str, str], loaded: Loaded) -> AsyncIterator[T
 
 @pytest.fixture
 async def receiver(rig: TeamsRig) -> AsyncIterator[FakeReceiver]:
-    fake = FakeReceiver(PUBLISH_SECRET, now=lambda: rig.clock.now().timestamp())
-    await fake.start()
-    yield fake
-    await fake.close()
+    async with signed_receiver(rig.clock) as fake:
+        yield fake
 
 
 @pytest.fixture
 async def lane(rig: TeamsRig, receiver: FakeReceiver) -> AsyncIterator[ExternalSender]:
-    rig.runtime.settings = replace(rig.runtime.settings, publish_webhook=True)
-    publisher = WebhookPublisher(WebhookSettings(receiver.url, PUBLISH_SECRET), rig.clock)
-    yield rig.runtime.external_sender(PublishLane(publisher))
-    await publisher.close()
+    async with webhook_lane(rig.runtime, rig.clock, receiver) as sender:
+        yield sender
 
 
 async def the_draft(rig: TeamsRig) -> Draft:
