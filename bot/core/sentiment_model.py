@@ -1,0 +1,139 @@
+"""The trained sentiment model and how it combines with the rules.
+
+The rule lexicon scored 0 complaints shown positive on every set it was
+tuned on and 4 of 140 on a set by a writer it had never seen: rules overfit
+their authors' phrasing. A small logistic model over words, emojis, and the
+rules' own signals (:mod:`bot.core.sentiment_features`), trained on several
+writers, carries what the rules miss. Its weights are data (written by
+``eval/sentiment/train.py``, read by :mod:`bot.intake.enrich`); this module
+only scores: a sum of dict look-ups per head, compared with a threshold on
+the logit, so no exponentials on the hot path.
+
+The decision (every threshold chosen by leave-one-writer-out
+cross-validation, see ``eval/sentiment/README.md``):
+
+* complaint: the complaint head at or over its threshold (or the rules'
+  complaint too, when ``complaint_or_rules``);
+* urgent: the urgent head at or over its threshold (or the rules' urgent,
+  when ``urgent_or_rules``);
+* the label: negative for a complaint; positive only when the positive head
+  clears its threshold *and* the complaint head stays under a guard lower
+  than the complaint threshold (a card that shows praise for a complaint is
+  the harmful error, praise shown neutral the cheap one); otherwise negative
+  when the negative head clears its threshold, else neutral.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+#: The heads, in the order of each feature's weights in the model file.
+HEADS = ("complaint", "positive", "negative", "urgent")
+FORMAT = "playcaller-sentiment-linear/1"
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The thresholds, as probabilities, and how the rules take part."""
+
+    complaint: float
+    guard: float
+    positive: float
+    negative: float
+    urgent: float
+    complaint_or_rules: bool = False
+    urgent_or_rules: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str
+    complaint: bool
+    urgent: bool
+
+
+class LinearSentiment:
+    """Weights per feature name, one per head of :data:`HEADS`."""
+
+    def __init__(self, weights: Mapping[str, tuple[float, ...]], decision: Decision) -> None:
+        self.weights = weights
+        self.decision = decision
+        # Comparing logits is the same as comparing probabilities.
+        self._complaint = logit(decision.complaint)
+        self._guard = logit(decision.guard)
+        self._positive = logit(decision.positive)
+        self._negative = logit(decision.negative)
+        self._urgent = logit(decision.urgent)
+
+    def scores(self, features: Iterable[str]) -> tuple[float, float, float, float]:
+        """The logit of each head for a post with these features."""
+        c = p = n = u = 0.0
+        weights = self.weights
+        for name in features:
+            w = weights.get(name)
+            if w is not None:
+                c += w[0]
+                p += w[1]
+                n += w[2]
+                u += w[3]
+        return c, p, n, u
+
+    def decide(
+        self, features: Iterable[str], rules_complaint: bool, rules_urgent: bool
+    ) -> Verdict:
+        c, p, n, u = self.scores(features)
+        d = self.decision
+        complaint = c >= self._complaint or (d.complaint_or_rules and rules_complaint)
+        urgent = u >= self._urgent or (d.urgent_or_rules and rules_urgent)
+        if complaint:
+            label = "negative"
+        elif p >= self._positive and c < self._guard:
+            label = "positive"
+        elif n >= self._negative:
+            label = "negative"
+        else:
+            label = "neutral"
+        return Verdict(label, complaint, urgent)
+
+
+class ModelFileError(ValueError):
+    """The model file is not one this code can read."""
+
+
+def model_from_data(data: Mapping[str, object]) -> LinearSentiment:
+    """The model described by the parsed JSON of a model file."""
+    if data.get("format") != FORMAT:
+        raise ModelFileError(f"unknown model format {data.get('format')!r}, expected {FORMAT}")
+    if data.get("heads") != list(HEADS):
+        raise ModelFileError(f"model heads {data.get('heads')!r}, expected {list(HEADS)}")
+    raw_weights = data.get("weights")
+    raw_decision = data.get("decision")
+    if not isinstance(raw_weights, dict) or not isinstance(raw_decision, dict):
+        raise ModelFileError("model file lacks 'weights' or 'decision'")
+    weights: dict[str, tuple[float, ...]] = {}
+    for name, values in raw_weights.items():
+        if not isinstance(values, list) or len(values) != len(HEADS):
+            raise ModelFileError(f"feature {name!r} needs {len(HEADS)} weights")
+        weights[str(name)] = tuple(float(v) for v in values)
+    try:
+        decision = Decision(
+            complaint=float(raw_decision["complaint"]),
+            guard=float(raw_decision["guard"]),
+            positive=float(raw_decision["positive"]),
+            negative=float(raw_decision["negative"]),
+            urgent=float(raw_decision["urgent"]),
+            complaint_or_rules=bool(raw_decision.get("complaint_or_rules", False)),
+            urgent_or_rules=bool(raw_decision.get("urgent_or_rules", False)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"model decision incomplete: {exc}") from exc
+    for field in ("complaint", "guard", "positive", "negative", "urgent"):
+        if not 0.0 < getattr(decision, field) < 1.0:
+            raise ModelFileError(f"threshold {field} must be a probability strictly in (0, 1)")
+    return LinearSentiment(weights, decision)
