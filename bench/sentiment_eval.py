@@ -15,7 +15,7 @@ aggregates only and refuses ``--errors`` for them.
 
     uv run python bench/sentiment_eval.py --split dev                 # the engine as shipped
     uv run python bench/sentiment_eval.py --split test --errors       # each miss (tuning sets)
-    uv run python bench/sentiment_eval.py --split dev --engine rules  # VADER + rules, before the model
+    uv run python bench/sentiment_eval.py --split dev --engine rules  # before the model
     uv run python bench/sentiment_eval.py --split dev --engine vader  # the engine before issue 13
     uv run python bench/sentiment_eval.py --cv                        # leave-one-writer-out table
     uv run python bench/sentiment_eval.py --split holdout3            # the lead, once: aggregates
@@ -117,8 +117,8 @@ def rates(pairs: list[tuple[bool, bool]]) -> str:
 def cross_validation() -> None:
     """The leave-one-writer-out table of the shipped settings: rules and model."""
     sys.path.insert(0, str(ROOT / "eval" / "sentiment"))
-    import cv  # noqa: PLC0415
-    import train  # noqa: PLC0415
+    import cv
+    import train
 
     shipped = json.loads(train.MODEL_PATH.read_text("utf-8"))
     l2 = float(shipped["hyper_parameters"]["l2"])

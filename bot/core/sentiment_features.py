@@ -129,18 +129,32 @@ def features(
     if "complaint" not in signals and "trouble" not in signals:
         found.add("s:calm")
     previous = ""
+    # Words after "but" are what the author wants heard ("the food was great
+    # but 50 minutes late"): they count once more, marked, so the model can
+    # weigh a complaint turned by "but" apart from the praise before it.
+    after_but = False
     for token in tokens(text):
         if token in _CLAUSE_MARKS:
             previous = ""
             continue
+        if token[0].isdigit():
+            # "50 minutes", "4,300 points": the amount varies, the pattern not.
+            token = "<num>"
         if len(token) == 1 and not token.isascii():
             found.add("e:" + token)
-        found.add("w:" + token)
+        else:
+            found.add("w:" + token)
+            if after_but:
+                found.add("but:" + token)
         if previous:
             found.add("b:" + previous + " " + token)
         previous = token
+        after_but = after_but or token == "but"
     if "?" in text:
         found.add("p:?")
+    if "\u2026" in text or "..." in text:
+        # A trailing-off ellipsis marks irony ("delivered… at room temperature…").
+        found.add("p:...")
     if "!!" in text or "?!" in text or "!?" in text:
         found.add("p:!!")
     if any(word not in _NOT_SHOUTING for word in _CAPS.findall(text)):

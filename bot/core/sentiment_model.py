@@ -12,13 +12,15 @@ the logit, so no exponentials on the hot path.
 The decision (every threshold chosen by leave-one-writer-out
 cross-validation, see ``eval/sentiment/README.md``):
 
-* complaint: the complaint head at or over its threshold (or the rules'
-  complaint too, when ``complaint_or_rules``);
-* urgent: the urgent head at or over its threshold (or the rules' urgent,
-  when ``urgent_or_rules``);
+* complaint: the complaint head at or over its threshold, or at or over a
+  lower one (``complaint_with_rules``) when the rules found a complaint: the
+  rules' vote counts, the model decides how much;
+* urgent: the same with the urgent head and the rules' urgency;
+* an urgent complaint the rules find stands (``urgent_complaint_stands``);
 * the label: negative for a complaint; positive only when the positive head
-  clears its threshold *and* the complaint head stays under a guard lower
-  than the complaint threshold (a card that shows praise for a complaint is
+  clears its threshold (one of its own when the rules show the post positive)
+  *and* the complaint head stays under a guard lower than the complaint
+  threshold (a card that shows praise for a complaint is
   the harmful error, praise shown neutral the cheap one); otherwise negative
   when the negative head clears its threshold, else neutral.
 """
@@ -43,12 +45,27 @@ class Decision:
     """The thresholds, as probabilities, and how the rules take part."""
 
     complaint: float
+    #: The complaint threshold when the rules found a complaint (<= complaint).
+    complaint_with_rules: float
     guard: float
     positive: float
+    #: The positive threshold when the rules show the post positive.
+    positive_with_rules: float
     negative: float
     urgent: float
-    complaint_or_rules: bool = False
-    urgent_or_rules: bool = False
+    #: The urgent threshold when the rules found the post urgent (<= urgent).
+    urgent_with_rules: float
+    #: A product rule, not chosen by CV: when the rules find an urgent
+    #: complaint (a legal threat, a safety risk, money lost, a stranded
+    #: traveller: the issue's own lawsuit example), the card says
+    #: "Complaint · urgent" whatever the model says; these are the complaints
+    #: most costly to miss, and the rules' phrases for them are specific.
+    urgent_complaint_stands: bool = True
+
+
+THRESHOLDS = tuple(
+    name for name in Decision.__dataclass_fields__ if name != "urgent_complaint_stands"
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +83,11 @@ class LinearSentiment:
         self.decision = decision
         # Comparing logits is the same as comparing probabilities.
         self._complaint = logit(decision.complaint)
+        self._complaint_with_rules = logit(decision.complaint_with_rules)
+        self._urgent_with_rules = logit(decision.urgent_with_rules)
         self._guard = logit(decision.guard)
         self._positive = logit(decision.positive)
+        self._positive_with_rules = logit(decision.positive_with_rules)
         self._negative = logit(decision.negative)
         self._urgent = logit(decision.urgent)
 
@@ -85,15 +105,24 @@ class LinearSentiment:
         return c, p, n, u
 
     def decide(
-        self, features: Iterable[str], rules_complaint: bool, rules_urgent: bool
+        self,
+        features: Iterable[str],
+        rules_complaint: bool,
+        rules_urgent: bool,
+        rules_positive: bool = False,
     ) -> Verdict:
+        """The card's label and flags from the features and the rules' own
+        answer (their complaint, urgency, and whether they show positive)."""
         c, p, n, u = self.scores(features)
-        d = self.decision
-        complaint = c >= self._complaint or (d.complaint_or_rules and rules_complaint)
-        urgent = u >= self._urgent or (d.urgent_or_rules and rules_urgent)
+        # Positive has a bar of its own when the rules agree; the guard always.
+        bar = self._positive_with_rules if rules_positive else self._positive
+        complaint = c >= (self._complaint_with_rules if rules_complaint else self._complaint)
+        urgent = u >= (self._urgent_with_rules if rules_urgent else self._urgent)
+        if rules_complaint and rules_urgent and self.decision.urgent_complaint_stands:
+            complaint = urgent = True
         if complaint:
             label = "negative"
-        elif p >= self._positive and c < self._guard:
+        elif c < self._guard and p >= bar:
             label = "positive"
         elif n >= self._negative:
             label = "negative"
@@ -123,17 +152,12 @@ def model_from_data(data: Mapping[str, object]) -> LinearSentiment:
         weights[str(name)] = tuple(float(v) for v in values)
     try:
         decision = Decision(
-            complaint=float(raw_decision["complaint"]),
-            guard=float(raw_decision["guard"]),
-            positive=float(raw_decision["positive"]),
-            negative=float(raw_decision["negative"]),
-            urgent=float(raw_decision["urgent"]),
-            complaint_or_rules=bool(raw_decision.get("complaint_or_rules", False)),
-            urgent_or_rules=bool(raw_decision.get("urgent_or_rules", False)),
+            **{name: float(raw_decision[name]) for name in THRESHOLDS},
+            urgent_complaint_stands=bool(raw_decision["urgent_complaint_stands"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"model decision incomplete: {exc}") from exc
-    for field in ("complaint", "guard", "positive", "negative", "urgent"):
+    for field in THRESHOLDS:
         if not 0.0 < getattr(decision, field) < 1.0:
             raise ModelFileError(f"threshold {field} must be a probability strictly in (0, 1)")
     return LinearSentiment(weights, decision)

@@ -13,9 +13,9 @@ from typing import Protocol
 import orjson
 
 from bot.core.complaints import Signals, polarity, signals
+from bot.core.model import Enrichment, Mention, Priority, Sentiment
 from bot.core.sentiment_features import SIGNAL_NAMES, features
 from bot.core.sentiment_model import LinearSentiment, ModelFileError, model_from_data
-from bot.core.model import Enrichment, Mention, Priority, Sentiment
 from bot.core.settings import RoutingRule, Settings
 from bot.intake.feed import IncomingMention
 from bot.intake.words import Probe, Vocabulary, WordList, vocabulary
@@ -97,7 +97,10 @@ class VaderSentiment(RulesSentiment):
     def assess(self, text: str, network: str) -> Sentiment:
         reading = self.read(text, network)
         verdict = self.model.decide(
-            reading.features(text, network), reading.signals.complaint, reading.signals.urgent
+            reading.features(text, network),
+            reading.signals.complaint,
+            reading.signals.urgent,
+            reading.label == "positive",
         )
         return Sentiment(reading.compound, verdict.label, verdict.complaint, verdict.urgent)
 

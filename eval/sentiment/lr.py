@@ -15,11 +15,11 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from collections import Counter  # noqa: E402
-from collections.abc import Iterable, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def vocabulary(docs: Iterable[set[str]], min_count: int = 2) -> dict[str, int]:
@@ -64,7 +64,9 @@ def design(docs: Sequence[set[str]], vocab: dict[str, int]) -> Sparse:
         for col in sorted(vocab[name] for name in doc if name in vocab):
             rows.append(i)
             cols.append(col)
-    return Sparse(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), len(docs), len(vocab))
+    return Sparse(
+        np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), len(docs), len(vocab)
+    )
 
 
 def _loss_and_grad(
