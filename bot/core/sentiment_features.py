@@ -128,26 +128,47 @@ def features(
         found.add("s:" + name)
     if "complaint" not in signals and "trouble" not in signals:
         found.add("s:calm")
+    add = found.add
+    # One pass over the tokens of :func:`tokens`, inlined: this runs for
+    # every admitted mention, and a second list of tokens costs as much as
+    # the rest of the model.
+    low = text.lower()
+    if not low.isascii():
+        low = low.translate(_APOSTROPHES)
     previous = ""
+    scope = 0
     # Words after "but" are what the author wants heard ("the food was great
     # but 50 minutes late"): they count once more, marked, so the model can
     # weigh a complaint turned by "but" apart from the praise before it.
     after_but = False
-    for token in tokens(text):
-        if token in _CLAUSE_MARKS:
+    for token in _TOKEN.findall(low):
+        first = token[0]
+        if first == "h" and token.startswith("http"):
+            token = "<url>"
+            scope = 0
+        elif first == "@":
+            token = "<handle>"
+        elif token in _CLAUSE_MARKS:
             previous = ""
+            scope = 0
             continue
-        if token[0].isdigit():
-            # "50 minutes", "4,300 points": the amount varies, the pattern not.
-            token = "<num>"
-        if len(token) == 1 and not token.isascii():
-            found.add("e:" + token)
+        elif scope > 0:
+            token = "NOT_" + token
+            scope -= 1
         else:
-            found.add("w:" + token)
+            if token in NEGATIONS or token.endswith("n't"):
+                scope = NEGATION_SCOPE
+            if first.isdigit():
+                # "50 minutes", "4,300 points": the amount varies, the pattern not.
+                token = "<num>"
+        if len(token) == 1 and not token.isascii():
+            add("e:" + token)
+        else:
+            add("w:" + token)
             if after_but:
-                found.add("but:" + token)
+                add("but:" + token)
         if previous:
-            found.add("b:" + previous + " " + token)
+            add(f"b:{previous} {token}")
         previous = token
         after_but = after_but or token == "but"
     if "?" in text:

@@ -94,9 +94,9 @@ class LinearSentiment:
     def scores(self, features: Iterable[str]) -> tuple[float, float, float, float]:
         """The logit of each head for a post with these features."""
         c = p = n = u = 0.0
-        weights = self.weights
+        get = self.weights.get
         for name in features:
-            w = weights.get(name)
+            w = get(name)
             if w is not None:
                 c += w[0]
                 p += w[1]
