@@ -1,6 +1,6 @@
 """The card examples the tests pin down, as constraints on the decision.
 
-``tests/test_complaints.py`` and ``tests/test_sentiment_model.py`` hold
+``tests/test_complaints.py`` (and one line of ``tests/test_intake.py``) hold
 hand-written examples of what a card must say (the issue's two examples,
 irony, polite complaints, negative-sounding praise), none of them in an eval
 set. The brief lets such an expectation change only where the new label is
@@ -64,6 +64,8 @@ def examples() -> list[tuple[str, str, tuple[int, int, int]]]:
         out.append((text, "x", (NOT_POSITIVE, ANY, ANY)))
     for text in t.test_praise_with_a_praise_expression_is_shown_positive.pytestmark[0].args[1]:
         out.append((text, "x", (2, 0, 0)))
+    # tests/test_intake.py (routing): a plain angry post must read negative.
+    out.append(("Acme app outage again, total disaster", "x", (0, ANY, ANY)))
     out.append((t.ISSUE_ORDER, "x", (0, 1, ANY)))
     out.append((t.ISSUE_LAWSUIT, "x", (0, 1, 1)))
     return out
