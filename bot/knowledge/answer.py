@@ -2,7 +2,7 @@
 
 :class:`GuidelineStore` implements :class:`bot.core.knowledge.Knowledge`. It builds
 (or loads from its cache) the section index of the guideline folder (BM25 and
-embeddings, :mod:`bot.knowledge.index`) when it is created and
+embeddings, :mod:`bot.knowledge.index`, :mod:`bot.knowledge.indexing`) when it is created and
 raises :class:`~bot.core.errors.ConfigError` if a guideline is malformed, so start-up
 stops. Afterwards it notices changed files by itself: :meth:`GuidelineStore.answer`
 checks the files' names, sizes and modification times at most once per
@@ -34,7 +34,8 @@ from bot.knowledge.cache import content_key, read_folder, stat_signature
 from bot.knowledge.documents import Section, load_files
 from bot.knowledge.domain import Domain
 from bot.knowledge.embedder import Embedder, shared_embedder
-from bot.knowledge.index import FORMAT_VERSION, Hit, IndexOptions, Query, SectionIndex
+from bot.knowledge.index import Hit, IndexOptions, Query, SectionIndex
+from bot.knowledge.indexing import FORMAT_VERSION, build_index, load_index, save_index
 from bot.knowledge.passage import extract_passage
 from bot.knowledge.safety import TOPICS, SafetyTopics
 
@@ -351,9 +352,7 @@ class GuidelineStore:
         """The index for ``files``: from the cache, else built; None if they are invalid."""
         key = self._key(files)
         if self.cache_dir is not None:
-            cached = SectionIndex.load(
-                self.cache_dir, key, self.options, self.folder, self.embedder
-            )
+            cached = load_index(self.cache_dir, key, self.options, self.folder, self.embedder)
             if cached is not None:
                 log.debug("guideline index loaded from %s", self.cache_dir / key)
                 self.problems = []
@@ -362,10 +361,10 @@ class GuidelineStore:
         self.problems = problems
         if problems:
             return None
-        index = SectionIndex.build(documents, self.options, key, self.embedder)
+        index = build_index(documents, self.options, key, self.embedder)
         if self.cache_dir is not None:
             try:
-                index.save(self.cache_dir)
+                save_index(index, self.cache_dir)
             except OSError as error:
                 log.warning("cannot cache the guideline index in %s: %s", self.cache_dir, error)
         return index
