@@ -33,18 +33,16 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from bot.knowledge.bm25 import Bm25
 from bot.knowledge.documents import Document, Section
 from bot.knowledge.embedder import Embedder, MemoEmbedder, Vectors
 from bot.knowledge.lexicon import SHORTHAND
 from bot.knowledge.text import Analyzer
 from bot.knowledge.typos import TypoIndex
-
-if TYPE_CHECKING:  # bm25 imports IndexOptions from here: only the type, to avoid a cycle
-    from bot.knowledge.bm25 import Bm25
 
 __all__ = ["Hit", "IndexOptions", "Query", "SectionIndex"]
 
