@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import ask_eval  # noqa: E402
 
 from bot.knowledge import GuidelineStore, IndexOptions  # noqa: E402
+from bot.knowledge.bm25 import Bm25  # noqa: E402
 from bot.knowledge.documents import Section  # noqa: E402
 from bot.knowledge.embedder import shared_embedder  # noqa: E402
-from bot.knowledge.index import _Bm25  # noqa: E402
 
 MEMO = ROOT / ".playcaller" / "bench-explore" / "vectors.pickle"
 _BOLD_LED = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*]+\*\*")
@@ -148,7 +148,7 @@ class Set:
                 words = analyzer.words(text)
                 corpus.append([analyzer.stem(w) for w in words] + analyzer.pairs(text) or [""])
                 owners.append(position)
-        bm25 = _Bm25.build(corpus, IndexOptions())
+        bm25 = Bm25.build(corpus, IndexOptions())
         best = np.zeros((len(self.questions), len(self.sections)))
         for row, question in enumerate(self.questions):
             query = self.index.analyse(question.text)
@@ -164,7 +164,7 @@ class Set:
         corpus = [
             [analyzer.stem(w) for w in analyzer.words(s.path[-1])] or [""] for s in self.sections
         ]
-        bm25 = _Bm25.build(corpus, IndexOptions())
+        bm25 = Bm25.build(corpus, IndexOptions())
         out = np.zeros((len(self.questions), len(self.sections)))
         for row, question in enumerate(self.questions):
             query = self.index.analyse(question.text)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.knowledge import GuidelineStore, IndexOptions  # noqa: E402
 from bot.knowledge.embedder import shared_embedder  # noqa: E402
-from bot.knowledge.index import Analyzer  # noqa: E402
+from bot.knowledge.text import Analyzer  # noqa: E402
 
 GUIDELINES = ROOT / "playbooks" / "guidelines"
 HANDBOOKS = ROOT / "eval" / "ask" / "handbooks"

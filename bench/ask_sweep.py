@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import ask_eval  # noqa: E402
 
 from bot.knowledge import GuidelineStore, IndexOptions  # noqa: E402
-from bot.knowledge.index import _Bm25  # noqa: E402
+from bot.knowledge.bm25 import Bm25  # noqa: E402
 
 Matrix = np.ndarray[Any, np.dtype[np.float64]]
 SETS = (("old", None), ("handbooks", "dev"), ("tuning2", None))
@@ -68,7 +68,7 @@ def scores_of(name: str, split: str | None) -> list[Scores]:
     for doc in names:
         text = "\n".join("\n".join([*s.path, s.text]) for s in sections if s.doc == doc)
         rows.append([analyzer.stem(w) for w in analyzer.words(text)] + analyzer.pairs(text))
-    documents = _Bm25.build(rows, IndexOptions())
+    documents = Bm25.build(rows, IndexOptions())
     owner = np.array([names.index(s.doc) for s in sections])
     out = []
     for question in questions:

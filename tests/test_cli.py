@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.cli_args import parser
+from bot.cli.options import parser
 from tests.conftest import ROOT, Chat
 
 CONFIG = str(ROOT / "playcaller.yaml")

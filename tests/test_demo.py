@@ -185,7 +185,7 @@ def test_help_at_the_prompt_and_unknown_channels(
 
 
 def test_the_banner_fits_80_columns() -> None:
-    from bot.cli import INTRO
+    from bot.cli.demo import INTRO
 
     assert max(len(line) for line in INTRO.splitlines()) <= 80
     assert "help" in INTRO and "quit" in INTRO

@@ -4,13 +4,8 @@
 :func:`ask_json` is the shape the CLI prints.
 """
 
-from bot.knowledge.answer import (
-    DEFAULT_CACHE_DIR,
-    DEFAULT_THRESHOLD,
-    Calibration,
-    GuidelineStore,
-    ask_json,
-)
+from bot.knowledge.answer import DEFAULT_CACHE_DIR, GuidelineStore, ask_json
+from bot.knowledge.confidence import DEFAULT_THRESHOLD, Calibration
 from bot.knowledge.documents import Document, Section, load_folder
 from bot.knowledge.index import IndexOptions
 

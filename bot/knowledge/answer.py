@@ -2,7 +2,7 @@
 
 :class:`GuidelineStore` implements :class:`bot.core.knowledge.Knowledge`. It builds
 (or loads from its cache) the section index of the guideline folder (BM25 and
-embeddings, :mod:`bot.knowledge.index`) when it is created and
+embeddings, :mod:`bot.knowledge.index`, :mod:`bot.knowledge.indexing`) when it is created and
 raises :class:`~bot.core.errors.ConfigError` if a guideline is malformed, so start-up
 stops. Afterwards it notices changed files by itself: :meth:`GuidelineStore.answer`
 checks the files' names, sizes and modification times at most once per
@@ -15,10 +15,6 @@ line and the previous index stays in use until the file is fixed.
 from __future__ import annotations
 
 import logging
-import math
-import os
-import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -26,15 +22,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from bot.core.errors import ConfigError, Problem
 from bot.core.knowledge import Answer, FaqEntry, GuidelineInfo, Source
 from bot.knowledge.cache import content_key, read_folder, stat_signature
+from bot.knowledge.confidence import (
+    DEFAULT_THRESHOLD,
+    LEXICAL_CALIBRATION,
+    LEXICAL_THRESHOLD,
+    SEMANTIC_CALIBRATION,
+    Calibration,
+    Features,
+    compute_features,
+)
 from bot.knowledge.documents import Section, load_files
 from bot.knowledge.domain import Domain
 from bot.knowledge.embedder import Embedder, shared_embedder
-from bot.knowledge.index import FORMAT_VERSION, Hit, IndexOptions, Query, SectionIndex
+from bot.knowledge.faq import FAQ_FILE, append_entry
+from bot.knowledge.index import IndexOptions, Query, SectionIndex
+from bot.knowledge.indexing import FORMAT_VERSION, build_index, load_index, save_index
 from bot.knowledge.passage import extract_passage
 from bot.knowledge.safety import TOPICS, SafetyTopics
 
@@ -42,80 +47,10 @@ log = logging.getLogger(__name__)
 
 #: Where the index is cached unless told otherwise (relative to the working directory).
 DEFAULT_CACHE_DIR = Path(".playcaller/index")
-#: Answer only when the confidence is at least this (chosen with
-#: ``bench/ask_calibrate.py`` on the old set and the handbook dev split: the best mean
-#: of answered share and correct abstention over the two, with cross-validated
-#: confidences); :data:`LEXICAL_THRESHOLD` when running on BM25 alone.
-DEFAULT_THRESHOLD = 0.65
-LEXICAL_THRESHOLD = 0.5
 #: Questions are cut to this many characters before retrieval.
 MAX_QUESTION = 1000
-#: The FAQ document that :meth:`GuidelineStore.save_faq` appends to.
-FAQ_FILE = "faq.md"
-FAQ_TITLE = "Questions answered by coaches"
-
 #: Further sources are listed after the quoted one when they score this share of it.
 SOURCE_RATIO = 0.6
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Maps retrieval features to a confidence: a logistic model fitted by ``ask_eval``.
-
-    The features (see :class:`Features`) are the best section's ``cosine`` with the
-    question, ``coverage``, ``margin``, ``log(1 + matched)`` and the question's
-    ``domain`` similarity. ``bench/ask_eval.py
-    --fit`` fits the weights on ``eval/ask/questions.jsonl`` and compares feature sets
-    by cross-validated log loss; :data:`SEMANTIC_CALIBRATION` is used with embeddings,
-    :data:`LEXICAL_CALIBRATION` when the store runs on BM25 alone.
-    """
-
-    bias: float
-    cosine: float = 0.0
-    coverage: float = 0.0
-    margin: float = 0.0
-    matched: float = 0.0
-    domain: float = 0.0
-
-    def confidence(self, features: Features) -> float:
-        """The probability that the best section answers the question."""
-        z = (
-            self.bias
-            + self.cosine * features.cosine
-            + self.coverage * features.coverage
-            + self.margin * features.margin
-            + self.matched * math.log1p(features.matched)
-            + self.domain * features.domain
-        )
-        return 1.0 / (1.0 + math.exp(-z))
-
-
-#: Fitted with embeddings on the old set and the handbook dev split
-#: (``bench/ask_calibrate.py``): cosine, log(1+matched) and the question's domain
-#: similarity, the target being "the question is answerable".
-SEMANTIC_CALIBRATION = Calibration(bias=-5.551, cosine=7.076, matched=2.102, domain=5.538)
-#: Fitted on BM25 alone (margin + log(1+matched)).
-LEXICAL_CALIBRATION = Calibration(bias=-4.259, margin=2.141, matched=2.92)
-
-
-@dataclass(frozen=True)
-class Features:
-    """What the confidence is computed from.
-
-    ``cosine`` is the best section's embedding similarity to the question (0 without
-    embeddings); ``coverage`` is the idf-weighted share of the question's terms (known
-    to the index or not) found in the best section; ``margin`` is how far the best
-    score is ahead of the second, relative to the best; ``matched`` is how many
-    distinct question terms the best section contains. ``domain`` depends on the
-    question alone: its best cosine with :data:`bot.knowledge.domain.DOMAIN`, what
-    communication guidelines are about (0 without embeddings).
-    """
-
-    cosine: float
-    coverage: float
-    margin: float
-    matched: int
-    domain: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -214,46 +149,15 @@ class GuidelineStore:
 
     def save_faq(self, entry: FaqEntry) -> str:
         """Append ``entry`` to ``faq.md`` (created if absent) atomically; rebuild the index.
-        An entry whose question and answer are already there is not added again.
+        An entry whose question and answer are already there is not added again
+        (:func:`bot.knowledge.faq.append_entry` lays it out).
 
-        The entry is a ``## <question>`` section with the answer and a line "Answered by
-        <owner> on <date>". A new ``faq.md`` gets a header with the entry's owner and
-        date. If another guideline is malformed at that moment, the entry is saved but
-        the index is kept (and the problem logged) until the file is fixed.
+        If another guideline is malformed at that moment, the entry is saved but the
+        index is kept (and the problem logged) until the file is fixed.
         """
-        question = " ".join(entry.question.split())
-        answer = entry.answer.strip()
-        if not question or not answer:
-            raise ValueError("a FAQ entry needs a question and an answer")
         with self._lock:
-            path = self.folder / FAQ_FILE
-            if path.exists():
-                existing = path.read_text(encoding="utf-8")
-                if existing and not existing.endswith("\n"):
-                    existing += "\n"
-            else:
-                header = yaml.safe_dump(
-                    {
-                        "title": FAQ_TITLE,
-                        "owner": entry.owner,
-                        "last_reviewed": entry.saved_on,
-                    },
-                    sort_keys=False,
-                    allow_unicode=True,
-                )
-                existing = f"---\n{header}---\n"
-            # A line starting with # in the answer would become a heading: escape it.
-            body = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", answer)
-            heading = question.lstrip("#").strip() or question
-            entry_text = f"\n## {heading}\n\n{body}\n\n"
-            if entry_text in existing:
-                # Saved already (a retried click, a second process): one copy is enough.
-                log.info("FAQ entry %r is already in %s", heading, path)
-                return FAQ_FILE
-            addition = f"{entry_text}Answered by {entry.owner} on {entry.saved_on.isoformat()}\n"
-            _write_atomically(path, existing + addition)
-            log.info("saved a FAQ entry to %s", path)
-            self.refresh(force=True)
+            if append_entry(self.folder / FAQ_FILE, entry):
+                self.refresh(force=True)
         return FAQ_FILE
 
     # -- more -----------------------------------------------------------------
@@ -351,9 +255,7 @@ class GuidelineStore:
         """The index for ``files``: from the cache, else built; None if they are invalid."""
         key = self._key(files)
         if self.cache_dir is not None:
-            cached = SectionIndex.load(
-                self.cache_dir, key, self.options, self.folder, self.embedder
-            )
+            cached = load_index(self.cache_dir, key, self.options, self.folder, self.embedder)
             if cached is not None:
                 log.debug("guideline index loaded from %s", self.cache_dir / key)
                 self.problems = []
@@ -362,10 +264,10 @@ class GuidelineStore:
         self.problems = problems
         if problems:
             return None
-        index = SectionIndex.build(documents, self.options, key, self.embedder)
+        index = build_index(documents, self.options, key, self.embedder)
         if self.cache_dir is not None:
             try:
-                index.save(self.cache_dir)
+                save_index(index, self.cache_dir)
             except OSError as error:
                 log.warning("cannot cache the guideline index in %s: %s", self.cache_dir, error)
         return index
@@ -399,30 +301,6 @@ class GuidelineStore:
         )
 
 
-def compute_features(
-    index: SectionIndex, query: Query, hits: list[Hit], domain: float = 0.0
-) -> Features:
-    """Cosine, coverage, margin and matched terms of the best hit (see :class:`Features`)."""
-    best = hits[0]
-    present = index.section_terms(best.section)
-    total = covered = 0.0
-    matched = 0
-    for term, weight in zip(query.terms, query.weights, strict=True):
-        idf = index.idf(term) * weight
-        total += idf
-        if term in present:
-            covered += idf
-            matched += 1
-    second = hits[1].score if len(hits) > 1 else 0.0
-    return Features(
-        cosine=best.cosine if best.cosine is not None else 0.0,
-        coverage=covered / total if total else 0.0,
-        margin=(best.score - second) / best.score if best.score > 0 else 0.0,
-        matched=matched,
-        domain=domain,
-    )
-
-
 def ask_json(answer: Answer) -> dict[str, Any]:
     """The answer as the CLI prints it: answered, confidence, answer and sources (best first)."""
     return {
@@ -434,17 +312,3 @@ def ask_json(answer: Answer) -> dict[str, Any]:
             for s in answer.sources
         ],
     }
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and :func:`os.replace`."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

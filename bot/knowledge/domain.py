@@ -4,8 +4,9 @@ The best section's cosine says how well the guidelines match a question, but an
 off-topic question (payroll, the cafeteria, a laptop) can match an unrelated
 document in the folder well. How close the question itself is to what
 communication guidelines are about is a second opinion that does not depend on
-which documents are in the folder; the confidence (:class:`bot.knowledge.answer.
-Calibration`) weighs the two. Measured in ``docs/benchmarks.md`` ("Third pass").
+which documents are in the folder; the confidence
+(:class:`bot.knowledge.confidence.Calibration`) weighs the two. Measured in
+``docs/benchmarks.md`` ("Third pass").
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
 """The section index: plain BM25 and sentence embeddings over guideline sections, fused.
 
-Each section is indexed once as its document title, its heading path and its text
-(no repetition, no tags, no document-level boost: tuning of that kind was measured to
-help on our own guidelines and hurt on other organisations', see
-``docs/benchmarks.md``). BM25 uses the textbook parameters (k1 1.5, b 0.75) over
-stemmed, stop-word-free words (:mod:`bot.knowledge.text`); a query word that is not in
-the index is spelled out if it is chat shorthand (:mod:`bot.knowledge.lexicon`) or
-else corrected if it is one typing slip away from an indexed word
-(:class:`~bot.knowledge.typos.TypoIndex`).
+This module holds an index and searches it; :mod:`bot.knowledge.indexing` builds one
+from documents (what a section is indexed as) and keeps it on disk, and
+:mod:`bot.knowledge.bm25` holds the BM25 matrix. BM25 uses the textbook parameters
+(k1 1.5, b 0.75); a query word that is not in the index is spelled out if it is chat
+shorthand (:mod:`bot.knowledge.lexicon`) or else corrected if it is one typing slip
+away from an indexed word (:class:`~bot.knowledge.typos.TypoIndex`).
 
 The semantic stage embeds every section as windows of up to ``window_words`` words
 (heading path first) with an :class:`~bot.knowledge.embedder.Embedder`; a section's
@@ -20,10 +18,7 @@ in the third pass on the old set and the handbook dev split together; 128-word w
 without it were the first pass's choice (``docs/benchmarks.md``).
 Fusion by rank, ``(1 - w) / (k + bm25 rank) + w / (k + cosine rank)`` with
 ``k = rrf_k`` (``blend="rrf"``), was measured and not adopted (``docs/benchmarks.md``).
-The window vectors are
-computed when the index is built and persisted with it (``vectors.npy``), so a start
-with unchanged files loads them, and a rebuild after a file changed embeds only the
-windows whose text is new (:class:`~bot.knowledge.embedder.MemoEmbedder`).
+The window vectors are computed on first use and persisted beside a saved index.
 """
 
 from __future__ import annotations
@@ -34,41 +29,25 @@ import logging
 import math
 import os
 import re
-import shutil
 import tempfile
 import threading
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import bm25s  # type: ignore[import-untyped]
 import numpy as np
 
-from bot.knowledge.cache import document_from_json, document_to_json, prune
+from bot.knowledge.bm25 import Bm25
 from bot.knowledge.documents import Document, Section
 from bot.knowledge.embedder import Embedder, MemoEmbedder, Vectors
 from bot.knowledge.lexicon import SHORTHAND
-from bot.knowledge.text import STOPWORDS, Analyzer, normalise
-from bot.knowledge.typos import TypoIndex, plausible_typo
+from bot.knowledge.text import Analyzer
+from bot.knowledge.typos import TypoIndex
 
-__all__ = [
-    "STOPWORDS",
-    "Analyzer",
-    "Hit",
-    "IndexOptions",
-    "Query",
-    "SectionIndex",
-    "TypoIndex",
-    "normalise",
-    "plausible_typo",
-]
+__all__ = ["Hit", "IndexOptions", "Query", "SectionIndex"]
 
 log = logging.getLogger(__name__)
 
-#: Bump when the cached format or the text processing changes.
-FORMAT_VERSION = 3
 #: A section that shares no word with the question is a hit only if at least this similar.
 MIN_COSINE = 0.2
 #: How many recent questions' embeddings an index remembers.
@@ -180,12 +159,17 @@ def _save_array(path: Path, array: Vectors) -> None:
 
 
 class SectionIndex:
-    """BM25 and (optionally) embeddings over sections; :meth:`build`, :meth:`save`, :meth:`load`."""
+    """BM25 and (optionally) embeddings over sections, and their search.
+
+    Made by :func:`~bot.knowledge.indexing.build_index` or
+    :func:`~bot.knowledge.indexing.load_index`; written by
+    :func:`~bot.knowledge.indexing.save_index`.
+    """
 
     def __init__(
         self,
         documents: list[Document],
-        bm25: _Bm25,
+        bm25: Bm25,
         word_counts: dict[str, int],
         options: IndexOptions,
         key: str,
@@ -203,23 +187,26 @@ class SectionIndex:
         inner = embedder.inner if isinstance(embedder, MemoEmbedder) else embedder
         self._questions = MemoEmbedder(inner, QUESTION_MEMO) if inner is not None else None
         self.vectors = vectors
-        self._embedded_texts: list[str] = []
+        # Window texts, then headings: the rows of ``vectors`` (and what a loaded index
+        # hands its embedder's memo, so that a rebuild re-embeds only new texts).
+        self.embedded_texts: list[str] = []
         owners: list[int] = []
         for position, section in enumerate(self.sections):
             for text in windows(section, options.window_words, options.window_step):
-                self._embedded_texts.append(text)
+                self.embedded_texts.append(text)
                 owners.append(position)
         self.window_section = np.array(owners, dtype=np.int64)
         # Each section's own heading, embedded after the windows (one row per section).
         self._heading_from = len(owners)
         if options.heading_weight > 0:
-            self._embedded_texts += [section.path[-1] for section in self.sections]
-        if vectors is not None and vectors.shape[0] != len(self._embedded_texts):
-            raise ValueError(f"{vectors.shape[0]} vectors for {len(self._embedded_texts)} texts")
+            self.embedded_texts += [section.path[-1] for section in self.sections]
+        if vectors is not None and vectors.shape[0] != len(self.embedded_texts):
+            raise ValueError(f"{vectors.shape[0]} vectors for {len(self.embedded_texts)} texts")
         self._vectors_lock = threading.Lock()
-        self._saved_at: Path | None = None
-        self._bm25 = bm25
-        self._word_counts = word_counts
+        # Where the index was saved or loaded from: vectors computed later go there too.
+        self.saved_at: Path | None = None
+        self.bm25 = bm25
+        self.word_counts = word_counts
         self._typos = TypoIndex(word_counts) if options.typo else None
         self._by_name = {document.name: document for document in documents}
         self._n = max(len(self.sections), 1)
@@ -242,113 +229,10 @@ class SectionIndex:
             return None
         with self._vectors_lock:
             if self.vectors is None:
-                self.vectors = self.embedder.embed(self._embedded_texts)
-                if self._saved_at is not None:
-                    _save_array(self._saved_at / "vectors.npy", self.vectors)
+                self.vectors = self.embedder.embed(self.embedded_texts)
+                if self.saved_at is not None:
+                    _save_array(self.saved_at / "vectors.npy", self.vectors)
             return self.vectors
-
-    # -- building -------------------------------------------------------------
-
-    @classmethod
-    def build(
-        cls,
-        documents: list[Document],
-        options: IndexOptions,
-        key: str,
-        embedder: Embedder | None = None,
-    ) -> SectionIndex:
-        """Index every section of ``documents`` (and embed them if ``embedder``)."""
-        analyzer = Analyzer(stem=options.stem, stopwords=options.stopwords)
-        corpus: list[list[str]] = []
-        word_counts: Counter[str] = Counter()
-        for document in documents:
-            for section in document.sections:
-                text = "\n".join([*section.path, section.text])
-                words = analyzer.words(text)
-                word_counts.update(set(words))
-                pairs = analyzer.pairs(text) if options.pair_weight > 0 else []
-                corpus.append([analyzer.stem(w) for w in words] + pairs or [""])
-        return cls(
-            documents, _Bm25.build(corpus, options), dict(word_counts), options, key, embedder
-        )
-
-    # -- persistence ----------------------------------------------------------
-
-    def save(self, cache_dir: Path, keep: int = 2) -> Path:
-        """Write the index to ``cache_dir/<key>/`` atomically; prune older entries."""
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        target = cache_dir / self.key
-        if target.is_dir():
-            self._saved_at = target
-            return target
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
-        try:
-            self._bm25.save(staging / "sections")
-            if self.vectors is not None:
-                np.save(staging / "vectors.npy", self.vectors)
-            meta = {
-                "format": FORMAT_VERSION,
-                "key": self.key,
-                "options": dataclasses.asdict(self.options),
-                "model": self.embedder.name if self.embedder else None,  # of vectors.npy
-                "word_counts": self._word_counts,
-                "documents": [document_to_json(d) for d in self.documents],
-            }
-            (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-            try:
-                os.replace(staging, target)
-            except OSError:  # another process wrote the same key first
-                shutil.rmtree(staging, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        prune(cache_dir, keep)
-        self._saved_at = target
-        return target
-
-    @classmethod
-    def load(
-        cls,
-        cache_dir: Path,
-        key: str,
-        options: IndexOptions,
-        folder: Path,
-        embedder: Embedder | None = None,
-    ) -> SectionIndex | None:
-        """The index of ``folder`` cached under ``key``, or None if absent or unreadable."""
-        target = cache_dir / key
-        meta_path = target / "meta.json"
-        if not meta_path.is_file():
-            return None
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
-                return None
-            documents = [document_from_json(d, folder) for d in meta["documents"]]
-            n_sections = sum(len(d.sections) for d in documents)
-            vectors = None
-            stored = target / "vectors.npy"
-            if embedder is not None and meta.get("model") == embedder.name and stored.is_file():
-                vectors = np.load(stored)
-            index = cls(
-                documents,
-                _Bm25.load(target / "sections", n_sections, options),
-                meta["word_counts"],
-                options,
-                key,
-                embedder,
-                vectors,
-            )
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("ignoring unreadable index cache %s: %s", target, error)
-            return None
-        if isinstance(embedder, MemoEmbedder) and vectors is not None:
-            # A later rebuild (one file changed) then embeds only the changed windows.
-            embedder.remember(index._embedded_texts, vectors)
-        index._saved_at = target
-        os.utime(target)  # most recently used, for pruning
-        index.loaded_from_cache = True
-        return index
 
     # -- querying -------------------------------------------------------------
 
@@ -379,11 +263,11 @@ class SectionIndex:
 
     def bm25_scores(self, query: Query) -> np.ndarray[Any, np.dtype[np.float32]]:
         """The BM25 score of every section for ``query`` (its words, and pairs if indexed)."""
-        scores = self._bm25.scores(query.terms, query.weights)
+        scores = self.bm25.scores(query.terms, query.weights)
         if self.options.pair_weight > 0:
             pairs = list(dict.fromkeys(self.analyzer.pairs(query.text)))
             weights = [self.options.pair_weight] * len(pairs)
-            scores = scores + self._bm25.scores(pairs, weights)
+            scores = scores + self.bm25.scores(pairs, weights)
         return scores
 
     def cosines(self, query: Query) -> np.ndarray[Any, np.dtype[np.float32]] | None:
@@ -477,55 +361,3 @@ class SectionIndex:
     def document(self, section: Section) -> Document:
         """The document a section belongs to."""
         return self._by_name[section.doc]
-
-
-class _Bm25:
-    """One bm25s matrix (terms by rows of the corpus) and its vocabulary."""
-
-    def __init__(self, retriever: Any, rows: int) -> None:
-        self.retriever = retriever
-        self.vocab: dict[str, int] = retriever.vocab_dict
-        scores = retriever.scores
-        self.data: np.ndarray[Any, Any] = np.asarray(scores["data"], dtype=np.float32)
-        self.indices: np.ndarray[Any, Any] = np.asarray(scores["indices"], dtype=np.int64)
-        self.indptr: np.ndarray[Any, Any] = np.asarray(scores["indptr"], dtype=np.int64)
-        self.rows = rows
-
-    @classmethod
-    def build(cls, corpus: list[list[str]], options: IndexOptions) -> _Bm25:
-        retriever = bm25s.BM25(k1=options.k1, b=options.b)
-        if corpus:
-            retriever.index(corpus, show_progress=False)
-        else:
-            retriever.vocab_dict = {"": 0}
-            retriever.scores = {
-                "data": np.zeros(0, dtype=np.float32),
-                "indices": np.zeros(0, dtype=np.int32),
-                "indptr": np.zeros(2, dtype=np.int32),
-                "num_docs": 0,
-            }
-        return cls(retriever, len(corpus))
-
-    def save(self, folder: Path) -> None:
-        if self.rows:
-            self.retriever.save(str(folder), show_progress=False)
-
-    @classmethod
-    def load(cls, folder: Path, rows: int, options: IndexOptions) -> _Bm25:
-        if not rows:
-            return cls.build([], options)
-        return cls(bm25s.BM25.load(str(folder), load_corpus=False), rows)
-
-    def scores(self, terms: Sequence[str], weights: Sequence[float]) -> np.ndarray[Any, Any]:
-        scores = np.zeros(self.rows, dtype=np.float32)
-        for term, weight in zip(terms, weights, strict=True):
-            term_id = self.vocab.get(term)
-            if term_id is None or not term:
-                continue
-            start, end = self.indptr[term_id], self.indptr[term_id + 1]
-            scores[self.indices[start:end]] += weight * self.data[start:end]
-        return scores
-
-    def document_frequencies(self) -> dict[str, int]:
-        counts = np.diff(self.indptr)
-        return {term: int(counts[i]) for term, i in self.vocab.items() if term}

@@ -11,8 +11,8 @@ import pytest
 from bot.core.errors import ConfigError
 from bot.core.knowledge import FaqEntry, Knowledge
 from bot.knowledge import GuidelineStore, ask_json, load_folder
-from bot.knowledge.index import TypoIndex, plausible_typo
 from bot.knowledge.passage import split_sentences
+from bot.knowledge.typos import TypoIndex, plausible_typo
 
 SEP = " \u203a "
 

@@ -48,7 +48,7 @@ class PlaycallerBot(ActivityHandler):  # type: ignore[misc]
         if turn_context.activity.type not in ("message", "invoke"):
             # Messages and invokes are stored in the inbox first; they remember
             # their sender when they are handled.
-            await self.platform.remember(turn_context)
+            await self.platform.people.remember(turn_context)
         await super().on_turn(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:

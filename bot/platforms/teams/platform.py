@@ -15,7 +15,6 @@ from botbuilder.core import (
     InvokeResponse,
     TurnContext,
 )
-from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
@@ -24,7 +23,6 @@ from bot.core.directory import spoke_for_channel
 from bot.core.errors import InvalidInput
 from bot.core.events import Command, Event, Message
 from bot.core.jsontext import TooLarge, decode_json
-from bot.core.model import Actor
 from bot.core.storage import LeasedInboxEntry
 from bot.core.text import neutralize
 from bot.core.text_repair import json_without_lone_surrogates
@@ -55,6 +53,7 @@ from bot.platforms.teams.inbound import (
     origin,
     typed_command,
 )
+from bot.platforms.teams.people import TeamsPeople
 from bot.platforms.teams.responder import (
     CARD_TYPE,
     MESSAGE_TYPE,
@@ -112,6 +111,7 @@ class TeamsPlatform:
         self.adapter.use(CloseConnectorClient())
         self.bot = PlaycallerBot(self)
         self.directory = TeamsDirectory(runtime.store, runtime.settings)
+        self.people = TeamsPeople(runtime, self.directory)
         self._delivery = TeamsDelivery(self)
         self._bot_ids: dict[str, str] = {}
         self.inbox = Inbox(runtime.store, runtime.clock, runtime.owner, PLATFORM, self._recover)
@@ -183,77 +183,20 @@ class TeamsPlatform:
     async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
         log.exception("Teams turn failed", exc_info=error)
 
-    # -- what the bot learns ------------------------------------------------
-
     def bot_account_id(self, user: dict[str, Any]) -> str:
+        """The bot's account in ``user``'s conversations (senders are in :mod:`.people`)."""
         return str(user.get("bot_id") or f"28:{self.teams.app_id}")
 
-    async def remember(self, turn_context: TurnContext) -> None:
-        """Keep the conversation reference and the sender of every activity."""
-        activity = turn_context.activity
-        try:
-            sender = origin(activity.serialize())
-        except MalformedActivity:
-            return
-        reference = TurnContext.get_conversation_reference(activity).serialize()
-        key = sender.channel_key
-        reference["conversation"] = {**reference.get("conversation", {}), "id": key}
-        await self.directory.remember_conversation(key, reference, sender.conversation_type)
-        person = await self._person_for(turn_context, sender)
-        await self.directory.remember_user(
-            sender.user_id,
-            {
-                "user_id": sender.user_id,
-                "aad_object_id": sender.aad_object_id,
-                "name": sender.user_name,
-                "service_url": sender.service_url,
-                "tenant_id": sender.tenant_id,
-                "bot_id": (activity.recipient.id if activity.recipient else None),
-                "person": person,
-                "personal_conversation": key if sender.is_direct else None,
-            },
-        )
-
-    async def _person_for(self, turn_context: TurnContext, sender: Origin) -> str | None:
-        settings = self.runtime.settings
-        for candidate in (sender.aad_object_id, sender.user_id):
-            person = settings.person_by_platform_id(PLATFORM, candidate) if candidate else None
-            if person:
-                return person.id
-        known = await self.directory.user(sender.user_id)
-        if known and known.get("person"):
-            return str(known["person"])
-        if known and known.get("email_checked"):
-            return None
-        try:
-            member = await TeamsInfo.get_member(turn_context, sender.user_id)
-        except Exception as error:  # the roster is best effort
-            log.info("roster lookup for %s failed: %r", sender.user_id, error)
-            return None
-        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None) or ""
-        person = settings.person_by_email(email) if email else None
-        await self.directory.remember_user(sender.user_id, {"email": email, "email_checked": True})
-        return person.id if person else None
-
-    async def actor(self, sender: Origin) -> Actor:
-        settings = self.runtime.settings
-        known = await self.directory.user(sender.user_id)
-        person_id = known.get("person") if known else None
-        person = settings.people.get(str(person_id)) if person_id else None
-        if person is None:
-            return settings.unknown_actor(PLATFORM, sender.user_id, sender.user_name)
-        return settings.actor_for(person, PLATFORM, sender.user_id)
+    # -- inbound ------------------------------------------------------------
 
     async def on_installed(self, turn_context: TurnContext) -> None:
         log.info("Teams conversation update in %s", turn_context.activity.conversation.id)
-
-    # -- inbound ------------------------------------------------------------
 
     async def _envelope(self, sender: Origin, lease: tuple[str, int]) -> dict[str, Any]:
         runtime = self.runtime
         return {
             "platform": PLATFORM,
-            "actor": await self.actor(sender),
+            "actor": await self.people.actor(sender),
             "received_at": runtime.clock.now(),
             "channel": None
             if sender.is_direct
@@ -296,7 +239,7 @@ class TeamsPlatform:
     ) -> None:
         stored = leased.entry.body
         activity = dict(stored.get("activity") or {})
-        await self.remember(turn_context)
+        await self.people.remember(turn_context)
         event, _ = await self._event(
             str(stored.get("kind")), activity, (leased.entry.key, leased.token)
         )

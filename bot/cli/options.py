@@ -1,9 +1,11 @@
-"""The ``playcaller`` command line's options and its ``--help`` text."""
+"""The ``playcaller`` command line's options, its ``--help`` text, and where an
+option that was not given comes from (the environment, a default)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 DESCRIPTION = """\
 Playcaller: social media mentions triaged in Slack and Microsoft Teams, and
@@ -95,3 +97,17 @@ def parser() -> argparse.ArgumentParser:
     postmortem.add_argument("--out", help="write the Markdown to FILE instead")
     postmortem.add_argument("--store", help="store URL (default: $PLAYCALLER_STORE_URL)")
     return top
+
+
+def store_source(flag: str | None) -> str:
+    """Who chose the store URL, for an error message that blames the right place."""
+    if flag:
+        return "--store"
+    return "PLAYCALLER_STORE_URL" if os.environ.get("PLAYCALLER_STORE_URL") else "the default"
+
+
+def index_cache(command: str) -> Path | None:
+    """Long-running and repeated commands keep the guideline index on disk."""
+    if command in ("serve", "ingest", "ask"):
+        return Path(os.environ.get("PLAYCALLER_INDEX_DIR", ".playcaller/index"))
+    return None
