@@ -66,6 +66,8 @@ TUNING = (
     "corpus1",
     "corpus2",
     "corpus3",
+    "corpus4",
+    "corpus5",
 )
 #: Written by someone who has not seen the engine, run by the lead only.
 HELD_OUT = ("holdout3", "holdout4")

@@ -171,9 +171,9 @@ def choose(
 ) -> Decision:
     """The decision over the grid, by the priorities in the module docstring.
 
-    First the ``spec`` examples (the tests' card examples, ``spec.py``):
-    fewest wrong. Then (a): fewest complaints shown positive on the pool.
-    Then (c) on the ``bound`` items (all by default: the pool, as the brief
+    First (a), the product rule: fewest complaints shown positive on the
+    pool. Then the ``spec`` examples (the tests' card examples,
+    ``spec.py``): fewest wrong; a pinned example gives way to (a). Then (c) on the ``bound`` items (all by default: the pool, as the brief
     asks, although the rules' figures on the groups they were written on
     are in-sample, a high bar): settings that meet the rules' complaint F1,
     then those that meet their polarity accuracy too; among them (b), the
@@ -248,8 +248,8 @@ def choose(
                     rank = -missed * 1e14 + meets_acc * 1e12 + (praise + 1e4) * 1e5 + right
                     k = int(np.argmax(rank))
                     key = (
-                        -float(missed[k]),
                         -shown,
+                        -float(missed[k]),
                         meets_f1,
                         float(meets_acc[k]),
                         float(praise[k]),
