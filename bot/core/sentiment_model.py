@@ -31,6 +31,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from bot.core.complaints import Signals
+from bot.core.sentiment_scorer import PostScorer, Scores
+
 #: The heads, in the order of each feature's weights in the model file.
 HEADS = ("complaint", "positive", "negative", "urgent")
 FORMAT = "playcaller-sentiment-linear/1"
@@ -90,9 +93,11 @@ class LinearSentiment:
         self._positive_with_rules = logit(decision.positive_with_rules)
         self._negative = logit(decision.negative)
         self._urgent = logit(decision.urgent)
+        self._post = PostScorer(weights)
 
-    def scores(self, features: Iterable[str]) -> tuple[float, float, float, float]:
-        """The logit of each head for a post with these features."""
+    def scores(self, features: Iterable[str]) -> Scores:
+        """The logit of each head for a post with these features: the
+        definition, as training reads it (see :meth:`post_scores`)."""
         c = p = n = u = 0.0
         get = self.weights.get
         for name in features:
@@ -104,6 +109,20 @@ class LinearSentiment:
                 u += w[3]
         return c, p, n, u
 
+    def post_scores(
+        self,
+        text: str,
+        network: str,
+        compound: float,
+        negatives: int,
+        signals: Signals,
+        rules_label: str,
+    ) -> Scores:
+        """The same logits as :meth:`scores` of the post's
+        :func:`~bot.core.sentiment_features.features` (the arguments are
+        theirs), without building the feature names: the intake's path."""
+        return self._post.scores(text, network, compound, negatives, signals, rules_label)
+
     def decide(
         self,
         features: Iterable[str],
@@ -113,7 +132,18 @@ class LinearSentiment:
     ) -> Verdict:
         """The card's label and flags from the features and the rules' own
         answer (their complaint, urgency, and whether they show positive)."""
-        c, p, n, u = self.scores(features)
+        return self.verdict(self.scores(features), rules_complaint, rules_urgent, rules_positive)
+
+    def verdict(
+        self,
+        scores: Scores,
+        rules_complaint: bool,
+        rules_urgent: bool,
+        rules_positive: bool = False,
+    ) -> Verdict:
+        """The card's label and flags from the heads' logits (:meth:`scores`,
+        :meth:`post_scores`) and the rules' own answer."""
+        c, p, n, u = scores
         # Positive has a bar of its own when the rules agree; the guard always.
         bar = self._positive_with_rules if rules_positive else self._positive
         complaint = c >= (self._complaint_with_rules if rules_complaint else self._complaint)
