@@ -173,7 +173,8 @@ def choose(
 
     First (a), the product rule: fewest complaints shown positive on the
     pool. Then the ``spec`` examples (the tests' card examples,
-    ``spec.py``): fewest wrong; a pinned example gives way to (a). Then (c) on the ``bound`` items (all by default: the pool, as the brief
+    ``spec.py``): fewest wrong; a pinned example gives way to (a). Then
+    (c) on the ``bound`` items (all by default: the pool, as the brief
     asks, although the rules' figures on the groups they were written on
     are in-sample, a high bar): settings that meet the rules' complaint F1,
     then those that meet their polarity accuracy too; among them (b), the
