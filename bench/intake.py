@@ -534,6 +534,7 @@ def stage_timings(count: int) -> None:
     incoming = [parse_mention(json.loads(line)) for line in lines]
     mentions = [enrich(m, settings, vader, now).evolve(version=1) for m in incoming]
     compounds = [vader.compound(m.text) for m in incoming]
+    readings = [vader.read(m.text, m.network) for m in incoming]
     cards = [mention_card(m, settings, templates, now) for m in mentions]
     bodies = [card.to_json() for card in cards]
     if any(body != _as_dict(card) for body, card in zip(bodies, cards, strict=True)):
@@ -548,6 +549,21 @@ def stage_timings(count: int) -> None:
             lambda: [
                 signals(m.text, m.network, c, vader.negatives(m.text))
                 for m, c in zip(incoming, compounds, strict=True)
+            ],
+        ),
+        (
+            # The trained model's logits and decision from the rules' reading.
+            "sentiment model (logits)",
+            lambda: [
+                vader.model.verdict(
+                    vader.model.post_scores(
+                        m.text[:5000], m.network, r.compound, r.negatives, r.signals, r.label
+                    ),
+                    r.signals.complaint,
+                    r.signals.urgent,
+                    r.label == "positive",
+                )
+                for m, r in zip(incoming, readings, strict=True)
             ],
         ),
         ("enrich without VADER", lambda: [enrich(m, settings, Neutral(), now) for m in incoming]),

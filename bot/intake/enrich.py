@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
 from typing import Protocol
 
-from bot.core.complaints import polarity, signals
+import orjson
+
+from bot.core.complaints import Signals, polarity, signals
 from bot.core.model import Enrichment, Mention, Priority, Sentiment
+from bot.core.sentiment_features import SIGNAL_NAMES, features
+from bot.core.sentiment_model import LinearSentiment, ModelFileError, model_from_data
 from bot.core.settings import RoutingRule, Settings
 from bot.intake.feed import IncomingMention
 from bot.intake.words import Probe, Vocabulary, WordList, vocabulary
@@ -22,11 +28,11 @@ class SentimentModel(Protocol):
         """The sentiment a card shows for ``text`` posted on ``network``."""
 
 
-class VaderSentiment:
+class RulesSentiment:
     """VADER (a lexicon and rule model tuned for social media text) for the
     tone, with the complaint and urgency lexicon of :mod:`bot.core.complaints`
-    overruling it where VADER misreads customer care (a complaint is never
-    positive)."""
+    overruling it where VADER misreads customer care: the engine before the
+    trained model, kept as its input and for comparison."""
 
     def __init__(self) -> None:
         from bot.intake.vader import FastVader
@@ -38,11 +44,18 @@ class VaderSentiment:
         # carries its tone, and this bounds the cost of hostile input.
         return float(self._analyzer.polarity_scores(text[:5000])["compound"])
 
-    def assess(self, text: str, network: str) -> Sentiment:
+    def read(self, text: str, network: str) -> RulesReading:
+        """Everything the rules find in ``text``: the trained model's input."""
         compound = round(self.compound(text), 4)
         lead = text[:5000]
-        found = signals(lead, network, compound, self.negatives(lead))
-        return Sentiment(compound, polarity(compound, found), found.complaint, found.urgent)
+        negatives = self.negatives(lead)
+        found = signals(lead, network, compound, negatives)
+        return RulesReading(compound, negatives, found, polarity(compound, found))
+
+    def assess(self, text: str, network: str) -> Sentiment:
+        reading = self.read(text, network)
+        found = reading.signals
+        return Sentiment(reading.compound, reading.label, found.complaint, found.urgent)
 
     def negatives(self, text: str) -> int:
         """How many words of ``text`` VADER's lexicon holds as clearly
@@ -54,6 +67,59 @@ class VaderSentiment:
                 count += 1
             previous = word
         return count
+
+
+@dataclass(frozen=True)
+class RulesReading:
+    compound: float
+    negatives: int
+    signals: Signals
+    #: The label the rules alone show (:func:`bot.core.complaints.polarity`).
+    label: str
+
+    def features(self, text: str, network: str) -> set[str]:
+        """The trained model's features of ``text`` (cut as the rules cut it)."""
+        fired = [name for name in SIGNAL_NAMES if getattr(self.signals, name)]
+        return features(text[:5000], network, self.compound, self.negatives, fired, self.label)
+
+
+class VaderSentiment(RulesSentiment):
+    """The shipped engine: the rules' reading of a post, and a small trained
+    model (:mod:`bot.core.sentiment_model`, weights shipped in this package)
+    over its words and that reading, which decides the label, the complaint
+    and urgency. The rules alone overfit their authors' phrasing; the model,
+    trained on several writers, generalizes to writers it has not seen."""
+
+    def __init__(self, model: LinearSentiment | None = None) -> None:
+        super().__init__()
+        self.model = model if model is not None else shipped_model()
+
+    def assess(self, text: str, network: str) -> Sentiment:
+        reading = self.read(text, network)
+        found = reading.signals
+        # The model's logits straight from the text and the reading: the same
+        # as summing the weights of reading.features(), at a fraction of the cost.
+        scores = self.model.post_scores(
+            text[:5000], network, reading.compound, reading.negatives, found, reading.label
+        )
+        verdict = self.model.verdict(
+            scores, found.complaint, found.urgent, reading.label == "positive"
+        )
+        return Sentiment(reading.compound, verdict.label, verdict.complaint, verdict.urgent)
+
+
+#: The model file, written only by ``eval/sentiment/train.py``.
+MODEL_FILE = "data/sentiment_model.json"
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LinearSentiment:
+    """The model shipped in this package, read once per process."""
+    raw = (resources.files("bot.intake") / MODEL_FILE).read_bytes()
+    data = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{MODEL_FILE} does not hold a JSON object")
+    return model_from_data(data)
 
 
 _WORD = re.compile(r"[a-z']+")
