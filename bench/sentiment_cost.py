@@ -26,20 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.sentiment_eval import TUNING  # noqa: E402
 from bot.core.model import Sentiment  # noqa: E402
 from bot.intake.enrich import RulesSentiment, VaderSentiment  # noqa: E402
 
 #: Training and tuning files only: never a held-out set.
-FILES = (
-    "dev",
-    "test",
-    "writer_dev",
-    "writer_dev2",
-    "holdout2",
-    "corpus1",
-    "corpus2",
-    "corpus3",
-)
+FILES = TUNING
 
 
 class ByFeatureNames(VaderSentiment):

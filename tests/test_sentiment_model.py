@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -201,3 +202,68 @@ def test_features_name_words_pairs_emojis_cues_and_the_rules_reading() -> None:
     ):
         assert name in found
     assert "s:calm" not in found
+
+
+@pytest.mark.parametrize(
+    ("weights", "decision_change"),
+    [
+        ({"bias": [0.1, 0.2, {}, 0.4]}, {}),
+        ({"bias": [0.1, 0.2, "nan", 0.4]}, {}),
+        ({"bias": [0.1, 0.2, float("inf"), 0.4]}, {}),
+        ({"bias": [0.1, 0.2, True, 0.4]}, {}),
+        (None, {"urgent_complaint_stands": "false"}),
+        (None, {"complaint": None}),
+    ],
+)
+def test_bad_values_in_a_model_file_are_refused_by_name(
+    weights: dict[str, list[object]] | None, decision_change: dict[str, object]
+) -> None:
+    good = shipped_data()
+    decision = good["decision"]
+    assert isinstance(decision, dict)
+    bad = {**good, "decision": {**decision, **decision_change}}
+    if weights is not None:
+        bad["weights"] = weights
+    with pytest.raises(ModelFileError):
+        model_from_data(bad)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "No such file"),
+        (b'{"format": "playcaller', "sentiment model"),
+        (b"[1]", "JSON object"),
+    ],
+)
+def test_a_broken_model_file_stops_start_up_naming_the_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes | None,
+    says: str,
+) -> None:
+    from bot.cli import main
+    from bot.intake import enrich
+
+    model_file = tmp_path / enrich.MODEL_FILE
+    if content is not None:
+        model_file.parent.mkdir(parents=True)
+        model_file.write_bytes(content)
+    monkeypatch.setattr(enrich.resources, "files", lambda package: tmp_path)
+    enrich.shipped_model.cache_clear()
+    try:
+        with pytest.raises(ModelFileError, match=re.escape(str(model_file))):
+            enrich.shipped_model()
+        feed = tmp_path / "feed.jsonl"
+        feed.write_text("", encoding="utf-8")
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+        status = main(
+            ["--config", str(ROOT / "playcaller.yaml"), "ingest", str(feed), "--store", url]
+        )
+    finally:
+        enrich.shipped_model.cache_clear()
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"playcaller: sentiment model {model_file}" in err and says in err
+    assert "cannot reach the store" not in err

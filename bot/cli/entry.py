@@ -24,6 +24,7 @@ from bot import logs
 from bot.app import guidelines_dir, load, make_store, private_guidelines, store_url
 from bot.cli import ask, demo, deploy, ingest, options, serve
 from bot.core.errors import ConfigError
+from bot.core.sentiment_model import ModelFileError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +96,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
     except ConfigError as error:
         for problem in error.problems:
             print(f"playcaller: {problem}", file=sys.stderr)
+        return 2
+    except ModelFileError as error:
+        print(f"playcaller: {error}", file=sys.stderr)
         return 2
     except (OSError, ConnectionError, RedisError) as error:
         print(f"playcaller: cannot reach the store or a service: {error}", file=sys.stderr)

@@ -165,6 +165,11 @@ class ModelFileError(ValueError):
     """The model file is not one this code can read."""
 
 
+def _is_number(value: object) -> bool:
+    """A finite JSON number (true and false are not numbers here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def model_from_data(data: Mapping[str, object]) -> LinearSentiment:
     """The model described by the parsed JSON of a model file."""
     if data.get("format") != FORMAT:
@@ -177,16 +182,22 @@ def model_from_data(data: Mapping[str, object]) -> LinearSentiment:
         raise ModelFileError("model file lacks 'weights' or 'decision'")
     weights: dict[str, tuple[float, ...]] = {}
     for name, values in raw_weights.items():
-        if not isinstance(values, list) or len(values) != len(HEADS):
-            raise ModelFileError(f"feature {name!r} needs {len(HEADS)} weights")
+        if (
+            not isinstance(values, list)
+            or len(values) != len(HEADS)
+            or not all(_is_number(v) for v in values)
+        ):
+            raise ModelFileError(f"feature {name!r} needs {len(HEADS)} finite numbers as weights")
         weights[str(name)] = tuple(float(v) for v in values)
-    try:
-        decision = Decision(
-            **{name: float(raw_decision[name]) for name in THRESHOLDS},
-            urgent_complaint_stands=bool(raw_decision["urgent_complaint_stands"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"model decision incomplete: {exc}") from exc
+    stands = raw_decision.get("urgent_complaint_stands")
+    if not isinstance(stands, bool):
+        raise ModelFileError("decision urgent_complaint_stands must be true or false")
+    if not all(_is_number(raw_decision.get(name)) for name in THRESHOLDS):
+        raise ModelFileError(f"decision needs the thresholds {', '.join(THRESHOLDS)} as numbers")
+    decision = Decision(
+        **{name: float(raw_decision[name]) for name in THRESHOLDS},
+        urgent_complaint_stands=stands,
+    )
     for field in THRESHOLDS:
         if not 0.0 < getattr(decision, field) < 1.0:
             raise ModelFileError(f"threshold {field} must be a probability strictly in (0, 1)")

@@ -114,12 +114,19 @@ MODEL_FILE = "data/sentiment_model.json"
 
 @lru_cache(maxsize=1)
 def shipped_model() -> LinearSentiment:
-    """The model shipped in this package, read once per process."""
-    raw = (resources.files("bot.intake") / MODEL_FILE).read_bytes()
-    data = orjson.loads(raw)
-    if not isinstance(data, dict):
-        raise ModelFileError(f"{MODEL_FILE} does not hold a JSON object")
-    return model_from_data(data)
+    """The model shipped in this package, read once per process.
+
+    Any fault of the file (missing, unreadable, not JSON, not a model) is a
+    :class:`ModelFileError` naming the file, so start-up stops with that and
+    not with a traceback or a misleading "cannot reach the store"."""
+    path = resources.files("bot.intake") / MODEL_FILE
+    try:
+        data = orjson.loads(path.read_bytes())
+        if not isinstance(data, dict):
+            raise ModelFileError("does not hold a JSON object")
+        return model_from_data(data)
+    except (OSError, ValueError) as exc:  # orjson.JSONDecodeError is a ValueError
+        raise ModelFileError(f"sentiment model {path}: {exc}") from exc
 
 
 _WORD = re.compile(r"[a-z']+")
