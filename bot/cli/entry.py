@@ -25,6 +25,7 @@ from bot.app import guidelines_dir, load, make_store, private_guidelines, store_
 from bot.cli import ask, demo, deploy, ingest, options, serve
 from bot.core.errors import ConfigError
 from bot.core.sentiment_model import ModelFileError
+from bot.intake.enrich import shipped_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +68,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, scratch: Pat
             print(f"  {problem}", file=sys.stderr)
         return 2
     command = args.command
+    if command in ("check", "demo", "ingest", "serve"):
+        # Read the sentiment model before any store or thread is opened: a
+        # broken file stops start-up here, by name, and leaves nothing behind.
+        try:
+            shipped_model()
+        except ModelFileError as error:
+            print(f"playcaller: {error}", file=sys.stderr)
+            return 2
     if command == "check":
         return deploy.check(loaded)
     if command == "manifest":
